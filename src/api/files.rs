@@ -1,0 +1,111 @@
+//! Files and data: read/write files, JSON and YAML.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod files_api {
+    use crate::api::{error, from_json, host, to_json as json_of};
+    use rhai::EvalAltResult;
+    use rhai::{Dynamic, NativeCallContext};
+
+    /// Read a text file (relative paths resolve against the script's directory).
+    #[rhai_fn(return_raw)]
+    pub fn read_file(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let p = host(&ctx)?.resolve_path(path);
+        std::fs::read_to_string(&p)
+            .map_err(|e| error(format!("read_file: cannot read {}: {e}", p.display())))
+    }
+
+    /// Write a text file, creating parent directories; returns the absolute path.
+    ///
+    /// ```rhai
+    /// write_file(artifacts_dir() + "/notes.txt", "hello");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_file(
+        ctx: NativeCallContext,
+        path: &str,
+        content: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let p = host(&ctx)?.resolve_path(path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)
+                .map_err(|e| error(format!("write_file: cannot create {}: {e}", d.display())))?;
+        }
+        std::fs::write(&p, content)
+            .map_err(|e| error(format!("write_file: cannot write {}: {e}", p.display())))?;
+        Ok(p.display().to_string())
+    }
+
+    /// True when a file or directory exists.
+    #[rhai_fn(return_raw)]
+    pub fn exists(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
+        Ok(host(&ctx)?.resolve_path(path).exists())
+    }
+
+    /// Create a directory and its parents; returns the absolute path.
+    #[rhai_fn(return_raw)]
+    pub fn mkdir(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let p = host(&ctx)?.resolve_path(path);
+        std::fs::create_dir_all(&p)
+            .map_err(|e| error(format!("mkdir: cannot create {}: {e}", p.display())))?;
+        Ok(p.display().to_string())
+    }
+
+    /// Parse JSON text into maps, arrays and numbers.
+    ///
+    /// ```rhai
+    /// let pods = parse_json(sh_output("kubectl get pods -o json")).items;
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse_json(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            error(format!(
+                "parse_json: invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        Ok(from_json(&v))
+    }
+
+    /// A value as pretty-printed JSON.
+    #[rhai_fn(return_raw)]
+    pub fn to_json(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        serde_json::to_string_pretty(&json_of(&value)).map_err(|e| error(format!("to_json: {e}")))
+    }
+
+    /// Parse YAML text; multi-document YAML parses to an array of documents.
+    #[rhai_fn(return_raw)]
+    pub fn parse_yaml(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(text).map_err(|e| error(format!("parse_yaml: {e}")))?;
+        let docs: Vec<serde_json::Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+        Ok(match docs.len() {
+            0 => Dynamic::UNIT,
+            1 => from_json(&docs[0]),
+            _ => Dynamic::from_array(docs.iter().map(from_json).collect()),
+        })
+    }
+
+    /// A value as YAML; an array of maps becomes a multi-document stream only
+    /// with `to_yaml_docs`.
+    #[rhai_fn(return_raw)]
+    pub fn to_yaml(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        serde_saphyr::to_string(&json_of(&value)).map_err(|e| error(format!("to_yaml: {e}")))
+    }
+
+    /// An array of values as multi-document YAML (`---` between documents).
+    #[rhai_fn(return_raw)]
+    pub fn to_yaml_docs(values: rhai::Array) -> Result<String, Box<EvalAltResult>> {
+        let mut out = String::new();
+        for v in values {
+            out.push_str("---\n");
+            out.push_str(
+                &serde_saphyr::to_string(&json_of(&v))
+                    .map_err(|e| error(format!("to_yaml_docs: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+}

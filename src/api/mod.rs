@@ -1,0 +1,166 @@
+//! Thin Rhai wrappers over `src/k8s` and the local helpers: one module per
+//! area, one registration list (`AREAS`). Functions are documented with `///`
+//! so `scaffold docs` and REPL `:help` show the same text.
+
+pub mod cluster;
+pub mod files;
+pub mod opts;
+pub mod results;
+pub mod script;
+pub mod shell;
+
+use crate::host::Host;
+use rhai::plugin::*;
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
+use std::sync::Arc;
+
+pub type RResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// One documented area of host functions.
+pub struct Area {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub module: fn() -> rhai::Module,
+}
+
+/// The one registration list: every host function lives in one of these.
+pub const AREAS: &[Area] = &[
+    Area {
+        name: "script",
+        title: "Script basics",
+        module: || exported_module!(script::script_api),
+    },
+    Area {
+        name: "shell",
+        title: "Commands",
+        module: || exported_module!(shell::shell_api),
+    },
+    Area {
+        name: "files",
+        title: "Files and data",
+        module: || exported_module!(files::files_api),
+    },
+    Area {
+        name: "results",
+        title: "Steps and results",
+        module: || exported_module!(results::results_api),
+    },
+    Area {
+        name: "cluster",
+        title: "Cluster",
+        module: || exported_module!(cluster::cluster_api),
+    },
+];
+
+/// Register every area and the custom types on an engine.
+pub fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<shell::BgHandle>("BgProcess");
+    for area in AREAS {
+        engine.register_global_module((area.module)().into());
+    }
+}
+
+/// The run's host state, carried in the engine's tag.
+pub fn host(ctx: &NativeCallContext) -> RResult<Arc<Host>> {
+    ctx.tag()
+        .and_then(|t| t.clone().try_cast::<Arc<Host>>())
+        .ok_or_else(|| error("this function needs a running scaffold host"))
+}
+
+/// A runtime error with a message (Rhai adds the call position).
+pub fn error(msg: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(msg.into()), Position::NONE).into()
+}
+
+/// The error every host call returns when Ctrl-C stopped it.
+pub fn interrupted() -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into()
+}
+
+/// True when an error means the run was interrupted (or aborted at a breakpoint).
+pub fn is_interrupt(e: &EvalAltResult) -> bool {
+    match e {
+        EvalAltResult::ErrorTerminated(..) => true,
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => is_interrupt(inner),
+        _ => false,
+    }
+}
+
+/// Block on a future, mapping Ctrl-C to the interrupt error.
+pub fn block_on<F: std::future::Future>(h: &Host, f: F) -> RResult<F::Output> {
+    h.block_on(f).map_err(|_| interrupted())
+}
+
+/// Seconds (int or float) as a duration.
+pub fn secs(what: &str, v: &Dynamic) -> RResult<std::time::Duration> {
+    let f = if let Ok(i) = v.as_int() {
+        i as f64
+    } else if let Ok(f) = v.as_float() {
+        f
+    } else {
+        return Err(error(format!(
+            "{what}: expected seconds as a number, got {}",
+            v.type_name()
+        )));
+    };
+    if !f.is_finite() || f < 0.0 {
+        return Err(error(format!("{what}: seconds must be >= 0, got {f}")));
+    }
+    Ok(std::time::Duration::from_secs_f64(f))
+}
+
+/// Rhai value to JSON (custom types become their type name).
+pub fn to_json(v: &Dynamic) -> serde_json::Value {
+    rhai::serde::from_dynamic::<serde_json::Value>(v)
+        .unwrap_or_else(|_| serde_json::Value::String(format!("<{}>", v.type_name())))
+}
+
+/// JSON to a Rhai value.
+pub fn from_json(v: &serde_json::Value) -> Dynamic {
+    rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
+}
+
+/// Truthiness for `wait_until`: `()`, false, 0, "" and empty collections are false.
+pub fn truthy(v: &Dynamic) -> bool {
+    if v.is_unit() {
+        return false;
+    }
+    if let Ok(b) = v.as_bool() {
+        return b;
+    }
+    if let Ok(i) = v.as_int() {
+        return i != 0;
+    }
+    if let Ok(f) = v.as_float() {
+        return f != 0.0;
+    }
+    if v.is_string() {
+        return !v.clone().into_string().unwrap_or_default().is_empty();
+    }
+    if v.is_array() {
+        return !v.clone().into_array().map(|a| a.is_empty()).unwrap_or(true);
+    }
+    if v.is_map() {
+        return !v.clone().cast::<rhai::Map>().is_empty();
+    }
+    true
+}
+
+/// Short text of a value for traces and messages.
+pub fn brief(v: &Dynamic) -> String {
+    let s = if v.is_string() {
+        format!("{:?}", v.to_string())
+    } else {
+        format!("{v:?}")
+    };
+    if s.len() > 120 {
+        let mut cut = 117;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}...", &s[..cut])
+    } else {
+        s
+    }
+}

@@ -1,0 +1,105 @@
+//! Steps and results: timed steps, recorded metrics, the run's artifacts directory.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod results_api {
+    use crate::api::opts::Opts;
+    use crate::api::{error, host, is_interrupt, to_json};
+    use rhai::EvalAltResult;
+    use rhai::{Dynamic, FnPtr, Map, NativeCallContext};
+
+    /// Run `f` as a named, timed step: a spinner on a terminal, start/end
+    /// lines otherwise; recorded in results.json with its outcome. Returns `f`'s value.
+    ///
+    /// ```rhai
+    /// step("install cilium", || sh("cilium install --wait"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn step(
+        ctx: NativeCallContext,
+        name: &str,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let start = std::time::SystemTime::now();
+        let t = std::time::Instant::now();
+        let display = crate::ui::StepDisplay::start(name);
+        let r = f.call_within_context::<Dynamic>(&ctx, ());
+        let secs = t.elapsed().as_secs_f64();
+        let (outcome, err) = match &r {
+            Ok(_) => ("ok", None),
+            Err(e) if is_interrupt(e) => ("interrupted", Some("interrupted".to_string())),
+            Err(e) => ("error", Some(crate::engine::errors::message(e))),
+        };
+        display.finish(secs, err.as_deref());
+        h.results.lock().unwrap().steps.push(crate::results::Step {
+            name: name.to_string(),
+            start: crate::results::rfc3339(start),
+            duration: secs,
+            outcome: outcome.into(),
+            error: err,
+        });
+        r
+    }
+
+    /// Record a metric or fact in results.json. Recording the same name
+    /// again builds a series of samples that `scaffold report` summarises.
+    ///
+    /// ```rhai
+    /// record("kernel", sh_output("uname -r"));
+    /// ```
+    #[rhai_fn(name = "record", return_raw)]
+    pub fn record(
+        ctx: NativeCallContext,
+        name: &str,
+        value: Dynamic,
+    ) -> Result<(), Box<EvalAltResult>> {
+        record_opts(ctx, name, value, Map::new())
+    }
+
+    /// `record` with options: `unit` (e.g. "Gbit/s") and `tags` (a map).
+    ///
+    /// ```rhai
+    /// record("throughput", 9.41, #{unit: "Gbit/s", tags: #{mode: "xdp"}});
+    /// ```
+    #[rhai_fn(name = "record", return_raw)]
+    pub fn record_opts(
+        ctx: NativeCallContext,
+        name: &str,
+        value: Dynamic,
+        options: Map,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new("record", options, &["unit", "tags"])?;
+        let unit = o.string("unit")?;
+        let tags = match o.map("tags")? {
+            Some(m) => match to_json(&Dynamic::from_map(m)) {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            None => serde_json::Map::new(),
+        };
+        if name.is_empty() {
+            return Err(error("record: name must not be empty"));
+        }
+        let _t = h.trace("record", || {
+            format!("{name:?}, {}", crate::api::brief(&value))
+        });
+        h.results
+            .lock()
+            .unwrap()
+            .record(name, to_json(&value), unit, tags);
+        Ok(())
+    }
+
+    /// This run's own directory (`artifacts/<UTC timestamp>/`, parent set by
+    /// `--artifacts`), created on first use. results.json is written there.
+    #[rhai_fn(return_raw)]
+    pub fn artifacts_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        h.run_dir()
+            .map(|p| p.display().to_string())
+            .map_err(|e| error(format!("artifacts_dir: {e}")))
+    }
+}

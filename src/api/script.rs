@@ -1,0 +1,286 @@
+//! Script basics: parameters, arguments, directories, environment, sleeping,
+//! retrying, polling, exit handlers, breakpoints and log lines.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod script_api {
+    use crate::api::{block_on, brief, error, from_json, host, is_interrupt, secs, truthy};
+    use rhai::EvalAltResult;
+    use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext, FLOAT, INT};
+
+    /// All `--set key=value` (strings) and `--set-json key=JSON` (typed) parameters as a map.
+    ///
+    /// ```rhai
+    /// for k in params().keys() { print(k); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn params(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let mut m = Map::new();
+        for (k, v) in &h.settings.params {
+            m.insert(k.as_str().into(), from_json(v));
+        }
+        Ok(m)
+    }
+
+    /// One parameter, or `default` when it was not given. A `--set` string is
+    /// converted to the default's type (int, float, bool), so
+    /// `param("runs", 3)` gives an int for `--set runs=5`.
+    ///
+    /// ```rhai
+    /// let mode = param("mode", "xdp");
+    /// let runs = param("runs", 3);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn param(
+        ctx: NativeCallContext,
+        name: &str,
+        default: Dynamic,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let Some(v) = h.settings.params.get(name) else {
+            return Ok(default);
+        };
+        let serde_json::Value::String(s) = v else {
+            return Ok(from_json(v));
+        };
+        let bad = |want: &str| {
+            error(format!(
+                "param '{name}': expected {want} like the default {}, got '{s}'; fix --set {name}=...",
+                brief(&default)
+            ))
+        };
+        if default.is_int() {
+            s.trim()
+                .parse::<INT>()
+                .map(Dynamic::from)
+                .map_err(|_| bad("an integer"))
+        } else if default.is_float() {
+            s.trim()
+                .parse::<FLOAT>()
+                .map(Dynamic::from)
+                .map_err(|_| bad("a number"))
+        } else if default.is_bool() {
+            match s.trim() {
+                "true" | "yes" | "1" | "on" => Ok(Dynamic::TRUE),
+                "false" | "no" | "0" | "off" => Ok(Dynamic::FALSE),
+                _ => Err(bad("true or false")),
+            }
+        } else {
+            Ok(Dynamic::from(s.clone()))
+        }
+    }
+
+    /// Positional arguments given after the script path.
+    #[rhai_fn(name = "args", return_raw)]
+    pub fn script_args(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        Ok(h.settings
+            .args
+            .iter()
+            .map(|a| Dynamic::from(a.clone()))
+            .collect())
+    }
+
+    /// Absolute directory of the running script; relative paths resolve against it.
+    #[rhai_fn(return_raw)]
+    pub fn script_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        Ok(host(&ctx)?.settings.script_dir.display().to_string())
+    }
+
+    /// The repository root: `SCAFFOLD_ROOT`, else the nearest ancestor of the
+    /// script's directory that holds `kustomize/`.
+    #[rhai_fn(return_raw)]
+    pub fn root_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        if let Ok(r) = std::env::var("SCAFFOLD_ROOT") {
+            return Ok(r);
+        }
+        h.settings
+            .script_dir
+            .ancestors()
+            .find(|d| d.join("kustomize").is_dir())
+            .map(|d| d.display().to_string())
+            .ok_or_else(|| {
+                error(format!(
+                    "root_dir: no ancestor of {} holds kustomize/; set SCAFFOLD_ROOT",
+                    h.settings.script_dir.display()
+                ))
+            })
+    }
+
+    /// An environment variable; an error when it is not set.
+    #[rhai_fn(name = "env", return_raw)]
+    pub fn env(name: &str) -> Result<String, Box<EvalAltResult>> {
+        std::env::var(name).map_err(|_| {
+            error(format!(
+                "env: variable '{name}' is not set; export it or use env(\"{name}\", default)"
+            ))
+        })
+    }
+
+    /// An environment variable, or `default` when it is not set.
+    #[rhai_fn(name = "env")]
+    pub fn env_or(name: &str, default: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| default.to_string())
+    }
+
+    /// Full path of an executable on PATH, or `()` when there is none.
+    ///
+    /// ```rhai
+    /// if which("kind") == () { throw "install kind first"; }
+    /// ```
+    pub fn which(name: &str) -> Dynamic {
+        match crate::shell::which(name) {
+            Some(p) => Dynamic::from(p.display().to_string()),
+            None => Dynamic::UNIT,
+        }
+    }
+
+    /// Sleep for `secs` seconds (int or float); Ctrl-C interrupts it.
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep(ctx: NativeCallContext, secs_: Dynamic) -> Result<(), Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let d = secs("sleep", &secs_)?;
+        let _t = h.trace("sleep", || format!("{}", d.as_secs_f64()));
+        block_on(&h, tokio::time::sleep(d))
+    }
+
+    /// Call `f` until it succeeds, at most `times` attempts, sleeping `delay`
+    /// seconds between them. Returns `f`'s value; after the last failure the
+    /// error says how many attempts were made and shows the last error.
+    ///
+    /// ```rhai
+    /// retry(10, 2, || sh("kubectl get ns demo"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn retry(
+        ctx: NativeCallContext,
+        times: INT,
+        delay: Dynamic,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let d = secs("retry", &delay)?;
+        if times < 1 {
+            return Err(error(format!("retry: times must be >= 1, got {times}")));
+        }
+        let mut last = None;
+        for attempt in 1..=times {
+            match f.call_within_context::<Dynamic>(&ctx, ()) {
+                Ok(v) => return Ok(v),
+                Err(e) if is_interrupt(&e) => return Err(e),
+                Err(e) => {
+                    if h.settings.verbose {
+                        crate::ui::err(format!("+ retry: attempt {attempt}/{times} failed: {e}"));
+                    }
+                    last = Some(e);
+                }
+            }
+            if attempt < times {
+                block_on(&h, tokio::time::sleep(d))?;
+            }
+        }
+        let e = last.expect("at least one attempt");
+        Err(error(format!(
+            "retry: gave up after {times} attempts; last error: {}",
+            crate::engine::errors::message(&e)
+        )))
+    }
+
+    /// Call `f` every `interval` seconds until it returns a truthy value
+    /// (not `()`, false, 0, "" or empty), which is returned; an error after
+    /// `timeout` seconds.
+    ///
+    /// ```rhai
+    /// wait_until(60, 1, || exists("ready.flag"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn wait_until(
+        ctx: NativeCallContext,
+        timeout: Dynamic,
+        interval: Dynamic,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let timeout = secs("wait_until", &timeout)?;
+        let interval = secs("wait_until", &interval)?;
+        let start = std::time::Instant::now();
+        loop {
+            let v = f.call_within_context::<Dynamic>(&ctx, ())?;
+            if truthy(&v) {
+                return Ok(v);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Err(error(format!(
+                    "wait_until: condition not met within {}s (last value: {})",
+                    timeout.as_secs_f64(),
+                    brief(&v)
+                )));
+            }
+            block_on(&h, tokio::time::sleep(interval.min(timeout - elapsed)))?;
+        }
+    }
+
+    /// Register `f` to run when the script ends: normally, on error and on
+    /// Ctrl-C. Handlers run last registered first.
+    ///
+    /// ```rhai
+    /// on_exit(|| sh("kind delete cluster --name demo"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn on_exit(ctx: NativeCallContext, f: FnPtr) -> Result<(), Box<EvalAltResult>> {
+        host(&ctx)?.on_exit.lock().unwrap().push(f);
+        Ok(())
+    }
+
+    /// Pause for the user: shows where the script is and prompts. At the
+    /// prompt Enter or `:c` continues, `:q` aborts (on_exit handlers still
+    /// run), `:vars` lists variables, `:where` shows the call stack, anything
+    /// else is evaluated as an expression that sees the script's variables.
+    /// Logged and skipped when not interactive or with `--no-breakpoints`.
+    #[rhai_fn(name = "breakpoint", return_raw)]
+    pub fn breakpoint(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        breakpoint_msg(ctx, "")
+    }
+
+    /// `breakpoint()` with a message shown at the prompt.
+    ///
+    /// ```rhai
+    /// breakpoint("open Grafana at http://localhost:3000, then continue");
+    /// ```
+    #[rhai_fn(name = "breakpoint", return_raw)]
+    pub fn breakpoint_msg(ctx: NativeCallContext, msg: &str) -> Result<(), Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        if h.breakpoint_handled
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let loc = crate::engine::errors::location(ctx.call_source(), ctx.call_position());
+        let why = if crate::ui::interactive() {
+            "--no-breakpoints"
+        } else {
+            "not interactive"
+        };
+        let msg = if msg.is_empty() {
+            String::new()
+        } else {
+            format!(": {msg}")
+        };
+        crate::ui::err(format!("[breakpoint] {loc}{msg} (skipped: {why})"));
+        Ok(())
+    }
+
+    /// Log an informational line to stderr.
+    pub fn info(msg: &str) {
+        crate::ui::info(msg);
+    }
+
+    /// Log a warning line to stderr.
+    pub fn warn(msg: &str) {
+        crate::ui::warn(msg);
+    }
+}

@@ -1,0 +1,88 @@
+//! Command-line definitions (clap) only.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scaffold",
+    version,
+    about = "Kubernetes performance-benchmark scenarios as Rhai scripts",
+    long_about = "Kubernetes performance-benchmark scenarios as Rhai scripts.\n\nRun a scenario with `scaffold script FILE`, explore with `scaffold repl`, list every host function with `scaffold docs`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Path to the kubeconfig; else KUBECONFIG, ./kubeconfig, ~/.kube/config, in-cluster
+    #[arg(short = 'k', long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use instead of the current one
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Client-side request rate limit (requests per second)
+    #[arg(long, global = true, value_name = "N")]
+    pub qps: Option<f64>,
+    /// Client-side burst above --qps
+    #[arg(long, global = true, value_name = "N")]
+    pub burst: Option<u32>,
+    /// Trace every host call and shell command with its duration (like set -x)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a Rhai scenario script
+    Script(ScriptArgs),
+    /// Interactive Rhai prompt with every host function
+    Repl,
+    /// Compile scripts (and their imports) without running them
+    Check {
+        /// Script files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Reference of every host function, generated from the engine
+    Docs {
+        #[arg(long, value_enum, default_value_t = DocsFormat::Markdown)]
+        format: DocsFormat,
+    },
+    /// Print a shell completion script
+    Completion { shell: clap_complete::Shell },
+}
+
+#[derive(Args, Debug)]
+pub struct ScriptArgs {
+    /// The script to run
+    pub file: PathBuf,
+    /// Positional arguments for the script (read with args())
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+    /// Parameter as a string, read with param()/params() (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Parameter as JSON, e.g. --set-json 'nodes=["a","b"]' (repeatable)
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Parent directory of per-run result directories [default: artifacts/ next to the script]
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Log breakpoints and continue instead of prompting
+    #[arg(long)]
+    pub no_breakpoints: bool,
+    /// Stop at FILE:LINE without editing the script (repeatable)
+    #[arg(long = "break-at", value_name = "FILE:LINE")]
+    pub break_at: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocsFormat {
+    Markdown,
+    Json,
+}

@@ -1,0 +1,263 @@
+//! `scaffold check`: compile scripts and their imports without running them,
+//! and report calls to functions that nothing defines.
+
+use super::resolver::{Located, Origin, Resolver};
+use rhai::{ASTNode, Engine, Expr, Stmt, AST};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Names Rhai handles as keywords or built-in syntax.
+const KEYWORDS: &[&str] = &[
+    "Fn",
+    "call",
+    "curry",
+    "type_of",
+    "print",
+    "debug",
+    "eval",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+    "this",
+    "!",
+    "-",
+    "+",
+];
+
+/// The closest candidate by edit distance, when it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = levenshtein(name, c);
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    let limit = (name.len() / 3).clamp(1, 3);
+    best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Every function name the engine knows (host functions and Rhai's packages).
+pub fn known_functions(engine: &Engine) -> HashSet<String> {
+    let mut set: HashSet<String> = engine
+        .gen_fn_signatures(true)
+        .into_iter()
+        .filter_map(|s| {
+            let s = s.trim_start_matches("get$").to_string();
+            let name = s.split('(').next()?.trim();
+            let name = name.rsplit("::").next().unwrap_or(name);
+            Some(
+                name.trim_start_matches("get$")
+                    .trim_start_matches("set$")
+                    .to_string(),
+            )
+        })
+        .collect();
+    set.extend(KEYWORDS.iter().map(|s| s.to_string()));
+    set
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub location: String,
+    pub message: String,
+}
+
+struct Checked {
+    /// functions a module defines (for `alias::name` calls)
+    functions: HashSet<String>,
+}
+
+pub struct Checker<'e> {
+    engine: &'e Engine,
+    resolver: &'e Resolver,
+    known: HashSet<String>,
+    done: BTreeMap<String, Option<Checked>>,
+    pub findings: Vec<Finding>,
+}
+
+impl<'e> Checker<'e> {
+    pub fn new(engine: &'e Engine, resolver: &'e Resolver) -> Self {
+        Checker {
+            engine,
+            resolver,
+            known: known_functions(engine),
+            done: BTreeMap::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Check one script file given on the command line.
+    pub fn check_file(&mut self, path: &Path) {
+        let display = super::resolver::display_path(path);
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !abs.is_file() {
+            self.findings.push(Finding {
+                location: display,
+                message: "no such file".into(),
+            });
+            return;
+        }
+        self.resolver
+            .add_origin(&display, Origin::File(abs.clone()));
+        self.check_located(&Located {
+            display,
+            origin: Origin::File(abs),
+        });
+    }
+
+    fn check_located(&mut self, l: &Located) -> Option<HashSet<String>> {
+        if let Some(done) = self.done.get(&l.display) {
+            return done.as_ref().map(|c| c.functions.clone());
+        }
+        // mark in progress (breaks import cycles)
+        self.done.insert(l.display.clone(), None);
+        let ast = match self.resolver.compile(self.engine, l) {
+            Ok(a) => a,
+            Err(e) => {
+                let (inner, src, _) = super::errors::unwind(&e, &l.display);
+                self.findings.push(Finding {
+                    location: super::errors::location(Some(&src), inner.position()),
+                    message: super::errors::message(inner),
+                });
+                return None;
+            }
+        };
+        let functions = self.check_ast(&ast, &l.display);
+        self.done.insert(
+            l.display.clone(),
+            Some(Checked {
+                functions: functions.clone(),
+            }),
+        );
+        Some(functions)
+    }
+
+    fn check_ast(&mut self, ast: &AST, display: &str) -> HashSet<String> {
+        let own: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+        let mut vars: HashSet<String> = HashSet::new();
+        for f in ast.iter_functions() {
+            vars.extend(f.params.iter().map(|p| p.to_string()));
+        }
+        let mut imports: Vec<(String, String, rhai::Position)> = Vec::new();
+        let mut calls: Vec<(String, String, rhai::Position, bool)> = Vec::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            match path.last() {
+                Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
+                    if let Expr::StringConstant(s, _) = &x.0 {
+                        imports.push((s.to_string(), x.1.name.to_string(), *pos));
+                    }
+                }
+                Some(ASTNode::Stmt(Stmt::Var(x, _, _))) => {
+                    vars.insert(x.0.name.to_string());
+                }
+                Some(ASTNode::Stmt(Stmt::For(x, _))) => {
+                    vars.insert(x.0.name.to_string());
+                    if let Some(c) = &x.1 {
+                        vars.insert(c.name.to_string());
+                    }
+                }
+                Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+                | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => {
+                    if x.op_token.is_none() {
+                        calls.push((x.namespace.to_string(), x.name.to_string(), *pos, false));
+                    }
+                }
+                Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => {
+                    calls.push((String::new(), x.name.to_string(), *pos, true));
+                }
+                _ => {}
+            }
+            true
+        });
+        let mut modules: BTreeMap<String, Option<HashSet<String>>> = BTreeMap::new();
+        for (path, alias, pos) in imports {
+            match self.resolver.locate(Some(display), &path) {
+                Ok(l) => {
+                    let fns = self.check_located(&l);
+                    modules.insert(alias, fns);
+                }
+                Err(e) => self.findings.push(Finding {
+                    location: super::errors::location(Some(display), pos),
+                    message: e,
+                }),
+            }
+        }
+        for (ns, name, pos, method) in calls {
+            if !ns.is_empty() {
+                let alias = ns.trim_end_matches("::").to_string();
+                match modules.get(&alias) {
+                    Some(Some(fns)) if !fns.contains(&name) => {
+                        let hint = closest(&name, fns.iter().map(|s| s.as_str()))
+                            .map(|c| format!("; did you mean '{alias}::{c}'?"))
+                            .unwrap_or_default();
+                        self.findings.push(Finding {
+                            location: super::errors::location(Some(display), pos),
+                            message: format!("module '{alias}' has no function '{name}'{hint}"),
+                        });
+                    }
+                    Some(_) => {}
+                    None => self.findings.push(Finding {
+                        location: super::errors::location(Some(display), pos),
+                        message: format!(
+                            "'{alias}' is not an imported module (import \"...\" as {alias};)"
+                        ),
+                    }),
+                }
+                continue;
+            }
+            if self.known.contains(&name)
+                || own.contains(&name)
+                || (!method && vars.contains(&name))
+            {
+                continue;
+            }
+            let candidates = self.known.iter().chain(own.iter()).map(|s| s.as_str());
+            let hint = closest(&name, candidates)
+                .map(|c| format!("; did you mean '{c}'?"))
+                .unwrap_or_default();
+            self.findings.push(Finding {
+                location: super::errors::location(Some(display), pos),
+                message: format!(
+                    "unknown function '{name}': not a host function and not defined in this script or its imports{hint}"
+                ),
+            });
+        }
+        own
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let names = ["wait_ready", "wait_for", "sh_output"];
+        assert_eq!(
+            closest("wait_redy", names.iter().copied()),
+            Some("wait_ready")
+        );
+        assert_eq!(
+            closest("sh_outptu", names.iter().copied()),
+            Some("sh_output")
+        );
+        assert_eq!(closest("zzz", names.iter().copied()), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}

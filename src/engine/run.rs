@@ -1,0 +1,137 @@
+//! `scaffold script FILE`: compile, run, then always run on_exit handlers,
+//! stop background processes and write results.json.
+
+use crate::api::is_interrupt;
+use crate::host::{Host, Settings};
+use crate::interrupt::Interrupt;
+use rhai::{Dynamic, EvalAltResult, Scope};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Exit codes of DESIGN.md: 0 ok, 1 script/host error, 2 usage, 130 interrupted.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Run a script file to the end; returns the process exit code.
+pub fn run_script(
+    file: &Path,
+    mut settings: Settings,
+    rt: &tokio::runtime::Handle,
+    interrupt: Arc<Interrupt>,
+) -> i32 {
+    let display = super::resolver::display_path(file);
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::ui::err(format!("error: cannot read script {}: {e}", file.display()));
+            return EXIT_USAGE;
+        }
+    };
+    super::errors::remember(&display, &text);
+    settings.script_display = display.clone();
+    let break_at = match resolve_break_at(&settings.break_at) {
+        Ok(b) => b,
+        Err(e) => {
+            crate::ui::err(format!("error: {e}"));
+            return EXIT_USAGE;
+        }
+    };
+    let host = Host::new(rt.clone(), interrupt, settings);
+    let (mut engine, resolver) = super::build(Some(host.clone()));
+    let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    resolver.add_origin(&display, super::resolver::Origin::File(abs));
+    if host.settings.breakpoints {
+        super::debugger::attach(&mut engine, host.clone(), break_at);
+    }
+
+    let mut scope = Scope::new();
+    let (ast, result) = match engine.compile(&text) {
+        Ok(mut ast) => {
+            ast.set_source(display.as_str());
+            let r = engine.run_ast_with_scope(&mut scope, &ast);
+            (Some(ast), r)
+        }
+        Err(e) => (None, Err(Box::new(EvalAltResult::from(e)))),
+    };
+
+    let interrupted =
+        host.interrupt.is_set() || result.as_ref().err().is_some_and(|e| is_interrupt(e));
+    finish(&host, &engine, ast.as_ref(), result, interrupted, &display)
+}
+
+/// Map `--break-at FILE:LINE` to (source display name, line).
+fn resolve_break_at(list: &[(String, usize)]) -> Result<Vec<(String, usize)>, String> {
+    list.iter()
+        .map(|(f, l)| {
+            let p = Path::new(f);
+            if !p.is_file() {
+                return Err(format!("--break-at {f}:{l}: no such file {f}"));
+            }
+            Ok((super::resolver::display_path(p), *l))
+        })
+        .collect()
+}
+
+/// End of a run: exit handlers, background processes, results.json.
+fn finish(
+    host: &Arc<Host>,
+    engine: &rhai::Engine,
+    ast: Option<&rhai::AST>,
+    result: Result<(), Box<EvalAltResult>>,
+    interrupted: bool,
+    display: &str,
+) -> i32 {
+    // Exit handlers run with a fresh token: cleanup after Ctrl-C must not be cancelled.
+    let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
+    host.interrupt.shielded(|| {
+        if let Some(ast) = ast {
+            for f in handlers {
+                if let Err(e) = f.call::<Dynamic>(engine, ast, ()) {
+                    crate::ui::warn(&format!(
+                        "on_exit handler failed: {}",
+                        super::errors::render(&e, display)
+                    ));
+                }
+            }
+        }
+        crate::api::shell::kill_all(host);
+    });
+
+    let (outcome, error, code) = match &result {
+        Ok(()) if !interrupted => ("ok", None, EXIT_OK),
+        Ok(()) => (
+            "interrupted",
+            Some("interrupted".to_string()),
+            EXIT_INTERRUPTED,
+        ),
+        Err(e) if interrupted || is_interrupt(e) => (
+            "interrupted",
+            Some(super::errors::message(e)),
+            EXIT_INTERRUPTED,
+        ),
+        Err(e) => ("error", Some(super::errors::message(e)), EXIT_ERROR),
+    };
+    if let Err(e) = &result {
+        crate::ui::err(super::errors::render(e, display));
+    }
+    {
+        let mut r = host.results.lock().unwrap();
+        r.finish(outcome, error, host.started);
+    }
+    match host.run_dir() {
+        Ok(dir) => {
+            let path = dir.join("results.json");
+            let r = host.results.lock().unwrap().clone();
+            match r.write(&path) {
+                Ok(()) => {
+                    crate::ui::err(format!("results: {}", super::resolver::display_path(&path)))
+                }
+                Err(e) => crate::ui::warn(&format!("cannot write {}: {e}", path.display())),
+            }
+        }
+        Err(e) => crate::ui::warn(&format!("cannot write results.json: {e}")),
+    }
+    code
+}

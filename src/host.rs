@@ -1,0 +1,215 @@
+//! The state of one run (or one REPL session) that host functions share:
+//! the runtime handle, interrupt, settings, results, exit handlers,
+//! background processes and the lazily created kube client.
+
+use crate::interrupt::Interrupt;
+use crate::k8s::client::{Cluster, Target};
+use crate::k8s::kubeconfig::KubeOptions;
+use crate::results::Results;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Instant, SystemTime};
+
+/// What the command line said about this run.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The script as the user named it (for messages), `<repl>` in the REPL.
+    pub script_display: String,
+    /// Absolute directory of the script (cwd in the REPL).
+    pub script_dir: PathBuf,
+    /// `--set` / `--set-json`, in order.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub args: Vec<String>,
+    /// Parent of per-run directories (`--artifacts`, default `<script_dir>/artifacts`).
+    pub artifacts_parent: PathBuf,
+    pub verbose: bool,
+    /// Breakpoints prompt (interactive and not `--no-breakpoints`).
+    pub breakpoints: bool,
+    /// `--break-at FILE:LINE`
+    pub break_at: Vec<(String, usize)>,
+    pub kube: KubeOptions,
+}
+
+/// The host call was interrupted by Ctrl-C.
+#[derive(Debug)]
+pub struct Interrupted;
+
+pub struct Host {
+    pub rt: tokio::runtime::Handle,
+    pub interrupt: Arc<Interrupt>,
+    pub settings: Settings,
+    pub results: Mutex<Results>,
+    pub started: Instant,
+    run_dir: OnceLock<PathBuf>,
+    pub on_exit: Mutex<Vec<rhai::FnPtr>>,
+    pub background: Mutex<Vec<Arc<crate::api::shell::BgProcess>>>,
+    target: OnceLock<Result<Target, String>>,
+    cluster: tokio::sync::OnceCell<Cluster>,
+    context_overlay: OnceLock<Option<tempfile::TempPath>>,
+    /// Set when a breakpoint prompt already handled the current `breakpoint()` call.
+    pub breakpoint_handled: std::sync::atomic::AtomicBool,
+}
+
+impl Host {
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        interrupt: Arc<Interrupt>,
+        settings: Settings,
+    ) -> Arc<Self> {
+        let results = Results::new(
+            &settings.script_display,
+            settings.params.clone(),
+            settings.args.clone(),
+        );
+        Arc::new(Host {
+            rt,
+            interrupt,
+            settings,
+            results: Mutex::new(results),
+            started: Instant::now(),
+            run_dir: OnceLock::new(),
+            on_exit: Mutex::new(Vec::new()),
+            background: Mutex::new(Vec::new()),
+            target: OnceLock::new(),
+            cluster: tokio::sync::OnceCell::new(),
+            context_overlay: OnceLock::new(),
+            breakpoint_handled: Default::default(),
+        })
+    }
+
+    /// Run a future on the runtime from the script thread, racing Ctrl-C.
+    pub fn block_on<F: Future>(&self, f: F) -> Result<F::Output, Interrupted> {
+        let token = self.interrupt.token();
+        if token.is_cancelled() {
+            return Err(Interrupted);
+        }
+        self.rt.block_on(async {
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => Err(Interrupted),
+                v = f => Ok(v),
+            }
+        })
+    }
+
+    /// A path given by a script: relative paths resolve against the script's directory.
+    pub fn resolve_path(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.settings.script_dir.join(path)
+        }
+    }
+
+    /// This run's own artifacts directory, created on first use; `latest`
+    /// next to it points at the newest run.
+    pub fn run_dir(&self) -> Result<PathBuf, String> {
+        if let Some(d) = self.run_dir.get() {
+            return Ok(d.clone());
+        }
+        let parent = &self.settings.artifacts_parent;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create artifacts directory {}: {e}",
+                parent.display()
+            )
+        })?;
+        let stamp = crate::results::dir_stamp(SystemTime::now());
+        let mut dir = parent.join(&stamp);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = parent.join(format!("{stamp}-{n}"));
+        }
+        std::fs::create_dir(&dir)
+            .map_err(|e| format!("cannot create run directory {}: {e}", dir.display()))?;
+        let latest = parent.join("latest");
+        let _ = std::fs::remove_file(&latest);
+        let _ = std::os::unix::fs::symlink(dir.file_name().unwrap(), &latest);
+        Ok(self.run_dir.get_or_init(|| dir).clone())
+    }
+
+    /// Where the kubeconfig and context are (files only, no network).
+    pub fn target(&self) -> Result<Target, String> {
+        self.target
+            .get_or_init(|| Target::resolve(&self.settings.kube))
+            .clone()
+    }
+
+    /// The cluster client, connected on first use.
+    pub fn cluster(&self) -> Result<Cluster, String> {
+        let target = self.target()?;
+        let c = self
+            .block_on(self.cluster.get_or_try_init(|| async {
+                let c = crate::k8s::client::connect(&target).await?;
+                let mut r = self.results.lock().unwrap();
+                r.environment.kube_context = Some(target.context.clone());
+                r.environment.server_url = Some(c.server_url.clone());
+                Ok::<_, String>(c)
+            }))
+            .map_err(|_| "interrupted".to_string())??;
+        Ok(c.clone())
+    }
+
+    /// Environment for child processes: the same cluster and context as the script.
+    pub fn child_env(&self) -> Vec<(String, String)> {
+        let Ok(target) = self.target() else {
+            return vec![];
+        };
+        let Some(kc) = target.source.env_value() else {
+            return vec![];
+        };
+        let mut env = vec![("SCAFFOLD_CONTEXT".to_string(), target.context.clone())];
+        // kubectl has no context variable: when --context differs from the
+        // file's current-context, put a one-line overlay first in KUBECONFIG
+        // (the first file that sets current-context wins; no secrets copied).
+        let overlay = self.context_overlay.get_or_init(|| {
+            self.settings.kube.context.as_ref()?;
+            let f = tempfile::Builder::new()
+                .prefix("scaffold-context-")
+                .suffix(".yaml")
+                .tempfile()
+                .ok()?;
+            std::fs::write(
+                f.path(),
+                format!(
+                    "apiVersion: v1\nkind: Config\ncurrent-context: {}\n",
+                    serde_json::Value::String(target.context.clone())
+                ),
+            )
+            .ok()?;
+            Some(f.into_temp_path())
+        });
+        let value = match overlay {
+            Some(p) => format!("{}:{kc}", p.display()),
+            None => kc,
+        };
+        env.push(("KUBECONFIG".to_string(), value));
+        env
+    }
+
+    /// `-v` tracing of a host call: logs arguments and duration when dropped.
+    pub fn trace(&self, name: &str, detail: impl FnOnce() -> String) -> Trace {
+        Trace(
+            self.settings
+                .verbose
+                .then(|| (format!("{name}({})", detail()), Instant::now())),
+        )
+    }
+}
+
+/// Guard returned by [`Host::trace`].
+pub struct Trace(Option<(String, Instant)>);
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        if let Some((what, t)) = self.0.take() {
+            crate::ui::err(format!(
+                "+ {what} [{}]",
+                crate::ui::human_secs(t.elapsed().as_secs_f64())
+            ));
+        }
+    }
+}

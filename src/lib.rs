@@ -1,0 +1,20 @@
+//! scaffold: Kubernetes performance-benchmark scenarios as Rhai scripts.
+//!
+//! Data flows one way: CLI -> engine -> api wrapper -> k8s function -> API
+//! server. See docs/ARCHITECTURE.md.
+
+pub mod api;
+pub mod cli;
+pub mod engine;
+pub mod host;
+pub mod interrupt;
+pub mod k8s;
+pub mod repl;
+pub mod results;
+pub mod shell;
+pub mod ui;
+
+/// Install the rustls crypto provider once (TLS panics without it).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

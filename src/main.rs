@@ -1,0 +1,190 @@
+//! Thin: parse the CLI, install the crypto provider, build the runtime,
+//! dispatch, map errors to exit codes.
+
+use clap::{CommandFactory, Parser};
+use scaffold::cli::{Cli, Command, DocsFormat, ScriptArgs};
+use scaffold::engine::run::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
+use scaffold::host::{Host, Settings};
+use scaffold::interrupt::{Interrupt, Mode};
+use scaffold::k8s::kubeconfig::KubeOptions;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let cli = Cli::parse();
+    scaffold::install_crypto();
+    init_tracing(cli.global.verbose);
+    let code = dispatch(cli);
+    std::process::exit(code);
+}
+
+fn init_tracing(verbose: bool) {
+    let filter = std::env::var("SCAFFOLD_LOG").unwrap_or_else(|_| {
+        if verbose {
+            "scaffold=debug,warn"
+        } else {
+            "warn"
+        }
+        .to_string()
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime")
+}
+
+fn kube_options(g: &scaffold::cli::Global) -> KubeOptions {
+    KubeOptions {
+        kubeconfig: g.kubeconfig.clone(),
+        context: g.context.clone(),
+        qps: g.qps,
+        burst: g.burst,
+    }
+}
+
+fn dispatch(cli: Cli) -> i32 {
+    let kube = kube_options(&cli.global);
+    let verbose = cli.global.verbose;
+    match cli.command {
+        Command::Script(a) => script(a, kube, verbose),
+        Command::Repl => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Repl);
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let settings = Settings {
+                script_display: "<repl>".into(),
+                artifacts_parent: cwd.join("artifacts"),
+                script_dir: cwd,
+                verbose,
+                breakpoints: false,
+                kube,
+                ..Default::default()
+            };
+            let host = Host::new(rt.handle().clone(), interrupt, settings);
+            scaffold::repl::run(host)
+        }
+        Command::Check { files } => check(&files),
+        Command::Docs { format } => {
+            let docs = scaffold::engine::docs::collect();
+            match format {
+                DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
+                DocsFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&docs).unwrap_or_default()
+                ),
+            }
+            EXIT_OK
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "scaffold",
+                &mut std::io::stdout(),
+            );
+            EXIT_OK
+        }
+    }
+}
+
+fn parse_kv(flag: &str, s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{flag} {s}: expected KEY=VALUE")),
+    }
+}
+
+fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
+    let usage = |msg: String| {
+        eprintln!("error: {msg}");
+        EXIT_USAGE
+    };
+    if !a.file.is_file() {
+        return usage(format!("script {} does not exist", a.file.display()));
+    }
+    let mut params = serde_json::Map::new();
+    for s in &a.set {
+        match parse_kv("--set", s) {
+            Ok((k, v)) => {
+                params.insert(k, serde_json::Value::String(v));
+            }
+            Err(e) => return usage(e),
+        }
+    }
+    for s in &a.set_json {
+        match parse_kv("--set-json", s) {
+            Ok((k, v)) => match serde_json::from_str(&v) {
+                Ok(j) => {
+                    params.insert(k, j);
+                }
+                Err(e) => return usage(format!("--set-json {s}: invalid JSON: {e}")),
+            },
+            Err(e) => return usage(e),
+        }
+    }
+    let mut break_at = Vec::new();
+    for b in &a.break_at {
+        match b
+            .rsplit_once(':')
+            .and_then(|(f, l)| Some((f, l.parse::<usize>().ok()?)))
+        {
+            Some((f, l)) if l > 0 => break_at.push((f.to_string(), l)),
+            _ => {
+                return usage(format!(
+                    "--break-at {b}: expected FILE:LINE, e.g. main.rhai:12"
+                ))
+            }
+        }
+    }
+    let abs = std::fs::canonicalize(&a.file).unwrap_or_else(|_| a.file.clone());
+    let script_dir = abs.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let artifacts_parent = match &a.artifacts {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => std::env::current_dir().unwrap_or_default().join(p),
+        None => script_dir.join("artifacts"),
+    };
+    let settings = Settings {
+        script_display: a.file.display().to_string(),
+        script_dir,
+        params,
+        args: a.args,
+        artifacts_parent,
+        verbose,
+        breakpoints: !a.no_breakpoints && scaffold::ui::interactive(),
+        break_at,
+        kube,
+    };
+    let rt = runtime();
+    let interrupt = Interrupt::new();
+    interrupt.install(rt.handle(), Mode::Script);
+    let code = scaffold::engine::run::run_script(&a.file, settings, rt.handle(), interrupt);
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+fn check(files: &[PathBuf]) -> i32 {
+    let (engine, resolver) = scaffold::engine::build(None);
+    let mut checker = scaffold::engine::check::Checker::new(&engine, &resolver);
+    for f in files {
+        checker.check_file(f);
+    }
+    for f in &checker.findings {
+        eprintln!("{}: {}", f.location, f.message);
+    }
+    if checker.findings.is_empty() {
+        eprintln!("ok: {} file(s) checked", files.len());
+        EXIT_OK
+    } else {
+        eprintln!("{} problem(s) found", checker.findings.len());
+        EXIT_ERROR
+    }
+}

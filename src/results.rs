@@ -1,0 +1,247 @@
+//! `results.json`: what a run did, written at the end of every run (also on
+//! failure and interrupt). `scaffold report` reads this format; bump
+//! `SCHEMA` when it changes incompatibly. Documented in docs/results.md.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Version of the results.json format.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct Results {
+    pub schema: u32,
+    pub script: String,
+    pub params: Map<String, Value>,
+    pub args: Vec<String>,
+    pub start: String,
+    pub end: Option<String>,
+    pub duration: Option<f64>,
+    /// `ok`, `error` or `interrupted`
+    pub outcome: String,
+    pub error: Option<String>,
+    pub environment: Environment,
+    pub steps: Vec<Step>,
+    pub records: BTreeMap<String, Record>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct Environment {
+    pub scaffold_version: String,
+    pub os: String,
+    pub arch: String,
+    pub hostname: Option<String>,
+    pub kube_context: Option<String>,
+    pub server_url: Option<String>,
+    pub server_version: Option<String>,
+    #[serde(default)]
+    pub nodes: Vec<NodeInfo>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct NodeInfo {
+    pub name: String,
+    pub os_image: String,
+    pub kernel: String,
+    pub container_runtime: String,
+    pub kubelet: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub start: String,
+    /// seconds
+    pub duration: f64,
+    /// `ok`, `error` or `interrupted`
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// One recorded metric: a single `value`, or `samples` once recorded twice.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub tags: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<Value>>,
+}
+
+impl Record {
+    /// All values of this record, in recording order.
+    pub fn values(&self) -> Vec<Value> {
+        match (&self.value, &self.samples) {
+            (_, Some(s)) => s.clone(),
+            (Some(v), None) => vec![v.clone()],
+            _ => vec![],
+        }
+    }
+}
+
+impl Results {
+    pub fn new(script: &str, params: Map<String, Value>, args: Vec<String>) -> Self {
+        Results {
+            schema: SCHEMA,
+            script: script.to_string(),
+            params,
+            args,
+            start: rfc3339(SystemTime::now()),
+            outcome: "running".into(),
+            environment: Environment {
+                scaffold_version: env!("CARGO_PKG_VERSION").into(),
+                os: std::env::consts::OS.into(),
+                arch: std::env::consts::ARCH.into(),
+                hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|s| s.trim().to_string()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Add a value; recording a name again turns it into a series.
+    pub fn record(
+        &mut self,
+        name: &str,
+        value: Value,
+        unit: Option<String>,
+        tags: Map<String, Value>,
+    ) {
+        match self.records.get_mut(name) {
+            None => {
+                self.records.insert(
+                    name.to_string(),
+                    Record {
+                        unit,
+                        tags,
+                        value: Some(value),
+                        samples: None,
+                    },
+                );
+            }
+            Some(r) => {
+                let mut samples = r.values();
+                samples.push(value);
+                r.value = None;
+                r.samples = Some(samples);
+                if r.unit.is_none() {
+                    r.unit = unit;
+                }
+                for (k, v) in tags {
+                    r.tags.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+
+    pub fn finish(&mut self, outcome: &str, error: Option<String>, started: std::time::Instant) {
+        self.outcome = outcome.to_string();
+        self.error = error;
+        self.end = Some(rfc3339(SystemTime::now()));
+        self.duration = Some(started.elapsed().as_secs_f64());
+    }
+
+    /// Write atomically (temp file + rename).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, body)?;
+        std::fs::rename(&tmp, path)
+    }
+
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let r: Results = serde_json::from_str(&s)
+            .map_err(|e| format!("{} is not a scaffold results.json: {e}", path.display()))?;
+        if r.schema > SCHEMA {
+            return Err(format!(
+                "{} has schema {} but this scaffold reads up to {SCHEMA}; upgrade scaffold",
+                path.display(),
+                r.schema
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, u32) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, mo, da) = civil_from_days((secs / 86_400) as i64);
+    let s = secs % 86_400;
+    (
+        y,
+        mo,
+        da,
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        d.subsec_millis(),
+    )
+}
+
+/// `2026-11-25T03:31:14.123Z`
+pub fn rfc3339(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s, ms) = parts(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+}
+
+/// `2026-11-25T03-31-14Z`: a file-name-safe UTC stamp for run directories.
+pub fn dir_stamp(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s, _) = parts(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}-{mi:02}-{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_041_474_123);
+        assert_eq!(rfc3339(t), "2025-11-25T03:31:14.123Z");
+        assert_eq!(dir_stamp(t), "2025-11-25T03-31-14Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(&rfc3339(leap)[..10], "2000-02-29");
+    }
+
+    #[test]
+    fn record_builds_series() {
+        let mut r = Results::new("x", Map::new(), vec![]);
+        r.record("a", Value::from(1), Some("ms".into()), Map::new());
+        assert_eq!(r.records["a"].value, Some(Value::from(1)));
+        r.record("a", Value::from(2), None, Map::new());
+        r.record("a", Value::from(3), None, Map::new());
+        assert_eq!(r.records["a"].value, None);
+        assert_eq!(
+            r.records["a"].samples,
+            Some(vec![Value::from(1), Value::from(2), Value::from(3)])
+        );
+        assert_eq!(r.records["a"].unit.as_deref(), Some("ms"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Terminal output: plain lines that never tear a running spinner, step
+//! spinners on a TTY, plain start/end lines otherwise.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn multi() -> &'static MultiProgress {
+    static M: OnceLock<MultiProgress> = OnceLock::new();
+    M.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+}
+
+/// True when stderr is a terminal (spinners are drawn only then).
+pub fn stderr_is_tty() -> bool {
+    static T: OnceLock<bool> = OnceLock::new();
+    *T.get_or_init(|| std::io::stderr().is_terminal())
+}
+
+/// True when both stdin and stdout are terminals: prompts may be shown.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Print a line to stdout.
+pub fn out(line: impl AsRef<str>) {
+    let line = line.as_ref();
+    multi().suspend(|| {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{line}");
+        let _ = o.flush();
+    });
+}
+
+/// Print a line to stderr.
+pub fn err(line: impl AsRef<str>) {
+    let line = line.as_ref();
+    multi().suspend(|| {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    });
+}
+
+pub fn info(msg: &str) {
+    err(format!("[info] {msg}"));
+}
+
+pub fn warn(msg: &str) {
+    err(format!("[warn] {msg}"));
+}
+
+/// A step's progress display: a spinner with elapsed time on a TTY, plain
+/// lines otherwise.
+pub struct StepDisplay {
+    bar: Option<ProgressBar>,
+    name: String,
+}
+
+impl StepDisplay {
+    pub fn start(name: &str) -> Self {
+        if stderr_is_tty() {
+            let bar = multi().add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message(name.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Self {
+                bar: Some(bar),
+                name: name.to_string(),
+            }
+        } else {
+            err(format!("==> step '{name}' started"));
+            Self {
+                bar: None,
+                name: name.to_string(),
+            }
+        }
+    }
+
+    pub fn finish(self, secs: f64, error: Option<&str>) {
+        let line = match error {
+            None => format!("==> step '{}' ok ({})", self.name, human_secs(secs)),
+            Some(e) => format!(
+                "==> step '{}' FAILED after {}: {}",
+                self.name,
+                human_secs(secs),
+                first_line(e)
+            ),
+        };
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+            multi().remove(&bar);
+        }
+        err(line);
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// `1.23s`, `450ms`, `2m03s`.
+pub fn human_secs(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0}ms", secs * 1000.0)
+    } else if secs < 60.0 {
+        format!("{secs:.2}s")
+    } else {
+        let m = (secs / 60.0).floor();
+        format!("{}m{:02.0}s", m as u64, secs - m * 60.0)
+    }
+}
