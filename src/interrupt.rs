@@ -70,13 +70,17 @@ impl Interrupt {
     pub fn install(self: &Arc<Self>, rt: &tokio::runtime::Handle, mode: Mode) {
         use tokio::signal::unix::{signal, SignalKind};
         let me = self.clone();
+        // Register synchronously, so the handler exists before anything
+        // (the REPL's line editor) looks at SIGINT.
+        let _g = rt.enter();
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            crate::ui::warn("cannot install the Ctrl-C handler");
+            return;
+        };
         rt.spawn(async move {
-            let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                return;
-            };
             loop {
                 tokio::select! {
                     _ = int.recv() => {},

@@ -13,6 +13,7 @@ pub mod repl;
 pub mod results;
 pub mod shell;
 pub mod ui;
+pub mod yaml;
 
 /// Install the rustls crypto provider once (TLS panics without it).
 pub fn install_crypto() {

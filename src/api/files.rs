@@ -78,9 +78,7 @@ pub mod files_api {
     /// Parse YAML text; multi-document YAML parses to an array of documents.
     #[rhai_fn(return_raw)]
     pub fn parse_yaml(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let docs: Vec<serde_json::Value> =
-            serde_saphyr::from_multiple(text).map_err(|e| error(format!("parse_yaml: {e}")))?;
-        let docs: Vec<serde_json::Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+        let docs = crate::yaml::parse_docs(text).map_err(|e| error(format!("parse_yaml: {e}")))?;
         Ok(match docs.len() {
             0 => Dynamic::UNIT,
             1 => from_json(&docs[0]),
@@ -92,7 +90,7 @@ pub mod files_api {
     /// with `to_yaml_docs`.
     #[rhai_fn(return_raw)]
     pub fn to_yaml(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        serde_saphyr::to_string(&json_of(&value)).map_err(|e| error(format!("to_yaml: {e}")))
+        crate::yaml::to_string(&json_of(&value)).map_err(|e| error(format!("to_yaml: {e}")))
     }
 
     /// An array of values as multi-document YAML (`---` between documents).
@@ -102,7 +100,7 @@ pub mod files_api {
         for v in values {
             out.push_str("---\n");
             out.push_str(
-                &serde_saphyr::to_string(&json_of(&v))
+                &crate::yaml::to_string(&json_of(&v))
                     .map_err(|e| error(format!("to_yaml_docs: {e}")))?,
             );
         }

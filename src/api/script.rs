@@ -3,6 +3,16 @@
 
 use rhai::plugin::*;
 
+fn sleep_for(
+    ctx: &rhai::NativeCallContext,
+    seconds: rhai::Dynamic,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    let h = crate::api::host(ctx)?;
+    let d = crate::api::secs("sleep", &seconds)?;
+    let _t = h.trace("sleep", || format!("{}", d.as_secs_f64()));
+    crate::api::block_on(&h, tokio::time::sleep(d))
+}
+
 #[export_module]
 pub mod script_api {
     use crate::api::{block_on, brief, error, from_json, host, is_interrupt, secs, truthy};
@@ -138,13 +148,20 @@ pub mod script_api {
         }
     }
 
-    /// Sleep for `secs` seconds (int or float); Ctrl-C interrupts it.
+    /// Sleep for `seconds` (int or float); Ctrl-C interrupts it.
+    ///
+    /// ```rhai
+    /// sleep(0.5);
+    /// ```
     #[rhai_fn(name = "sleep", return_raw)]
-    pub fn sleep(ctx: NativeCallContext, secs_: Dynamic) -> Result<(), Box<EvalAltResult>> {
-        let h = host(&ctx)?;
-        let d = secs("sleep", &secs_)?;
-        let _t = h.trace("sleep", || format!("{}", d.as_secs_f64()));
-        block_on(&h, tokio::time::sleep(d))
+    pub fn sleep_float(ctx: NativeCallContext, seconds: FLOAT) -> Result<(), Box<EvalAltResult>> {
+        sleep_for(&ctx, Dynamic::from(seconds))
+    }
+
+    /// Sleep for whole seconds; Ctrl-C interrupts it.
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_int(ctx: NativeCallContext, seconds: INT) -> Result<(), Box<EvalAltResult>> {
+        sleep_for(&ctx, Dynamic::from(seconds))
     }
 
     /// Call `f` until it succeeds, at most `times` attempts, sleeping `delay`

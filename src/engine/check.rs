@@ -173,10 +173,10 @@ impl<'e> Checker<'e> {
                     }
                 }
                 Some(ASTNode::Expr(Expr::FnCall(x, pos)))
-                | Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => {
-                    if x.op_token.is_none() {
-                        calls.push((x.namespace.to_string(), x.name.to_string(), *pos, false));
-                    }
+                | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
+                    if x.op_token.is_none() =>
+                {
+                    calls.push((x.namespace.to_string(), x.name.to_string(), *pos, false));
                 }
                 Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => {
                     calls.push((String::new(), x.name.to_string(), *pos, true));

@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 #[allow(deprecated)] // register_debugger is marked volatile, not deprecated
 pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize)>) {
     let lines = break_at.clone();
-    // (source, line) we are stepping over after a --break-at stop, so one
-    // execution of a line stops once.
-    let stepping: Mutex<Option<(String, usize)>> = Mutex::new(None);
+    // After a --break-at stop we step over the rest of that line silently, so
+    // one execution of a line stops once: (source, line, address of the
+    // statement we stopped at). Reaching that same statement again (a loop)
+    // is a new execution and stops again.
+    let stepping: Mutex<Option<(String, usize, usize)>> = Mutex::new(None);
     engine.register_debugger(
         move |_, mut dbg| {
             dbg.break_points_mut().push(BreakPoint::AtFunctionName {
@@ -43,36 +45,66 @@ pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize
                             host.breakpoint_handled
                                 .store(true, std::sync::atomic::Ordering::SeqCst);
                             let loc = format!("{src}:{line}");
-                            crate::repl::breakpoint::prompt(&mut ctx, &host, &loc, msg.as_deref())?;
+                            crate::repl::breakpoint::prompt(&mut ctx, &loc, msg.as_deref())?;
                             Ok(DebuggerCommand::Continue)
                         }
                         _ => {
-                            let loc = format!("{src}:{line}");
-                            crate::repl::breakpoint::prompt(&mut ctx, &host, &loc, None)?;
-                            *stepping.lock().unwrap() = Some((src, line));
-                            Ok(DebuggerCommand::Next)
+                            if let Some((s, l, p)) = stepping.lock().unwrap().as_ref() {
+                                if *s == src && *l == line && *p != node_id(&node) {
+                                    return Ok(DebuggerCommand::Next);
+                                }
+                            }
+                            stop_at_line(&mut ctx, &stepping, src, line, &node)
                         }
                     }
                 }
                 DebuggerEvent::Step => {
-                    let mut st = stepping.lock().unwrap();
-                    if st.as_ref() == Some(&(src.clone(), line)) {
-                        return Ok(DebuggerCommand::Next);
+                    let same_line = stepping
+                        .lock()
+                        .unwrap()
+                        .as_ref()
+                        .map(|(s, l, p)| (*s == src && *l == line, *p == node_id(&node)));
+                    match same_line {
+                        Some((true, false)) => Ok(DebuggerCommand::Next),
+                        Some((true, true)) => stop_at_line(&mut ctx, &stepping, src, line, &node),
+                        _ if is_break_line(&src, line) => {
+                            stop_at_line(&mut ctx, &stepping, src, line, &node)
+                        }
+                        _ => {
+                            *stepping.lock().unwrap() = None;
+                            Ok(DebuggerCommand::Continue)
+                        }
                     }
-                    if is_break_line(&src, line) {
-                        drop(st);
-                        let loc = format!("{src}:{line}");
-                        crate::repl::breakpoint::prompt(&mut ctx, &host, &loc, None)?;
-                        *stepping.lock().unwrap() = Some((src, line));
-                        return Ok(DebuggerCommand::Next);
-                    }
-                    *st = None;
-                    Ok(DebuggerCommand::Continue)
                 }
                 _ => Ok(DebuggerCommand::Continue),
             }
         },
     );
+}
+
+type Stepping = Mutex<Option<(String, usize, usize)>>;
+
+/// Identity of an AST node (stable while the AST lives).
+fn node_id(node: &ASTNode) -> usize {
+    match node {
+        ASTNode::Stmt(s) => *s as *const Stmt as usize,
+        ASTNode::Expr(e) => *e as *const Expr as usize,
+        #[allow(unreachable_patterns)]
+        _ => 0,
+    }
+}
+
+fn stop_at_line(
+    ctx: &mut rhai::EvalContext,
+    stepping: &Stepping,
+    src: String,
+    line: usize,
+    node: &ASTNode,
+) -> Result<DebuggerCommand, Box<rhai::EvalAltResult>> {
+    let loc = format!("{src}:{line}");
+    crate::repl::breakpoint::prompt(ctx, &loc, None)?;
+    *stepping.lock().unwrap() = Some((src, line, node_id(node)));
+    Ok(DebuggerCommand::Next)
 }
 
 /// Evaluate the message argument of a `breakpoint(msg)` call.

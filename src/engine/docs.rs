@@ -34,6 +34,53 @@ fn clean_doc(lines: &[serde_json::Value]) -> String {
     out.join("\n").trim().to_string()
 }
 
+/// Rust types in signatures as a script writer sees them.
+pub fn pretty_signature(sig: &str) -> String {
+    let mut s = sig.to_string();
+    // `-> Result<T, Box<EvalAltResult>>` is `-> T` for a script
+    while let Some(i) = s.find("Result<") {
+        let rest = &s[i + 7..];
+        match rest.find(", Box<EvalAltResult>>") {
+            Some(j) => {
+                let inner = rest[..j].to_string();
+                let tail = rest[j + ", Box<EvalAltResult>>".len()..].to_string();
+                s = format!("{}{}{}", &s[..i], inner, tail);
+            }
+            None => break,
+        }
+    }
+    for (from, to) in [
+        ("&mut BgHandle", "BgProcess"),
+        ("BgHandle", "BgProcess"),
+        ("&str", "String"),
+        ("ImmutableString", "String"),
+        ("Dynamic", "?"),
+        ("i64", "int"),
+        ("INT", "int"),
+        ("f64", "float"),
+        ("FLOAT", "float"),
+        ("FnPtr", "Fn"),
+    ] {
+        s = s.replace(from, to);
+    }
+    let s = s.replace(" -> ()", "");
+    // property getters: `get$cmd(p: T) -> R` is `T.cmd -> R`
+    match s.strip_prefix("get$") {
+        Some(rest) => match (
+            rest.split_once('('),
+            rest.split_once(": "),
+            rest.split_once(')'),
+        ) {
+            (Some((prop, _)), Some((_, ty)), Some((_, ret))) => {
+                let ty = ty.split(')').next().unwrap_or(ty);
+                format!("{ty}.{prop}{ret}")
+            }
+            _ => s,
+        },
+        None => s,
+    }
+}
+
 /// Every host function, grouped by area, in registration order of areas and
 /// alphabetical order within an area.
 pub fn collect() -> Vec<AreaDoc> {
@@ -52,7 +99,7 @@ pub fn collect() -> Vec<AreaDoc> {
                 .iter()
                 .map(|f| FnDoc {
                     name: f["name"].as_str().unwrap_or("").to_string(),
-                    signature: f["signature"].as_str().unwrap_or("").to_string(),
+                    signature: pretty_signature(f["signature"].as_str().unwrap_or("")),
                     doc: clean_doc(
                         f["docComments"]
                             .as_array()

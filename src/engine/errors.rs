@@ -95,7 +95,9 @@ pub fn message(e: &EvalAltResult) -> String {
 pub fn render(e: &EvalAltResult, main: &str) -> String {
     let (inner, src, frames) = unwind(e, main);
     let pos = inner.position();
-    let mut out = format!("error: {}: {}", location(Some(&src), pos), message(inner));
+    let msg = message(inner);
+    let (first, more) = msg.split_once('\n').unwrap_or((&msg, ""));
+    let mut out = format!("error: {}: {first}", location(Some(&src), pos));
     if let (Some(l), Some(text)) = (pos.line(), pos.line().and_then(|l| source_line(&src, l))) {
         let num = l.to_string();
         let pad = " ".repeat(num.len());
@@ -106,6 +108,10 @@ pub fn render(e: &EvalAltResult, main: &str) -> String {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         out.push_str(&format!("\n {num} | {text}\n {pad} | {caret_pad}^"));
+    }
+    if !more.is_empty() {
+        out.push('\n');
+        out.push_str(more);
     }
     if !frames.is_empty() {
         out.push_str("\ncall stack (innermost first):");

@@ -38,6 +38,8 @@ pub fn run_script(
             return EXIT_USAGE;
         }
     };
+    // Timers and tasks created by host functions need the runtime context.
+    let _rt_guard = rt.enter();
     let host = Host::new(rt.clone(), interrupt, settings);
     let (mut engine, resolver) = super::build(Some(host.clone()));
     let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
@@ -83,6 +85,9 @@ fn finish(
     interrupted: bool,
     display: &str,
 ) -> i32 {
+    if let Err(e) = &result {
+        crate::ui::err(super::errors::render(e, display));
+    }
     // Exit handlers run with a fresh token: cleanup after Ctrl-C must not be cancelled.
     let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
     host.interrupt.shielded(|| {
@@ -113,9 +118,6 @@ fn finish(
         ),
         Err(e) => ("error", Some(super::errors::message(e)), EXIT_ERROR),
     };
-    if let Err(e) = &result {
-        crate::ui::err(super::errors::render(e, display));
-    }
     {
         let mut r = host.results.lock().unwrap();
         r.finish(outcome, error, host.started);

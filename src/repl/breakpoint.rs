@@ -1,7 +1,6 @@
 //! The breakpoint prompt: `:c`, `:q`, `:vars`, `:where`, or an expression
 //! evaluated over the paused script's variables.
 
-use crate::host::Host;
 use rhai::{Dynamic, EvalAltResult, EvalContext};
 
 const HELP: &str =
@@ -10,7 +9,6 @@ const HELP: &str =
 /// Prompt until the user continues (Ok) or aborts (Err, ends the script).
 pub fn prompt(
     ctx: &mut EvalContext,
-    host: &Host,
     location: &str,
     message: Option<&str>,
 ) -> Result<(), Box<EvalAltResult>> {
@@ -57,7 +55,7 @@ pub fn prompt(
                     expr => {
                         let engine = ctx.engine();
                         let r = engine.eval_with_scope::<Dynamic>(ctx.scope_mut(), expr);
-                        super::show_result(r, host);
+                        super::show_result(r, "<breakpoint>");
                         super::refresh_names(&editor, ctx.scope(), None);
                     }
                 }

@@ -125,7 +125,7 @@ fn at_end(input: &str, pos: rhai::Position) -> bool {
 
 /// A rustyline editor with the REPL helper; `history` loads the persistent history.
 pub fn editor(history: bool) -> rustyline::Result<Editor<ReplHelper, DefaultHistory>> {
-    let mut ed: Editor<ReplHelper, DefaultHistory> = Editor::new()?;
+    let mut ed: Editor<ReplHelper, DefaultHistory> = keep_sigint(Editor::new)?;
     let mut host_names: Vec<String> = host_docs()
         .iter()
         .flat_map(|a| a.functions.iter().map(|f| f.name.clone()))
@@ -150,6 +150,20 @@ pub fn editor(history: bool) -> rustyline::Result<Editor<ReplHelper, DefaultHist
         }
     }
     Ok(ed)
+}
+
+/// The line editor installs its own SIGINT handler for as long as it lives;
+/// ours must stay, so Ctrl-C during a running call interrupts it. (At the
+/// prompt the terminal is raw and Ctrl-C arrives as a key, not a signal.)
+fn keep_sigint<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: plain sigaction(2) calls saving and restoring one disposition.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old);
+        let r = f();
+        libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
+        r
+    }
 }
 
 /// `$XDG_STATE_HOME/scaffold/history`, else `~/.local/state/scaffold/history`.
@@ -189,21 +203,22 @@ pub fn print_vars(scope: &Scope) {
     }
 }
 
-/// Print an evaluation result or its error.
-pub fn show_result(r: Result<Dynamic, Box<EvalAltResult>>, host: &Host) {
+/// Print an evaluation result or its error (`src` names the input in errors).
+pub fn show_result(r: Result<Dynamic, Box<EvalAltResult>>, src: &str) {
     match r {
         Ok(v) if v.is_unit() => {}
-        Ok(v) if v.is_string() => crate::ui::out(format!("{v:?}")),
         Ok(v) => crate::ui::out(format!("{v:?}")),
-        Err(e) => {
-            let _ = host;
-            crate::ui::err(crate::engine::errors::render(&e, "<repl>"));
+        Err(e) if crate::api::is_interrupt(&e) => {
+            crate::ui::err(crate::engine::errors::message(&e))
         }
+        Err(e) => crate::ui::err(crate::engine::errors::render(&e, src)),
     }
 }
 
 /// Run the REPL until `:quit` or Ctrl-D. Returns the exit code.
 pub fn run(host: Arc<Host>) -> i32 {
+    let rt = host.rt.clone();
+    let _rt_guard = rt.enter();
     let (engine, resolver) = crate::engine::build(Some(host.clone()));
     let _ = resolver;
     let mut ed = match editor(true) {
@@ -287,10 +302,7 @@ fn eval(
         lib.clear_statements();
         v
     });
-    if host.interrupt.is_set() {
-        crate::ui::err("interrupted");
-    }
-    show_result(r, host);
+    show_result(r, src);
     host.interrupt.reset();
 }
 

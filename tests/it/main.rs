@@ -1,0 +1,10 @@
+//! The one integration test binary: every command through the real binary,
+//! interactive sessions through a pseudo-terminal.
+
+mod util;
+
+mod check;
+mod errors;
+mod interactive;
+mod kubeconfig;
+mod script;
