@@ -1,0 +1,59 @@
+//! A fake Kubernetes API server to try scaffold scripts without a cluster.
+//!
+//!   cargo run -p fakecluster --example fake-apiserver -- --nodes 3 --kubeconfig /tmp/fake.kubeconfig
+//!   scaffold script scenarios/hello/main.rhai -k /tmp/fake.kubeconfig
+//!
+//! Pods with alpine or busybox images run their command as local processes.
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut opts = fakecluster::Options {
+        nodes: 3,
+        ..Default::default()
+    };
+    let mut out = std::path::PathBuf::from("fake.kubeconfig");
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--nodes" => {
+                opts.nodes = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--kubeconfig" => out = args.next().map(Into::into).unwrap_or_else(|| usage()),
+            "--port" => {
+                opts.port = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--name" => opts.cluster_name = args.next().unwrap_or_else(|| usage()),
+            "--client-cert" => opts.auth = fakecluster::Auth::ClientCert,
+            "--ipv6" => opts.ipv6 = true,
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("unknown argument {other}");
+                usage()
+            }
+        }
+    }
+    let fc = fakecluster::FakeCluster::start(opts);
+    if let Err(e) = fc.write_kubeconfig_to(&out) {
+        eprintln!("cannot write {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    println!(
+        "fake API server ready at {}; kubeconfig written to {} (Ctrl-C stops it)",
+        fc.url(),
+        out.display()
+    );
+    fc.runtime().block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    fc.shutdown();
+}
+
+fn usage() -> ! {
+    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6]");
+    std::process::exit(2);
+}

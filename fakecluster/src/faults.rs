@@ -1,0 +1,94 @@
+//! Fault injection, switchable at run time from a test.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+pub struct Faults {
+    /// answer the next N requests with 429
+    throttle_next: AtomicU64,
+    /// answer the next N requests with 500
+    error_next: AtomicU64,
+    /// latency added to every response (ms)
+    latency_ms: AtomicU64,
+    /// `/readyz` fails (the check name)
+    readyz_failing: Mutex<Option<String>>,
+    /// tell open watches / streams to drop
+    drop_watches: broadcast::Sender<()>,
+    drop_streams: broadcast::Sender<()>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            throttle_next: AtomicU64::new(0),
+            error_next: AtomicU64::new(0),
+            latency_ms: AtomicU64::new(0),
+            readyz_failing: Mutex::new(None),
+            drop_watches: broadcast::channel(16).0,
+            drop_streams: broadcast::channel(16).0,
+        }
+    }
+}
+
+/// What the request handler should do before serving.
+pub enum Injected {
+    None,
+    Throttle,
+    Error,
+}
+
+impl Faults {
+    /// Answer the next `n` requests with 429 Too Many Requests (Retry-After: 1).
+    pub fn throttle_next(&self, n: u64) {
+        self.throttle_next.store(n, Ordering::SeqCst);
+    }
+    /// Answer the next `n` requests with 500.
+    pub fn fail_next(&self, n: u64) {
+        self.error_next.store(n, Ordering::SeqCst);
+    }
+    /// Add latency to every response.
+    pub fn set_latency(&self, d: Duration) {
+        self.latency_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::SeqCst))
+    }
+    /// Make one `/readyz` check fail (`None` heals it).
+    pub fn set_readyz_failing(&self, check: Option<&str>) {
+        *self.readyz_failing.lock().unwrap() = check.map(str::to_string);
+    }
+    pub fn readyz_failing(&self) -> Option<String> {
+        self.readyz_failing.lock().unwrap().clone()
+    }
+    /// End every open watch now (clients must resume).
+    pub fn drop_watches(&self) {
+        let _ = self.drop_watches.send(());
+    }
+    /// Close every open exec, attach and port-forward stream now.
+    pub fn drop_streams(&self) {
+        let _ = self.drop_streams.send(());
+    }
+    pub(crate) fn watch_dropper(&self) -> broadcast::Receiver<()> {
+        self.drop_watches.subscribe()
+    }
+    pub(crate) fn stream_dropper(&self) -> broadcast::Receiver<()> {
+        self.drop_streams.subscribe()
+    }
+
+    pub(crate) fn take(&self) -> Injected {
+        let dec = |a: &AtomicU64| {
+            a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+                .is_ok()
+        };
+        if dec(&self.throttle_next) {
+            Injected::Throttle
+        } else if dec(&self.error_next) {
+            Injected::Error
+        } else {
+            Injected::None
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! Resource requests: get, list (selectors, pagination), watch, create,
+//! replace, patch (merge, strategic, JSON, apply), delete, status.
+
+use crate::kinds::Kind;
+use crate::select::Selector;
+use crate::server::{error_response, json_response, read_body, Body};
+use crate::store::{ApiError, Event};
+use crate::Shared;
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Parsed query string (last value wins; `multi` keeps repeats).
+pub struct Query {
+    pub map: HashMap<String, String>,
+    pub multi: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(q: Option<&str>) -> Query {
+        let mut map = HashMap::new();
+        let mut multi = vec![];
+        for pair in q.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let (k, v) = (decode(k), decode(v));
+            map.insert(k.clone(), v.clone());
+            multi.push((k, v));
+        }
+        Query { map, multi }
+    }
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.map.get(k).map(|s| s.as_str())
+    }
+    pub fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("1" | "true" | ""))
+    }
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.multi
+            .iter()
+            .filter(|(kk, _)| kk == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a resource URL names.
+pub struct Target {
+    pub kind: Kind,
+    pub ns: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
+}
+
+fn parse_target(sh: &Shared, path: &str) -> Result<Result<Target, Response<Body>>, ApiError> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        ["apis", g] => {
+            return Ok(Err(match crate::discovery::api_group(&sh.store, g) {
+                Some(v) => json_response(200, &v),
+                None => error_response(&ApiError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
+            }))
+        }
+        _ => {
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ))
+        }
+    };
+    if rest.is_empty() {
+        return Ok(Err(
+            match crate::discovery::resource_list(&sh.store, group, version) {
+                Some(v) => json_response(200, &v),
+                None => error_response(&ApiError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
+            },
+        ));
+    }
+    let find = |plural: &str| {
+        sh.store
+            .kind_by_path(group, version, plural)
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("the server could not find the requested resource ({plural}.{group})"),
+                )
+            })
+    };
+    let t = match rest {
+        ["namespaces", ns, plural, more @ ..]
+            if sh.store.kind_by_path(group, version, plural).is_some() =>
+        {
+            Target {
+                kind: find(plural)?,
+                ns: Some(ns.to_string()),
+                name: more.first().map(|s| s.to_string()),
+                sub: more.get(1).map(|s| s.to_string()),
+            }
+        }
+        [plural, more @ ..] => Target {
+            kind: find(plural)?,
+            ns: None,
+            name: more.first().map(|s| s.to_string()),
+            sub: more.get(1).map(|s| s.to_string()),
+        },
+        [] => unreachable!(),
+    };
+    Ok(Ok(t))
+}
+
+pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let t = match parse_target(&sh, &path) {
+        Ok(Ok(t)) => t,
+        Ok(Err(resp)) => return resp,
+        Err(e) => return error_response(&e),
+    };
+    let q = Query::parse(req.uri().query());
+    let method = req.method().clone();
+    let res = t.kind.key();
+    let verb = match (&method, &t.name, &t.sub) {
+        (&Method::GET, None, _) if q.flag("watch") => "watch",
+        (&Method::GET, None, _) => "list",
+        (&Method::GET, Some(_), None) => "get",
+        (_, Some(_), Some(sub))
+            if ["log", "exec", "attach", "portforward"].contains(&sub.as_str()) =>
+        {
+            sub.as_str()
+        }
+        (&Method::GET, Some(_), Some(_)) => "get",
+        (&Method::POST, _, _) => "create",
+        (&Method::PUT, _, _) => "update",
+        (&Method::PATCH, _, _) => "patch",
+        (&Method::DELETE, None, _) => "deletecollection",
+        (&Method::DELETE, _, _) => "delete",
+        _ => "other",
+    };
+    sh.count(verb, &res);
+    let ns = t.ns.clone().unwrap_or_default();
+    let r = match verb {
+        "watch" => return watch(sh, t, q),
+        "list" => list(&sh, &t, &q),
+        "get" => get(&sh, &t),
+        "log" => {
+            return crate::streams::logs(sh, &ns, t.name.as_deref().unwrap_or_default(), &q).await
+        }
+        "exec" | "attach" | "portforward" => {
+            return crate::streams::upgrade(
+                sh,
+                req,
+                verb,
+                &ns,
+                t.name.as_deref().unwrap_or_default(),
+                q,
+            )
+            .await
+        }
+        "create" => match read_body(req).await {
+            Ok((_, b)) => create(&sh, &t, &b),
+            Err(e) => Err(e),
+        },
+        "update" => match read_body(req).await {
+            Ok((_, b)) => update(&sh, &t, &b),
+            Err(e) => Err(e),
+        },
+        "patch" => match read_body(req).await {
+            Ok((parts, b)) => {
+                let ct = parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                patch(&sh, &t, &q, &ct, &b)
+            }
+            Err(e) => Err(e),
+        },
+        "delete" => delete(&sh, &t),
+        "deletecollection" => delete_collection(&sh, &t, &q),
+        _ => Err(ApiError::new(405, "MethodNotAllowed", "method not allowed")),
+    };
+    match r {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn selectors(q: &Query) -> Result<(Selector, Selector), ApiError> {
+    let l = Selector::parse(q.get("labelSelector").unwrap_or(""))
+        .map_err(|e| ApiError::new(400, "BadRequest", e))?;
+    let f = Selector::parse(q.get("fieldSelector").unwrap_or(""))
+        .map_err(|e| ApiError::new(400, "BadRequest", e))?;
+    Ok((l, f))
+}
+
+fn matches(obj: &Value, l: &Selector, f: &Selector) -> bool {
+    (l.is_empty() || l.matches_labels(&obj["metadata"]["labels"]))
+        && (f.is_empty() || f.matches_fields(obj))
+}
+
+fn list(sh: &Shared, t: &Target, q: &Query) -> Result<(u16, Value), ApiError> {
+    let (l, f) = selectors(q)?;
+    let (items, rv) = sh.store.list(&t.kind, t.ns.as_deref());
+    let mut items: Vec<Value> = items.into_iter().filter(|o| matches(o, &l, &f)).collect();
+    let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let start: usize = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => c
+            .parse()
+            .map_err(|_| ApiError::new(400, "BadRequest", "invalid continue token"))?,
+        None => 0,
+    };
+    let total = items.len();
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if start > 0 || limit > 0 {
+        let end = if limit > 0 {
+            (start + limit).min(total)
+        } else {
+            total
+        };
+        items = items.drain(start.min(total)..end).collect();
+        if end < total {
+            meta["continue"] = json!(end.to_string());
+            meta["remainingItemCount"] = json!(total - end);
+        }
+    }
+    Ok((
+        200,
+        json!({"kind": format!("{}List", t.kind.kind), "apiVersion": t.kind.api_version(), "metadata": meta, "items": items}),
+    ))
+}
+
+fn need_name(t: &Target) -> Result<&str, ApiError> {
+    t.name
+        .as_deref()
+        .ok_or_else(|| ApiError::new(405, "MethodNotAllowed", "a resource name is required"))
+}
+
+fn get(sh: &Shared, t: &Target) -> Result<(u16, Value), ApiError> {
+    let name = need_name(t)?;
+    let ns = t.ns.as_deref().unwrap_or("");
+    sh.store
+        .get(&t.kind, ns, name)
+        .map(|o| (200, o))
+        .ok_or_else(|| ApiError::not_found(&t.kind, name))
+}
+
+fn parse_obj(b: &Bytes) -> Result<Value, ApiError> {
+    let s = std::str::from_utf8(b)
+        .map_err(|_| ApiError::new(400, "BadRequest", "body is not UTF-8"))?;
+    match serde_json::from_str(s) {
+        Ok(v) => Ok(v),
+        Err(_) => serde_saphyr::from_str::<Value>(s)
+            .map_err(|e| ApiError::new(400, "BadRequest", format!("invalid body: {e}"))),
+    }
+}
+
+fn create(sh: &Shared, t: &Target, b: &Bytes) -> Result<(u16, Value), ApiError> {
+    let obj = parse_obj(b)?;
+    let ns =
+        t.ns.clone()
+            .or_else(|| obj["metadata"]["namespace"].as_str().map(str::to_string))
+            .unwrap_or_default();
+    if let (Some(kind), Some(want)) = (obj["kind"].as_str(), Some(&t.kind.kind)) {
+        if kind != want && t.sub.is_none() {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                format!(
+                    "the API version in the data ({}) does not match the expected API version ({})",
+                    kind, want
+                ),
+            ));
+        }
+    }
+    let obj = crate::admission::admit(sh, &t.kind, &ns, obj)?;
+    sh.store.create(&t.kind, &ns, obj).map(|o| (201, o))
+}
+
+fn update(sh: &Shared, t: &Target, b: &Bytes) -> Result<(u16, Value), ApiError> {
+    let name = need_name(t)?;
+    let obj = parse_obj(b)?;
+    let ns = t.ns.as_deref().unwrap_or("");
+    let status_only = t.sub.as_deref() == Some("status");
+    sh.store
+        .update(&t.kind, ns, name, obj, status_only)
+        .map(|o| (200, o))
+}
+
+fn patch(
+    sh: &Shared,
+    t: &Target,
+    q: &Query,
+    ct: &str,
+    b: &Bytes,
+) -> Result<(u16, Value), ApiError> {
+    let name = need_name(t)?.to_string();
+    let ns = t.ns.clone().unwrap_or_default();
+    let p = parse_obj(b)?;
+    let status_only = t.sub.as_deref() == Some("status");
+    let ct = ct.split(';').next().unwrap_or("").trim();
+    if ct == "application/apply-patch+yaml" {
+        if q.get("fieldManager").unwrap_or("").is_empty() {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                "PATCH, application/apply-patch+yaml requires fieldManager to be set",
+            ));
+        }
+        return match sh.store.get(&t.kind, &ns, &name) {
+            None => {
+                let mut obj = p;
+                obj["metadata"]["name"] = json!(name);
+                let obj = crate::admission::admit(sh, &t.kind, &ns, obj)?;
+                sh.store.create(&t.kind, &ns, obj).map(|o| (201, o))
+            }
+            Some(mut cur) => {
+                let mut p = p;
+                if let Some(m) = p["metadata"].as_object_mut() {
+                    m.remove("resourceVersion");
+                }
+                if status_only {
+                    let mut st = cur.get("status").cloned().unwrap_or(json!({}));
+                    crate::patch::apply(&mut st, &p["status"]);
+                    cur["status"] = st;
+                } else {
+                    crate::patch::apply(&mut cur, &p);
+                }
+                if let Some(m) = cur["metadata"].as_object_mut() {
+                    m.remove("resourceVersion");
+                }
+                sh.store
+                    .update(&t.kind, &ns, &name, cur, status_only)
+                    .map(|o| (200, o))
+            }
+        };
+    }
+    let Some(mut cur) = sh.store.get(&t.kind, &ns, &name) else {
+        return Err(ApiError::not_found(&t.kind, &name));
+    };
+    match ct {
+        "application/json-patch+json" => crate::patch::json_patch(&mut cur, &p).map_err(|e| ApiError::new(422, "Invalid", e))?,
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => crate::patch::merge(&mut cur, &p),
+        other => return Err(ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other})"))),
+    }
+    let keep_rv = p["metadata"]["resourceVersion"].is_string();
+    if !keep_rv {
+        if let Some(m) = cur["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+    }
+    sh.store
+        .update(&t.kind, &ns, &name, cur, status_only)
+        .map(|o| (200, o))
+}
+
+fn delete(sh: &Shared, t: &Target) -> Result<(u16, Value), ApiError> {
+    let name = need_name(t)?;
+    let ns = t.ns.as_deref().unwrap_or("");
+    sh.store.delete(&t.kind, ns, name).map(|o| (200, o))
+}
+
+fn delete_collection(sh: &Shared, t: &Target, q: &Query) -> Result<(u16, Value), ApiError> {
+    let (l, f) = selectors(q)?;
+    let (items, _) = sh.store.list(&t.kind, t.ns.as_deref());
+    let mut deleted = vec![];
+    for o in items.into_iter().filter(|o| matches(o, &l, &f)) {
+        let ns = o["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let name = o["metadata"]["name"].as_str().unwrap_or("").to_string();
+        if let Ok(d) = sh.store.delete(&t.kind, &ns, &name) {
+            deleted.push(d);
+        }
+    }
+    Ok((
+        200,
+        json!({"kind": format!("{}List", t.kind.kind), "apiVersion": t.kind.api_version(), "metadata": {}, "items": deleted}),
+    ))
+}
+
+fn event_line(etype: &str, obj: &Value) -> Bytes {
+    let mut s = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
+    s.push(b'\n');
+    Bytes::from(s)
+}
+
+/// A watch: initial events (or history since `resourceVersion`), then live
+/// events, bookmarks, until timeout, a fault, or the client leaves.
+fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
+    let (l, f) = match selectors(&q) {
+        Ok(x) => x,
+        Err(e) => return error_response(&e),
+    };
+    let mut rx = sh.store.subscribe();
+    let mut dropper = sh.faults.watch_dropper();
+    let res = t.kind.key();
+    let ns_filter = t.ns.clone();
+    let name_filter = t.name.clone();
+    let rv_param = q.get("resourceVersion").unwrap_or("").to_string();
+    let bookmarks = q.flag("allowWatchBookmarks");
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
+    let kind = t.kind.clone();
+    let (tx, body_rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let keep = move |ev_res: &str, ev_ns: &str, obj: &Value| {
+        ev_res == res
+            && ns_filter.as_deref().is_none_or(|n| n == ev_ns)
+            && name_filter
+                .as_deref()
+                .is_none_or(|n| obj["metadata"]["name"] == n)
+            && matches(obj, &l, &f)
+    };
+    let stop = sh.shutdown.clone();
+    tokio::spawn(async move {
+        let mut last;
+        if rv_param.is_empty() || rv_param == "0" {
+            let (items, rv) = sh.store.list(&kind, None);
+            for o in items {
+                let ns = o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if keep(&kind.key(), &ns, &o) && tx.send(event_line("ADDED", &o)).await.is_err() {
+                    return;
+                }
+            }
+            last = rv;
+        } else {
+            let rv: u64 = rv_param.parse().unwrap_or(0);
+            match sh.store.events_since(rv) {
+                Err(e) => {
+                    let _ = tx.send(event_line("ERROR", &e.status())).await;
+                    return;
+                }
+                Ok(evs) => {
+                    last = rv;
+                    for e in evs {
+                        last = e.rv;
+                        if keep(&e.res, &e.ns, &e.object)
+                            && tx.send(event_line(e.etype, &e.object)).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        if bookmarks {
+            let _ = tx
+                .send(event_line("BOOKMARK", &bookmark(&kind, last)))
+                .await;
+        }
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                _ = dropper.recv() => return,
+                _ = stop.cancelled() => return,
+                _ = tick.tick(), if bookmarks => {
+                    if tx.send(event_line("BOOKMARK", &bookmark(&kind, last.max(sh.store.current_rv())))).await.is_err() { return; }
+                }
+                ev = rx.recv() => {
+                    let ev: Arc<Event> = match ev {
+                        Ok(e) => e,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(_) => return,
+                    };
+                    if ev.rv <= last { continue; }
+                    last = ev.rv;
+                    if keep(&ev.res, &ev.ns, &ev.object) && tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let stream = tokio_stream_from(body_rx).map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("transfer-encoding", "chunked")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .expect("watch response")
+}
+
+fn bookmark(kind: &Kind, rv: u64) -> Value {
+    json!({"kind": kind.kind, "apiVersion": kind.api_version(), "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}})
+}
+
+/// An mpsc receiver as a stream.
+pub fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,594 @@
+//! Streaming subresources: `pods/log` (follow), and over WebSocket
+//! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) `pods/exec`, `pods/attach` and
+//! `pods/portforward` in the framing kube-rs uses.
+
+use crate::kubelet::{ContainerRt, PodRt};
+use crate::rest::{tokio_stream_from, Query};
+use crate::server::{error_response, Body};
+use crate::store::ApiError;
+use crate::Shared;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+fn pod_and_container(
+    sh: &Shared,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Result<(Arc<PodRt>, Arc<ContainerRt>), ApiError> {
+    let pk = sh.store.kind("", "Pod").unwrap();
+    let pod = sh
+        .store
+        .get(&pk, ns, name)
+        .ok_or_else(|| ApiError::new(404, "NotFound", format!("pods \"{name}\" not found")))?;
+    let names: Vec<String> = pod["spec"]["containers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cname = match container.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if !names.iter().any(|n| n == c) {
+                return Err(ApiError::new(
+                    400,
+                    "BadRequest",
+                    format!("container {c} is not valid for pod {name}"),
+                ));
+            }
+            c.to_string()
+        }
+        None if names.len() == 1 => names[0].clone(),
+        None => {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    names.join(" ")
+                ),
+            ))
+        }
+    };
+    let rt = sh.kubelet.pod(ns, name).ok_or_else(|| {
+        ApiError::new(
+            400,
+            "BadRequest",
+            format!("pod {name} is not running on a node yet"),
+        )
+    })?;
+    let c = rt
+        .containers
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| c.name == cname)
+        .cloned();
+    let c = c.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "BadRequest",
+            format!("container {cname} is not started yet in pod {name}"),
+        )
+    })?;
+    Ok((rt, c))
+}
+
+/// `GET pods/NAME/log`
+pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<Body> {
+    let (_, c) = match pod_and_container(&sh, ns, name, q.get("container")) {
+        Ok(x) => x,
+        Err(e) => return error_response(&e),
+    };
+    let follow = q.flag("follow");
+    let timestamps = q.flag("timestamps");
+    let since = q
+        .get("sinceSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|s| SystemTime::now() - Duration::from_secs(s));
+    let tail = q.get("tailLines").and_then(|s| s.parse::<usize>().ok());
+    let fmt = move |t: SystemTime, b: &Bytes| -> Bytes {
+        if timestamps {
+            let mut out = Vec::new();
+            for line in b.split_inclusive(|x| *x == b'\n') {
+                out.extend_from_slice(crate::store::rfc3339(t).as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(line);
+            }
+            Bytes::from(out)
+        } else {
+            b.clone()
+        }
+    };
+    let snapshot: Vec<(SystemTime, Bytes)> = c.logs.lines.lock().unwrap().clone();
+    let mut initial: Vec<(SystemTime, Bytes)> = snapshot
+        .iter()
+        .filter(|(t, _)| since.is_none_or(|s| *t >= s))
+        .cloned()
+        .collect();
+    if let Some(n) = tail {
+        // keep the last n lines
+        let all: Vec<u8> = initial.iter().flat_map(|(_, b)| b.to_vec()).collect();
+        let lines: Vec<&[u8]> = all.split_inclusive(|x| *x == b'\n').collect();
+        let keep = lines[lines.len().saturating_sub(n)..].concat();
+        initial = vec![(SystemTime::now(), Bytes::from(keep))];
+    }
+    let mut body: Vec<u8> = vec![];
+    for (t, b) in &initial {
+        body.extend_from_slice(&fmt(*t, b));
+    }
+    if !follow {
+        return Response::builder()
+            .status(200)
+            .header("content-type", "text/plain")
+            .body(crate::server::full(body))
+            .unwrap();
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let mut idx = snapshot.len();
+    let logs = c.logs.clone();
+    let stop = sh.shutdown.clone();
+    tokio::spawn(async move {
+        if !body.is_empty() && tx.send(Bytes::from(body)).await.is_err() {
+            return;
+        }
+        let mut changed = logs.subscribe();
+        loop {
+            let fresh: Vec<(SystemTime, Bytes)> = {
+                let l = logs.lines.lock().unwrap();
+                let v = l[idx.min(l.len())..].to_vec();
+                idx = l.len();
+                v
+            };
+            for (t, b) in fresh {
+                if tx.send(fmt(t, &b)).await.is_err() {
+                    return;
+                }
+            }
+            if logs.is_closed() {
+                let rest: Vec<(SystemTime, Bytes)> = logs.lines.lock().unwrap()[idx..].to_vec();
+                for (t, b) in rest {
+                    let _ = tx.send(fmt(t, &b)).await;
+                }
+                return;
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return },
+                _ = stop.cancelled() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = tokio_stream_from(rx).map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/plain")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap()
+}
+
+/// Upgrade to WebSocket and serve exec, attach or portforward.
+pub async fn upgrade(
+    sh: Arc<Shared>,
+    req: Request<Incoming>,
+    what: &str,
+    ns: &str,
+    name: &str,
+    q: Query,
+) -> Response<Body> {
+    let is_ws = req
+        .headers()
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !is_ws {
+        return error_response(&ApiError::new(
+            400,
+            "BadRequest",
+            "Upgrade request required (this server speaks WebSocket, not SPDY)",
+        ));
+    }
+    let offered: Vec<String> = req
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let proto = [
+        "v5.channel.k8s.io",
+        "v4.channel.k8s.io",
+        "portforward.k8s.io",
+        "channel.k8s.io",
+    ]
+    .into_iter()
+    .find(|p| offered.iter().any(|o| o == p))
+    .map(str::to_string);
+    let Some(proto) = proto else {
+        return error_response(&ApiError::new(
+            400,
+            "BadRequest",
+            format!("no supported subprotocol in {offered:?}"),
+        ));
+    };
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // Resolve before upgrading so errors are plain HTTP answers.
+    enum Job {
+        Exec(Arc<PodRt>, Arc<ContainerRt>, Vec<String>, bool),
+        Attach(Arc<ContainerRt>),
+        Forward(Vec<u16>),
+    }
+    let job = match what {
+        "exec" | "attach" => match pod_and_container(&sh, ns, name, q.get("container")) {
+            Ok((rt, c)) if what == "exec" => {
+                let cmd = q.all("command");
+                if cmd.is_empty() {
+                    return error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "you must specify at least 1 command",
+                    ));
+                }
+                Job::Exec(rt, c, cmd, q.flag("stdin"))
+            }
+            Ok((_, c)) => Job::Attach(c),
+            Err(e) => return error_response(&e),
+        },
+        _ => {
+            let pk = sh.store.kind("", "Pod").unwrap();
+            if sh.store.get(&pk, ns, name).is_none() {
+                return error_response(&ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("pods \"{name}\" not found"),
+                ));
+            }
+            let ports: Vec<u16> = q
+                .all("ports")
+                .iter()
+                .flat_map(|p| {
+                    p.split(',')
+                        .map(|x| x.trim().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            if ports.is_empty() {
+                return error_response(&ApiError::new(
+                    400,
+                    "BadRequest",
+                    "query parameter \"port\" is required",
+                ));
+            }
+            Job::Forward(ports)
+        }
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let sh2 = sh.clone();
+    let v5 = proto == "v5.channel.k8s.io";
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        let mut dropper = sh2.faults.stream_dropper();
+        let work = async {
+            match job {
+                Job::Exec(rt, c, cmd, stdin) => exec(&sh2, ws, rt, c, cmd, stdin, v5).await,
+                Job::Attach(c) => attach(ws, c).await,
+                Job::Forward(ports) => forward(ws, ports).await,
+            }
+        };
+        tokio::select! {
+            _ = work => {}
+            _ = dropper.recv() => {}
+            _ = sh2.shutdown.cancelled() => {}
+        }
+    });
+    Response::builder()
+        .status(101)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-accept", accept)
+        .header("sec-websocket-protocol", proto)
+        .body(crate::server::full(Bytes::new()))
+        .unwrap()
+}
+
+/// A close frame with status 1000 (clients treat 1005 as an error).
+fn normal_close() -> Message {
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
+}
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+fn frame(ch: u8, data: &[u8]) -> Message {
+    let mut v = Vec::with_capacity(data.len() + 1);
+    v.push(ch);
+    v.extend_from_slice(data);
+    Message::binary(v)
+}
+
+async fn exec(
+    sh: &Shared,
+    ws: Ws,
+    rt: Arc<PodRt>,
+    c: Arc<ContainerRt>,
+    cmd: Vec<String>,
+    want_stdin: bool,
+    _v5: bool,
+) {
+    let (mut sink, mut source) = ws.split();
+    let pid = *c.pid.lock().unwrap();
+    let mut command = match (pid, &sh.kubelet.nsenter) {
+        // enter the running container's mount namespace, so it sees its volumes
+        (Some(pid), Some(nsenter)) if !c.mounts.is_empty() && sh.kubelet.mounts_ok => {
+            let mut k = tokio::process::Command::new(nsenter);
+            k.args(["-t", &pid.to_string(), "-m", "--"]).args(&cmd);
+            k.env_clear();
+            for (key, v) in &c.env {
+                k.env(key, v);
+            }
+            k.current_dir(rt.dir.join("work"));
+            k
+        }
+        _ => {
+            let mut k = tokio::process::Command::new(&cmd[0]);
+            k.args(&cmd[1..]);
+            k.env_clear();
+            for (key, v) in &c.env {
+                k.env(key, v);
+            }
+            k.env("PATH", sh.kubelet.path_env());
+            let wd = rt.dir.join("work");
+            k.current_dir(if wd.exists() {
+                wd
+            } else {
+                std::env::temp_dir()
+            });
+            k
+        }
+    };
+    command
+        .stdin(if want_stdin {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(ch) => ch,
+        Err(e) => {
+            let st = json!({"metadata": {}, "status": "Failure", "message": format!("OCI runtime exec failed: exec failed: unable to start container process: exec: \"{}\": {e}", cmd[0]), "reason": "InternalError", "code": 500});
+            let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
+            let _ = sink.send(normal_close()).await;
+            return;
+        }
+    };
+    let mut stdin = child.stdin.take();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(64);
+    let tx2 = tx.clone();
+    let o = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = out.read(&mut buf).await {
+            if n == 0 || tx.send(frame(1, &buf[..n])).await.is_err() {
+                break;
+            }
+        }
+    });
+    let e = tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = err.read(&mut buf).await {
+            if n == 0 || tx2.send(frame(2, &buf[..n])).await.is_err() {
+                break;
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            if sink.send(m).await.is_err() {
+                return None;
+            }
+        }
+        Some(sink)
+    });
+    let input = async {
+        while let Some(Ok(m)) = source.next().await {
+            match m {
+                Message::Binary(b) if !b.is_empty() => match b[0] {
+                    0 => {
+                        if let Some(w) = stdin.as_mut() {
+                            if w.write_all(&b[1..]).await.is_err() {
+                                stdin = None;
+                            }
+                        }
+                    }
+                    255 if b.get(1) == Some(&0) => stdin = None,
+                    _ => {}
+                },
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    let status = tokio::select! {
+        s = child.wait() => s.ok(),
+        _ = input => None,
+    };
+    let _ = o.await;
+    let _ = e.await;
+    let Ok(Some(mut sink)) = writer.await else {
+        return;
+    };
+    let code = status.and_then(|s| s.code()).unwrap_or(137);
+    let st = if code == 0 {
+        json!({"metadata": {}, "status": "Success"})
+    } else {
+        json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", cmd.join(" ")), "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+    };
+    let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
+    let _ = sink.send(normal_close()).await;
+}
+
+async fn attach(ws: Ws, c: Arc<ContainerRt>) {
+    let (mut sink, mut source) = ws.split();
+    let logs = c.logs.clone();
+    let mut idx = logs.lines.lock().unwrap().len();
+    let mut changed = logs.subscribe();
+    let c2 = c.clone();
+    let input = async move {
+        while let Some(Ok(m)) = source.next().await {
+            if let Message::Binary(b) = m {
+                if b.first() == Some(&0) {
+                    if let Some(w) = c2.stdin.lock().await.as_mut() {
+                        let _ = w.write_all(&b[1..]).await;
+                    }
+                }
+            } else if m.is_close() {
+                break;
+            }
+        }
+    };
+    let output = async {
+        loop {
+            let fresh: Vec<Bytes> = {
+                let l = logs.lines.lock().unwrap();
+                let v = l[idx.min(l.len())..]
+                    .iter()
+                    .map(|(_, b)| b.clone())
+                    .collect();
+                idx = l.len();
+                v
+            };
+            for b in fresh {
+                if sink.send(frame(1, &b)).await.is_err() {
+                    return;
+                }
+            }
+            if logs.is_closed() {
+                let _ = sink
+                    .send(frame(
+                        3,
+                        json!({"metadata": {}, "status": "Success"})
+                            .to_string()
+                            .as_bytes(),
+                    ))
+                    .await;
+                let _ = sink.send(normal_close()).await;
+                return;
+            }
+            if changed.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = input => {}
+        _ = output => {}
+    }
+}
+
+/// Port-forward: per port, a data channel (2i) and an error channel (2i+1),
+/// each opened with a 3-byte frame carrying the port (little endian); data
+/// goes to 127.0.0.1:port.
+async fn forward(ws: Ws, ports: Vec<u16>) {
+    let (mut sink, mut source) = ws.split();
+    let mut writers = vec![];
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(64);
+    for (i, port) in ports.iter().enumerate() {
+        let (d, e) = ((2 * i) as u8, (2 * i + 1) as u8);
+        let le = port.to_le_bytes();
+        if sink.send(frame(d, &le)).await.is_err() || sink.send(frame(e, &le)).await.is_err() {
+            return;
+        }
+        match tokio::net::TcpStream::connect(("127.0.0.1", *port)).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                let (mut r, w) = s.into_split();
+                writers.push(Some(w));
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 256 * 1024];
+                    loop {
+                        match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if tx.send(frame(d, &buf[..n])).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = tx.send(normal_close()).await;
+                });
+            }
+            Err(err) => {
+                writers.push(None);
+                let msg = format!("error forwarding port {port} to pod: failed to connect to localhost:{port}: {err}");
+                let _ = sink.send(frame(e, msg.as_bytes())).await;
+            }
+        }
+    }
+    drop(tx);
+    let out = async {
+        while let Some(m) = rx.recv().await {
+            let close = m.is_close();
+            if sink.send(m).await.is_err() || close {
+                return;
+            }
+        }
+    };
+    let input = async {
+        while let Some(Ok(m)) = source.next().await {
+            match m {
+                Message::Binary(b) if b.len() > 1 => {
+                    let idx = (b[0] / 2) as usize;
+                    if b[0] % 2 == 0 {
+                        if let Some(Some(w)) = writers.get_mut(idx) {
+                            if w.write_all(&b[1..]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Message::Close(_) => return,
+                _ => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = out => {}
+        _ = input => {}
+    }
+}
