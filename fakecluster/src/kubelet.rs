@@ -766,11 +766,7 @@ impl Kubelet {
         }
         let n = containers.len();
         let phase = if running > 0 && running + term_ok + term_fail == n && waiting == 0 {
-            if running == n {
-                "Running"
-            } else {
-                "Running"
-            }
+            "Running"
         } else if waiting > 0 || n == 0 {
             "Pending"
         } else if term_fail > 0 {

@@ -24,6 +24,7 @@ pub mod select;
 pub mod server;
 pub mod store;
 pub mod streams;
+pub mod table;
 pub mod tls;
 
 use serde_json::{json, Value};

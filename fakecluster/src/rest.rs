@@ -154,6 +154,12 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     };
     let q = Query::parse(req.uri().query());
     let method = req.method().clone();
+    let as_table = crate::table::wants_table(
+        req.headers()
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
     let res = t.kind.key();
     let verb = match (&method, &t.name, &t.sub) {
         (&Method::GET, None, _) if q.flag("watch") => "watch",
@@ -217,6 +223,16 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         _ => Err(ApiError::new(405, "MethodNotAllowed", "method not allowed")),
     };
     match r {
+        Ok((code, v)) if as_table && (verb == "list" || verb == "get") && t.sub.is_none() => {
+            let (items, meta) = match v["items"].as_array() {
+                Some(items) => (items.clone(), v["metadata"].clone()),
+                None => (
+                    vec![v.clone()],
+                    json!({"resourceVersion": v["metadata"]["resourceVersion"]}),
+                ),
+            };
+            json_response(code, &crate::table::table(&t.kind.kind, &items, &meta))
+        }
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(&e),
     }

@@ -119,7 +119,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Res
         "/healthz" | "/livez" | "/readyz" => health(&sh, &req, &path),
         "/api" => json_response(200, &crate::discovery::api_versions()),
         "/apis" => json_response(200, &crate::discovery::api_groups(&sh.store)),
-        p if p == "/openapi/v2" => json_response(200, &crate::discovery::openapi_v2()),
+        "/openapi/v2" => json_response(200, &crate::discovery::openapi_v2()),
         p if p.starts_with("/openapi/v3") => {
             json_response(200, &crate::discovery::openapi_v3(&sh.store, p))
         }
