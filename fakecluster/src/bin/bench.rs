@@ -1,0 +1,452 @@
+//! The benchmark harness: every performance target measured next to its peer
+//! or ceiling in the same run. Writes a table to stdout and JSON to
+//! `target/bench.json`.
+//!
+//!   cargo run --release -p fakecluster --bin bench [-- --quick] [--filter NAME] [--check]
+//!
+//! `--check` fails (exit 1) on gross regressions, judged only by ratios
+//! against the peer or ceiling measured in the same run.
+
+use fakecluster::{FakeCluster, Options};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Args {
+    quick: bool,
+    filter: Option<String>,
+    check: bool,
+}
+
+#[derive(Clone)]
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+    n: usize,
+}
+
+fn stats(mut v: Vec<f64>) -> Stats {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    let median = if n == 0 { f64::NAN } else if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+    Stats { median, min: v.first().copied().unwrap_or(f64::NAN), max: v.last().copied().unwrap_or(f64::NAN), n }
+}
+
+struct Row {
+    name: &'static str,
+    what: String,
+    unit: &'static str,
+    ours: Stats,
+    peer: Option<(String, Stats)>,
+    /// target: (description, met)
+    target: Option<(String, bool)>,
+    /// regression guard: (description, ok)
+    guard: Option<(String, bool)>,
+    extra: Value,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        self.peer.as_ref().map(|(_, p)| self.ours.median / p.median)
+    }
+    fn json(&self) -> Value {
+        let s = |s: &Stats| json!({"median": s.median, "min": s.min, "max": s.max, "n": s.n});
+        json!({
+            "name": self.name, "what": self.what, "unit": self.unit, "ours": s(&self.ours),
+            "peer": self.peer.as_ref().map(|(n, p)| json!({"name": n, "stats": s(p)})),
+            "ratio": self.ratio(),
+            "target": self.target.as_ref().map(|(d, m)| json!({"target": d, "met": m})),
+            "guard": self.guard.as_ref().map(|(d, ok)| json!({"guard": d, "ok": ok})),
+            "extra": self.extra,
+        })
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The release `scaffold` binary (built on demand), or `SCAFFOLD_BIN`.
+fn scaffold_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("SCAFFOLD_BIN") {
+        return p.into();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo).args(["build", "--release", "-q", "--bin", "scaffold"]).current_dir(root()).status().expect("cargo build");
+    assert!(st.success(), "building scaffold failed");
+    root().join("target/release/scaffold")
+}
+
+/// Run a command; wall seconds and peak RSS (MiB) of the child.
+fn run_measured(cmd: &mut Command) -> (f64, f64, bool) {
+    use std::os::unix::process::ExitStatusExt;
+    let t = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn");
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    let secs = t.elapsed().as_secs_f64();
+    let ok = std::process::ExitStatus::from_raw(status).success();
+    (secs, ru.ru_maxrss as f64 / 1024.0, ok)
+}
+
+fn bench_engine(a: &Args, bin: &Path) -> Vec<Row> {
+    let dir = tempfile::tempdir().unwrap();
+    // the hello scenario without its sh steps: pure engine work
+    let script = dir.path().join("pure.rhai");
+    std::fs::write(
+        &script,
+        r#"import "common" as common;
+let name = param("name", "world");
+let runs = param("runs", 3);
+common::banner("hello, " + name);
+for i in 0..runs { step("run " + i, || i * 2); record("value", i, #{unit: "n"}); }
+breakpoint("skipped");
+"#,
+    )
+    .unwrap();
+    let preamble = dir.path().join("preamble.sh");
+    std::fs::write(
+        &preamble,
+        r#"set -e
+SCENARIO_DIR=$(pwd)
+ARTIFACTS="$SCENARIO_DIR/artifacts"
+ROOT_DIR=$(realpath "$SCENARIO_DIR/..")
+TOOLKIT="$ROOT_DIR/toolkit"
+SCRIPT="$ROOT_DIR/scripts"
+KUSTOMIZE="$ROOT_DIR/kustomize"
+mkdir -p "$ARTIFACTS"
+breakpoint() { echo "breakpoint"; }
+for i in 1 2 3; do echo "run $i" > /dev/null; done
+"#,
+    )
+    .unwrap();
+    let n = if a.quick { 10 } else { 20 };
+    let (mut ours, mut rss, mut peer) = (vec![], vec![], vec![]);
+    for _ in 0..n {
+        let (s, r, ok) = run_measured(Command::new(bin).args(["script"]).arg(&script).args(["--no-breakpoints", "--artifacts"]).arg(dir.path().join("art")));
+        assert!(ok, "scaffold failed on the engine benchmark script");
+        ours.push(s * 1000.0);
+        rss.push(r);
+        let (s, _, _) = run_measured(Command::new("bash").arg(&preamble).current_dir(dir.path()));
+        peer.push(s * 1000.0);
+    }
+    let o = stats(ours);
+    let r = stats(rss);
+    let p = stats(peer);
+    let ratio = o.median / p.median;
+    let mut rows = vec![Row {
+        name: "engine_start",
+        what: "scaffold script (params, step, record, stdlib import, breakpoint) vs bash running the original preamble".into(),
+        unit: "ms",
+        target: Some((format!("<= 15 ms (median {:.1})", o.median), o.median <= 15.0)),
+        guard: Some(("ratio to bash < 20".into(), ratio < 20.0)),
+        ours: o,
+        peer: Some(("bash preamble".into(), p)),
+        extra: json!({}),
+    }];
+    rows.push(Row {
+        name: "engine_rss",
+        what: "peak RSS of the same run".into(),
+        unit: "MiB",
+        target: Some((format!("<= 20 MiB (median {:.1})", r.median), r.median <= 20.0)),
+        guard: None,
+        ours: r,
+        peer: None,
+        extra: json!({}),
+    });
+    // check of every script in the repository
+    let mut files = vec![];
+    for d in ["scenarios", "stdlib"] {
+        collect_rhai(&root().join(d), &mut files);
+    }
+    let mut t = vec![];
+    for _ in 0..n {
+        let (s, _, ok) = run_measured(Command::new(bin).arg("check").args(&files));
+        assert!(ok, "scaffold check failed");
+        t.push(s * 1000.0);
+    }
+    let c = stats(t);
+    rows.push(Row {
+        name: "check_all",
+        what: format!("scaffold check of all {} repository scripts", files.len()),
+        unit: "ms",
+        target: Some((format!("<= 50 ms (median {:.1})", c.median), c.median <= 50.0)),
+        guard: None,
+        ours: c,
+        peer: None,
+        extra: json!({}),
+    });
+    rows
+}
+
+fn collect_rhai(d: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && p.file_name().is_some_and(|n| n != "artifacts") {
+            collect_rhai(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rhai") {
+            out.push(p);
+        }
+    }
+}
+
+fn client(fc: &FakeCluster) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(fc.kubeconfig()).unwrap();
+    fc.runtime().block_on(async {
+        let mut cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+        cfg.default_retry = false;
+        kube::Client::try_from(cfg).unwrap()
+    })
+}
+
+fn bench_fake(a: &Args) -> Vec<Row> {
+    let mut rows = vec![];
+    let (pods, nodes) = if a.quick { (2_000, 20) } else { (10_000, 100) };
+    let fc = FakeCluster::start(Options { nodes: 1, ..Default::default() });
+    let t = Instant::now();
+    fc.seed_ready_pods(pods, nodes, "bench");
+    let seed = t.elapsed().as_secs_f64() * 1000.0;
+    rows.push(Row {
+        name: "fake_seed",
+        what: format!("seed {pods} pods on {nodes} nodes"),
+        unit: "ms",
+        target: (!a.quick).then(|| (format!("10,000 pods <= 2000 ms ({seed:.0})"), seed <= 2000.0)),
+        guard: None,
+        ours: stats(vec![seed]),
+        peer: None,
+        extra: json!({"processes": fc.running_processes()}),
+    });
+    let c = client(&fc);
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::all(c.clone());
+    let reps = if a.quick { 3 } else { 5 };
+    let mut ours = vec![];
+    for _ in 0..reps {
+        let t = Instant::now();
+        let l = fc.runtime().block_on(api.list(&Default::default())).unwrap();
+        assert!(l.items.len() >= pods);
+        ours.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut peer = vec![];
+    for _ in 0..reps {
+        let (s, _, ok) = run_measured(Command::new("kubectl").args(["get", "pods", "-A", "-o", "json"]).env("KUBECONFIG", fc.kubeconfig()));
+        assert!(ok);
+        peer.push(s * 1000.0);
+    }
+    let o = stats(ours);
+    let ratio = o.median / stats(peer.clone()).median;
+    rows.push(Row {
+        name: "fake_list",
+        what: format!("list all {pods} pods (kube-rs client)"),
+        unit: "ms",
+        target: (!a.quick).then(|| (format!("<= 200 ms ({:.0})", o.median), o.median <= 200.0)),
+        guard: Some(("faster than kubectl get pods -A -o json".into(), ratio < 1.0)),
+        ours: o,
+        peer: Some(("kubectl get pods -A -o json".into(), stats(peer))),
+        extra: json!({}),
+    });
+    drop(fc);
+
+    // exec round trip and log follow latency on a runnable pod
+    let fc = FakeCluster::start(Options::default());
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sh", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ticker", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "while true; do date +%s%N; sleep 0.05; done"]}]}})).unwrap();
+    let t = Instant::now();
+    while ["sh", "ticker"].iter().any(|p| fc.get("v1", "Pod", "default", p).unwrap()["status"]["phase"] != "Running") {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::default_namespaced(client(&fc));
+    let n = if a.quick { 20 } else { 50 };
+    let mut ours = vec![];
+    for _ in 0..n {
+        let t = Instant::now();
+        fc.runtime().block_on(async {
+            let ap = kube::api::AttachParams::default().stdin(false).stderr(false);
+            let mut p = api.exec("sh", vec!["true"], &ap).await.unwrap();
+            let st = p.take_status().unwrap().await;
+            assert_eq!(st.and_then(|s| s.status).as_deref(), Some("Success"));
+            let _ = p.join().await;
+        });
+        ours.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut peer = vec![];
+    for _ in 0..(n / 5).max(5) {
+        let (s, _, ok) = run_measured(Command::new("kubectl").args(["exec", "sh", "--", "true"]).env("KUBECONFIG", fc.kubeconfig()));
+        assert!(ok);
+        peer.push(s * 1000.0);
+    }
+    let o = stats(ours);
+    let ratio = o.median / stats(peer.clone()).median;
+    rows.push(Row {
+        name: "fake_exec",
+        what: "exec `true` round trip (kube-rs, one client)".into(),
+        unit: "ms",
+        target: Some((format!("<= 20 ms ({:.1})", o.median), o.median <= 20.0)),
+        guard: Some(("faster than kubectl exec".into(), ratio < 1.0)),
+        ours: o,
+        peer: Some(("kubectl exec POD -- true".into(), stats(peer))),
+        extra: json!({}),
+    });
+    // log follow latency: the pod prints its clock, we compare on arrival
+    let lat = fc.runtime().block_on(async {
+        use futures::{AsyncBufReadExt, StreamExt};
+        let lp = kube::api::LogParams { follow: true, since_seconds: Some(1), ..Default::default() };
+        let mut lines = api.log_stream("ticker", &lp).await.unwrap().lines();
+        let mut v = vec![];
+        while let Some(Ok(l)) = lines.next().await {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as f64;
+            if let Ok(ns) = l.trim().parse::<f64>() {
+                v.push((now - ns) / 1e6);
+            }
+            if v.len() >= 30 {
+                break;
+            }
+        }
+        v
+    });
+    let l = stats(lat.into_iter().skip(5).collect());
+    rows.push(Row {
+        name: "fake_log_latency",
+        what: "log follow: line printed in a pod to line received".into(),
+        unit: "ms",
+        target: Some((format!("<= 10 ms ({:.2})", l.median), l.median <= 10.0)),
+        guard: None,
+        ours: l,
+        peer: None,
+        extra: json!({}),
+    });
+    // port-forward throughput vs direct loopback
+    let size: u64 = if a.quick { 64 << 20 } else { 1 << 30 };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut s = s;
+                let mut b = [0u8; 8];
+                if s.read_exact(&mut b).is_err() {
+                    return;
+                }
+                let mut left = u64::from_le_bytes(b);
+                let chunk = vec![0x5au8; 256 * 1024];
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if s.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n as u64;
+                }
+            });
+        }
+    });
+    let direct = {
+        use std::io::{Read, Write};
+        let t = Instant::now();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(&size.to_le_bytes()).unwrap();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0u64;
+        while got < size {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got += n as u64;
+        }
+        size as f64 / t.elapsed().as_secs_f64() / 1048576.0
+    };
+    let pf = fc.runtime().block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let t = Instant::now();
+        let mut f = api.portforward("sh", &[port]).await.unwrap();
+        let mut s = f.take_stream(port).unwrap();
+        s.write_all(&size.to_le_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0u64;
+        while got < size {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got += n as u64;
+        }
+        size as f64 / t.elapsed().as_secs_f64() / 1048576.0
+    });
+    let ratio = pf / direct;
+    rows.push(Row {
+        name: "fake_portforward",
+        what: format!("port-forward download of {} MiB through the fake server (kube-rs)", size >> 20),
+        unit: "MiB/s",
+        target: Some((format!(">= 190.7 MiB/s (200 MB/s) ({pf:.0})"), pf >= 190.7)),
+        guard: Some(("at least 2% of direct loopback".into(), ratio > 0.02)),
+        ours: stats(vec![pf]),
+        peer: Some(("direct loopback (ceiling)".into(), stats(vec![direct]))),
+        extra: json!({}),
+    });
+    rows
+}
+
+fn main() {
+    let mut a = Args { quick: false, filter: None, check: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        match x.as_str() {
+            "--quick" => a.quick = true,
+            "--check" => a.check = true,
+            "--filter" => a.filter = it.next(),
+            "-h" | "--help" => {
+                println!("usage: bench [--quick] [--filter NAME] [--check]");
+                return;
+            }
+            other => {
+                eprintln!("unknown argument {other}; usage: bench [--quick] [--filter NAME] [--check]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = Instant::now();
+    let want = |group: &str, names: &[&str]| a.filter.as_deref().is_none_or(|f| group.contains(f) || names.iter().any(|n| n.contains(f)));
+    let mut rows = vec![];
+    if want("engine", &["engine_start", "engine_rss", "check_all"]) {
+        let bin = scaffold_bin();
+        rows.extend(bench_engine(&a, &bin));
+    }
+    if want("fake", &["fake_seed", "fake_list", "fake_exec", "fake_log_latency", "fake_portforward"]) {
+        rows.extend(bench_fake(&a));
+    }
+    if let Some(f) = &a.filter {
+        rows.retain(|r| r.name.contains(f.as_str()) || f.starts_with("engine") || f.starts_with("fake"));
+    }
+    println!("{:<18} {:>12} {:>8}  {:<34} {:>10}  {:<44} guard", "benchmark", "median", "unit", "peer / ceiling", "ratio", "target");
+    for r in &rows {
+        let (pn, pv) = match &r.peer {
+            Some((n, p)) => (n.clone(), format!("{:.2}", p.median)),
+            None => ("-".into(), "".into()),
+        };
+        let ratio = r.ratio().map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+        let target = r.target.as_ref().map(|(d, m)| format!("{} {d}", if *m { "MET" } else { "MISSED" })).unwrap_or_else(|| "-".into());
+        let guard = r.guard.as_ref().map(|(d, ok)| format!("{} {d}", if *ok { "ok" } else { "REGRESSION" })).unwrap_or_else(|| "-".into());
+        println!("{:<18} {:>12.2} {:>8}  {:<34} {:>10}  {:<44} {}", r.name, r.ours.median, r.unit, format!("{pn} {pv}"), ratio, target, guard);
+    }
+    let out = json!({
+        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()},
+        "quick": a.quick, "seconds": started.elapsed().as_secs_f64(),
+        "results": rows.iter().map(|r| r.json()).collect::<Vec<_>>(),
+    });
+    let path = root().join("target/bench.json");
+    let _ = std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap());
+    println!("\n{} benchmarks in {:.1}s; JSON in {}", rows.len(), started.elapsed().as_secs_f64(), path.display());
+    if a.check {
+        let bad: Vec<&Row> = rows.iter().filter(|r| r.guard.as_ref().is_some_and(|(_, ok)| !ok)).collect();
+        if !bad.is_empty() {
+            for r in bad {
+                eprintln!("regression: {}: {}", r.name, r.guard.as_ref().unwrap().0);
+            }
+            std::process::exit(1);
+        }
+        println!("regression guard: ok");
+    }
+}
