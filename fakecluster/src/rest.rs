@@ -182,7 +182,12 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let ns = t.ns.clone().unwrap_or_default();
     let r = match verb {
         "watch" => return watch(sh, t, q),
-        "list" => list(&sh, &t, &q),
+        "list" => {
+            return match list(&sh, &t, &q, as_table) {
+                Ok(r) => r,
+                Err(e) => error_response(&e),
+            }
+        }
         "get" => get(&sh, &t),
         "log" => {
             return crate::streams::logs(sh, &ns, t.name.as_deref().unwrap_or_default(), &q).await
@@ -251,10 +256,14 @@ fn matches(obj: &Value, l: &Selector, f: &Selector) -> bool {
         && (f.is_empty() || f.matches_fields(obj))
 }
 
-fn list(sh: &Shared, t: &Target, q: &Query) -> Result<(u16, Value), ApiError> {
+/// A list answer: the stored JSON of each item, concatenated (no deep copies).
+fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<Body>, ApiError> {
     let (l, f) = selectors(q)?;
-    let (items, rv) = sh.store.list(&t.kind, t.ns.as_deref());
-    let mut items: Vec<Value> = items.into_iter().filter(|o| matches(o, &l, &f)).collect();
+    let (items, rv) = sh.store.list_stored(&t.kind, t.ns.as_deref());
+    let mut items: Vec<_> = items
+        .into_iter()
+        .filter(|o| matches(&o.value, &l, &f))
+        .collect();
     let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(0);
     let start: usize = match q.get("continue").filter(|c| !c.is_empty()) {
         Some(c) => c
@@ -276,10 +285,31 @@ fn list(sh: &Shared, t: &Target, q: &Query) -> Result<(u16, Value), ApiError> {
             meta["remainingItemCount"] = json!(total - end);
         }
     }
-    Ok((
-        200,
-        json!({"kind": format!("{}List", t.kind.kind), "apiVersion": t.kind.api_version(), "metadata": meta, "items": items}),
-    ))
+    if as_table {
+        let values: Vec<Value> = items.iter().map(|s| s.value.clone()).collect();
+        return Ok(json_response(
+            200,
+            &crate::table::table(&t.kind.kind, &values, &meta),
+        ));
+    }
+    let head = json!({"kind": format!("{}List", t.kind.kind), "apiVersion": t.kind.api_version(), "metadata": meta});
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    let mut body =
+        Vec::with_capacity(head.len() + items.iter().map(|s| s.json.len() + 1).sum::<usize>() + 16);
+    body.extend_from_slice(&head[..head.len() - 1]);
+    body.extend_from_slice(b",\"items\":[");
+    for (n, s) in items.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&s.json);
+    }
+    body.extend_from_slice(b"]}");
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(crate::server::full(body))
+        .expect("list response"))
 }
 
 fn need_name(t: &Target) -> Result<&str, ApiError> {

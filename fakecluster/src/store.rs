@@ -52,11 +52,25 @@ pub struct Event {
     pub object: Value,
 }
 
+/// A stored object and its JSON, serialized once per write so that large
+/// lists are a concatenation of bytes rather than a deep copy.
+pub struct Stored {
+    pub value: Value,
+    pub json: bytes::Bytes,
+}
+
+impl Stored {
+    fn new(value: Value) -> Arc<Stored> {
+        let json = bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        Arc::new(Stored { value, json })
+    }
+}
+
 struct Inner {
     rv: u64,
     uid: u64,
     kinds: Vec<Kind>,
-    objects: HashMap<String, BTreeMap<(String, String), Value>>,
+    objects: HashMap<String, BTreeMap<(String, String), Arc<Stored>>>,
     history: VecDeque<Arc<Event>>,
 }
 
@@ -216,11 +230,17 @@ impl Store {
             .objects
             .get(&kind.key())
             .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
-            .cloned()
+            .map(|s| s.value.clone())
     }
 
     /// Objects of a kind (one namespace, or all with `None`), sorted by namespace and name.
     pub fn list(&self, kind: &Kind, ns: Option<&str>) -> (Vec<Value>, u64) {
+        let (items, rv) = self.list_stored(kind, ns);
+        (items.iter().map(|s| s.value.clone()).collect(), rv)
+    }
+
+    /// Like `list`, without copying: the stored objects and their JSON.
+    pub fn list_stored(&self, kind: &Kind, ns: Option<&str>) -> (Vec<Arc<Stored>>, u64) {
         let i = self.inner.lock().unwrap();
         let items = match i.objects.get(&kind.key()) {
             None => vec![],
@@ -332,7 +352,7 @@ impl Store {
         i.objects
             .entry(kind.key())
             .or_default()
-            .insert(key, obj.clone());
+            .insert(key, Stored::new(obj.clone()));
         self.emit(&mut i, &kind.key(), &ns, "ADDED", obj.clone());
         Ok(obj)
     }
@@ -359,7 +379,7 @@ impl Store {
             .objects
             .get(&kind.key())
             .and_then(|m| m.get(&key))
-            .cloned()
+            .map(|s| s.value.clone())
         else {
             return Err(ApiError::not_found(kind, name));
         };
@@ -428,7 +448,7 @@ impl Store {
         i.objects
             .entry(kind.key())
             .or_default()
-            .insert(key, new.clone());
+            .insert(key, Stored::new(new.clone()));
         self.emit(&mut i, &kind.key(), &ns, "MODIFIED", new.clone());
         Ok(new)
     }
@@ -463,9 +483,10 @@ impl Store {
             String::new()
         };
         let key = (ns.clone(), name.to_string());
-        let Some(mut obj) = i.objects.get_mut(&kind.key()).and_then(|m| m.remove(&key)) else {
+        let Some(obj) = i.objects.get_mut(&kind.key()).and_then(|m| m.remove(&key)) else {
             return Err(ApiError::not_found(kind, name));
         };
+        let mut obj = obj.value.clone();
         i.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(i.rv.to_string());
         self.emit(&mut i, &kind.key(), &ns, "DELETED", obj.clone());
@@ -483,7 +504,8 @@ impl Store {
                     .map(|m| m.keys().filter(|(n, _)| n == name).cloned().collect())
                     .unwrap_or_default();
                 for k in keys {
-                    if let Some(mut o) = i.objects.get_mut(&res).and_then(|m| m.remove(&k)) {
+                    if let Some(o) = i.objects.get_mut(&res).and_then(|m| m.remove(&k)) {
+                        let mut o = o.value.clone();
                         i.rv += 1;
                         o["metadata"]["resourceVersion"] = json!(i.rv.to_string());
                         self.emit(&mut i, &res, &k.0, "DELETED", o);
