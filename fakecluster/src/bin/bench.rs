@@ -98,6 +98,7 @@ fn scaffold_bin() -> PathBuf {
 }
 
 /// Run a command; wall seconds and peak RSS (MiB) of the child.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the peak RSS
 fn run_measured(cmd: &mut Command) -> (f64, f64, bool) {
     use std::os::unix::process::ExitStatusExt;
     let t = Instant::now();
