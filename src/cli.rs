@@ -55,6 +55,41 @@ pub enum Command {
     },
     /// Print a shell completion script
     Completion { shell: clap_complete::Shell },
+    /// Verify the state of things
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VerifyCommand {
+    /// Check that nodes, pods, deployments, daemonsets and statefulsets are ready
+    #[command(name = "k8s-ready")]
+    K8sReady(K8sReadyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct K8sReadyArgs {
+    /// Watch until everything is ready instead of checking once
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait may take (e.g. 90s, 5m, 1h)
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Only these namespaces (repeatable; default: all)
+    #[arg(short, long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Only these kinds (repeatable: nodes, pods, deployments, daemonsets, statefulsets)
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]

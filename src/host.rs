@@ -144,9 +144,25 @@ impl Host {
         let c = self
             .block_on(self.cluster.get_or_try_init(|| async {
                 let c = crate::k8s::client::connect(&target).await?;
+                // what results.json tells about the cluster; best effort
+                let version = crate::k8s::facts::server_version(&c.client).await.ok();
+                let nodes = crate::k8s::facts::nodes(&c.client)
+                    .await
+                    .unwrap_or_default();
                 let mut r = self.results.lock().unwrap();
                 r.environment.kube_context = Some(target.context.clone());
                 r.environment.server_url = Some(c.server_url.clone());
+                r.environment.server_version = version;
+                r.environment.nodes = nodes
+                    .into_iter()
+                    .map(|n| crate::results::NodeInfo {
+                        name: n.name,
+                        os_image: n.os_image,
+                        kernel: n.kernel,
+                        container_runtime: n.container_runtime,
+                        kubelet: n.kubelet,
+                    })
+                    .collect();
                 Ok::<_, String>(c)
             }))
             .map_err(|_| "interrupted".to_string())??;

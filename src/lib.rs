@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod cmd;
 pub mod engine;
 pub mod host;
 pub mod interrupt;

@@ -84,6 +84,12 @@ fn dispatch(cli: Cli) -> i32 {
             }
             EXIT_OK
         }
+        Command::Verify(scaffold::cli::VerifyCommand::K8sReady(a)) => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Script);
+            scaffold::cmd::verify::k8s_ready(&a, &kube, &rt, &interrupt)
+        }
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

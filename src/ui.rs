@@ -111,3 +111,54 @@ pub fn human_secs(secs: f64) -> String {
         format!("{}m{:02.0}s", m as u64, secs - m * 60.0)
     }
 }
+
+/// A progress line for long waits: a spinner with a changing message on a
+/// TTY; otherwise a plain line when the message changes, at most every 2 s.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    last: std::sync::Mutex<(std::time::Instant, String)>,
+}
+
+impl Progress {
+    pub fn start(msg: &str) -> Self {
+        let bar = stderr_is_tty().then(|| {
+            let bar = multi().add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message(msg.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        if bar.is_none() {
+            err(msg);
+        }
+        Progress {
+            bar,
+            last: std::sync::Mutex::new((std::time::Instant::now(), msg.to_string())),
+        }
+    }
+
+    pub fn set(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(msg.to_string()),
+            None => {
+                let mut l = self.last.lock().unwrap();
+                if l.1 != msg && l.0.elapsed() >= Duration::from_secs(2) {
+                    *l = (std::time::Instant::now(), msg.to_string());
+                    err(msg);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+            multi().remove(&b);
+        }
+    }
+}

@@ -1,4 +1,7 @@
 //! Plain async Rust over the Kubernetes API. Nothing here knows Rhai.
 
 pub mod client;
+pub mod facts;
+pub mod http;
 pub mod kubeconfig;
+pub mod ready;

@@ -1,0 +1,234 @@
+//! Raw requests over the kube client with our one retry layer: idempotent
+//! requests (GET, LIST, WATCH setup, PATCH of labels, DELETE) are retried on
+//! 429/500/502/503/504 and transport errors, with backoff and `Retry-After`,
+//! within a bounded time. A plain create is never retried here.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Errors talking to the API server.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum K8sError {
+    /// The server answered with a Status error.
+    #[error("{message} ({code} {reason})")]
+    Api {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    /// The request did not get an answer.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl K8sError {
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            K8sError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(404)
+    }
+}
+
+/// How long one non-streaming request may take.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long retries of one request may go on.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(10);
+
+fn transient(code: u16) -> bool {
+    matches!(code, 429 | 500 | 502 | 503 | 504)
+}
+
+fn api_error(code: u16, body: &[u8]) -> K8sError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = v["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(300)
+                .collect()
+        });
+    K8sError::Api {
+        code,
+        reason: v["reason"].as_str().unwrap_or("").to_string(),
+        message: if message.is_empty() {
+            format!("HTTP {code}")
+        } else {
+            message
+        },
+    }
+}
+
+/// One request, no retries: status, `Retry-After` seconds, body.
+pub async fn send_once(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(u16, Option<u64>, Bytes), K8sError> {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(ct) = content_type {
+        b = b.header("content-type", ct);
+    }
+    b = b.header("accept", "application/json");
+    let req = b
+        .body(kube::client::Body::from(body))
+        .map_err(|e| K8sError::Transport(format!("bad request {path}: {e}")))?;
+    let fut = async {
+        let res = client
+            .send(req)
+            .await
+            .map_err(|e| K8sError::Transport(transport_message(&e)))?;
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| K8sError::Transport(format!("reading the answer: {e}")))?
+            .to_bytes();
+        Ok((status, retry_after, bytes))
+    };
+    tokio::time::timeout(READ_TIMEOUT, fut)
+        .await
+        .map_err(|_| K8sError::Transport(format!("no answer within {}s", READ_TIMEOUT.as_secs())))?
+}
+
+fn transport_message(e: &kube::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(x) = src {
+        let t = x.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = x.source();
+    }
+    s
+}
+
+/// A request with retries for transient failures. `retry` says whether the
+/// request is idempotent.
+pub async fn request(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    retry: bool,
+) -> Result<Bytes, K8sError> {
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let r = send_once(client, method, path, content_type, body.clone()).await;
+        let (delay, err) = match r {
+            Ok((code, _, b)) if code < 300 => return Ok(b),
+            Ok((code, ra, b)) if transient(code) => (
+                ra.map(Duration::from_secs)
+                    .unwrap_or_else(|| Duration::from_millis(100 << attempt.min(4))),
+                api_error(code, &b),
+            ),
+            Ok((code, _, b)) => return Err(api_error(code, &b)),
+            Err(e) => (Duration::from_millis(200 << attempt.min(3)), e),
+        };
+        let delay = delay.min(Duration::from_secs(2));
+        if !retry || start.elapsed() + delay > RETRY_BUDGET {
+            return Err(match err {
+                K8sError::Transport(m) if attempt > 1 => {
+                    K8sError::Transport(format!("{m} (after {attempt} attempts)"))
+                }
+                other => other,
+            });
+        }
+        tracing::debug!("retrying {method} {path} in {delay:?}: {err}");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// GET a JSON document (retried).
+pub async fn get_json(client: &kube::Client, path: &str) -> Result<Value, K8sError> {
+    let b = request(client, "GET", path, None, vec![], true).await?;
+    serde_json::from_slice(&b)
+        .map_err(|e| K8sError::Transport(format!("invalid JSON from {path}: {e}")))
+}
+
+/// A merge patch (retried: patching labels is idempotent).
+pub async fn merge_patch(
+    client: &kube::Client,
+    path: &str,
+    patch: &Value,
+) -> Result<Value, K8sError> {
+    let body = serde_json::to_vec(patch).unwrap_or_default();
+    let b = request(
+        client,
+        "PATCH",
+        path,
+        Some("application/merge-patch+json"),
+        body,
+        true,
+    )
+    .await?;
+    serde_json::from_slice(&b)
+        .map_err(|e| K8sError::Transport(format!("invalid JSON from {path}: {e}")))
+}
+
+/// LIST with pagination (`limit=500`); returns items and the list's resourceVersion.
+pub async fn list_all(
+    client: &kube::Client,
+    path: &str,
+    query: &str,
+) -> Result<(Vec<Value>, String), K8sError> {
+    let mut items = vec![];
+    let mut cont = String::new();
+    loop {
+        let mut q = format!(
+            "limit=500{}{query}",
+            if query.is_empty() { "" } else { "&" }
+        );
+        if !cont.is_empty() {
+            q.push_str("&continue=");
+            q.push_str(&urlencode(&cont));
+        }
+        let mut v = get_json(client, &format!("{path}?{q}")).await?;
+        if let Some(a) = v["items"].as_array_mut() {
+            items.append(a);
+        }
+        let rv = v["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        cont = v["metadata"]["continue"].as_str().unwrap_or("").to_string();
+        if cont.is_empty() {
+            return Ok((items, rv));
+        }
+    }
+}
+
+/// Percent-encode a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
