@@ -144,11 +144,18 @@ impl Host {
         let c = self
             .block_on(self.cluster.get_or_try_init(|| async {
                 let c = crate::k8s::client::connect(&target).await?;
-                // what results.json tells about the cluster; best effort
-                let version = crate::k8s::facts::server_version(&c.client).await.ok();
-                let nodes = crate::k8s::facts::nodes(&c.client)
-                    .await
-                    .unwrap_or_default();
+                // what results.json tells about the cluster: best effort, one
+                // quick try, so an unreachable server is reported by the call itself
+                let quick = std::time::Duration::from_secs(2);
+                let version = crate::k8s::facts::server_version_once(&c.client, quick).await;
+                let nodes = match version {
+                    Some(_) => tokio::time::timeout(quick, crate::k8s::facts::nodes(&c.client))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok())
+                        .unwrap_or_default(),
+                    None => vec![],
+                };
                 let mut r = self.results.lock().unwrap();
                 r.environment.kube_context = Some(target.context.clone());
                 r.environment.server_url = Some(c.server_url.clone());

@@ -19,10 +19,11 @@ fn main() {
 
 fn init_tracing(verbose: bool) {
     let filter = std::env::var("SCAFFOLD_LOG").unwrap_or_else(|_| {
+        // kube's own error logs would repeat what our errors say, with less context
         if verbose {
-            "scaffold=debug,warn"
+            "scaffold=debug,kube=warn"
         } else {
-            "warn"
+            "scaffold=warn"
         }
         .to_string()
     });

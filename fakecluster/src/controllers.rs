@@ -10,8 +10,10 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub async fn run(sh: Arc<Shared>) {
-    let mut rx = sh.store.subscribe();
+/// React to store events. `rx` is subscribed by the caller before anything
+/// is written, so no event is missed.
+pub async fn run(sh: Arc<Shared>, mut rx: tokio::sync::broadcast::Receiver<Arc<Event>>) {
+    resync(&sh);
     loop {
         tokio::select! {
             _ = sh.shutdown.cancelled() => return,

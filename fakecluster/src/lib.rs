@@ -163,7 +163,8 @@ impl FakeCluster {
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
         rt.spawn(server::serve(shared.clone(), listener, stop.clone()));
-        rt.spawn(controllers::run(shared.clone()));
+        let events = shared.store.subscribe();
+        rt.spawn(controllers::run(shared.clone(), events));
         let kubeconfig = dir.path().join("kubeconfig");
         let fc = FakeCluster {
             shared,

@@ -40,6 +40,28 @@ fn scope(func: &str, o: &crate::api::opts::Opts) -> RResult<Scope> {
     Ok(s)
 }
 
+/// An error of a cluster call: unreachable servers are named with the
+/// kubeconfig and context used.
+pub fn k8s_error(
+    h: &Host,
+    func: &str,
+    what: &str,
+    e: &crate::k8s::http::K8sError,
+) -> Box<rhai::EvalAltResult> {
+    match e {
+        crate::k8s::http::K8sError::Transport(m) => {
+            let (url, src, ctx) = match (h.cluster(), h.target()) {
+                (Ok(c), Ok(t)) => (c.server_url, t.source.describe(), t.context),
+                _ => ("?".into(), "?".into(), "?".into()),
+            };
+            error(format!(
+                "{func}: cannot reach the API server at {url} (kubeconfig {src}, context {ctx}): {m}"
+            ))
+        }
+        other => error(format!("{func}: {what}{other}")),
+    }
+}
+
 fn client(h: &Host, func: &str) -> RResult<kube::Client> {
     h.cluster()
         .map(|c| c.client)
@@ -107,7 +129,7 @@ pub mod cluster_api {
         let c = client(&h, "verify_ready")?;
         let _t = h.trace("verify_ready", String::new);
         let r = block_on(&h, ready::verify(&c, &s))?
-            .map_err(|e| error(format!("verify_ready: cannot list resources: {e}")))?;
+            .map_err(|e| k8s_error(&h, "verify_ready", "cannot list resources: ", &e))?;
         Ok(report_map(&r))
     }
 
@@ -147,7 +169,7 @@ pub mod cluster_api {
         let c = client(&h, "apiserver_readyz")?;
         let _t = h.trace("apiserver_readyz", String::new);
         let r = block_on(&h, crate::k8s::facts::readyz(&c))?
-            .map_err(|e| error(format!("apiserver_readyz: {e}")))?;
+            .map_err(|e| k8s_error(&h, "apiserver_readyz", "", &e))?;
         let mut m = Map::new();
         m.insert("ok".into(), Dynamic::from(r.ok));
         let checks: Array = r
@@ -171,7 +193,7 @@ pub mod cluster_api {
         let h = host(&ctx)?;
         let c = client(&h, "apiserver_url")?;
         block_on(&h, crate::k8s::facts::apiserver_url(&c))?
-            .map_err(|e| error(format!("apiserver_url: {e}")))
+            .map_err(|e| k8s_error(&h, "apiserver_url", "", &e))
     }
 
     /// Every node: `#{name, internal_ip, labels, roles, ready}`.
@@ -180,7 +202,7 @@ pub mod cluster_api {
         let h = host(&ctx)?;
         let c = client(&h, "nodes")?;
         let ns = block_on(&h, crate::k8s::facts::nodes(&c))?
-            .map_err(|e| error(format!("nodes: cannot list nodes: {e}")))?;
+            .map_err(|e| k8s_error(&h, "nodes", "cannot list nodes: ", &e))?;
         Ok(ns
             .iter()
             .map(|n| {
@@ -209,8 +231,14 @@ pub mod cluster_api {
     ) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "node_internal_ip")?;
-        block_on(&h, crate::k8s::facts::node_internal_ip(&c, name))?
-            .map_err(|e| error(format!("node_internal_ip: cannot get node '{name}': {e}")))
+        block_on(&h, crate::k8s::facts::node_internal_ip(&c, name))?.map_err(|e| {
+            k8s_error(
+                &h,
+                "node_internal_ip",
+                &format!("cannot get node '{name}': "),
+                &e,
+            )
+        })
     }
 
     /// Set labels on a node; a `()` value removes that label.
@@ -228,8 +256,14 @@ pub mod cluster_api {
         let c = client(&h, "label_node")?;
         let l = label_values("label_node", labels)?;
         let _t = h.trace("label_node", || format!("{name}, {l:?}"));
-        block_on(&h, crate::k8s::facts::label_node(&c, name, &l))?
-            .map_err(|e| error(format!("label_node: cannot label node '{name}': {e}")))
+        block_on(&h, crate::k8s::facts::label_node(&c, name, &l))?.map_err(|e| {
+            k8s_error(
+                &h,
+                "label_node",
+                &format!("cannot label node '{name}': "),
+                &e,
+            )
+        })
     }
 
     /// Label every node matching a label selector (`"all"` or `""`: every
@@ -248,8 +282,15 @@ pub mod cluster_api {
         let c = client(&h, "label_nodes")?;
         let l = label_values("label_nodes", labels)?;
         let _t = h.trace("label_nodes", || format!("{selector:?}, {l:?}"));
-        let names = block_on(&h, crate::k8s::facts::label_nodes(&c, selector, &l))?
-            .map_err(|e| error(format!("label_nodes: cannot label nodes '{selector}': {e}")))?;
+        let names =
+            block_on(&h, crate::k8s::facts::label_nodes(&c, selector, &l))?.map_err(|e| {
+                k8s_error(
+                    &h,
+                    "label_nodes",
+                    &format!("cannot label nodes '{selector}': "),
+                    &e,
+                )
+            })?;
         Ok(names.into_iter().map(Dynamic::from).collect())
     }
 
@@ -260,7 +301,7 @@ pub mod cluster_api {
         let h = host(&ctx)?;
         let c = client(&h, "cluster_cidr")?;
         block_on(&h, crate::k8s::facts::cluster_cidr(&c))?
-            .map_err(|e| error(format!("cluster_cidr: {e}")))
+            .map_err(|e| k8s_error(&h, "cluster_cidr", "", &e))
     }
 }
 

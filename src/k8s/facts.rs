@@ -97,13 +97,15 @@ pub async fn apiserver_url(client: &kube::Client) -> Result<String, K8sError> {
     let port = match port {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        _ => return Err(K8sError::Api {
-            code: 404,
-            reason: "NotFound".into(),
-            message: format!(
+        _ => {
+            return Err(K8sError::Api {
+                code: 404,
+                reason: "NotFound".into(),
+                message: format!(
                 "pod kube-system/{name} has no readinessProbe.httpGet.port on its first container"
             ),
-        }),
+            })
+        }
     };
     Ok(host_port(ip, &port))
 }
@@ -258,6 +260,24 @@ pub async fn cluster_cidr(client: &kube::Client) -> Result<String, K8sError> {
         });
     }
     Ok(cidrs.join(","))
+}
+
+/// Server version, one try within `limit` (`None` when there is no answer).
+pub async fn server_version_once(
+    client: &kube::Client,
+    limit: std::time::Duration,
+) -> Option<String> {
+    let r = tokio::time::timeout(
+        limit,
+        http::send_once(client, "GET", "/version", None, vec![]),
+    )
+    .await;
+    match r {
+        Ok(Ok((200, _, b))) => serde_json::from_slice::<Value>(&b).ok()?["gitVersion"]
+            .as_str()
+            .map(str::to_string),
+        _ => None,
+    }
 }
 
 /// Server version (`v1.33.4`).

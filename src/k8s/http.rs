@@ -37,8 +37,15 @@ impl K8sError {
 
 /// How long one non-streaming request may take.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long retries of one request may go on.
-pub const RETRY_BUDGET: Duration = Duration::from_secs(10);
+/// How long retries of one request may go on: 8 s, or
+/// `SCAFFOLD_RETRY_SECONDS`, so an unreachable server is an error within 10 s.
+pub fn retry_budget() -> Duration {
+    std::env::var("SCAFFOLD_RETRY_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(8))
+}
 
 fn transient(code: u16) -> bool {
     matches!(code, 429 | 500 | 502 | 503 | 504)
@@ -147,7 +154,7 @@ pub async fn request(
             Err(e) => (Duration::from_millis(200 << attempt.min(3)), e),
         };
         let delay = delay.min(Duration::from_secs(2));
-        if !retry || start.elapsed() + delay > RETRY_BUDGET {
+        if !retry || start.elapsed() + delay > retry_budget() {
             return Err(match err {
                 K8sError::Transport(m) if attempt > 1 => {
                     K8sError::Transport(format!("{m} (after {attempt} attempts)"))

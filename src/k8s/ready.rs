@@ -297,7 +297,7 @@ pub fn evaluate(kind: Kind, obj: &Value) -> Verdict {
                         .and_then(|a| a.iter().find(|c| c["type"] == "PodScheduled"))
                         .and_then(|c| c["message"].as_str())
                         .unwrap_or("");
-                    p.push_str(&format!(": {} {}", s.reason, msg).trim_end().to_string());
+                    p.push_str(format!(": {} {}", s.reason, msg).trim_end());
                 } else if !waiting.is_empty() {
                     p.push_str(&format!(": {}", waiting.join(", ")));
                 }

@@ -4,6 +4,7 @@
 mod util;
 
 mod check;
+mod cluster;
 mod errors;
 mod interactive;
 mod kubeconfig;
