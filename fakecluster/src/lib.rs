@@ -530,6 +530,26 @@ impl FakeCluster {
         }
     }
 
+    /// Seed `n` rolled-out Deployments (no pods; statuses set, controllers
+    /// keep away) in `ns`, fast.
+    pub fn seed_ready_deployments(&self, n: usize, ns: &str) {
+        let k = self.store().kind("apps", "Deployment").unwrap();
+        let nk = self.store().kind("", "Namespace").unwrap();
+        let _ = self
+            .store()
+            .create(&nk, "", json!({"metadata": {"name": ns}}));
+        let now = store::now();
+        for i in 0..n {
+            let _ = self.store().create(&k, ns, json!({
+                "metadata": {"name": format!("deploy-{i}"), "annotations": {MANUAL: "true"}},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"d": i.to_string()}},
+                         "template": {"metadata": {"labels": {"d": i.to_string()}}, "spec": {"containers": [{"name": "c", "image": "pause"}]}}},
+                "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                           "conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now}, {"type": "Progressing", "status": "True", "lastTransitionTime": now}]},
+            }));
+        }
+    }
+
     /// Processes currently running for pods.
     pub fn running_processes(&self) -> usize {
         self.shared.kubelet.running_processes()

@@ -201,6 +201,18 @@ pub async fn list_all(
     query: &str,
 ) -> Result<(Vec<Value>, String), K8sError> {
     let mut items = vec![];
+    let rv = list_pages(client, path, query, |page| items.extend(page)).await?;
+    Ok((items, rv))
+}
+
+/// LIST with pagination, handing each page of items to `f` (so a large list
+/// is never held whole); returns the list's resourceVersion.
+pub async fn list_pages(
+    client: &kube::Client,
+    path: &str,
+    query: &str,
+    mut f: impl FnMut(Vec<Value>),
+) -> Result<String, K8sError> {
     let mut cont = String::new();
     loop {
         let mut q = format!(
@@ -213,7 +225,7 @@ pub async fn list_all(
         }
         let mut v = get_json(client, &format!("{path}?{q}")).await?;
         if let Some(a) = v["items"].as_array_mut() {
-            items.append(a);
+            f(std::mem::take(a));
         }
         let rv = v["metadata"]["resourceVersion"]
             .as_str()
@@ -221,7 +233,7 @@ pub async fn list_all(
             .to_string();
         cont = v["metadata"]["continue"].as_str().unwrap_or("").to_string();
         if cont.is_empty() {
-            return Ok((items, rv));
+            return Ok(rv);
         }
     }
 }

@@ -444,8 +444,12 @@ impl Report {
 /// One-shot check (paginated lists, all kinds concurrently).
 pub async fn verify(client: &kube::Client, scope: &Scope) -> Result<Report, K8sError> {
     let lists = futures::future::join_all(scope.kinds.iter().map(|k| async move {
-        let (items, _) = http::list_all(client, k.path(), "").await?;
-        Ok::<_, K8sError>(items.iter().map(|o| evaluate(*k, o)).collect::<Vec<_>>())
+        let mut out = vec![];
+        http::list_pages(client, k.path(), "", |page| {
+            out.extend(page.iter().map(|o| evaluate(*k, o)))
+        })
+        .await?;
+        Ok::<_, K8sError>(out)
     }))
     .await;
     let mut all = vec![];
@@ -617,20 +621,19 @@ async fn watch_kind(
 ) {
     use futures::StreamExt;
     'relist: loop {
-        let (items, mut rv) = match http::list_all(&client, k.path(), "").await {
-            Ok(x) => x,
+        let mut snapshot = vec![];
+        let listed = http::list_pages(&client, k.path(), "", |page| {
+            snapshot.extend(page.iter().map(|o| evaluate(k, o)))
+        })
+        .await;
+        let mut rv = match listed {
+            Ok(rv) => rv,
             Err(e) => {
                 let _ = tx.send(Err(e));
                 return;
             }
         };
-        if tx
-            .send(Ok(Update::Snapshot(
-                k,
-                items.iter().map(|o| evaluate(k, o)).collect(),
-            )))
-            .is_err()
-        {
+        if tx.send(Ok(Update::Snapshot(k, snapshot))).is_err() {
             return;
         }
         let mut failures = 0;
