@@ -12,6 +12,7 @@ fn main() {
         ..Default::default()
     };
     let mut out = std::path::PathBuf::from("fake.kubeconfig");
+    let mut seed_pods = 0usize;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--nodes" => {
@@ -30,6 +31,12 @@ fn main() {
             "--name" => opts.cluster_name = args.next().unwrap_or_else(|| usage()),
             "--client-cert" => opts.auth = fakecluster::Auth::ClientCert,
             "--ipv6" => opts.ipv6 = true,
+            "--seed-pods" => {
+                seed_pods = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "-h" | "--help" => usage(),
             other => {
                 eprintln!("unknown argument {other}");
@@ -38,6 +45,9 @@ fn main() {
         }
     }
     let fc = fakecluster::FakeCluster::start(opts);
+    if seed_pods > 0 {
+        fc.seed_ready_pods(seed_pods, seed_pods.div_ceil(100), "seeded");
+    }
     if let Err(e) = fc.write_kubeconfig_to(&out) {
         eprintln!("cannot write {}: {e}", out.display());
         std::process::exit(1);
@@ -54,6 +64,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6]");
+    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6] [--seed-pods N]");
     std::process::exit(2);
 }

@@ -97,22 +97,37 @@ fn scaffold_bin() -> PathBuf {
     root().join("target/release/scaffold")
 }
 
-/// Run a command; wall seconds and peak RSS (MiB) of the child.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the peak RSS
+/// Run a command; wall seconds and peak RSS (MiB) of the child. The RSS
+/// comes from GNU time (`/usr/bin/time -f %M`): a child forked straight from
+/// this process would count our own (large) memory from before its exec.
 fn run_measured(cmd: &mut Command) -> (f64, f64, bool) {
-    use std::os::unix::process::ExitStatusExt;
+    let prog = cmd.get_program().to_os_string();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_os_string()).collect();
+    let mut timed = Command::new("/usr/bin/time");
+    timed.args(["-f", "%M"]).arg(prog).args(args);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        timed.current_dir(d);
+    }
     let t = Instant::now();
-    let child = cmd
+    let out = timed
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut status = 0;
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("/usr/bin/time (Debian package `time`)");
     let secs = t.elapsed().as_secs_f64();
-    let ok = std::process::ExitStatus::from_raw(status).success();
-    (secs, ru.ru_maxrss as f64 / 1024.0, ok)
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = err
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    (secs, kb / 1024.0, out.status.success())
 }
 
 fn bench_engine(a: &Args, bin: &Path) -> Vec<Row> {
