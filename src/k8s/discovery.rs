@@ -1,0 +1,158 @@
+//! Which kinds the API server serves (cached per run): `"Pod"`, `"pods"`,
+//! `"po"`, `"deployments.apps"`, `"apps/v1/Deployment"` and CRD kinds all
+//! resolve to a resource with its URL.
+
+use super::http::{self, K8sError};
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+}
+
+impl Resource {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Collection URL (`ns` ignored for cluster-scoped kinds; `None`: all namespaces).
+    pub fn collection(&self, ns: Option<&str>) -> String {
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        match ns.filter(|_| self.namespaced) {
+            Some(ns) => format!("{base}/namespaces/{}/{}", http::urlencode(ns), self.plural),
+            None => format!("{base}/{}", self.plural),
+        }
+    }
+
+    pub fn item(&self, ns: &str, name: &str) -> String {
+        format!("{}/{}", self.collection(Some(ns)), http::urlencode(name))
+    }
+
+    /// `deployments.apps`
+    pub fn display(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub resources: Vec<Resource>,
+}
+
+fn parse_list(group: &str, version: &str, v: &Value) -> Vec<Resource> {
+    v["resources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| !r["name"].as_str().unwrap_or("/").contains('/'))
+                .map(|r| Resource {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    kind: r["kind"].as_str().unwrap_or("").to_string(),
+                    plural: r["name"].as_str().unwrap_or("").to_string(),
+                    singular: r["singularName"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| r["kind"].as_str().unwrap_or("").to_lowercase()),
+                    namespaced: r["namespaced"].as_bool().unwrap_or(true),
+                    short_names: r["shortNames"]
+                        .as_array()
+                        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Discovery {
+    /// Ask the server: core v1, then every version of every group (preferred first).
+    pub async fn run(client: &kube::Client) -> Result<Discovery, K8sError> {
+        let core = http::get_json(client, "/api/v1").await?;
+        let mut resources = parse_list("", "v1", &core);
+        let groups = http::get_json(client, "/apis").await?;
+        let mut gvs = vec![];
+        for g in groups["groups"].as_array().cloned().unwrap_or_default() {
+            let name = g["name"].as_str().unwrap_or("").to_string();
+            let preferred = g["preferredVersion"]["version"].as_str().unwrap_or("").to_string();
+            let mut versions: Vec<String> = g["versions"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v["version"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            versions.sort_by_key(|v| v != &preferred);
+            for v in versions {
+                gvs.push((name.clone(), v));
+            }
+        }
+        let lists = futures::future::join_all(gvs.iter().map(|(g, v)| async move {
+            (g, v, http::get_json(client, &format!("/apis/{g}/{v}")).await)
+        }))
+        .await;
+        for (g, v, r) in lists {
+            // an unavailable aggregated API must not break everything else
+            if let Ok(list) = r {
+                resources.extend(parse_list(g, v, &list));
+            }
+        }
+        Ok(Discovery { resources })
+    }
+
+    /// By apiVersion + kind, as manifests name them.
+    pub fn by_gvk(&self, api_version: &str, kind: &str) -> Option<&Resource> {
+        let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        self.resources.iter().find(|r| r.group == g && r.version == v && r.kind == kind)
+    }
+
+    /// By what a user types: `Pod`, `pods`, `po`, `deployments.apps`,
+    /// `apps/v1/Deployment`, `v1/Pod`, a CRD kind.
+    pub fn resolve(&self, spec: &str) -> Result<&Resource, String> {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let found = match parts.as_slice() {
+            [g, v, k] => self.by_gvk(&format!("{g}/{v}"), k),
+            [v, k] => self.by_gvk(v, k),
+            [name] => {
+                let (n, group) = match name.split_once('.') {
+                    Some((n, g)) => (n, Some(g)),
+                    None => (*name, None),
+                };
+                let l = n.to_lowercase();
+                self.resources.iter().find(|r| {
+                    group.is_none_or(|g| r.group == g)
+                        && (r.kind.to_lowercase() == l
+                            || r.plural == l
+                            || r.singular == l
+                            || r.short_names.iter().any(|s| *s == l))
+                })
+            }
+            _ => None,
+        };
+        found.ok_or_else(|| {
+            let mut kinds: Vec<&str> = self.resources.iter().map(|r| r.kind.as_str()).collect();
+            kinds.sort();
+            kinds.dedup();
+            let near = crate::engine::check::closest(spec, kinds.iter().copied())
+                .map(|k| format!(" (did you mean '{k}'?)"))
+                .unwrap_or_default();
+            format!("the server has no kind '{spec}'{near}; give a kind (\"Deployment\"), a resource (\"deployments\"), or group/version/kind (\"apps/v1/Deployment\")")
+        })
+    }
+}
