@@ -49,6 +49,8 @@ pub struct Host {
     context_overlay: OnceLock<Option<tempfile::TempPath>>,
     /// Set when a breakpoint prompt already handled the current `breakpoint()` call.
     pub breakpoint_handled: std::sync::atomic::AtomicBool,
+    /// The server's kinds, discovered once per run (refreshed after CRDs).
+    pub discovery: Mutex<Option<Arc<crate::k8s::discovery::Discovery>>>,
 }
 
 impl Host {
@@ -75,6 +77,7 @@ impl Host {
             cluster: tokio::sync::OnceCell::new(),
             context_overlay: OnceLock::new(),
             breakpoint_handled: Default::default(),
+            discovery: Mutex::new(None),
         })
     }
 

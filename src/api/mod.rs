@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod files;
+pub mod objects;
 pub mod opts;
 pub mod results;
 pub mod script;
@@ -49,6 +50,11 @@ pub const AREAS: &[Area] = &[
         name: "cluster",
         title: "Cluster",
         module: || exported_module!(cluster::cluster_api),
+    },
+    Area {
+        name: "objects",
+        title: "Objects",
+        module: || exported_module!(objects::objects_api),
     },
 ];
 

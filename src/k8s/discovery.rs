@@ -76,7 +76,11 @@ fn parse_list(group: &str, version: &str, v: &Value) -> Vec<Resource> {
                     namespaced: r["namespaced"].as_bool().unwrap_or(true),
                     short_names: r["shortNames"]
                         .as_array()
-                        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 })
                 .collect()
@@ -93,10 +97,17 @@ impl Discovery {
         let mut gvs = vec![];
         for g in groups["groups"].as_array().cloned().unwrap_or_default() {
             let name = g["name"].as_str().unwrap_or("").to_string();
-            let preferred = g["preferredVersion"]["version"].as_str().unwrap_or("").to_string();
+            let preferred = g["preferredVersion"]["version"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             let mut versions: Vec<String> = g["versions"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v["version"].as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v["version"].as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             versions.sort_by_key(|v| v != &preferred);
             for v in versions {
@@ -104,7 +115,11 @@ impl Discovery {
             }
         }
         let lists = futures::future::join_all(gvs.iter().map(|(g, v)| async move {
-            (g, v, http::get_json(client, &format!("/apis/{g}/{v}")).await)
+            (
+                g,
+                v,
+                http::get_json(client, &format!("/apis/{g}/{v}")).await,
+            )
         }))
         .await;
         for (g, v, r) in lists {
@@ -119,7 +134,9 @@ impl Discovery {
     /// By apiVersion + kind, as manifests name them.
     pub fn by_gvk(&self, api_version: &str, kind: &str) -> Option<&Resource> {
         let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        self.resources.iter().find(|r| r.group == g && r.version == v && r.kind == kind)
+        self.resources
+            .iter()
+            .find(|r| r.group == g && r.version == v && r.kind == kind)
     }
 
     /// By what a user types: `Pod`, `pods`, `po`, `deployments.apps`,
@@ -140,7 +157,7 @@ impl Discovery {
                         && (r.kind.to_lowercase() == l
                             || r.plural == l
                             || r.singular == l
-                            || r.short_names.iter().any(|s| *s == l))
+                            || r.short_names.contains(&l))
                 })
             }
             _ => None,

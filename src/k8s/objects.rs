@@ -53,7 +53,10 @@ pub fn parse_manifest(text: &str, source: &str) -> Result<Vec<Doc>, String> {
     let mut docs = vec![];
     let mut index = 0;
     for (line, chunk) in chunks {
-        if chunk.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if chunk
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             continue;
         }
         index += 1;
@@ -67,10 +70,18 @@ pub fn parse_manifest(text: &str, source: &str) -> Result<Vec<Doc>, String> {
         }
         if v["kind"].as_str().is_some_and(|k| k.ends_with("List")) && v["items"].is_array() {
             for item in v["items"].as_array().cloned().unwrap_or_default() {
-                docs.push(Doc { index, line, obj: item });
+                docs.push(Doc {
+                    index,
+                    line,
+                    obj: item,
+                });
             }
         } else {
-            docs.push(Doc { index, line, obj: v });
+            docs.push(Doc {
+                index,
+                line,
+                obj: v,
+            });
         }
     }
     for d in &docs {
@@ -78,7 +89,11 @@ pub fn parse_manifest(text: &str, source: &str) -> Result<Vec<Doc>, String> {
             return Err(format!("{}: missing apiVersion or kind", d.where_(source)));
         }
         if d.name().is_empty() && d.obj["metadata"]["generateName"].as_str().is_none() {
-            return Err(format!("{}: {} has no metadata.name", d.where_(source), d.kind()));
+            return Err(format!(
+                "{}: {} has no metadata.name",
+                d.where_(source),
+                d.kind()
+            ));
         }
     }
     Ok(docs)
@@ -115,14 +130,21 @@ fn is_ns(d: &Doc) -> bool {
 
 /// Resolve every document; kinds that a CRD of this manifest defines may
 /// resolve later (`pending`). Unknown kinds are errors naming the document.
-fn resolve_all<'a>(disc: &Discovery, docs: &'a [Doc], source: &str) -> Result<Vec<(&'a Doc, Option<Resource>)>, String> {
+fn resolve_all<'a>(
+    disc: &Discovery,
+    docs: &'a [Doc],
+    source: &str,
+) -> Result<Vec<(&'a Doc, Option<Resource>)>, String> {
     let crd_kinds: Vec<(String, String)> = docs
         .iter()
         .filter(|d| is_crd(d))
         .map(|d| {
             (
                 d.obj["spec"]["group"].as_str().unwrap_or("").to_string(),
-                d.obj["spec"]["names"]["kind"].as_str().unwrap_or("").to_string(),
+                d.obj["spec"]["names"]["kind"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
             )
         })
         .collect();
@@ -130,7 +152,11 @@ fn resolve_all<'a>(disc: &Discovery, docs: &'a [Doc], source: &str) -> Result<Ve
         .map(|d| match disc.by_gvk(d.api_version(), d.kind()) {
             Some(r) => Ok((d, Some(r.clone()))),
             None => {
-                let group = d.api_version().rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+                let group = d
+                    .api_version()
+                    .rsplit_once('/')
+                    .map(|(g, _)| g)
+                    .unwrap_or("");
                 if crd_kinds.iter().any(|(g, k)| g == group && k == d.kind()) {
                     Ok((d, None))
                 } else {
@@ -147,10 +173,18 @@ fn resolve_all<'a>(disc: &Discovery, docs: &'a [Doc], source: &str) -> Result<Ve
 }
 
 /// Apply one object.
-async fn apply_one(client: &kube::Client, r: &Resource, d: &Doc, o: &ApplyOptions) -> Result<Applied, K8sError> {
+async fn apply_one(
+    client: &kube::Client,
+    r: &Resource,
+    d: &Doc,
+    o: &ApplyOptions,
+) -> Result<Applied, K8sError> {
     let mut obj = d.obj.clone();
     let ns = if r.namespaced {
-        obj["metadata"]["namespace"].as_str().map(str::to_string).unwrap_or_else(|| o.namespace.clone())
+        obj["metadata"]["namespace"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| o.namespace.clone())
     } else {
         String::new()
     };
@@ -161,32 +195,75 @@ async fn apply_one(client: &kube::Client, r: &Resource, d: &Doc, o: &ApplyOption
     let body = serde_json::to_vec(&obj).unwrap_or_default();
     let action = if o.create_or_replace {
         // the original's `kubectl create || kubectl replace`
-        match http::request(client, "POST", &r.collection(Some(&ns)), Some("application/json"), body.clone(), false).await {
+        match http::request(
+            client,
+            "POST",
+            &r.collection(Some(&ns)),
+            Some("application/json"),
+            body.clone(),
+            false,
+        )
+        .await
+        {
             Ok(_) => "created",
             Err(e) if e.code() == Some(409) => {
                 let cur = http::get_json(client, &r.item(&ns, &name)).await?;
                 obj["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"].clone();
                 let body = serde_json::to_vec(&obj).unwrap_or_default();
-                http::request(client, "PUT", &r.item(&ns, &name), Some("application/json"), body, false).await?;
+                http::request(
+                    client,
+                    "PUT",
+                    &r.item(&ns, &name),
+                    Some("application/json"),
+                    body,
+                    false,
+                )
+                .await?;
                 "replaced"
             }
             Err(e) => return Err(e),
         }
     } else {
-        let path = format!("{}?fieldManager=scaffold&force={}", r.item(&ns, &name), o.force);
-        http::request(client, "PATCH", &path, Some("application/apply-patch+yaml"), body, true).await?;
+        let path = format!(
+            "{}?fieldManager=scaffold&force={}",
+            r.item(&ns, &name),
+            o.force
+        );
+        http::request(
+            client,
+            "PATCH",
+            &path,
+            Some("application/apply-patch+yaml"),
+            body,
+            true,
+        )
+        .await?;
         "configured"
     };
-    Ok(Applied { api_version: r.api_version(), kind: r.kind.clone(), namespace: ns, name, action })
+    Ok(Applied {
+        api_version: r.api_version(),
+        kind: r.kind.clone(),
+        namespace: ns,
+        name,
+        action,
+    })
 }
 
 /// Wait until a CRD is Established (watching it).
-async fn wait_established(client: &kube::Client, name: &str, timeout: std::time::Duration) -> Result<(), K8sError> {
-    let path = format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{}", http::urlencode(name));
+async fn wait_established(
+    client: &kube::Client,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<(), K8sError> {
+    let path = format!(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{}",
+        http::urlencode(name)
+    );
     let established = |v: &Value| {
-        v["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
+        v["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
     };
     let r = tokio::time::timeout(timeout, async {
         loop {
@@ -205,7 +282,10 @@ async fn wait_established(client: &kube::Client, name: &str, timeout: std::time:
     .await;
     match r {
         Ok(x) => x,
-        Err(_) => Err(K8sError::Transport(format!("CRD {name} was not Established within {}s", timeout.as_secs()))),
+        Err(_) => Err(K8sError::Transport(format!(
+            "CRD {name} was not Established within {}s",
+            timeout.as_secs()
+        ))),
     }
 }
 
@@ -223,20 +303,38 @@ pub async fn apply(
     let limit = Arc::new(RateLimit::new(o.qps, o.burst));
     let mut applied = vec![];
     // 1. namespaces and CRDs
-    let first: Vec<_> = resolved.iter().filter(|(d, _)| is_ns(d) || is_crd(d)).collect();
+    let first: Vec<_> = resolved
+        .iter()
+        .filter(|(d, _)| is_ns(d) || is_crd(d))
+        .collect();
     for (d, r) in &first {
         let r = r.as_ref().expect("namespaces and CRDs are built-in");
         limit.acquire().await;
-        applied.push(apply_one(client, r, d, o).await.map_err(|e| format!("{}: cannot apply {} '{}': {e}", d.where_(source), d.kind(), d.name()))?);
+        applied.push(apply_one(client, r, d, o).await.map_err(|e| {
+            format!(
+                "{}: cannot apply {} '{}': {e}",
+                d.where_(source),
+                d.kind(),
+                d.name()
+            )
+        })?);
     }
-    let crds: Vec<&Doc> = first.iter().filter(|(d, _)| is_crd(d)).map(|(d, _)| *d).collect();
+    let crds: Vec<&Doc> = first
+        .iter()
+        .filter(|(d, _)| is_crd(d))
+        .map(|(d, _)| *d)
+        .collect();
     if !crds.is_empty() {
         for d in &crds {
             wait_established(client, d.name(), std::time::Duration::from_secs(60))
                 .await
                 .map_err(|e| format!("{}: {e}", d.where_(source)))?;
         }
-        *disc = Arc::new(Discovery::run(client).await.map_err(|e| format!("discovery after installing CRDs: {e}"))?);
+        *disc = Arc::new(
+            Discovery::run(client)
+                .await
+                .map_err(|e| format!("discovery after installing CRDs: {e}"))?,
+        );
     }
     // 2. everything else, concurrently
     let rest: Vec<(Doc, Resource)> = resolved
@@ -248,7 +346,13 @@ pub async fn apply(
                 None => disc
                     .by_gvk(d.api_version(), d.kind())
                     .cloned()
-                    .ok_or_else(|| format!("{}: kind {} is still unknown after its CRD was Established", d.where_(source), d.kind()))?,
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: kind {} is still unknown after its CRD was Established",
+                            d.where_(source),
+                            d.kind()
+                        )
+                    })?,
             };
             Ok(((*d).clone(), r))
         })
@@ -257,7 +361,14 @@ pub async fn apply(
         let limit = limit.clone();
         async move {
             limit.acquire().await;
-            apply_one(client, r, d, o).await.map_err(|e| format!("{}: cannot apply {} '{}': {e}", d.where_(source), d.kind(), d.name()))
+            apply_one(client, r, d, o).await.map_err(|e| {
+                format!(
+                    "{}: cannot apply {} '{}': {e}",
+                    d.where_(source),
+                    d.kind(),
+                    d.name()
+                )
+            })
         }
     }))
     .await;
@@ -269,14 +380,22 @@ pub async fn apply(
         }
     }
     if !errors.is_empty() {
-        return Err(format!("{} of {} objects failed:\n  {}", errors.len(), docs.len(), errors.join("\n  ")));
+        return Err(format!(
+            "{} of {} objects failed:\n  {}",
+            errors.len(),
+            docs.len(),
+            errors.join("\n  ")
+        ));
     }
     Ok(applied)
 }
 
 /// Watch one object by its item URL: `Some(obj)` on each change (the current
 /// state first), `None` when it is deleted. Ends when the watch ends.
-pub async fn watch_object(client: &kube::Client, item_path: &str) -> Result<tokio::sync::mpsc::Receiver<Option<Value>>, K8sError> {
+pub async fn watch_object(
+    client: &kube::Client,
+    item_path: &str,
+) -> Result<tokio::sync::mpsc::Receiver<Option<Value>>, K8sError> {
     use futures::StreamExt;
     let (coll, name) = item_path.rsplit_once('/').expect("item path");
     let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -287,7 +406,11 @@ pub async fn watch_object(client: &kube::Client, item_path: &str) -> Result<toki
     };
     let rv = current
         .as_ref()
-        .and_then(|v| v["metadata"]["resourceVersion"].as_str().map(str::to_string))
+        .and_then(|v| {
+            v["metadata"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let _ = tx.send(current).await;
     let path = format!(
@@ -296,8 +419,12 @@ pub async fn watch_object(client: &kube::Client, item_path: &str) -> Result<toki
     );
     let client = client.clone();
     tokio::spawn(async move {
-        let req = ::http::Request::get(path).body(vec![]).expect("watch request");
-        let Ok(stream) = client.request_events::<Value>(req).await else { return };
+        let req = ::http::Request::get(path)
+            .body(vec![])
+            .expect("watch request");
+        let Ok(stream) = client.request_events::<Value>(req).await else {
+            return;
+        };
         futures::pin_mut!(stream);
         while let Some(ev) = stream.next().await {
             use kube::api::WatchEvent as W;
@@ -324,15 +451,29 @@ pub struct ExecOutput {
 }
 
 /// Exec in a pod's container over WebSocket; stdin (if any) is written and closed.
-pub async fn exec(client: &kube::Client, ns: &str, pod: &str, container: Option<&str>, cmd: Vec<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, K8sError> {
+pub async fn exec(
+    client: &kube::Client,
+    ns: &str,
+    pod: &str,
+    container: Option<&str>,
+    cmd: Vec<String>,
+    stdin: Option<Vec<u8>>,
+) -> Result<ExecOutput, K8sError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client.clone(), ns);
-    let mut ap = kube::api::AttachParams::default().stdin(stdin.is_some()).stdout(true).stderr(true);
+    let mut ap = kube::api::AttachParams::default()
+        .stdin(stdin.is_some())
+        .stdout(true)
+        .stderr(true);
     if let Some(c) = container {
         ap = ap.container(c);
     }
     let mut p = api.exec(pod, cmd, &ap).await.map_err(|e| match e {
-        kube::Error::Api(s) => K8sError::Api { code: s.code, reason: s.reason.clone(), message: s.message.clone() },
+        kube::Error::Api(s) => K8sError::Api {
+            code: s.code,
+            reason: s.reason.clone(),
+            message: s.message.clone(),
+        },
         other => K8sError::Transport(other.to_string()),
     })?;
     if let (Some(data), Some(mut w)) = (stdin, p.stdin()) {
@@ -357,5 +498,9 @@ pub async fn exec(client: &kube::Client, ns: &str, pod: &str, container: Option<
             .unwrap_or(1),
         None => 0,
     };
-    Ok(ExecOutput { code, stdout: String::from_utf8_lossy(&o).into_owned(), stderr: String::from_utf8_lossy(&e).into_owned() })
+    Ok(ExecOutput {
+        code,
+        stdout: String::from_utf8_lossy(&o).into_owned(),
+        stderr: String::from_utf8_lossy(&e).into_owned(),
+    })
 }

@@ -13,7 +13,11 @@ pub struct RateLimit {
 impl RateLimit {
     pub fn new(qps: f64, burst: u32) -> Self {
         let burst = (burst.max(1)) as f64;
-        RateLimit { qps: qps.max(0.001), burst, state: Mutex::new((burst, Instant::now())) }
+        RateLimit {
+            qps: qps.max(0.001),
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
     }
 
     /// Wait for a token.
@@ -41,19 +45,28 @@ mod tests {
 
     #[test]
     fn burst_then_rate() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let l = RateLimit::new(100.0, 10);
             let t = Instant::now();
             for _ in 0..10 {
                 l.acquire().await;
             }
-            assert!(t.elapsed() < Duration::from_millis(20), "burst is immediate");
+            assert!(
+                t.elapsed() < Duration::from_millis(20),
+                "burst is immediate"
+            );
             for _ in 0..10 {
                 l.acquire().await;
             }
             let e = t.elapsed();
-            assert!(e >= Duration::from_millis(80) && e < Duration::from_millis(400), "{e:?}");
+            assert!(
+                e >= Duration::from_millis(80) && e < Duration::from_millis(400),
+                "{e:?}"
+            );
         });
     }
 }

@@ -8,4 +8,5 @@ mod cluster;
 mod errors;
 mod interactive;
 mod kubeconfig;
+mod objects;
 mod script;

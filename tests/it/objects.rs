@@ -1,0 +1,316 @@
+//! Objects from scripts against the fake API server: apply, get, list,
+//! delete, wait_for, exec, logs, kustomize.
+
+use crate::util::Project;
+use fakecluster::{FakeCluster, Options};
+use predicates::prelude::*;
+
+fn cluster(p: &Project) -> FakeCluster {
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    fc
+}
+
+const MANIFEST: &str = r#"apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: demo}
+spec: {size: 3}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: demo, labels: {app: web}}
+data: {a: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: main, image: registry.k8s.io/pause:3.10}]}
+"#;
+
+#[test]
+fn apply_with_crds_wait_and_refs() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("m.yaml", MANIFEST);
+    p.file(
+        "s.rhai",
+        r#"
+        let refs = apply("m.yaml", #{wait: true});
+        for r in refs { print(r.kind + " " + r.namespace + "/" + r.name + " " + r.action); }
+        let d = get("deployment", "web", #{namespace: "demo"});
+        print("available=" + d.status.availableReplicas);
+        let w = get("Widget", "w1", #{namespace: "demo"});
+        print("widget size=" + w.spec.size);
+        print("missing=" + type_of(get("configmap", "nope", #{namespace: "demo"})));
+        print("listed=" + list("cm", #{namespace: "demo", labels: "app=web"}).len());
+        print("all=" + list("pods", #{namespace: "*"}).len());
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("Namespace /demo configured"), "{s}");
+    assert!(s.contains("Widget demo/w1 configured"), "{s}");
+    assert!(s.contains("Deployment demo/web configured"), "{s}");
+    assert!(s.contains("available=2"), "{s}");
+    assert!(s.contains("widget size=3"), "{s}");
+    assert!(s.contains("missing=()"), "{s}");
+    assert!(s.contains("listed=1"), "{s}");
+    assert!(s.contains("all=4"), "{s}");
+    // server-side apply with our field manager, through PATCH
+    assert!(fc.requests("patch", "deployments.apps") >= 1);
+    assert_eq!(fc.requests("create", "deployments.apps"), 0);
+}
+
+#[test]
+fn a_bad_document_applies_nothing() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok1}\n---\napiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n");
+    p.file("s.rhai", r#"apply("bad.yaml");"#);
+    p.cmd()
+        .args(["script", "s.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "bad.yaml: document 2 (line 5): the server has no kind Frobnicator in v1",
+        ));
+    assert!(
+        fc.get("v1", "ConfigMap", "default", "ok1").is_none(),
+        "nothing applied"
+    );
+    p.file("syntax.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n");
+    p.file("t.rhai", r#"apply("syntax.yaml");"#);
+    p.cmd()
+        .args(["script", "t.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "syntax.yaml: document 2 (line 5): invalid YAML",
+        ));
+    p.file(
+        "u.rhai",
+        "apply(\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {}\\n\");",
+    );
+    p.cmd()
+        .args(["script", "u.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ConfigMap has no metadata.name"));
+}
+
+#[test]
+fn create_or_replace_and_retries() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {v: one}\n",
+    );
+    p.file(
+        "s.rhai",
+        r#"
+        print(apply("cm.yaml", #{mode: "create_or_replace"})[0].action);
+        let t = read_file("cm.yaml");
+        t.replace("one", "two");
+        print(apply(t, #{mode: "create_or_replace"})[0].action);
+        "#,
+    );
+    p.cmd()
+        .args(["script", "s.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created\nreplaced"));
+    assert_eq!(
+        fc.get("v1", "ConfigMap", "default", "c").unwrap()["data"]["v"],
+        "two"
+    );
+    // transient answers are retried for server-side apply
+    p.file("r.rhai", r#"apply("cm.yaml"); print("applied");"#);
+    fc.faults().throttle_next(3);
+    p.cmd()
+        .args(["script", "r.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("applied"));
+    // a plain create is not retried blindly
+    p.file(
+        "cm2.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c2}\n",
+    );
+    p.file(
+        "n.rhai",
+        r#"apply("cm2.yaml", #{mode: "create_or_replace"});"#,
+    );
+    p.cmd().args(["-v", "script", "n.rhai"]).assert().success();
+    fc.faults().fail_next(0);
+}
+
+#[test]
+fn delete_wait_for_and_timeouts() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("m.yaml", MANIFEST);
+    p.file(
+        "s.rhai",
+        r#"
+        apply("m.yaml");
+        let d = wait_for("deployment", "web", #{namespace: "demo", condition: "Available", timeout: 20});
+        print("ready=" + d.status.readyReplicas);
+        let p = wait_for("pod", list("pods", #{namespace: "demo"})[0].metadata.name, #{namespace: "demo", condition: |o| o.status.phase == "Running"});
+        print("phase=" + p.status.phase);
+        print("deleted=" + delete("configmap", "cfg", #{namespace: "demo", wait: true}));
+        print("again=" + delete("configmap", "cfg", #{namespace: "demo"}));
+        print("n=" + delete("m.yaml"));
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        s.contains("ready=2")
+            && s.contains("phase=Running")
+            && s.contains("deleted=true")
+            && s.contains("again=false"),
+        "{s}"
+    );
+    assert!(fc.get("v1", "Namespace", "", "demo").is_none());
+    // timeout shows the last conditions
+    fc.seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: stuck, namespace: default}\nspec: {containers: [{name: m, image: x/does-not-exist}]}\n").unwrap();
+    p.file(
+        "t.rhai",
+        r#"wait_for("pod", "stuck", #{condition: "Ready", timeout: 1});"#,
+    );
+    p.cmd()
+        .args(["script", "t.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("wait_for: Pod 'default/stuck': timed out after 1s waiting for condition Ready=True; last conditions:"))
+        .stderr(predicate::str::contains("Ready=False (ContainersNotReady)"));
+    p.file("k.rhai", r#"get("Frobnicator", "x");"#);
+    p.cmd()
+        .args(["script", "k.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the server has no kind 'Frobnicator'",
+        ));
+}
+
+#[test]
+fn exec_and_logs() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: box, namespace: default}\nspec: {containers: [{name: main, image: busybox, command: [sh, -c, 'echo one; echo two; sleep 300']}]}\n").unwrap();
+    fc.seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: short, namespace: default}\nspec: {restartPolicy: Never, containers: [{name: main, image: alpine, command: [sh, -c, 'for i in 1 2 3; do echo line $i; sleep 0.1; done']}]}\n").unwrap();
+    p.file(
+        "s.rhai",
+        r#"
+        wait_for("pod", "box", #{condition: "Ready", timeout: 20});
+        let r = exec("box", "cat; echo err >&2", #{stdin: "hello"});
+        print("out=" + r.stdout + " err=" + r.stderr + "code=" + r.code);
+        let f = exec("box", ["sh", "-c", "exit 4"], #{check: false});
+        print("code=" + f.code);
+        print("logs=" + logs("box").split("\n").len());
+        let followed = logs("short", #{follow: true});
+        print("followed=" + followed.split("\n").len());
+        exec("box", ["false"]);
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}{s}");
+    assert!(s.contains("out=hello err=err\ncode=0"), "{s}");
+    assert!(s.contains("code=4"), "{s}");
+    assert!(s.contains("logs=3"), "{s}");
+    assert!(
+        s.contains("line 3\nfollowed=4"),
+        "follow streams the lines live: {s}"
+    );
+    assert!(
+        e.contains("exec: command exited with code 1 in pod 'default/box': false"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kustomize_renders_and_applies_directories() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base-cm}\ndata: {k: v}\n",
+    );
+    p.file(
+        "base/kustomization.yaml",
+        "resources: [cm.yaml]\nnamespace: kz\n",
+    );
+    p.file(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: kz}\n",
+    );
+    p.file(
+        "plain/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain-a}\n",
+    );
+    p.file(
+        "plain/b.yml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain-b}\n",
+    );
+    p.file(
+        "s.rhai",
+        r#"
+        let y = kustomize("base");
+        if !y.contains("namespace: kz") { throw "not rendered: " + y; }
+        apply("ns.yaml");
+        apply("base");
+        print(apply("plain").len());
+        "#,
+    );
+    p.cmd()
+        .args(["script", "s.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2"));
+    assert!(fc.get("v1", "ConfigMap", "kz", "base-cm").is_some());
+    assert!(fc.get("v1", "ConfigMap", "default", "plain-b").is_some());
+    p.file("broken/kustomization.yaml", "resources: [missing.yaml]\n");
+    p.file("k.rhai", r#"kustomize("broken");"#);
+    p.cmd()
+        .args(["script", "k.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("kubectl failed on"))
+        .stderr(predicate::str::contains("missing.yaml"));
+}
