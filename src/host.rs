@@ -51,6 +51,10 @@ pub struct Host {
     pub breakpoint_handled: std::sync::atomic::AtomicBool,
     /// The server's kinds, discovered once per run (refreshed after CRDs).
     pub discovery: Mutex<Option<Arc<crate::k8s::discovery::Discovery>>>,
+    /// Port-forwards started by the script (stopped at script end).
+    pub forwards: Mutex<Vec<Arc<crate::k8s::portforward::Forward>>>,
+    /// Extra environment for child processes while a scope lasts (`REGISTRY`).
+    pub scoped_env: Mutex<Vec<(String, String)>>,
 }
 
 impl Host {
@@ -78,6 +82,8 @@ impl Host {
             context_overlay: OnceLock::new(),
             breakpoint_handled: Default::default(),
             discovery: Mutex::new(None),
+            forwards: Mutex::new(Vec::new()),
+            scoped_env: Mutex::new(Vec::new()),
         })
     }
 
@@ -179,8 +185,15 @@ impl Host {
         Ok(c.clone())
     }
 
-    /// Environment for child processes: the same cluster and context as the script.
+    /// Environment for child processes: the same cluster and context as the
+    /// script, plus scoped variables (`REGISTRY` inside `with_registry`).
     pub fn child_env(&self) -> Vec<(String, String)> {
+        let mut env = self.cluster_env();
+        env.extend(self.scoped_env.lock().unwrap().iter().cloned());
+        env
+    }
+
+    fn cluster_env(&self) -> Vec<(String, String)> {
         let Ok(target) = self.target() else {
             return vec![];
         };

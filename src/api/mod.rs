@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod files;
+pub mod forward;
 pub mod objects;
 pub mod opts;
 pub mod results;
@@ -56,11 +57,17 @@ pub const AREAS: &[Area] = &[
         title: "Objects",
         module: || exported_module!(objects::objects_api),
     },
+    Area {
+        name: "forward",
+        title: "Port-forwards, registry and Prometheus",
+        module: || exported_module!(forward::forward_api),
+    },
 ];
 
 /// Register every area and the custom types on an engine.
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<shell::BgHandle>("BgProcess");
+    engine.register_type_with_name::<forward::PortForward>("PortForward");
     for area in AREAS {
         engine.register_global_module((area.module)().into());
     }

@@ -6,5 +6,6 @@ pub mod facts;
 pub mod http;
 pub mod kubeconfig;
 pub mod objects;
+pub mod portforward;
 pub mod ratelimit;
 pub mod ready;

@@ -278,6 +278,7 @@ pub fn run(host: Arc<Host>) -> i32 {
             }
         }
         crate::api::shell::kill_all(&host);
+        crate::api::forward::stop_all(&host);
     });
     0
 }

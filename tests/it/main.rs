@@ -6,6 +6,7 @@ mod util;
 mod check;
 mod cluster;
 mod errors;
+mod forward;
 mod interactive;
 mod kubeconfig;
 mod objects;

@@ -1,0 +1,164 @@
+//! Port-forwards, registry access and Prometheus queries against the fake
+//! API server (its "pods" are local processes on 127.0.0.1).
+
+use crate::util::Project;
+use fakecluster::{FakeCluster, Options};
+use predicates::prelude::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn cluster(p: &Project) -> FakeCluster {
+    let fc = FakeCluster::start(Options { nodes: 1, ..Default::default() });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig")).unwrap();
+    fc
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(15), "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A Deployment whose pod serves `dir` over HTTP on `port`, and a Service.
+fn http_service(fc: &FakeCluster, ns: &str, name: &str, labels: serde_json::Value, svc_port: u16, port: u16, dir: &std::path::Path, script: Option<&str>) {
+    let cmd = match script {
+        Some(s) => json!(["python3", "-c", s, port.to_string()]),
+        None => json!(["python3", "-m", "http.server", port.to_string(), "--bind", "127.0.0.1"]),
+    };
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).ok();
+    fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
+                "ports": [{"name": "http", "containerPort": port}]}]}}}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}})).unwrap();
+    wait_listening(port);
+}
+
+#[test]
+fn port_forward_to_a_service_many_connections_and_reconnect() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let port = free_port();
+    std::fs::write(p.path().join("hello.txt"), "hello through the forward").unwrap();
+    http_service(&fc, "web", "files", json!({}), 80, port, p.path(), None);
+    p.file(
+        "s.rhai",
+        r#"
+        let pf = port_forward("svc/files", 80, #{namespace: "web"});
+        print("addr=" + pf.address);
+        let get = |n| sh_output(["python3", "-c", "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:' + sys.argv[1] + '/hello.txt').read().decode())", `${n}`]);
+        for i in 0..5 { print(get.call(pf.local_port)); }
+        // the pod goes away; the Deployment makes a new one; the next connection follows it
+        let old = list("pods", #{namespace: "web"})[0].metadata.name;
+        delete("pod", old, #{namespace: "web", wait: true});
+        wait_until(20, 0.1, || list("pods", #{namespace: "web"}).filter(|x| x.status.phase == "Running" && x.metadata.name != old).len() > 0);
+        sleep(0.5);
+        print("after=" + get.call(pf.local_port));
+        pf.stop();
+        let r = with_port_forward("svc/files", 80, #{namespace: "web"}, |addr| addr);
+        print("scoped=" + r);
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.contains("addr=127.0.0.1"), "{s}");
+    assert_eq!(s.matches("hello through the forward").count(), 6, "{s}");
+    assert!(s.contains("after=hello through the forward"), "{s}");
+    assert!(s.contains("scoped=127.0.0.1:"), "{s}");
+    // errors that name the problem
+    p.file("e.rhai", r#"port_forward("svc/files", 81, #{namespace: "web"});"#);
+    p.cmd().args(["script", "e.rhai"]).assert().code(1).stderr(predicate::str::contains("service web/files has no port 81 (ports: 80)"));
+    p.file("f.rhai", r#"port_forward("deploy/files", 80);"#);
+    p.cmd().args(["script", "f.rhai"]).assert().code(1).stderr(predicate::str::contains("must be pod/NAME or svc/NAME"));
+}
+
+#[test]
+fn registry_access() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("r.rhai", r#"exec_with_registry("true");"#);
+    p.cmd().args(["script", "r.rhai"]).assert().code(1).stderr(predicate::str::contains("no registry Service found"));
+    let port = free_port();
+    std::fs::write(p.path().join("v2"), "registry-ok").unwrap();
+    let labels = json!({"app.kubernetes.io/part-of": "scaffolding", "app.kubernetes.io/name": "registry"});
+    http_service(&fc, "registry", "registry", labels.clone(), 5000, port, p.path(), None);
+    let local = free_port();
+    p.file(
+        "s.rhai",
+        &format!(
+            r#"
+        let r = exec_with_registry(["sh", "-c", "echo $REGISTRY; python3 -c \"import urllib.request,os; print(urllib.request.urlopen('http://' + os.environ['REGISTRY'] + '/v2').read().decode())\""], #{{local_port: {local}}});
+        print(r.stdout);
+        with_registry(#{{local_port: {local}}}, |reg| {{ print("closure=" + reg); sh("echo env=$REGISTRY"); }});
+        sh("echo after=${{REGISTRY:-unset}}");
+        "#
+        ),
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.contains(&format!("localhost:{local}\nregistry-ok")), "{s}");
+    assert!(s.contains(&format!("closure=localhost:{local}")) && s.contains(&format!("env=localhost:{local}")), "{s}");
+    assert!(s.contains("after=unset"), "{s}");
+    // the port is taken: a clear error
+    let _hold = std::net::TcpListener::bind(("127.0.0.1", local)).unwrap();
+    p.file("t.rhai", &format!("exec_with_registry(\"true\", #{{local_port: {local}}});"));
+    p.cmd().args(["script", "t.rhai"]).assert().code(1).stderr(predicate::str::contains(format!("local port {local} is already in use")));
+    // two registries: a clear error
+    fc.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "registry2", "namespace": "default", "labels": labels},
+        "spec": {"selector": {"app": "x"}, "ports": [{"port": 5000}]}})).unwrap();
+    p.cmd().args(["script", "r.rhai"]).assert().code(1).stderr(predicate::str::contains("2 Services carry the registry labels"));
+}
+
+const FAKE_PROMETHEUS: &str = r#"
+import http.server, json, sys, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urllib.parse.urlparse(self.path); q = urllib.parse.parse_qs(u.query)
+        if 'bad' in q.get('query', [''])[0]:
+            code, body = 400, {"status": "error", "errorType": "bad_data", "error": "1:4: parse error: unexpected identifier"}
+        elif u.path == '/api/v1/query_range':
+            code, body = 200, {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {"instance": "n1"}, "values": [[1.0, "0.5"], [2.0, "0.75"]]}]}}
+        else:
+            code, body = 200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "node"}, "value": [1700000000.0, "1"]}]}}
+        b = json.dumps(body).encode()
+        self.send_response(code); self.send_header('Content-Type', 'application/json'); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn prometheus_queries() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let port = free_port();
+    http_service(&fc, "monitoring", "prometheus", json!({}), 9090, port, p.path(), Some(FAKE_PROMETHEUS));
+    p.file(
+        "s.rhai",
+        r#"
+        let v = prom_query("up");
+        print("value=" + v[0].value + " job=" + v[0].metric.job + " type=" + type_of(v[0].value));
+        let r = prom_query("rate(x[1m])", #{range: 60, step: 30});
+        print("points=" + r[0].values.len() + " last=" + r[0].values[1][1]);
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.contains("value=1.0 job=node type=f64"), "{s}");
+    assert!(s.contains("points=2 last=0.75"), "{s}");
+    p.file("b.rhai", r#"prom_query("bad query");"#);
+    p.cmd()
+        .args(["script", "b.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("prom_query: Prometheus: bad_data: 1:4: parse error: unexpected identifier"));
+}
