@@ -58,6 +58,54 @@ pub enum Command {
     /// Verify the state of things
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Server-side apply a manifest file or directory (kustomizations rendered first)
+    Apply(ApplyArgs),
+    /// Forward a local port to a pod or service port
+    #[command(name = "port-forward")]
+    PortForward(PortForwardArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// YAML file, directory of YAML files, or kustomization directory
+    pub path: PathBuf,
+    /// Namespace for objects that do not name one [default: the context's]
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// `create-or-replace` does the original's `kubectl create || kubectl replace`
+    #[arg(long, value_enum, default_value_t = ApplyMode::Apply)]
+    pub mode: ApplyMode,
+    /// Do not take over fields owned by other managers
+    #[arg(long)]
+    pub no_force: bool,
+    /// Wait until the applied workloads are ready
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait may take (e.g. 90s, 5m)
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyMode {
+    Apply,
+    CreateOrReplace,
+}
+
+#[derive(Args, Debug)]
+pub struct PortForwardArgs {
+    /// pod/NAME or svc/NAME
+    pub target: String,
+    /// Port of the pod or service
+    pub port: u16,
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Local port [default: the same as PORT]
+    #[arg(long)]
+    pub local_port: Option<u16>,
+    /// Local address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: String,
 }
 
 #[derive(Subcommand, Debug)]

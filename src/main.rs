@@ -91,6 +91,18 @@ fn dispatch(cli: Cli) -> i32 {
             interrupt.install(rt.handle(), Mode::Script);
             scaffold::cmd::verify::k8s_ready(&a, &kube, &rt, &interrupt)
         }
+        Command::Apply(a) => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Script);
+            scaffold::cmd::apply::apply(&a, kube, verbose, &rt, interrupt)
+        }
+        Command::PortForward(a) => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Repl);
+            scaffold::cmd::apply::port_forward(&a, &kube, &rt, &interrupt)
+        }
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

@@ -15,22 +15,48 @@ use std::sync::Arc;
 pub struct PortForward(pub Arc<Forward>);
 
 fn client(h: &Host, func: &str) -> RResult<kube::Client> {
-    h.cluster().map(|c| c.client).map_err(|e| error(format!("{func}: {e}")))
+    h.cluster()
+        .map(|c| c.client)
+        .map_err(|e| error(format!("{func}: {e}")))
 }
 
 fn default_ns(h: &Host) -> String {
-    h.target().map(|t| t.namespace).unwrap_or_else(|_| "default".into())
+    h.target()
+        .map(|t| t.namespace)
+        .unwrap_or_else(|_| "default".into())
 }
 
 /// Start a forward; it ends with `.stop()` or the script.
-pub fn start(h: &Host, func: &str, target: &str, port: i64, ns: &str, local_port: u16, address: &str) -> RResult<Arc<Forward>> {
+pub fn start(
+    h: &Host,
+    func: &str,
+    target: &str,
+    port: i64,
+    ns: &str,
+    local_port: u16,
+    address: &str,
+) -> RResult<Arc<Forward>> {
     let t = Target::parse(target).map_err(|e| error(format!("{func}: {e}")))?;
-    let port: u16 = u16::try_from(port).map_err(|_| error(format!("{func}: port {port} is not a TCP port")))?;
-    let ip: std::net::IpAddr = address.parse().map_err(|_| error(format!("{func}: address '{address}' is not an IP address")))?;
+    let port: u16 =
+        u16::try_from(port).map_err(|_| error(format!("{func}: port {port} is not a TCP port")))?;
+    let ip: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| error(format!("{func}: address '{address}' is not an IP address")))?;
     let c = client(h, func)?;
-    let _t = h.trace(func, || format!("{target} {port} -> {address}:{local_port}"));
-    let f = block_on(h, portforward::start(c, ns.to_string(), t, port, std::net::SocketAddr::new(ip, local_port)))?
-        .map_err(|e| error(format!("{func}: {target} in {ns}: {e}")))?;
+    let _t = h.trace(func, || {
+        format!("{target} {port} -> {address}:{local_port}")
+    });
+    let f = block_on(
+        h,
+        portforward::start(
+            c,
+            ns.to_string(),
+            t,
+            port,
+            std::net::SocketAddr::new(ip, local_port),
+        ),
+    )?
+    .map_err(|e| error(format!("{func}: {target} in {ns}: {e}")))?;
     let f = Arc::new(f);
     h.forwards.lock().unwrap().push(f.clone());
     Ok(f)
@@ -51,12 +77,24 @@ fn stop(h: &Host, f: &Arc<Forward>) {
 /// The registry Service (labels of SPEC.md), in any namespace: (namespace, name).
 fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
     let c = client(h, func)?;
-    let sel = http::urlencode("app.kubernetes.io/part-of=scaffolding,app.kubernetes.io/name=registry");
-    let (svcs, _) = block_on(h, http::list_all(&c, "/api/v1/services", &format!("labelSelector={sel}")))?
-        .map_err(|e| k8s_error(h, func, "cannot list services: ", &e))?;
+    let sel =
+        http::urlencode("app.kubernetes.io/part-of=scaffolding,app.kubernetes.io/name=registry");
+    let (svcs, _) = block_on(
+        h,
+        http::list_all(&c, "/api/v1/services", &format!("labelSelector={sel}")),
+    )?
+    .map_err(|e| k8s_error(h, func, "cannot list services: ", &e))?;
     let names: Vec<(String, String)> = svcs
         .iter()
-        .map(|s| (s["metadata"]["namespace"].as_str().unwrap_or("").to_string(), s["metadata"]["name"].as_str().unwrap_or("").to_string()))
+        .map(|s| {
+            (
+                s["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                s["metadata"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     match names.len() {
         0 => Err(error(format!("{func}: no registry Service found (labels app.kubernetes.io/part-of=scaffolding, app.kubernetes.io/name=registry in any namespace); apply kustomize/registry first"))),
@@ -72,10 +110,15 @@ fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
 /// Minimal HTTP GET over a forwarded port (Prometheus answers HTTP/1.0).
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n").as_bytes())
+    let mut s = tokio::net::TcpStream::connect(addr)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    s.write_all(
+        format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     tokio::time::timeout(std::time::Duration::from_secs(60), s.read_to_end(&mut buf))
         .await
@@ -83,14 +126,21 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     Ok((code, body.to_string()))
 }
 
 /// Numbers of a Prometheus sample `[time, "value"]`.
 fn sample(v: &serde_json::Value) -> (f64, f64) {
     let t = v[0].as_f64().unwrap_or(f64::NAN);
-    let x = v[1].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let x = v[1]
+        .as_str()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
     (t, x)
 }
 
@@ -112,19 +162,41 @@ pub mod forward_api {
     /// print("http://127.0.0.1:" + pf.local_port);
     /// ```
     #[rhai_fn(name = "port_forward", return_raw)]
-    pub fn port_forward(ctx: NativeCallContext, target: &str, port: i64, options: Map) -> Result<PortForward, Box<EvalAltResult>> {
+    pub fn port_forward(
+        ctx: NativeCallContext,
+        target: &str,
+        port: i64,
+        options: Map,
+    ) -> Result<PortForward, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new("port_forward", options, &["namespace", "local_port", "address"])?;
+        let o = Opts::new(
+            "port_forward",
+            options,
+            &["namespace", "local_port", "address"],
+        )?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
         let lp = o.int("local_port")?.unwrap_or(0);
-        let lp = u16::try_from(lp).map_err(|_| error(format!("port_forward: local_port {lp} is not a TCP port")))?;
+        let lp = u16::try_from(lp)
+            .map_err(|_| error(format!("port_forward: local_port {lp} is not a TCP port")))?;
         let addr = o.string("address")?.unwrap_or_else(|| "127.0.0.1".into());
-        Ok(PortForward(start(&h, "port_forward", target, port, &ns, lp, &addr)?))
+        Ok(PortForward(start(
+            &h,
+            "port_forward",
+            target,
+            port,
+            &ns,
+            lp,
+            &addr,
+        )?))
     }
 
     /// `port_forward` with default options.
     #[rhai_fn(name = "port_forward", return_raw)]
-    pub fn port_forward2(ctx: NativeCallContext, target: &str, port: i64) -> Result<PortForward, Box<EvalAltResult>> {
+    pub fn port_forward2(
+        ctx: NativeCallContext,
+        target: &str,
+        port: i64,
+    ) -> Result<PortForward, Box<EvalAltResult>> {
         port_forward(ctx, target, port, Map::new())
     }
 
@@ -142,7 +214,10 @@ pub mod forward_api {
 
     /// Stop a forward.
     #[rhai_fn(name = "stop", return_raw)]
-    pub fn stop_forward(ctx: NativeCallContext, f: &mut PortForward) -> Result<(), Box<EvalAltResult>> {
+    pub fn stop_forward(
+        ctx: NativeCallContext,
+        f: &mut PortForward,
+    ) -> Result<(), Box<EvalAltResult>> {
         let h = host(&ctx)?;
         stop(&h, &f.0);
         Ok(())
@@ -163,12 +238,26 @@ pub mod forward_api {
     /// });
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn with_port_forward(ctx: NativeCallContext, target: &str, port: i64, options: Map, f: FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn with_port_forward(
+        ctx: NativeCallContext,
+        target: &str,
+        port: i64,
+        options: Map,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new("with_port_forward", options, &["namespace", "local_port", "address"])?;
+        let o = Opts::new(
+            "with_port_forward",
+            options,
+            &["namespace", "local_port", "address"],
+        )?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
         let lp = o.int("local_port")?.unwrap_or(0);
-        let lp = u16::try_from(lp).map_err(|_| error(format!("with_port_forward: local_port {lp} is not a TCP port")))?;
+        let lp = u16::try_from(lp).map_err(|_| {
+            error(format!(
+                "with_port_forward: local_port {lp} is not a TCP port"
+            ))
+        })?;
         let addr = o.string("address")?.unwrap_or_else(|| "127.0.0.1".into());
         let pf = start(&h, "with_port_forward", target, port, &ns, lp, &addr)?;
         let r = f.call_within_context::<Dynamic>(&ctx, (Dynamic::from(pf.local.to_string()),));
@@ -188,17 +277,36 @@ pub mod forward_api {
     /// `with_registry` with options: `local_port` (default 5000, the port
     /// users' push commands name; taken is an error).
     #[rhai_fn(name = "with_registry", return_raw)]
-    pub fn with_registry_opts(ctx: NativeCallContext, options: Map, f: FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn with_registry_opts(
+        ctx: NativeCallContext,
+        options: Map,
+        f: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let o = Opts::new("with_registry", options, &["local_port"])?;
         let lp = o.int("local_port")?.unwrap_or(5000);
-        let lp = u16::try_from(lp).map_err(|_| error(format!("with_registry: local_port {lp} is not a TCP port")))?;
+        let lp = u16::try_from(lp)
+            .map_err(|_| error(format!("with_registry: local_port {lp} is not a TCP port")))?;
         let (ns, svc) = find_registry(&h, "with_registry")?;
-        let pf = start(&h, "with_registry", &format!("svc/{svc}"), 5000, &ns, lp, "127.0.0.1")?;
+        let pf = start(
+            &h,
+            "with_registry",
+            &format!("svc/{svc}"),
+            5000,
+            &ns,
+            lp,
+            "127.0.0.1",
+        )?;
         let registry = format!("localhost:{}", pf.local.port());
-        h.scoped_env.lock().unwrap().push(("REGISTRY".into(), registry.clone()));
+        h.scoped_env
+            .lock()
+            .unwrap()
+            .push(("REGISTRY".into(), registry.clone()));
         let r = f.call_within_context::<Dynamic>(&ctx, (Dynamic::from(registry),));
-        h.scoped_env.lock().unwrap().retain(|(k, _)| k != "REGISTRY");
+        h.scoped_env
+            .lock()
+            .unwrap()
+            .retain(|(k, _)| k != "REGISTRY");
         stop(&h, &pf);
         r
     }
@@ -212,29 +320,53 @@ pub mod forward_api {
     /// exec_with_registry("crane push image.tar $REGISTRY/netperf:latest");
     /// ```
     #[rhai_fn(name = "exec_with_registry", return_raw)]
-    pub fn exec_with_registry(ctx: NativeCallContext, cmd: Dynamic, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub fn exec_with_registry(
+        ctx: NativeCallContext,
+        cmd: Dynamic,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let o = Opts::new("exec_with_registry", options, &["local_port"])?;
         let lp = o.int("local_port")?.unwrap_or(5000);
-        let lp = u16::try_from(lp).map_err(|_| error(format!("exec_with_registry: local_port {lp} is not a TCP port")))?;
+        let lp = u16::try_from(lp).map_err(|_| {
+            error(format!(
+                "exec_with_registry: local_port {lp} is not a TCP port"
+            ))
+        })?;
         let c = crate::api::shell::to_cmd("exec_with_registry", &cmd)?;
         let (ns, svc) = find_registry(&h, "exec_with_registry")?;
-        let pf = start(&h, "exec_with_registry", &format!("svc/{svc}"), 5000, &ns, lp, "127.0.0.1")?;
+        let pf = start(
+            &h,
+            "exec_with_registry",
+            &format!("svc/{svc}"),
+            5000,
+            &ns,
+            lp,
+            "127.0.0.1",
+        )?;
         let (mut opts, _) = crate::api::shell::base_opts(&h, "exec_with_registry", None)?;
-        opts.env.push(("REGISTRY".into(), format!("localhost:{}", pf.local.port())));
+        opts.env
+            .push(("REGISTRY".into(), format!("localhost:{}", pf.local.port())));
         opts.capture = true;
         let out = crate::api::shell::run(&h, "exec_with_registry", &c, &opts);
         stop(&h, &pf);
         let out = out?;
         if out.code != 0 {
-            return Err(error(crate::api::shell::failure("exec_with_registry", &c, &out)));
+            return Err(error(crate::api::shell::failure(
+                "exec_with_registry",
+                &c,
+                &out,
+            )));
         }
         Ok(crate::api::shell::output_map(&out))
     }
 
     /// `exec_with_registry` with default options.
     #[rhai_fn(name = "exec_with_registry", return_raw)]
-    pub fn exec_with_registry1(ctx: NativeCallContext, cmd: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn exec_with_registry1(
+        ctx: NativeCallContext,
+        cmd: Dynamic,
+    ) -> Result<Map, Box<EvalAltResult>> {
         exec_with_registry(ctx, cmd, Map::new())
     }
 
@@ -250,30 +382,59 @@ pub mod forward_api {
     /// record("cpu_cores", cpu[0].value);
     /// ```
     #[rhai_fn(name = "prom_query", return_raw)]
-    pub fn prom_query(ctx: NativeCallContext, promql: &str, options: Map) -> Result<rhai::Array, Box<EvalAltResult>> {
+    pub fn prom_query(
+        ctx: NativeCallContext,
+        promql: &str,
+        options: Map,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let o = Opts::new("prom_query", options, &["at", "range", "step", "service"])?;
-        let svc = o.string("service")?.unwrap_or_else(|| "monitoring/prometheus".into());
+        let svc = o
+            .string("service")?
+            .unwrap_or_else(|| "monitoring/prometheus".into());
         let (ns, rest) = svc.split_once('/').unwrap_or(("monitoring", svc.as_str()));
         let (name, port) = match rest.split_once(':') {
-            Some((n, p)) => (n, p.parse::<i64>().map_err(|_| error(format!("prom_query: bad port in service '{svc}'")))?),
+            Some((n, p)) => (
+                n,
+                p.parse::<i64>()
+                    .map_err(|_| error(format!("prom_query: bad port in service '{svc}'")))?,
+            ),
             None => (rest, 9090),
         };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
         let at = o.float("at")?.unwrap_or(now);
         let path = match o.float("range")? {
             Some(range) => {
                 let step = o.float("step")?.unwrap_or(15.0);
-                format!("/api/v1/query_range?query={}&start={}&end={at}&step={step}", http::urlencode(promql), at - range)
+                format!(
+                    "/api/v1/query_range?query={}&start={}&end={at}&step={step}",
+                    http::urlencode(promql),
+                    at - range
+                )
             }
             None => format!("/api/v1/query?query={}&time={at}", http::urlencode(promql)),
         };
-        let pf = start(&h, "prom_query", &format!("svc/{name}"), port, ns, 0, "127.0.0.1")?;
+        let pf = start(
+            &h,
+            "prom_query",
+            &format!("svc/{name}"),
+            port,
+            ns,
+            0,
+            "127.0.0.1",
+        )?;
         let r = block_on(&h, http_get(pf.local, &path));
         stop(&h, &pf);
         let (code, body) = r?.map_err(|e| error(format!("prom_query: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|_| error(format!("prom_query: Prometheus answered {code}: {}", body.trim())))?;
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|_| {
+            error(format!(
+                "prom_query: Prometheus answered {code}: {}",
+                body.trim()
+            ))
+        })?;
         if v["status"] != "success" {
             return Err(error(format!(
                 "prom_query: Prometheus: {}: {}",
@@ -283,24 +444,42 @@ pub mod forward_api {
         }
         let data = &v["data"];
         let out: rhai::Array = match data["resultType"].as_str().unwrap_or("") {
-            "vector" => data["result"].as_array().cloned().unwrap_or_default().iter().map(|s| {
-                let (t, x) = sample(&s["value"]);
-                let mut m = Map::new();
-                m.insert("metric".into(), from_json(&s["metric"]));
-                m.insert("value".into(), Dynamic::from(x));
-                m.insert("time".into(), Dynamic::from(t));
-                Dynamic::from_map(m)
-            }).collect(),
-            "matrix" => data["result"].as_array().cloned().unwrap_or_default().iter().map(|s| {
-                let values: rhai::Array = s["values"].as_array().cloned().unwrap_or_default().iter().map(|v| {
-                    let (t, x) = sample(v);
-                    Dynamic::from_array(vec![Dynamic::from(t), Dynamic::from(x)])
-                }).collect();
-                let mut m = Map::new();
-                m.insert("metric".into(), from_json(&s["metric"]));
-                m.insert("values".into(), Dynamic::from_array(values));
-                Dynamic::from_map(m)
-            }).collect(),
+            "vector" => data["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|s| {
+                    let (t, x) = sample(&s["value"]);
+                    let mut m = Map::new();
+                    m.insert("metric".into(), from_json(&s["metric"]));
+                    m.insert("value".into(), Dynamic::from(x));
+                    m.insert("time".into(), Dynamic::from(t));
+                    Dynamic::from_map(m)
+                })
+                .collect(),
+            "matrix" => data["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|s| {
+                    let values: rhai::Array = s["values"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|v| {
+                            let (t, x) = sample(v);
+                            Dynamic::from_array(vec![Dynamic::from(t), Dynamic::from(x)])
+                        })
+                        .collect();
+                    let mut m = Map::new();
+                    m.insert("metric".into(), from_json(&s["metric"]));
+                    m.insert("values".into(), Dynamic::from_array(values));
+                    Dynamic::from_map(m)
+                })
+                .collect(),
             _ => {
                 let (t, x) = sample(&data["result"]);
                 let mut m = Map::new();
@@ -314,7 +493,10 @@ pub mod forward_api {
 
     /// `prom_query` with default options (an instant query now).
     #[rhai_fn(name = "prom_query", return_raw)]
-    pub fn prom_query1(ctx: NativeCallContext, promql: &str) -> Result<rhai::Array, Box<EvalAltResult>> {
+    pub fn prom_query1(
+        ctx: NativeCallContext,
+        promql: &str,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
         prom_query(ctx, promql, Map::new())
     }
 }

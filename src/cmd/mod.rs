@@ -1,6 +1,7 @@
 //! Commands other than `script`, `repl`, `check` and `docs`: thin layers
 //! over the same functions scripts call.
 
+pub mod apply;
 pub mod verify;
 
 use crate::k8s::client::{Cluster, Target};

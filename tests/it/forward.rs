@@ -8,30 +8,58 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 fn cluster(p: &Project) -> FakeCluster {
-    let fc = FakeCluster::start(Options { nodes: 1, ..Default::default() });
-    fc.write_kubeconfig_to(&p.path().join("kubeconfig")).unwrap();
+    let fc = FakeCluster::start(Options {
+        nodes: 1,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
     fc
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_listening(port: u16) {
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(15), "nothing listens on {port}");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "nothing listens on {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// A Deployment whose pod serves `dir` over HTTP on `port`, and a Service.
-fn http_service(fc: &FakeCluster, ns: &str, name: &str, labels: serde_json::Value, svc_port: u16, port: u16, dir: &std::path::Path, script: Option<&str>) {
+fn http_service(
+    fc: &FakeCluster,
+    ns: &str,
+    name: &str,
+    labels: serde_json::Value,
+    svc_port: u16,
+    port: u16,
+    dir: &std::path::Path,
+    script: Option<&str>,
+) {
     let cmd = match script {
         Some(s) => json!(["python3", "-c", s, port.to_string()]),
-        None => json!(["python3", "-m", "http.server", port.to_string(), "--bind", "127.0.0.1"]),
+        None => json!([
+            "python3",
+            "-m",
+            "http.server",
+            port.to_string(),
+            "--bind",
+            "127.0.0.1"
+        ]),
     };
-    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).ok();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        .ok();
     fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
         "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
             "spec": {"containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
@@ -68,16 +96,33 @@ fn port_forward_to_a_service_many_connections_and_reconnect() {
     );
     let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(s.contains("addr=127.0.0.1"), "{s}");
     assert_eq!(s.matches("hello through the forward").count(), 6, "{s}");
     assert!(s.contains("after=hello through the forward"), "{s}");
     assert!(s.contains("scoped=127.0.0.1:"), "{s}");
     // errors that name the problem
-    p.file("e.rhai", r#"port_forward("svc/files", 81, #{namespace: "web"});"#);
-    p.cmd().args(["script", "e.rhai"]).assert().code(1).stderr(predicate::str::contains("service web/files has no port 81 (ports: 80)"));
+    p.file(
+        "e.rhai",
+        r#"port_forward("svc/files", 81, #{namespace: "web"});"#,
+    );
+    p.cmd()
+        .args(["script", "e.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "service web/files has no port 81 (ports: 80)",
+        ));
     p.file("f.rhai", r#"port_forward("deploy/files", 80);"#);
-    p.cmd().args(["script", "f.rhai"]).assert().code(1).stderr(predicate::str::contains("must be pod/NAME or svc/NAME"));
+    p.cmd()
+        .args(["script", "f.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("must be pod/NAME or svc/NAME"));
 }
 
 #[test]
@@ -85,11 +130,25 @@ fn registry_access() {
     let p = Project::new();
     let fc = cluster(&p);
     p.file("r.rhai", r#"exec_with_registry("true");"#);
-    p.cmd().args(["script", "r.rhai"]).assert().code(1).stderr(predicate::str::contains("no registry Service found"));
+    p.cmd()
+        .args(["script", "r.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no registry Service found"));
     let port = free_port();
     std::fs::write(p.path().join("v2"), "registry-ok").unwrap();
-    let labels = json!({"app.kubernetes.io/part-of": "scaffolding", "app.kubernetes.io/name": "registry"});
-    http_service(&fc, "registry", "registry", labels.clone(), 5000, port, p.path(), None);
+    let labels =
+        json!({"app.kubernetes.io/part-of": "scaffolding", "app.kubernetes.io/name": "registry"});
+    http_service(
+        &fc,
+        "registry",
+        "registry",
+        labels.clone(),
+        5000,
+        port,
+        p.path(),
+        None,
+    );
     let local = free_port();
     p.file(
         "s.rhai",
@@ -104,18 +163,44 @@ fn registry_access() {
     );
     let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
-    assert!(s.contains(&format!("localhost:{local}\nregistry-ok")), "{s}");
-    assert!(s.contains(&format!("closure=localhost:{local}")) && s.contains(&format!("env=localhost:{local}")), "{s}");
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        s.contains(&format!("localhost:{local}\nregistry-ok")),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("closure=localhost:{local}"))
+            && s.contains(&format!("env=localhost:{local}")),
+        "{s}"
+    );
     assert!(s.contains("after=unset"), "{s}");
     // the port is taken: a clear error
     let _hold = std::net::TcpListener::bind(("127.0.0.1", local)).unwrap();
-    p.file("t.rhai", &format!("exec_with_registry(\"true\", #{{local_port: {local}}});"));
-    p.cmd().args(["script", "t.rhai"]).assert().code(1).stderr(predicate::str::contains(format!("local port {local} is already in use")));
+    p.file(
+        "t.rhai",
+        &format!("exec_with_registry(\"true\", #{{local_port: {local}}});"),
+    );
+    p.cmd()
+        .args(["script", "t.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "local port {local} is already in use"
+        )));
     // two registries: a clear error
     fc.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "registry2", "namespace": "default", "labels": labels},
         "spec": {"selector": {"app": "x"}, "ports": [{"port": 5000}]}})).unwrap();
-    p.cmd().args(["script", "r.rhai"]).assert().code(1).stderr(predicate::str::contains("2 Services carry the registry labels"));
+    p.cmd()
+        .args(["script", "r.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "2 Services carry the registry labels",
+        ));
 }
 
 const FAKE_PROMETHEUS: &str = r#"
@@ -140,7 +225,16 @@ fn prometheus_queries() {
     let p = Project::new();
     let fc = cluster(&p);
     let port = free_port();
-    http_service(&fc, "monitoring", "prometheus", json!({}), 9090, port, p.path(), Some(FAKE_PROMETHEUS));
+    http_service(
+        &fc,
+        "monitoring",
+        "prometheus",
+        json!({}),
+        9090,
+        port,
+        p.path(),
+        Some(FAKE_PROMETHEUS),
+    );
     p.file(
         "s.rhai",
         r#"
@@ -152,7 +246,11 @@ fn prometheus_queries() {
     );
     let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}{s}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(s.contains("value=1.0 job=node type=f64"), "{s}");
     assert!(s.contains("points=2 last=0.75"), "{s}");
     p.file("b.rhai", r#"prom_query("bad query");"#);
@@ -160,5 +258,7 @@ fn prometheus_queries() {
         .args(["script", "b.rhai"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("prom_query: Prometheus: bad_data: 1:4: parse error: unexpected identifier"));
+        .stderr(predicate::str::contains(
+            "prom_query: Prometheus: bad_data: 1:4: parse error: unexpected identifier",
+        ));
 }

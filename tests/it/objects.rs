@@ -314,3 +314,74 @@ fn kustomize_renders_and_applies_directories() {
         .stderr(predicate::str::contains("kubectl failed on"))
         .stderr(predicate::str::contains("missing.yaml"));
 }
+
+#[test]
+fn cli_apply_and_port_forward() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("m.yaml", MANIFEST);
+    p.cmd()
+        .args(["apply", "m.yaml", "--wait"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deployment.apps/web configured"))
+        .stdout(predicate::str::contains("widget.example.com/w1 configured"));
+    assert!(fc.get("apps/v1", "Deployment", "demo", "web").is_some());
+    p.file(
+        "bad.yaml",
+        "apiVersion: v1\nkind: Nope\nmetadata: {name: x}\n",
+    );
+    p.cmd()
+        .args(["apply", "bad.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("document 1 (line 1)"));
+    // port-forward until Ctrl-C
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = p.path().to_path_buf();
+    std::fs::write(dir.join("x.txt"), "forwarded").unwrap();
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "srv", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": ["python3", "-m", "http.server", port.to_string(), "--bind", "127.0.0.1"]}]}})).unwrap();
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(15));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let local = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = p
+        .std_cmd()
+        .args([
+            "port-forward",
+            "pod/srv",
+            &port.to_string(),
+            "--local-port",
+            &local.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Read, Write};
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with(&format!("Forwarding from 127.0.0.1:{local}")),
+        "{line}"
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", local)).unwrap();
+    s.write_all(b"GET /x.txt HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.ends_with("forwarded"), "{body}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

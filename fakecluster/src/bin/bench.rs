@@ -602,6 +602,160 @@ fn bench_ready(a: &Args, bin: &Path) -> Vec<Row> {
     rows
 }
 
+fn configmaps(n: usize, ns: &str) -> String {
+    let mut s = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+    for i in 0..n {
+        s.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  key: value-{i}\n"));
+    }
+    s
+}
+
+fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
+    let mut rows = vec![];
+    let fc = FakeCluster::start(Options {
+        nodes: 1,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let small = if a.quick { 50 } else { 200 };
+    let big = if a.quick { 200 } else { 1000 };
+    let reps = if a.quick { 1 } else { 3 };
+    let (mut ours, mut peer) = (vec![], vec![]);
+    for r in 0..reps {
+        let f = dir.path().join(format!("small-{r}.yaml"));
+        std::fs::write(&f, configmaps(small, &format!("ours-{r}"))).unwrap();
+        let (s, _, ok) = run_measured(
+            Command::new(bin)
+                .arg("apply")
+                .arg(&f)
+                .env("KUBECONFIG", fc.kubeconfig()),
+        );
+        assert!(ok, "scaffold apply failed");
+        ours.push(s * 1000.0);
+        let f = dir.path().join(format!("peer-{r}.yaml"));
+        std::fs::write(&f, configmaps(small, &format!("kubectl-{r}"))).unwrap();
+        let (s, _, ok) = run_measured(
+            Command::new("kubectl")
+                .args(["apply", "--server-side", "-f"])
+                .arg(&f)
+                .env("KUBECONFIG", fc.kubeconfig()),
+        );
+        assert!(ok, "kubectl apply failed");
+        peer.push(s * 1000.0);
+    }
+    let o = stats(ours);
+    let ratio = o.median / stats(peer.clone()).median;
+    rows.push(Row {
+        name: "apply_default",
+        what: format!("apply {small} ConfigMaps at the defaults (50 qps, burst 100)"),
+        unit: "ms",
+        target: None,
+        // our default limit (50 qps, burst 100) bounds this run at ~2 s; kubectl
+        // 1.32 does not throttle itself against this server, so it can be faster
+        guard: Some((
+            "within 20x of kubectl apply --server-side".into(),
+            ratio < 20.0,
+        )),
+        ours: o,
+        peer: Some(("kubectl apply --server-side -f".into(), stats(peer))),
+        extra: json!({}),
+    });
+    let script = dir.path().join("big.rhai");
+    let f = dir.path().join("big.yaml");
+    std::fs::write(&f, configmaps(big, "big")).unwrap();
+    std::fs::write(
+        &script,
+        format!(
+            "apply({:?}, #{{qps: 1000, burst: 1000}});",
+            f.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut t = vec![];
+    let mut rss = vec![];
+    for r in 0..reps {
+        if r > 0 {
+            fc.delete("v1", "Namespace", "", "big").unwrap();
+        }
+        let (s, m, ok) = run_measured(
+            Command::new(bin)
+                .args(["script"])
+                .arg(&script)
+                .args(["--no-breakpoints", "--artifacts"])
+                .arg(dir.path().join("art"))
+                .env("KUBECONFIG", fc.kubeconfig()),
+        );
+        assert!(ok, "apply of {big} failed");
+        t.push(s * 1000.0);
+        rss.push(m);
+    }
+    let o = stats(t);
+    rows.push(Row {
+        name: "apply_raised",
+        what: format!("apply {big} ConfigMaps with qps 1000 (script)"),
+        unit: "ms",
+        target: (!a.quick).then(|| {
+            (
+                format!("1,000 objects <= 2000 ms ({:.0})", o.median),
+                o.median <= 2000.0,
+            )
+        }),
+        guard: None,
+        ours: o,
+        peer: None,
+        extra: json!({"rss_mib": stats(rss).median}),
+    });
+    // wait_for: condition flips -> call returns
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flag", "namespace": "default"}, "data": {"v": "0"}})).unwrap();
+    let ws = dir.path().join("waitfor.rhai");
+    std::fs::write(&ws, "wait_for(\"configmap\", \"flag\", #{namespace: \"default\", condition: |o| o.data.v == \"1\", timeout: 30}); print(\"done\");").unwrap();
+    let n = if a.quick { 3 } else { 7 };
+    let mut lat = vec![];
+    for _ in 0..n {
+        fc.update("v1", "ConfigMap", "default", "flag", |o| {
+            o["data"]["v"] = json!("0")
+        })
+        .unwrap();
+        let mut child = Command::new(bin)
+            .args(["script"])
+            .arg(&ws)
+            .args(["--no-breakpoints", "--artifacts"])
+            .arg(dir.path().join("art"))
+            .env("KUBECONFIG", fc.kubeconfig())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        fc.update("v1", "ConfigMap", "default", "flag", |o| {
+            o["data"]["v"] = json!("1")
+        })
+        .unwrap();
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(line.trim(), "done");
+        let _ = child.wait();
+    }
+    let l = stats(lat);
+    let ratio = l.median / 5000.0;
+    rows.push(Row {
+        name: "wait_for_latency",
+        what: "wait_for with a closure: object changes -> call returns".into(),
+        unit: "ms",
+        target: Some((format!("<= 50 ms ({:.1})", l.median), l.median <= 50.0)),
+        guard: Some(("well under the original's 5 s polling".into(), ratio < 0.2)),
+        ours: l,
+        peer: Some(("original: 5 s polling (bound)".into(), stats(vec![5000.0]))),
+        extra: json!({}),
+    });
+    rows
+}
+
 fn main() {
     let mut a = Args {
         quick: false,
@@ -654,10 +808,19 @@ fn main() {
         let bin = scaffold_bin();
         rows.extend(bench_ready(&a, &bin));
     }
+    if want(
+        "objects",
+        &["apply_default", "apply_raised", "wait_for_latency"],
+    ) {
+        let bin = scaffold_bin();
+        rows.extend(bench_objects(&a, &bin));
+    }
     if let Some(f) = &a.filter {
         rows.retain(|r| {
             r.name.contains(f.as_str())
-                || ["engine", "fake", "ready"].iter().any(|g| f.starts_with(g))
+                || ["engine", "fake", "ready", "objects"]
+                    .iter()
+                    .any(|g| f.starts_with(g))
         });
     }
     println!(

@@ -1,0 +1,127 @@
+//! `scaffold apply` and `scaffold port-forward`: the same functions scripts
+//! call, from the command line.
+
+use crate::cli::{ApplyArgs, ApplyMode, PortForwardArgs};
+use crate::host::{Host, Settings};
+use crate::k8s::kubeconfig::KubeOptions;
+use rhai::{Dynamic, Map, Scope};
+use std::sync::Arc;
+
+/// Run `apply(path, opts)` through the engine, so the command behaves exactly
+/// like the script function.
+pub fn apply(
+    a: &ApplyArgs,
+    kube: KubeOptions,
+    verbose: bool,
+    rt: &tokio::runtime::Runtime,
+    interrupt: Arc<crate::interrupt::Interrupt>,
+) -> i32 {
+    let timeout = match super::parse_duration(&a.timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: --timeout: {e}");
+            return 2;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let settings = Settings {
+        script_display: "scaffold apply".into(),
+        script_dir: cwd.clone(),
+        artifacts_parent: cwd,
+        verbose,
+        kube,
+        ..Default::default()
+    };
+    let _g = rt.enter();
+    let host = Host::new(rt.handle().clone(), interrupt, settings);
+    let (engine, _) = crate::engine::build(Some(host));
+    let mut opts = Map::new();
+    if let Some(ns) = &a.namespace {
+        opts.insert("namespace".into(), Dynamic::from(ns.clone()));
+    }
+    if a.mode == ApplyMode::CreateOrReplace {
+        opts.insert(
+            "mode".into(),
+            Dynamic::from("create_or_replace".to_string()),
+        );
+    }
+    opts.insert("force".into(), Dynamic::from(!a.no_force));
+    opts.insert("wait".into(), Dynamic::from(a.wait));
+    opts.insert("timeout".into(), Dynamic::from(timeout.as_secs_f64()));
+    let mut scope = Scope::new();
+    scope.push("path", a.path.display().to_string());
+    scope.push("opts", opts);
+    match engine.eval_with_scope::<rhai::Array>(&mut scope, "apply(path, opts)") {
+        Ok(refs) => {
+            for r in refs {
+                let m = r.cast::<Map>();
+                let get = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+                let api = get("apiVersion");
+                let group = api
+                    .rsplit_once('/')
+                    .map(|(g, _)| format!(".{g}"))
+                    .unwrap_or_default();
+                println!(
+                    "{}{group}/{} {}",
+                    get("kind").to_lowercase(),
+                    get("name"),
+                    get("action")
+                );
+            }
+            0
+        }
+        Err(e) if crate::api::is_interrupt(&e) => 130,
+        Err(e) => {
+            eprintln!("error: {}", crate::engine::errors::message(&e));
+            1
+        }
+    }
+}
+
+/// Forward until Ctrl-C.
+pub fn port_forward(
+    a: &PortForwardArgs,
+    kube: &KubeOptions,
+    rt: &tokio::runtime::Runtime,
+    interrupt: &crate::interrupt::Interrupt,
+) -> i32 {
+    let target = match crate::k8s::portforward::Target::parse(&a.target) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let ip: std::net::IpAddr = match a.address.parse() {
+        Ok(ip) => ip,
+        Err(_) => {
+            eprintln!("error: --address {} is not an IP address", a.address);
+            return 2;
+        }
+    };
+    let token = interrupt.token();
+    let r = rt.block_on(async {
+        let c = super::connect(kube).await?;
+        let ns = a
+            .namespace
+            .clone()
+            .unwrap_or_else(|| c.target.namespace.clone());
+        let addr = std::net::SocketAddr::new(ip, a.local_port.unwrap_or(a.port));
+        let f = crate::k8s::portforward::start(c.client.clone(), ns.clone(), target, a.port, addr)
+            .await?;
+        println!(
+            "Forwarding from {} -> {} {}:{} (Ctrl-C stops)",
+            f.local, ns, a.target, a.port
+        );
+        token.cancelled().await;
+        drop(f);
+        Ok::<_, String>(())
+    });
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: port-forward: {e}");
+            1
+        }
+    }
+}
