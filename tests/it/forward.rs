@@ -37,6 +37,7 @@ fn wait_listening(port: u16) {
 }
 
 /// A Deployment whose pod serves `dir` over HTTP on `port`, and a Service.
+#[allow(clippy::too_many_arguments)]
 fn http_service(
     fc: &FakeCluster,
     ns: &str,
