@@ -159,17 +159,75 @@ fn create_or_replace_and_retries() {
         .assert()
         .success()
         .stdout(predicate::str::contains("applied"));
-    // a plain create is not retried blindly
+    // reads are retried through transient 500s
+    p.file("g.rhai", r#"print(get("configmap", "c").data.v);"#);
+    fc.faults().fail_next(2);
+    p.cmd()
+        .args(["script", "g.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("one"));
+    // a plain create is not retried blindly: the 500 is the answer
     p.file(
         "cm2.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c2}\n",
     );
     p.file(
-        "n.rhai",
-        r#"apply("cm2.yaml", #{mode: "create_or_replace"});"#,
+        "n2.rhai",
+        r#"get("configmap", "c"); sleep(0.5); apply("cm2.yaml", #{mode: "create_or_replace"});"#,
     );
-    p.cmd().args(["-v", "script", "n.rhai"]).assert().success();
-    fc.faults().fail_next(0);
+    fc.reset_request_counts();
+    let child = p
+        .std_cmd()
+        .args(["script", "n2.rhai"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    fc.faults().fail_next(1);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("injected fault") && err.contains("cannot apply ConfigMap 'c2'"),
+        "{err}"
+    );
+    // had the create been retried, the second try would have succeeded
+    assert!(
+        fc.get("v1", "ConfigMap", "default", "c2").is_none(),
+        "the failed create was not retried"
+    );
+}
+
+#[test]
+fn wait_for_survives_dropped_watches() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flag", "namespace": "default"}, "data": {"v": "0"}})).unwrap();
+    p.file(
+        "s.rhai",
+        r#"wait_for("configmap", "flag", #{condition: |o| o.data.v == "1", timeout: 20}); print("done");"#,
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "s.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    fc.faults().drop_watches();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    fc.update("v1", "ConfigMap", "default", "flag", |o| {
+        o["data"]["v"] = serde_json::json!("1")
+    })
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "done");
+    assert!(
+        fc.requests("watch", "configmaps") >= 2,
+        "the watch was resumed"
+    );
 }
 
 #[test]
