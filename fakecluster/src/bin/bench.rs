@@ -602,6 +602,51 @@ fn bench_ready(a: &Args, bin: &Path) -> Vec<Row> {
     rows
 }
 
+/// A TCP server on 127.0.0.1 that sends as many bytes as each client asks for
+/// (8-byte little-endian count first).
+fn byte_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut s = s;
+                let mut b = [0u8; 8];
+                if s.read_exact(&mut b).is_err() {
+                    return;
+                }
+                let mut left = u64::from_le_bytes(b);
+                let chunk = vec![0x5au8; 256 * 1024];
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if s.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n as u64;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Download `size` bytes from a byte server at `port`; MiB/s.
+fn download(port: u16, size: u64) -> f64 {
+    use std::io::{Read, Write};
+    let t = Instant::now();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(&size.to_le_bytes()).unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    while got < size {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed after {got} bytes");
+        got += n as u64;
+    }
+    size as f64 / t.elapsed().as_secs_f64() / 1048576.0
+}
+
 fn configmaps(n: usize, ns: &str) -> String {
     let mut s = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
     for i in 0..n {
@@ -751,6 +796,59 @@ fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         guard: Some(("well under the original's 5 s polling".into(), ratio < 0.2)),
         ours: l,
         peer: Some(("original: 5 s polling (bound)".into(), stats(vec![5000.0]))),
+        extra: json!({}),
+    });
+    // scaffold port-forward: the CLI over the same forwarding code scripts use
+    let port = byte_server();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}})).unwrap();
+    let t = Instant::now();
+    while fc.get("v1", "Pod", "default", "sleeper").unwrap()["status"]["phase"] != "Running" {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let local = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin)
+        .args([
+            "port-forward",
+            "pod/sleeper",
+            &port.to_string(),
+            "--local-port",
+            &local.to_string(),
+        ])
+        .env("KUBECONFIG", fc.kubeconfig())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+    }
+    let size: u64 = if a.quick { 64 << 20 } else { 512 << 20 };
+    let ours = download(local, size);
+    let direct = download(port, size);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    let ratio = ours / direct;
+    rows.push(Row {
+        name: "port_forward",
+        what: format!(
+            "scaffold port-forward: {} MiB download through the fake API server",
+            size >> 20
+        ),
+        unit: "MiB/s",
+        target: None,
+        guard: Some(("at least 2% of direct loopback".into(), ratio > 0.02)),
+        ours: stats(vec![ours]),
+        peer: Some(("direct loopback (ceiling)".into(), stats(vec![direct]))),
         extra: json!({}),
     });
     rows
