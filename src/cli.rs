@@ -63,6 +63,74 @@ pub enum Command {
     /// Forward a local port to a pod or service port
     #[command(name = "port-forward")]
     PortForward(PortForwardArgs),
+    /// Get a thing so you don't have to: kind configs and images, tools
+    #[command(subcommand)]
+    Lazyget(LazygetCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LazygetCommand {
+    /// Print a kind cluster config
+    #[command(name = "kind-config")]
+    KindConfig {
+        /// Cluster name
+        #[arg(short, long, default_value = "kind")]
+        name: String,
+        /// Worker nodes
+        #[arg(
+            short = 'w',
+            long = "num-workers",
+            default_value_t = 0,
+            allow_negative_numbers = true
+        )]
+        workers: i64,
+        /// Control-plane nodes
+        #[arg(
+            short = 'c',
+            long = "num-control",
+            default_value_t = 1,
+            allow_negative_numbers = true
+        )]
+        control: i64,
+        /// Keep kind's default CNI (otherwise disableDefaultCNI: true)
+        #[arg(long)]
+        with_cni: bool,
+        /// Node image [default: the newest pinned image]
+        #[arg(short, long)]
+        image: Option<String>,
+        /// Write to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print the kind node image pinned by digest for a Kubernetes version
+    #[command(name = "kind-image")]
+    KindImage {
+        /// 1.33, v1.33, 1.33.4 or v1.33.4
+        version: String,
+    },
+    /// Download cilium-cli, checksum-verified
+    Cilium(ToolArgs),
+    /// Download crane, checksum-verified
+    Crane(ToolArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ToolArgs {
+    /// Release to get [default: the pinned one; `latest` asks the release API]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// linux or darwin [default: this machine's]
+    #[arg(short, long)]
+    pub platform: Option<String>,
+    /// amd64/x86_64 or arm64/aarch64 [default: this machine's]
+    #[arg(short, long)]
+    pub arch: Option<String>,
+    /// Directory to put the binary in
+    #[arg(short, long, default_value = ".")]
+    pub dest: PathBuf,
+    /// Keep the downloaded archive and checksum file
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Args, Debug)]

@@ -44,8 +44,8 @@ pub struct Host {
     run_dir: OnceLock<PathBuf>,
     pub on_exit: Mutex<Vec<rhai::FnPtr>>,
     pub background: Mutex<Vec<Arc<crate::api::shell::BgProcess>>>,
-    target: OnceLock<Result<Target, String>>,
-    cluster: tokio::sync::OnceCell<Cluster>,
+    target: Mutex<Option<Result<Target, String>>>,
+    cluster: Mutex<Option<Cluster>>,
     context_overlay: OnceLock<Option<tempfile::TempPath>>,
     /// Set when a breakpoint prompt already handled the current `breakpoint()` call.
     pub breakpoint_handled: std::sync::atomic::AtomicBool,
@@ -77,8 +77,8 @@ impl Host {
             run_dir: OnceLock::new(),
             on_exit: Mutex::new(Vec::new()),
             background: Mutex::new(Vec::new()),
-            target: OnceLock::new(),
-            cluster: tokio::sync::OnceCell::new(),
+            target: Mutex::new(None),
+            cluster: Mutex::new(None),
             context_overlay: OnceLock::new(),
             breakpoint_handled: Default::default(),
             discovery: Mutex::new(None),
@@ -143,15 +143,40 @@ impl Host {
     /// Where the kubeconfig and context are (files only, no network).
     pub fn target(&self) -> Result<Target, String> {
         self.target
-            .get_or_init(|| Target::resolve(&self.settings.kube))
+            .lock()
+            .unwrap()
+            .get_or_insert_with(|| Target::resolve(&self.settings.kube))
             .clone()
+    }
+
+    /// Point the run at another cluster (after `kind_create`): later calls
+    /// and child processes use this kubeconfig and context.
+    pub fn switch_cluster(
+        &self,
+        kubeconfig: std::path::PathBuf,
+        context: &str,
+    ) -> Result<(), String> {
+        let source = crate::k8s::kubeconfig::KubeSource::Flag(kubeconfig);
+        let namespace = crate::k8s::kubeconfig::context_namespace(&source, context);
+        *self.target.lock().unwrap() = Some(Ok(Target {
+            source,
+            context: context.to_string(),
+            namespace,
+        }));
+        *self.cluster.lock().unwrap() = None;
+        *self.discovery.lock().unwrap() = None;
+        Ok(())
     }
 
     /// The cluster client, connected on first use.
     pub fn cluster(&self) -> Result<Cluster, String> {
         let target = self.target()?;
+        let mut slot = self.cluster.lock().unwrap();
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
         let c = self
-            .block_on(self.cluster.get_or_try_init(|| async {
+            .block_on(async {
                 let c = crate::k8s::client::connect(&target).await?;
                 // what results.json tells about the cluster: best effort, one
                 // quick try, so an unreachable server is reported by the call itself
@@ -180,9 +205,10 @@ impl Host {
                     })
                     .collect();
                 Ok::<_, String>(c)
-            }))
+            })
             .map_err(|_| "interrupted".to_string())??;
-        Ok(c.clone())
+        *slot = Some(c.clone());
+        Ok(c)
     }
 
     /// Environment for child processes: the same cluster and context as the
@@ -221,9 +247,11 @@ impl Host {
             .ok()?;
             Some(f.into_temp_path())
         });
+        // after kind_create the run uses the new cluster's own kubeconfig
+        let ours = self.settings.kube.context.as_deref() == Some(target.context.as_str());
         let value = match overlay {
-            Some(p) => format!("{}:{kc}", p.display()),
-            None => kc,
+            Some(p) if ours => format!("{}:{kc}", p.display()),
+            _ => kc,
         };
         env.push(("KUBECONFIG".to_string(), value));
         env

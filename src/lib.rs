@@ -10,6 +10,8 @@ pub mod engine;
 pub mod host;
 pub mod interrupt;
 pub mod k8s;
+pub mod kind;
+pub mod lazyget;
 pub mod repl;
 pub mod results;
 pub mod shell;

@@ -103,6 +103,12 @@ fn dispatch(cli: Cli) -> i32 {
             interrupt.install(rt.handle(), Mode::Repl);
             scaffold::cmd::apply::port_forward(&a, &kube, &rt, &interrupt)
         }
+        Command::Lazyget(c) => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Script);
+            scaffold::cmd::lazyget::run(&c, &interrupt)
+        }
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod files;
 pub mod forward;
+pub mod kind;
 pub mod objects;
 pub mod opts;
 pub mod results;
@@ -61,6 +62,11 @@ pub const AREAS: &[Area] = &[
         name: "forward",
         title: "Port-forwards, registry and Prometheus",
         module: || exported_module!(forward::forward_api),
+    },
+    Area {
+        name: "kind",
+        title: "kind and tools",
+        module: || exported_module!(kind::kind_api),
     },
 ];
 

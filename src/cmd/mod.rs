@@ -2,6 +2,7 @@
 //! over the same functions scripts call.
 
 pub mod apply;
+pub mod lazyget;
 pub mod verify;
 
 use crate::k8s::client::{Cluster, Target};

@@ -8,6 +8,7 @@ mod cluster;
 mod errors;
 mod forward;
 mod interactive;
+mod kind;
 mod kubeconfig;
 mod objects;
 mod script;
