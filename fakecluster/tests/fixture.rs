@@ -489,3 +489,36 @@ fn kube_raw_status(fc: &FakeCluster) -> u16 {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn faults_latency_and_dropped_streams() {
+    let fc = FakeCluster::start(Options::default());
+    fc.faults().set_latency(Duration::from_millis(300));
+    let t = Instant::now();
+    ok(kubectl(&fc, &["get", "--raw", "/version"]));
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    fc.faults().set_latency(Duration::ZERO);
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "s", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}]}}))
+    .unwrap();
+    wait("running", || {
+        fc.get("v1", "Pod", "default", "s").unwrap()["status"]["phase"] == "Running"
+    });
+    // a long exec is cut when streams are dropped
+    let mut c = Command::new("kubectl")
+        .args(["exec", "s", "--", "sleep", "30"])
+        .env("KUBECONFIG", fc.kubeconfig())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let t = Instant::now();
+    fc.faults().drop_streams();
+    let st = c.wait().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "exec ended when its stream was dropped"
+    );
+    assert!(!st.success());
+}
