@@ -66,6 +66,84 @@ pub enum Command {
     /// Get a thing so you don't have to: kind configs and images, tools
     #[command(subcommand)]
     Lazyget(LazygetCommand),
+    /// Run On Node: run a command on a node through a privileged pod
+    Ron(RonArgs),
+    /// Delete everything scaffold created (by label), e.g. after kill -9
+    Cleanup {
+        /// Only objects of this run id (scaffold.run/id)
+        #[arg(long)]
+        run: Option<String>,
+        /// Show what would be deleted
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RonArgs {
+    /// Node to pin the pod to
+    #[arg(long)]
+    pub node: String,
+    #[arg(long, default_value = "ron")]
+    pub pod_name: String,
+    #[arg(long, default_value = "alpine")]
+    pub pod_image: String,
+    /// Namespace of everything created
+    #[arg(long = "ns", default_value = "default")]
+    pub namespace: String,
+    /// Prefix the command with nsenter
+    #[arg(long)]
+    pub nsenter: bool,
+    #[arg(long, default_value = "nsenter")]
+    pub nsenter_binary: String,
+    #[arg(long, default_value = "-t 1 -u -i -n -p", allow_hyphen_values = true)]
+    pub nsenter_opts: String,
+    /// File put in a ConfigMap mounted at /configs (repeatable)
+    #[arg(short = 'm', long = "mount", value_name = "FILE")]
+    pub mounts: Vec<PathBuf>,
+    #[arg(long, default_value = "roncm")]
+    pub configmap_name: String,
+    /// Create a PVC mounted at /store (and a `sleep` container for the copy-out)
+    #[arg(long)]
+    pub pvc: bool,
+    #[arg(long, default_value = "ron-pvc")]
+    pub pvc_name: String,
+    #[arg(long, default_value = "1Gi")]
+    pub pvc_size: String,
+    #[arg(long, default_value = "ReadWriteOnce")]
+    pub pvc_access_mode: String,
+    /// Own the PVC with that name (create and delete it)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub manage_pvc: bool,
+    /// After the run, tar.gz /store out through exec
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_copy: bool,
+    #[arg(long, default_value = "./ron.tar.gz")]
+    pub auto_copy_dest: PathBuf,
+    /// Delete everything created before exit
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub cleanup_all: bool,
+    /// Delete the pod (with --cleanup-all=false)
+    #[arg(long)]
+    pub cleanup_pod: bool,
+    /// Delete the PVC (with --cleanup-all=false)
+    #[arg(long)]
+    pub cleanup_pvc: bool,
+    /// Only delete what a run would create, then exit
+    #[arg(long)]
+    pub cleanup_and_exit: bool,
+    /// Retries of failed API operations
+    #[arg(long, default_value_t = 15)]
+    pub retry_attempts: u32,
+    /// Delay between retries (e.g. 1s, 500ms is 0.5s)
+    #[arg(long, default_value = "1s")]
+    pub retry_delay: String,
+    /// Print the events of created objects
+    #[arg(long)]
+    pub show_events: bool,
+    /// The command (after --)
+    #[arg(last = true)]
+    pub cmd: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

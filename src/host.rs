@@ -55,6 +55,31 @@ pub struct Host {
     pub forwards: Mutex<Vec<Arc<crate::k8s::portforward::Forward>>>,
     /// Extra environment for child processes while a scope lasts (`REGISTRY`).
     pub scoped_env: Mutex<Vec<(String, String)>>,
+    /// Labels objects this run creates (`scaffold.run/id`).
+    pub run_id: String,
+    /// Node sessions still open (closed at script end).
+    pub sessions: Mutex<Vec<Arc<crate::api::nodes::Session>>>,
+}
+
+/// A short id for a run: time and pid in base 36.
+pub fn new_run_id() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+        ^ ((std::process::id() as u64) << 40);
+    let mut x = n;
+    let mut s = String::new();
+    while x > 0 && s.len() < 8 {
+        let d = (x % 36) as u8;
+        s.push(if d < 10 {
+            (b'0' + d) as char
+        } else {
+            (b'a' + d - 10) as char
+        });
+        x /= 36;
+    }
+    format!("r{s}")
 }
 
 impl Host {
@@ -84,6 +109,8 @@ impl Host {
             discovery: Mutex::new(None),
             forwards: Mutex::new(Vec::new()),
             scoped_env: Mutex::new(Vec::new()),
+            run_id: new_run_id(),
+            sessions: Mutex::new(Vec::new()),
         })
     }
 

@@ -109,6 +109,16 @@ fn dispatch(cli: Cli) -> i32 {
             interrupt.install(rt.handle(), Mode::Script);
             scaffold::cmd::lazyget::run(&c, &interrupt)
         }
+        Command::Ron(a) => {
+            let rt = runtime();
+            let interrupt = Interrupt::new();
+            interrupt.install(rt.handle(), Mode::Script);
+            scaffold::cmd::ron::ron(&a, &kube, &rt, &interrupt)
+        }
+        Command::Cleanup { run, dry_run } => {
+            let rt = runtime();
+            scaffold::cmd::ron::cleanup(run.as_deref(), dry_run, &kube, &rt)
+        }
         Command::Completion { shell } => {
             clap_complete::generate(
                 shell,

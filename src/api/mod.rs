@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod files;
 pub mod forward;
 pub mod kind;
+pub mod nodes;
 pub mod objects;
 pub mod opts;
 pub mod results;
@@ -64,6 +65,11 @@ pub const AREAS: &[Area] = &[
         module: || exported_module!(forward::forward_api),
     },
     Area {
+        name: "nodes",
+        title: "Nodes",
+        module: || exported_module!(nodes::nodes_api),
+    },
+    Area {
         name: "kind",
         title: "kind and tools",
         module: || exported_module!(kind::kind_api),
@@ -74,6 +80,7 @@ pub const AREAS: &[Area] = &[
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<shell::BgHandle>("BgProcess");
     engine.register_type_with_name::<forward::PortForward>("PortForward");
+    engine.register_type_with_name::<nodes::SessionHandle>("NodeSession");
     for area in AREAS {
         engine.register_global_module((area.module)().into());
     }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod lazyget;
+pub mod ron;
 pub mod verify;
 
 use crate::k8s::client::{Cluster, Target};

@@ -52,6 +52,7 @@ pub fn pretty_signature(sig: &str) -> String {
     for (from, to) in [
         ("&mut BgHandle", "BgProcess"),
         ("&mut PortForward", "PortForward"),
+        ("&mut SessionHandle", "NodeSession"),
         ("BgHandle", "BgProcess"),
         ("&str", "String"),
         ("ImmutableString", "String"),
@@ -91,6 +92,7 @@ pub fn collect() -> Vec<AreaDoc> {
             let mut engine = rhai::Engine::new_raw();
             engine.register_type_with_name::<crate::api::shell::BgHandle>("BgProcess");
             engine.register_type_with_name::<crate::api::forward::PortForward>("PortForward");
+            engine.register_type_with_name::<crate::api::nodes::SessionHandle>("NodeSession");
             engine.register_global_module((area.module)().into());
             let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
             let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();

@@ -103,6 +103,7 @@ fn finish(
         }
         crate::api::shell::kill_all(host);
         crate::api::forward::stop_all(host);
+        crate::api::nodes::close_all(host);
     });
 
     let (outcome, error, code) = match &result {

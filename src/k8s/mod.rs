@@ -9,3 +9,4 @@ pub mod objects;
 pub mod portforward;
 pub mod ratelimit;
 pub mod ready;
+pub mod ron;

@@ -279,6 +279,7 @@ pub fn run(host: Arc<Host>) -> i32 {
         }
         crate::api::shell::kill_all(&host);
         crate::api::forward::stop_all(&host);
+        crate::api::nodes::close_all(&host);
     });
     0
 }
