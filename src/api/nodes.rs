@@ -84,16 +84,17 @@ pub fn spec_from(
             base
         })
     };
-    let cleanup =
-        match o.string("cleanup")?.as_deref().unwrap_or("all") {
-            "all" => Cleanup::All,
-            "pod" => Cleanup::Pod,
-            "pvc" => Cleanup::Pvc,
-            "none" => Cleanup::None,
-            other => return Err(error(format!(
+    let cleanup = match o.string("cleanup")?.as_deref().unwrap_or("all") {
+        "all" => Cleanup::All,
+        "pod" => Cleanup::Pod,
+        "pvc" => Cleanup::Pvc,
+        "none" => Cleanup::None,
+        other => {
+            return Err(error(format!(
                 "{func}: cleanup must be \"all\", \"pod\", \"pvc\" or \"none\", got \"{other}\""
-            ))),
-        };
+            )))
+        }
+    };
     let mounts = o.strings("mounts")?.unwrap_or_default();
     let pod_name = name("pod_name", "ron")?;
     let dest = o

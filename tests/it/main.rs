@@ -11,4 +11,5 @@ mod interactive;
 mod kind;
 mod kubeconfig;
 mod objects;
+mod ron;
 mod script;

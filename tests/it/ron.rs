@@ -1,0 +1,346 @@
+//! ron, ron_all, node sessions and cleanup against the fake API server,
+//! whose alpine pods run as local processes with an nsenter shim.
+
+use crate::util::Project;
+use fakecluster::{FakeCluster, Options};
+use predicates::prelude::*;
+use serde_json::json;
+
+fn cluster(p: &Project) -> FakeCluster {
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    fc
+}
+
+/// Objects labelled as created by scaffold, still in the fake cluster.
+fn leftovers(fc: &FakeCluster) -> Vec<String> {
+    let mut out = vec![];
+    for kind in ["Pod", "ConfigMap", "PersistentVolumeClaim"] {
+        for o in fc.list("v1", kind) {
+            if o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold" {
+                out.push(format!(
+                    "{kind}/{}",
+                    o["metadata"]["name"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cli_ron_with_every_flag_family_and_the_tarball() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("perf.sh", "echo measured\n");
+    p.file("sub/other.conf", "x=1\n");
+    p.cmd()
+        .args(["ron", "--node", "kind-worker", "-m", "perf.sh", "-m", "sub/other.conf", "--pvc", "--pvc-size", "2Gi", "--nsenter", "--show-events", "--auto-copy-dest", "out/store.tar.gz", "--"])
+        .args(["sh", "-c", "sh /configs/perf.sh; cat /configs/other.conf; echo result > /store/result.txt; mkdir -p /store/d; echo nested > /store/d/n.txt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("measured\nx=1"))
+        .stdout(predicate::str::contains("event: Normal Scheduled"))
+        .stderr(predicate::str::contains("artifacts: out/store.tar.gz"));
+    // a valid tar.gz with the files
+    let f = std::fs::File::open(p.path().join("out/store.tar.gz")).unwrap();
+    let mut names: Vec<String> = tar::Archive::new(flate2::read::GzDecoder::new(f))
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["store/", "store/d/", "store/d/n.txt", "store/result.txt"]
+    );
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+    // the original's fixed names and the exit code
+    p.cmd()
+        .args(["ron", "--node", "kind-worker", "--", "sh", "-c", "exit 3"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("exit code: 3"));
+    // --cleanup-all=false --cleanup-pvc keeps the pod, then --cleanup-and-exit removes it
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "--pvc",
+            "--auto-copy=false",
+            "--cleanup-all=false",
+            "--cleanup-pvc",
+            "--",
+            "true",
+        ])
+        .assert()
+        .success();
+    assert_eq!(leftovers(&fc), vec!["Pod/ron"]);
+    p.cmd()
+        .args(["ron", "--node", "kind-worker", "--cleanup-and-exit"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deleted pods default/ron"));
+    assert!(leftovers(&fc).is_empty());
+    // --manage-pvc=false uses someone else's PVC and never deletes it
+    fc.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "shared", "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).unwrap();
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "--pvc",
+            "--pvc-name",
+            "shared",
+            "--manage-pvc=false",
+            "--auto-copy=false",
+            "--",
+            "true",
+        ])
+        .assert()
+        .success();
+    assert!(fc
+        .get("v1", "PersistentVolumeClaim", "default", "shared")
+        .is_some());
+    // two mounts with one base name: an error before anything is created
+    p.file("a/perf.sh", "1");
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "-m",
+            "perf.sh",
+            "-m",
+            "a/perf.sh",
+            "--",
+            "true",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("base name 'perf.sh'"));
+}
+
+#[test]
+fn names_taken_by_others_are_never_replaced() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ron", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "pause"}]}})).unwrap();
+    p.cmd()
+        .args(["ron", "--node", "kind-worker", "--", "true"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pod 'default/ron' already exists and was not created by scaffold; delete it or pick another name with --pod-name"));
+    assert!(
+        fc.get("v1", "Pod", "default", "ron").is_some(),
+        "someone else's pod is untouched"
+    );
+    // a leftover of ours (say after kill -9) is replaced
+    fc.delete("v1", "Pod", "default", "ron").unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "roncm", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": "old"}}})).unwrap();
+    p.file("f.txt", "new");
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "-m",
+            "f.txt",
+            "--",
+            "cat",
+            "/configs/f.txt",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("new"));
+}
+
+#[test]
+fn cleanup_after_success_failure_script_error_and_ctrl_c() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("m.txt", "m");
+    let opts = r#"#{node: "kind-worker", mounts: ["m.txt"], pvc: true, auto_copy: false"#;
+    // success
+    p.file("ok.rhai", &format!("ron({opts}, cmd: \"true\"}});"));
+    p.cmd().args(["script", "ok.rhai"]).assert().success();
+    assert!(
+        leftovers(&fc).is_empty(),
+        "after success: {:?}",
+        leftovers(&fc)
+    );
+    // the command fails
+    p.file("fail.rhai", &format!("ron({opts}, cmd: \"exit 7\"}});"));
+    p.cmd()
+        .args(["script", "fail.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "ron: command exited with code 7 on node kind-worker",
+        ));
+    assert!(
+        leftovers(&fc).is_empty(),
+        "after a failed command: {:?}",
+        leftovers(&fc)
+    );
+    // the script errors while the command runs
+    p.file(
+        "err.rhai",
+        &format!("let r = ron({opts}, cmd: \"sleep 30\", timeout: 1}});"),
+    );
+    p.cmd()
+        .args(["script", "err.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did not finish within 1s"));
+    assert!(
+        leftovers(&fc).is_empty(),
+        "after a script error: {:?}",
+        leftovers(&fc)
+    );
+    // Ctrl-C
+    p.file(
+        "int.rhai",
+        &format!("print(\"started\"); ron({opts}, cmd: \"sleep 60\"}});"),
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "int.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !fc.list("v1", "Pod").iter().any(|x| {
+        x["status"]["phase"] == "Running"
+            && x["metadata"]["name"].as_str().unwrap().starts_with("ron-")
+    }) {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(
+        leftovers(&fc).is_empty(),
+        "after Ctrl-C: {:?}",
+        leftovers(&fc)
+    );
+    assert_eq!(fc.running_processes(), 0);
+}
+
+#[test]
+fn failures_are_reported_at_once() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locked", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})).unwrap();
+    p.file(
+        "psa.rhai",
+        r#"ron(#{node: "kind-worker", cmd: "true", namespace: "locked"});"#,
+    );
+    let t = std::time::Instant::now();
+    p.cmd()
+        .args(["script", "psa.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "violates PodSecurity \"restricted:latest\"",
+        ));
+    p.file(
+        "img.rhai",
+        r#"ron(#{node: "kind-worker", cmd: "true", image: "registry.example/does-not-exist:1"});"#,
+    );
+    p.cmd()
+        .args(["script", "img.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot run: container main ErrImagePull",
+        ));
+    p.file("node.rhai", r#"ron(#{node: "no-such-node", cmd: "true"});"#);
+    p.cmd()
+        .args(["script", "node.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Unschedulable: 0/2 nodes are available",
+        ));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(15),
+        "reported at once, not after a timeout"
+    );
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+}
+
+#[test]
+fn ron_all_sessions_and_cleanup_command() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "s.rhai",
+        r#"
+        let r = ron_all(["kind-control-plane", "kind-worker"], ["sh", "-c", "echo on-node; sleep 0.3"], #{check: false});
+        print("keys=" + r.keys().len() + " cp=" + r["kind-control-plane"].code);
+        let bad = ron_all(["kind-worker", "missing-node"], "true", #{check: false});
+        print("missing=" + (bad["missing-node"].error != ()) + " ok=" + bad["kind-worker"].code);
+        let s = node_session("kind-worker");
+        print("exec=" + s.exec(["echo", "via session"]).stdout);
+        print("code=" + s.exec("exit 4").code);
+        let tar = s.copy_from("/etc/hostname", "out/hostname.tar.gz");
+        print("copied=" + exists(tar));
+        s.close();
+        let s2 = node_session("kind-worker");   // closed by the script's end
+        ron_all(["kind-worker", "missing-node"], "true");
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}{s}");
+    assert!(
+        s.contains("[kind-control-plane] on-node") && s.contains("[kind-worker] on-node"),
+        "{s}"
+    );
+    assert!(s.contains("keys=2 cp=0"), "{s}");
+    assert!(
+        s.contains("missing=true ok=0"),
+        "one failure does not hide the others: {s}"
+    );
+    assert!(
+        s.contains("exec=via session") && s.contains("code=4") && s.contains("copied=true"),
+        "{s}"
+    );
+    assert!(
+        e.contains("ron_all: 1 of 2 nodes failed") && e.contains("missing-node: pod"),
+        "{e}"
+    );
+    assert!(
+        leftovers(&fc).is_empty(),
+        "sessions closed, everything deleted: {:?}",
+        leftovers(&fc)
+    );
+    // scaffold cleanup finds what a killed run left behind
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": "r1"}}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-run", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": "r2"}}})).unwrap();
+    p.cmd()
+        .args(["cleanup", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "would delete configmaps default/left (run r1)",
+        ));
+    assert_eq!(leftovers(&fc).len(), 2);
+    p.cmd()
+        .args(["cleanup", "--run", "r1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deleted configmaps default/left"));
+    assert_eq!(leftovers(&fc), vec!["ConfigMap/other-run"]);
+    p.cmd().args(["cleanup"]).assert().success();
+    assert!(leftovers(&fc).is_empty());
+}
