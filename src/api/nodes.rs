@@ -483,7 +483,7 @@ pub mod nodes_api {
             let mut s2 = spec.clone();
             s2.timeout = timeout;
             tokio::select! {
-                r = ron::run(&c, &s2, created.clone(), out) => r.map(|_| ()).map_err(|e| e),
+                r = ron::run(&c, &s2, created.clone(), out) => r.map(|_| ()),
                 r = wait_running(&c, &ns, &pod, timeout) => r,
             }
         });
