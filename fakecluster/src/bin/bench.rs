@@ -854,6 +854,302 @@ fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     rows
 }
 
+fn wait_running(fc: &FakeCluster, name: &str) {
+    let t = Instant::now();
+    while fc
+        .get("v1", "Pod", "default", name)
+        .map(|p| p["status"]["phase"] == "Running")
+        != Some(true)
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "pod {name} not running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Mixed data (half random, half text) under `dir`, `total` bytes in 2 MiB files.
+fn mixed_data(dir: &Path, total: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut rnd = std::fs::File::open("/dev/urandom").unwrap();
+    let chunk = 2u64 << 20;
+    let text: Vec<u8> = (0..chunk)
+        .map(|i| b"scaffold benchmark data line\n"[(i % 29) as usize])
+        .collect();
+    let mut buf = vec![0u8; chunk as usize];
+    for i in 0..(total / chunk) {
+        let body: &[u8] = if i % 2 == 0 {
+            use std::io::Read;
+            rnd.read_exact(&mut buf).unwrap();
+            &buf
+        } else {
+            &text
+        };
+        std::fs::write(dir.join(format!("f{i:05}")), body).unwrap();
+    }
+}
+
+fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
+    let mut rows = vec![];
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = fc.kubeconfig().to_path_buf();
+    // overheads: the command prints its clock at start and at its end
+    let reps = if a.quick { 3 } else { 7 };
+    let (mut start_o, mut end_o, mut total) = (vec![], vec![], vec![]);
+    let now_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as f64
+    };
+    for _ in 0..reps {
+        let t0 = now_ns();
+        let t = Instant::now();
+        let out = Command::new(bin)
+            .args([
+                "ron",
+                "--node",
+                "kind-worker",
+                "--",
+                "sh",
+                "-c",
+                "date +%s%N; date +%s%N",
+            ])
+            .env("KUBECONFIG", &kc)
+            .output()
+            .unwrap();
+        let t1 = now_ns();
+        total.push(t.elapsed().as_secs_f64() * 1000.0);
+        let s = String::from_utf8_lossy(&out.stdout);
+        let ts: Vec<f64> = s.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        assert_eq!(ts.len(), 2, "ron output: {s}");
+        start_o.push((ts[0] - t0) / 1e6);
+        end_o.push((t1 - ts[1]) / 1e6);
+    }
+    // peer: "ron by hand" with kubectl
+    let by_hand = dir.path().join("by-hand.sh");
+    std::fs::write(
+        &by_hand,
+        "set -e\nkubectl run byhand --image=alpine --restart=Never --overrides='{\"spec\":{\"hostPID\":true,\"hostNetwork\":true,\"nodeSelector\":{\"kubernetes.io/hostname\":\"kind-worker\"}}}' -- echo hi >/dev/null\nkubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/byhand --timeout=60s >/dev/null\nkubectl logs byhand >/dev/null\nkubectl delete pod byhand --wait >/dev/null\n",
+    )
+    .unwrap();
+    let mut peer = vec![];
+    for _ in 0..reps.min(3) {
+        let (s, _, ok) = run_measured(Command::new("sh").arg(&by_hand).env("KUBECONFIG", &kc));
+        assert!(ok, "kubectl by hand failed");
+        peer.push(s * 1000.0);
+    }
+    let tot = stats(total);
+    let ratio = tot.median / stats(peer.clone()).median;
+    let so = stats(start_o);
+    let eo = stats(end_o);
+    rows.push(Row {
+        name: "ron_total",
+        what: "scaffold ron -- (a trivial command): call to return".into(),
+        unit: "ms",
+        target: None,
+        guard: Some(("faster than ron by hand with kubectl".into(), ratio < 1.0)),
+        ours: tot,
+        peer: Some((
+            "kubectl run + wait + logs + delete --wait".into(),
+            stats(peer),
+        )),
+        extra: json!({}),
+    });
+    rows.push(Row {
+        name: "ron_start_overhead",
+        what: "ron: call to command start (process start included)".into(),
+        unit: "ms",
+        target: Some((format!("<= 300 ms ({:.0})", so.median), so.median <= 300.0)),
+        guard: None,
+        ours: so,
+        peer: None,
+        extra: json!({}),
+    });
+    rows.push(Row {
+        name: "ron_end_overhead",
+        what: "ron: command end to return (cleanup included)".into(),
+        unit: "ms",
+        target: Some((format!("<= 300 ms ({:.0})", eo.median), eo.median <= 300.0)),
+        guard: None,
+        ours: eo,
+        peer: None,
+        extra: json!({}),
+    });
+    // node session exec vs kubectl exec, and 100 commands: session vs ron
+    let n = if a.quick { 20 } else { 100 };
+    let script = dir.path().join("session.rhai");
+    std::fs::write(
+        &script,
+        format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let t = timestamp(); for i in 0..{n} {{ s.exec(\"true\"); }} print(t.elapsed); s.close();"),
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args(["script"])
+        .arg(&script)
+        .args(["--no-breakpoints", "--artifacts"])
+        .arg(dir.path().join("art"))
+        .env("KUBECONFIG", &kc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let session_total: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .unwrap()
+        * 1000.0;
+    let per = session_total / n as f64;
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "peer", "namespace": "default"},
+        "spec": {"nodeName": "kind-worker", "containers": [{"name": "main", "image": "alpine", "command": ["sleep", "3600"]}]}})).unwrap();
+    wait_running(&fc, "peer");
+    let mut kx = vec![];
+    for _ in 0..5 {
+        let (s, _, ok) = run_measured(
+            Command::new("kubectl")
+                .args(["exec", "peer", "--", "true"])
+                .env("KUBECONFIG", &kc),
+        );
+        assert!(ok);
+        kx.push(s * 1000.0);
+    }
+    let ratio = per / stats(kx.clone()).median;
+    rows.push(Row {
+        name: "session_exec",
+        what: format!("node_session(...).exec(\"true\") round trip, mean of {n}"),
+        unit: "ms",
+        target: Some((format!("<= 25 ms ({per:.1})"), per <= 25.0)),
+        guard: Some(("faster than kubectl exec".into(), ratio < 1.0)),
+        ours: stats(vec![per]),
+        peer: Some(("kubectl exec POD -- true".into(), stats(kx))),
+        extra: json!({}),
+    });
+    let rons = dir.path().join("rons.rhai");
+    std::fs::write(&rons, format!("let t = timestamp(); for i in 0..{n} {{ ron(\"kind-worker\", \"true\"); }} print(t.elapsed);")).unwrap();
+    let out = Command::new(bin)
+        .args(["script"])
+        .arg(&rons)
+        .args(["--no-breakpoints", "--artifacts"])
+        .arg(dir.path().join("art"))
+        .env("KUBECONFIG", &kc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ron_total: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .unwrap()
+        * 1000.0;
+    let speedup = ron_total / session_total;
+    rows.push(Row {
+        name: "session_vs_ron",
+        what: format!("{n} commands through one session vs {n} ron calls"),
+        unit: "ms",
+        target: Some((format!(">= 10x faster ({speedup:.0}x)"), speedup >= 10.0)),
+        guard: Some(("session faster than ron".into(), speedup > 1.0)),
+        ours: stats(vec![session_total]),
+        peer: Some((format!("{n} ron calls"), stats(vec![ron_total]))),
+        extra: json!({"speedup": speedup}),
+    });
+    // auto-copy of mixed data vs local tar czf (ceiling) and kubectl cp
+    let size: u64 = if a.quick { 64 << 20 } else { 1 << 30 };
+    fc.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "bench-store", "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}})).unwrap();
+    let store = fc.shared.kubelet.pvc_dir("default", "bench-store");
+    mixed_data(&store, size);
+    let mib = size as f64 / 1048576.0;
+    let (base, base_rss, _) = run_measured(
+        Command::new(bin)
+            .args(["ron", "--node", "kind-worker", "--", "true"])
+            .env("KUBECONFIG", &kc),
+    );
+    let dest = dir.path().join("copy.tar.gz");
+    let (with_copy, copy_rss, ok) = run_measured(
+        Command::new(bin)
+            .args([
+                "ron",
+                "--node",
+                "kind-worker",
+                "--pvc",
+                "--pvc-name",
+                "bench-store",
+                "--manage-pvc=false",
+                "--auto-copy-dest",
+            ])
+            .arg(&dest)
+            .args(["--", "true"])
+            .env("KUBECONFIG", &kc),
+    );
+    assert!(ok, "ron with auto-copy failed");
+    let copy_secs = (with_copy - base).max(0.001);
+    let ours = mib / copy_secs;
+    let (tar_secs, _, ok) = run_measured(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("tar czf - -C {} . > /dev/null", store.display())),
+    );
+    assert!(ok);
+    let ceiling = mib / tar_secs;
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cp-peer", "namespace": "default"},
+        "spec": {"nodeName": "kind-worker", "containers": [{"name": "main", "image": "alpine", "command": ["sleep", "3600"],
+            "volumeMounts": [{"name": "s", "mountPath": "/store"}]}], "volumes": [{"name": "s", "persistentVolumeClaim": {"claimName": "bench-store"}}]}})).unwrap();
+    wait_running(&fc, "cp-peer");
+    let cp_dest = dir.path().join("kubectl-cp");
+    let (cp_secs, _, cp_ok) = run_measured(
+        Command::new("kubectl")
+            .args(["cp", "default/cp-peer:/store"])
+            .arg(&cp_dest)
+            .env("KUBECONFIG", &kc),
+    );
+    let ratio = ours / ceiling;
+    rows.push(Row {
+        name: "auto_copy",
+        what: format!("ron --pvc auto-copy of {mib:.0} MiB of mixed data (tar.gz through exec)"),
+        unit: "MiB/s",
+        target: Some((format!(">= 80% of local tar czf ({:.0}%)", ratio * 100.0), ratio >= 0.8)),
+        guard: Some(("at least 30% of local tar czf".into(), ratio > 0.3)),
+        ours: stats(vec![ours]),
+        peer: Some(("local tar czf (ceiling)".into(), stats(vec![ceiling]))),
+        extra: json!({"kubectl_cp_mib_s": if cp_ok { mib / cp_secs } else { f64::NAN }, "rss_growth_mib": copy_rss - base_rss}),
+    });
+    rows.push(Row {
+        name: "auto_copy_rss_growth",
+        what: "peak RSS of ron with auto-copy minus ron without".into(),
+        unit: "MiB",
+        target: Some((
+            format!("<= 50 MiB ({:.1})", copy_rss - base_rss),
+            copy_rss - base_rss <= 50.0,
+        )),
+        guard: None,
+        ours: stats(vec![copy_rss - base_rss]),
+        peer: None,
+        extra: json!({}),
+    });
+    rows.push(Row {
+        name: "kubectl_cp",
+        what: format!("kubectl cp of the same {mib:.0} MiB (uncompressed tar through exec)"),
+        unit: "MiB/s",
+        target: None,
+        guard: None,
+        ours: stats(vec![if cp_ok { mib / cp_secs } else { f64::NAN }]),
+        peer: None,
+        extra: json!({}),
+    });
+    rows
+}
+
 fn main() {
     let mut a = Args {
         quick: false,
@@ -907,6 +1203,21 @@ fn main() {
         rows.extend(bench_ready(&a, &bin));
     }
     if want(
+        "ron",
+        &[
+            "ron_total",
+            "ron_start_overhead",
+            "ron_end_overhead",
+            "session_exec",
+            "session_vs_ron",
+            "auto_copy",
+            "kubectl_cp",
+        ],
+    ) {
+        let bin = scaffold_bin();
+        rows.extend(bench_ron(&a, &bin));
+    }
+    if want(
         "objects",
         &["apply_default", "apply_raised", "wait_for_latency"],
     ) {
@@ -916,7 +1227,7 @@ fn main() {
     if let Some(f) = &a.filter {
         rows.retain(|r| {
             r.name.contains(f.as_str())
-                || ["engine", "fake", "ready", "objects"]
+                || ["engine", "fake", "ready", "objects", "ron"]
                     .iter()
                     .any(|g| f.starts_with(g))
         });
