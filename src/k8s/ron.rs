@@ -550,14 +550,17 @@ pub async fn copy_tar(
             .map_err(|e| e.to_string())?;
     }
     let tmp = dest.with_extension("part");
-    let mut f = tokio::fs::File::create(&tmp)
+    let f = tokio::fs::File::create(&tmp)
         .await
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    let mut stdout = p.stdout().ok_or("no stdout from tar")?;
+    let mut f = tokio::io::BufWriter::with_capacity(1 << 20, f);
+    // large buffers: fewer, bigger writes while the archive streams through
+    let mut stdout =
+        tokio::io::BufReader::with_capacity(1 << 20, p.stdout().ok_or("no stdout from tar")?);
     let mut stderr = p.stderr().ok_or("no stderr from tar")?;
     let mut err = Vec::new();
     let (copied, _) = tokio::join!(
-        tokio::io::copy(&mut stdout, &mut f),
+        tokio::io::copy_buf(&mut stdout, &mut f),
         tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut err)
     );
     copied.map_err(|e| format!("copying {ns}/{pod}: {e}"))?;
