@@ -192,6 +192,7 @@ pub mod cluster_api {
     pub fn apiserver_url(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "apiserver_url")?;
+        let _t = h.trace("apiserver_url", String::new);
         block_on(&h, crate::k8s::facts::apiserver_url(&c))?
             .map_err(|e| k8s_error(&h, "apiserver_url", "", &e))
     }
@@ -201,6 +202,7 @@ pub mod cluster_api {
     pub fn nodes(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "nodes")?;
+        let _t = h.trace("nodes", String::new);
         let ns = block_on(&h, crate::k8s::facts::nodes(&c))?
             .map_err(|e| k8s_error(&h, "nodes", "cannot list nodes: ", &e))?;
         Ok(ns
@@ -231,6 +233,7 @@ pub mod cluster_api {
     ) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "node_internal_ip")?;
+        let _t = h.trace("node_internal_ip", || name.to_string());
         block_on(&h, crate::k8s::facts::node_internal_ip(&c, name))?.map_err(|e| {
             k8s_error(
                 &h,
@@ -300,6 +303,7 @@ pub mod cluster_api {
     pub fn cluster_cidr(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "cluster_cidr")?;
+        let _t = h.trace("cluster_cidr", String::new);
         block_on(&h, crate::k8s::facts::cluster_cidr(&c))?
             .map_err(|e| k8s_error(&h, "cluster_cidr", "", &e))
     }

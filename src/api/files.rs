@@ -11,7 +11,9 @@ pub mod files_api {
     /// Read a text file (relative paths resolve against the script's directory).
     #[rhai_fn(return_raw)]
     pub fn read_file(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
-        let p = host(&ctx)?.resolve_path(path);
+        let h = host(&ctx)?;
+        let _t = h.trace("read_file", || path.to_string());
+        let p = h.resolve_path(path);
         std::fs::read_to_string(&p)
             .map_err(|e| error(format!("read_file: cannot read {}: {e}", p.display())))
     }
@@ -27,7 +29,9 @@ pub mod files_api {
         path: &str,
         content: &str,
     ) -> Result<String, Box<EvalAltResult>> {
-        let p = host(&ctx)?.resolve_path(path);
+        let h = host(&ctx)?;
+        let _t = h.trace("write_file", || format!("{path}, {} bytes", content.len()));
+        let p = h.resolve_path(path);
         if let Some(d) = p.parent() {
             std::fs::create_dir_all(d)
                 .map_err(|e| error(format!("write_file: cannot create {}: {e}", d.display())))?;

@@ -398,6 +398,7 @@ pub mod objects_api {
         let r = resolve(&h, "get", kind)?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
         let c = client(&h, "get")?;
+        let _t = h.trace("get", || format!("{} {ns}/{name}", r.kind));
         match block_on(&h, http::get_json(&c, &r.item(&ns, name)))? {
             Ok(v) => Ok(from_json(&v)),
             Err(e) if e.is_not_found() => Ok(Dynamic::UNIT),
@@ -445,6 +446,9 @@ pub mod objects_api {
             q.push(format!("fieldSelector={}", http::urlencode(&f)));
         }
         let c = client(&h, "list")?;
+        let _t = h.trace("list", || {
+            format!("{} in {ns} {}", r.display(), q.join("&"))
+        });
         let path = r.collection(if ns == "*" { None } else { Some(&ns) });
         let (items, _) = block_on(&h, http::list_all(&c, &path, &q.join("&")))?
             .map_err(|e| k8s_error(&h, "list", &format!("cannot list {}: ", r.display()), &e))?;
@@ -693,6 +697,7 @@ pub mod objects_api {
             q.join("&")
         );
         let c = client(&h, "logs")?;
+        let _t = h.trace("logs", || format!("{ns}/{pod} {}", q.join("&")));
         if !follow {
             let b = block_on(&h, http::request(&c, "GET", &path, None, vec![], true))?.map_err(
                 |e| {
