@@ -5,6 +5,7 @@ mod util;
 
 mod check;
 mod cluster;
+mod e2e;
 mod errors;
 mod forward;
 mod interactive;
