@@ -558,11 +558,7 @@ pub mod nodes_api {
             crate::k8s::objects::exec(&c, &s.0.namespace, &s.0.pod, Some("main"), argv, None),
         )?
         .map_err(|e| k8s_error(&h, "exec", &format!("session on {}: ", s.0.node), &e))?;
-        let mut m = Map::new();
-        m.insert("code".into(), Dynamic::from(out.code as i64));
-        m.insert("stdout".into(), Dynamic::from(out.stdout));
-        m.insert("stderr".into(), Dynamic::from(out.stderr));
-        Ok(m)
+        Ok(crate::api::objects::exec_map(out))
     }
 
     /// Copy a file or directory of the node into a local tar.gz `dest`

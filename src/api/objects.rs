@@ -131,6 +131,15 @@ fn manifest(h: &Host, func: &str, input: &str) -> RResult<(String, String)> {
     Ok((input.to_string(), "manifest".to_string()))
 }
 
+/// `#{code, stdout, stderr}` of an exec (pod exec and node sessions).
+pub fn exec_map(out: objects::ExecOutput) -> Map {
+    let mut m = Map::new();
+    m.insert("code".into(), Dynamic::from(out.code as i64));
+    m.insert("stdout".into(), Dynamic::from(out.stdout));
+    m.insert("stderr".into(), Dynamic::from(out.stderr));
+    m
+}
+
 fn applied_map(a: &objects::Applied) -> Dynamic {
     let mut m = Map::new();
     m.insert("apiVersion".into(), Dynamic::from(a.api_version.clone()));
@@ -643,11 +652,7 @@ pub mod objects_api {
                 }
             )));
         }
-        let mut m = Map::new();
-        m.insert("code".into(), Dynamic::from(out.code as i64));
-        m.insert("stdout".into(), Dynamic::from(out.stdout));
-        m.insert("stderr".into(), Dynamic::from(out.stderr));
-        Ok(m)
+        Ok(exec_map(out))
     }
 
     /// `exec` in the context's namespace, checked.
