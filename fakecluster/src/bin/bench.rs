@@ -130,6 +130,40 @@ fn run_measured(cmd: &mut Command) -> (f64, f64, bool) {
     (secs, kb / 1024.0, out.status.success())
 }
 
+/// `bin` under GNU time appending its peak RSS (KiB) to `log`, in its own
+/// process group (signal it with `kill(-pid)`).
+fn rss_cmd(bin: &Path, log: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new("/usr/bin/time");
+    c.args(["-f", "%M", "-a", "-o"]).arg(log).arg(bin);
+    c.process_group(0);
+    c
+}
+
+/// Peak RSS values (MiB) that `rss_cmd` logged.
+fn rss_of(log: &Path) -> Stats {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    stats(
+        text.lines()
+            .filter_map(|l| l.trim().parse::<f64>().ok())
+            .map(|k| k / 1024.0)
+            .collect(),
+    )
+}
+
+fn rss_row(name: &'static str, what: &str, log: &Path) -> Row {
+    Row {
+        name,
+        what: what.to_string(),
+        unit: "MiB",
+        target: None,
+        guard: None,
+        ours: rss_of(log),
+        peer: None,
+        extra: json!({}),
+    }
+}
+
 fn bench_engine(a: &Args, bin: &Path) -> Vec<Row> {
     let dir = tempfile::tempdir().unwrap();
     // the hello scenario without its sh steps: pure engine work
@@ -561,10 +595,11 @@ fn bench_ready(a: &Args, bin: &Path) -> Vec<Row> {
     std::fs::write(&script, "wait_ready(#{timeout: 60}); print(\"ready\");").unwrap();
     let n = if a.quick { 3 } else { 7 };
     let mut lat = vec![];
+    let wait_rss = dir.path().join("wait-ready.rss");
     for _ in 0..n {
         fc.set_condition("Node", "", "kind-worker", "Ready", "False")
             .unwrap();
-        let mut child = Command::new(bin)
+        let mut child = rss_cmd(bin, &wait_rss)
             .args(["script"])
             .arg(&script)
             .args(["--no-breakpoints", "--artifacts"])
@@ -599,6 +634,11 @@ fn bench_ready(a: &Args, bin: &Path) -> Vec<Row> {
         peer: Some(("original: retry.sh 5 (bound)".into(), stats(vec![5000.0]))),
         extra: json!({}),
     });
+    rows.push(rss_row(
+        "wait_ready_rss",
+        "peak RSS of a script waiting with wait_ready",
+        &wait_rss,
+    ));
     rows
 }
 
@@ -812,7 +852,8 @@ fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(bin)
+    let pf_rss = dir.path().join("port-forward.rss");
+    let mut child = rss_cmd(bin, &pf_rss)
         .args([
             "port-forward",
             "pod/sleeper",
@@ -835,8 +876,14 @@ fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     let size: u64 = if a.quick { 64 << 20 } else { 512 << 20 };
     let ours = download(local, size);
     let direct = download(port, size);
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // the group: GNU time passes nothing on, scaffold stops on SIGINT
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
     let _ = child.wait();
+    rows.push(rss_row(
+        "port_forward_rss",
+        "peak RSS of scaffold port-forward during that download",
+        &pf_rss,
+    ));
     let ratio = ours / direct;
     rows.push(Row {
         name: "port_forward",
@@ -907,10 +954,11 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
             .unwrap()
             .as_nanos() as f64
     };
+    let ron_rss = dir.path().join("ron.rss");
     for _ in 0..reps {
         let t0 = now_ns();
         let t = Instant::now();
-        let out = Command::new(bin)
+        let out = rss_cmd(bin, &ron_rss)
             .args([
                 "ron",
                 "--node",
@@ -948,6 +996,7 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
     let ratio = tot.median / stats(peer.clone()).median;
     let so = stats(start_o);
     let eo = stats(end_o);
+    rows.push(rss_row("ron_rss", "peak RSS of scaffold ron", &ron_rss));
     rows.push(Row {
         name: "ron_total",
         what: "scaffold ron -- (a trivial command): call to return".into(),
@@ -1198,7 +1247,10 @@ fn main() {
     ) {
         rows.extend(bench_fake(&a));
     }
-    if want("ready", &["verify_ready", "wait_ready_latency"]) {
+    if want(
+        "ready",
+        &["verify_ready", "wait_ready_latency", "wait_ready_rss"],
+    ) {
         let bin = scaffold_bin();
         rows.extend(bench_ready(&a, &bin));
     }
@@ -1212,6 +1264,7 @@ fn main() {
             "session_vs_ron",
             "auto_copy",
             "kubectl_cp",
+            "ron_rss",
         ],
     ) {
         let bin = scaffold_bin();
@@ -1219,7 +1272,13 @@ fn main() {
     }
     if want(
         "objects",
-        &["apply_default", "apply_raised", "wait_for_latency"],
+        &[
+            "apply_default",
+            "apply_raised",
+            "wait_for_latency",
+            "port_forward",
+            "port_forward_rss",
+        ],
     ) {
         let bin = scaffold_bin();
         rows.extend(bench_objects(&a, &bin));
