@@ -208,6 +208,8 @@ pub struct Session {
     pub pod: String,
     pub nsenter: Vec<String>,
     pub closed: std::sync::atomic::AtomicBool,
+    /// the long-lived shell commands go through (opened on first use)
+    pub shell: tokio::sync::Mutex<Option<crate::k8s::shellconn::ShellConn>>,
 }
 
 /// Script handle of a node session.
@@ -505,6 +507,7 @@ pub mod nodes_api {
                 vec![]
             },
             closed: Default::default(),
+            shell: tokio::sync::Mutex::new(None),
         });
         match r {
             Ok(Ok(())) => {
@@ -553,10 +556,34 @@ pub mod nodes_api {
                 crate::shell::Cmd::Argv(argv.clone()).display()
             )
         });
-        let out = block_on(
-            &h,
-            crate::k8s::objects::exec(&c, &s.0.namespace, &s.0.pod, Some("main"), argv, None),
-        )?
+        let sess = s.0.clone();
+        let marker = format!("__scaffold_{}_done__", h.run_id);
+        let out = block_on(&h, async {
+            // one shell stream per session; a broken one is reopened, and a
+            // command that cannot use it falls back to its own exec
+            let line = crate::shell::Cmd::Argv(argv.clone()).display();
+            let mut guard = sess.shell.lock().await;
+            if guard.is_none() {
+                *guard = crate::k8s::shellconn::ShellConn::open(
+                    &c,
+                    &sess.namespace,
+                    &sess.pod,
+                    "main",
+                    &marker,
+                )
+                .await
+                .ok();
+            }
+            if let Some(conn) = guard.as_mut() {
+                match conn.run(&line).await {
+                    Ok(o) => return Ok(o),
+                    Err(_) => *guard = None,
+                }
+            }
+            drop(guard);
+            crate::k8s::objects::exec(&c, &sess.namespace, &sess.pod, Some("main"), argv, None)
+                .await
+        })?
         .map_err(|e| k8s_error(&h, "exec", &format!("session on {}: ", s.0.node), &e))?;
         Ok(crate::api::objects::exec_map(out))
     }

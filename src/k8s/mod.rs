@@ -10,3 +10,4 @@ pub mod portforward;
 pub mod ratelimit;
 pub mod ready;
 pub mod ron;
+pub mod shellconn;

@@ -1,0 +1,111 @@
+//! A long-lived shell in a pod: many commands over one exec stream, each
+//! ended by a marker line carrying its exit code. Node sessions use it so a
+//! command costs a round trip, not a new WebSocket connection.
+
+use super::objects::ExecOutput;
+use std::pin::Pin;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+
+type Reader = BufReader<Pin<Box<dyn AsyncRead + Send>>>;
+
+pub struct ShellConn {
+    stdin: Pin<Box<dyn AsyncWrite + Send>>,
+    out: Reader,
+    err: Reader,
+    _proc: kube::api::AttachedProcess,
+    marker: String,
+    /// set while a command runs: a command abandoned half-way (Ctrl-C)
+    /// leaves unread output, so the connection is not reused
+    busy: bool,
+}
+
+impl ShellConn {
+    /// Start `sh` in the pod's container.
+    pub async fn open(
+        client: &kube::Client,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        marker: &str,
+    ) -> Result<ShellConn, String> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(client.clone(), ns);
+        let ap = kube::api::AttachParams::default()
+            .container(container)
+            .stdin(true)
+            .stdout(true)
+            .stderr(true);
+        let mut p = api
+            .exec(pod, vec!["sh"], &ap)
+            .await
+            .map_err(|e| e.to_string())?;
+        let stdin = p.stdin().ok_or("no stdin")?;
+        let out = p.stdout().ok_or("no stdout")?;
+        let err = p.stderr().ok_or("no stderr")?;
+        Ok(ShellConn {
+            stdin: Box::pin(stdin),
+            out: BufReader::with_capacity(64 * 1024, Box::pin(out)),
+            err: BufReader::with_capacity(64 * 1024, Box::pin(err)),
+            _proc: p,
+            marker: marker.to_string(),
+            busy: false,
+        })
+    }
+
+    /// Run one shell command line; its stdin is empty.
+    pub async fn run(&mut self, command: &str) -> Result<ExecOutput, String> {
+        if self.busy {
+            return Err("the shell was left in the middle of a command".into());
+        }
+        self.busy = true;
+        let m = &self.marker;
+        let line =
+            format!("{command} </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n");
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.stdin.flush().await.map_err(|e| e.to_string())?;
+        let marker = self.marker.clone();
+        let (out, err) = tokio::join!(
+            read_to_marker(&mut self.out, &marker),
+            read_to_marker(&mut self.err, &marker)
+        );
+        let (stdout, code) = out?;
+        let (stderr, _) = err?;
+        self.busy = false;
+        Ok(ExecOutput {
+            code: code.unwrap_or(0),
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Read until a line `MARKER[ code]`; the newline written before the marker is dropped.
+async fn read_to_marker(r: &mut Reader, marker: &str) -> Result<(String, Option<i32>), String> {
+    let mut all: Vec<u8> = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the shell ended".into());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let t = text.trim_end_matches('\n');
+        if let Some(rest) = t.strip_prefix(marker) {
+            if rest.is_empty() || rest.starts_with(' ') {
+                if all.last() == Some(&b'\n') {
+                    all.pop();
+                }
+                let code = rest.trim().parse().ok();
+                return Ok((String::from_utf8_lossy(&all).into_owned(), code));
+            }
+        }
+        all.extend_from_slice(&line);
+    }
+}
