@@ -294,6 +294,9 @@ fn ron_all_sessions_and_cleanup_command() {
         let s = node_session("kind-worker");
         print("exec=" + s.exec(["echo", "via session"]).stdout);
         print("code=" + s.exec("exit 4").code);
+        let e = s.exec("printf abc; printf oops >&2; exit 2");
+        print("nonl=" + e.stdout + "|" + e.stderr + "|" + e.code);
+        print("argv=" + s.exec(["echo", "$HOME; not run"]).stdout);
         let tar = s.copy_from("/etc/hostname", "out/hostname.tar.gz");
         print("copied=" + exists(tar));
         s.close();
