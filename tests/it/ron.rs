@@ -322,6 +322,14 @@ fn ron_all_sessions_and_cleanup_command() {
         "{s}"
     );
     assert!(
+        s.contains("nonl=abc|oops|2"),
+        "output without a final newline: {s}"
+    );
+    assert!(
+        s.contains("argv=$HOME; not run"),
+        "argv words are quoted: {s}"
+    );
+    assert!(
         e.contains("ron_all: 1 of 2 nodes failed") && e.contains("missing-node: pod"),
         "{e}"
     );
