@@ -561,7 +561,17 @@ pub mod nodes_api {
         let out = block_on(&h, async {
             // one shell stream per session; a broken one is reopened, and a
             // command that cannot use it falls back to its own exec
-            let line = crate::shell::Cmd::Argv(argv.clone()).display();
+            let line = match crate::api::shell::to_cmd("exec", &cmd) {
+                Ok(crate::shell::Cmd::Shell(s)) => s,
+                // argv: the first word quoted, so it is never taken for an
+                // assignment or a reserved word
+                _ if argv.len() > sess.nsenter.len() => {
+                    let words = &argv[sess.nsenter.len()..];
+                    let rest = crate::shell::Cmd::Argv(words[1..].to_vec()).display();
+                    format!("'{}' {rest}", words[0].replace('\'', "'\\''"))
+                }
+                _ => String::from("true"),
+            };
             let mut guard = sess.shell.lock().await;
             if guard.is_none() {
                 *guard = crate::k8s::shellconn::ShellConn::open(
@@ -569,6 +579,7 @@ pub mod nodes_api {
                     &sess.namespace,
                     &sess.pod,
                     "main",
+                    &sess.nsenter,
                     &marker,
                 )
                 .await

@@ -20,12 +20,15 @@ pub struct ShellConn {
 }
 
 impl ShellConn {
-    /// Start `sh` in the pod's container.
+    /// Start `prefix... sh` in the pod's container (the prefix is the
+    /// session's nsenter, so the shell and every command it forks already
+    /// live in the node's namespaces).
     pub async fn open(
         client: &kube::Client,
         ns: &str,
         pod: &str,
         container: &str,
+        prefix: &[String],
         marker: &str,
     ) -> Result<ShellConn, String> {
         let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
@@ -35,10 +38,9 @@ impl ShellConn {
             .stdin(true)
             .stdout(true)
             .stderr(true);
-        let mut p = api
-            .exec(pod, vec!["sh"], &ap)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut argv: Vec<String> = prefix.to_vec();
+        argv.push("sh".into());
+        let mut p = api.exec(pod, argv, &ap).await.map_err(|e| e.to_string())?;
         let stdin = p.stdin().ok_or("no stdin")?;
         let out = p.stdout().ok_or("no stdout")?;
         let err = p.stderr().ok_or("no stderr")?;
@@ -52,15 +54,17 @@ impl ShellConn {
         })
     }
 
-    /// Run one shell command line; its stdin is empty.
+    /// Run one shell command line in a subshell (so `cd`, variables and
+    /// `exit` do not leak into the next command); its stdin is empty.
     pub async fn run(&mut self, command: &str) -> Result<ExecOutput, String> {
         if self.busy {
             return Err("the shell was left in the middle of a command".into());
         }
         self.busy = true;
         let m = &self.marker;
-        let line =
-            format!("{command} </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n");
+        let line = format!(
+            "(\n{command}\n) </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n"
+        );
         self.stdin
             .write_all(line.as_bytes())
             .await

@@ -297,6 +297,9 @@ fn ron_all_sessions_and_cleanup_command() {
         let e = s.exec("printf abc; printf oops >&2; exit 2");
         print("nonl=" + e.stdout + "|" + e.stderr + "|" + e.code);
         print("argv=" + s.exec(["echo", "$HOME; not run"]).stdout);
+        s.exec("export LEAK=yes; cd /tmp");
+        print("iso=[" + s.exec("printf %s \"$LEAK\"").stdout + "]");
+        print("kw=" + s.exec(["if"]).code);
         let tar = s.copy_from("/etc/hostname", "out/hostname.tar.gz");
         print("copied=" + exists(tar));
         s.close();
@@ -328,6 +331,11 @@ fn ron_all_sessions_and_cleanup_command() {
     assert!(
         s.contains("argv=$HOME; not run"),
         "argv words are quoted: {s}"
+    );
+    assert!(s.contains("iso=[]"), "each command runs in a subshell: {s}");
+    assert!(
+        s.contains("kw=127"),
+        "an argv word is never a shell keyword: {s}"
     );
     assert!(
         e.contains("ron_all: 1 of 2 nodes failed") && e.contains("missing-node: pod"),
