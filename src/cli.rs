@@ -68,6 +68,8 @@ pub enum Command {
     Lazyget(LazygetCommand),
     /// Run On Node: run a command on a node through a privileged pod
     Ron(RonArgs),
+    /// Compare runs: summaries side by side, change in percent, thresholds, plots
+    Report(ReportArgs),
     /// Delete everything scaffold created (by label), e.g. after kill -9
     Cleanup {
         /// Only objects of this run id (scaffold.run/id)
@@ -77,6 +79,39 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  scaffold report scenarios/xdp/artifacts                 every run in an artifacts directory
+  scaffold report runs/nkpr runs/kpr runs/xdp --plot cpu.svg
+  scaffold report artifacts/latest --fail-if 'throughput < 9' --fail-if 'latency.p95 > 200'")]
+pub struct ReportArgs {
+    /// results.json files, run directories, or artifacts directories holding runs
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Exit 1 when this holds for any run: 'METRIC[.STAT] OP NUMBER'
+    /// (STAT: mean (default), p50, p95, min, max, n, last; OP: < <= > >= == !=)
+    #[arg(long = "fail-if", value_name = "CONDITION")]
+    pub fail_if: Vec<String>,
+    /// Draw the recorded numbers to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Chart style of --plot
+    #[arg(long, value_enum, default_value = "bar")]
+    pub plot_style: crate::report::plot::Style,
+    /// Plot only these records (repeatable)
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: ReportFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ pub mod k8s;
 pub mod kind;
 pub mod lazyget;
 pub mod repl;
+pub mod report;
 pub mod results;
 pub mod shell;
 pub mod ui;

@@ -115,6 +115,7 @@ fn dispatch(cli: Cli) -> i32 {
             interrupt.install(rt.handle(), Mode::Script);
             scaffold::cmd::ron::ron(&a, &kube, &rt, &interrupt)
         }
+        Command::Report(a) => report(&a),
         Command::Cleanup { run, dry_run } => {
             let rt = runtime();
             scaffold::cmd::ron::cleanup(run.as_deref(), dry_run, &kube, &rt)
@@ -127,6 +128,61 @@ fn dispatch(cli: Cli) -> i32 {
                 &mut std::io::stdout(),
             );
             EXIT_OK
+        }
+    }
+}
+
+fn report(a: &scaffold::cli::ReportArgs) -> i32 {
+    use scaffold::report;
+    let thresholds = match a
+        .fail_if
+        .iter()
+        .map(|t| report::Threshold::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    match a.output {
+        scaffold::cli::ReportFormat::Text => print!("{}", report::render(&runs)),
+        scaffold::cli::ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default()
+        ),
+    }
+    if let Some(p) = &a.plot {
+        if let Err(e) = report::plot::draw(&runs, p, a.plot_style, &a.metrics) {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+        eprintln!("plot: {}", p.display());
+    }
+    if thresholds.is_empty() {
+        return EXIT_OK;
+    }
+    match report::check(&runs, &thresholds) {
+        Ok((lines, failed)) => {
+            eprint!("\nthresholds\n{lines}");
+            if failed {
+                eprintln!("error: a --fail-if condition holds");
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
         }
     }
 }

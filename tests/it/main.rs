@@ -12,5 +12,6 @@ mod interactive;
 mod kind;
 mod kubeconfig;
 mod objects;
+mod report;
 mod ron;
 mod script;

@@ -1,0 +1,536 @@
+//! `scaffold report`: read results.json files, summarise their records side
+//! by side (series as mean, p50, p95, min, max, 95% CI, n), show the change
+//! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
+
+pub mod plot;
+pub mod stats;
+
+use crate::results::{Record, Results};
+use serde_json::Value;
+use stats::Summary;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One run read from disk.
+pub struct Run {
+    /// Short name shown in tables and plots.
+    pub label: String,
+    pub path: PathBuf,
+    pub results: Results,
+}
+
+/// Find the results.json files behind the arguments: a results.json, a run
+/// directory, or an artifacts directory holding run directories.
+pub fn find_results(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = vec![];
+    for a in args {
+        if a.is_file() {
+            out.push(a.clone());
+            continue;
+        }
+        if !a.is_dir() {
+            return Err(format!(
+                "{}: no such file or directory; give results.json files or run directories (artifacts/<timestamp>/)",
+                a.display()
+            ));
+        }
+        let direct = a.join("results.json");
+        if direct.is_file() {
+            out.push(direct);
+            continue;
+        }
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(a)
+            .map_err(|e| format!("cannot read {}: {e}", a.display()))?
+            .filter_map(|e| e.ok())
+            // `latest` is a link to one of the others
+            .filter(|e| e.file_name() != "latest")
+            .map(|e| e.path().join("results.json"))
+            .filter(|p| p.is_file())
+            .collect();
+        if runs.is_empty() {
+            return Err(format!(
+                "{}: no results.json in it or in its subdirectories; is it a run directory (artifacts/<timestamp>/)?",
+                a.display()
+            ));
+        }
+        runs.sort();
+        out.extend(runs);
+    }
+    Ok(out)
+}
+
+/// Read runs and give each a label: the parameters that differ between the
+/// runs (`mode=xdp`), else the run directory's name.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Run>, String> {
+    let mut runs = vec![];
+    for p in paths {
+        let results = Results::read(p)?;
+        runs.push(Run {
+            label: String::new(),
+            path: p.clone(),
+            results,
+        });
+    }
+    let mut keys: Vec<String> = vec![];
+    for r in &runs {
+        for k in r.results.params.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    let differing: Vec<&String> = keys
+        .iter()
+        .filter(|k| {
+            let first = runs[0].results.params.get(*k);
+            runs.iter().any(|r| r.results.params.get(*k) != first)
+        })
+        .collect();
+    for (i, r) in runs.iter_mut().enumerate() {
+        let by_params: Vec<String> = differing
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}={}",
+                    plain(r.results.params.get(*k).unwrap_or(&Value::Null))
+                )
+            })
+            .collect();
+        r.label = if !by_params.is_empty() {
+            by_params.join(",")
+        } else {
+            run_dir_name(&r.path).unwrap_or_else(|| format!("run {}", i + 1))
+        };
+    }
+    // the same label twice (two runs with the same params): number them
+    let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
+    for (i, r) in runs.iter_mut().enumerate() {
+        if labels.iter().filter(|l| **l == labels[i]).count() > 1 {
+            r.label = format!("{} #{}", labels[i], i + 1);
+        }
+    }
+    Ok(runs)
+}
+
+fn run_dir_name(p: &Path) -> Option<String> {
+    let parent = p.parent()?;
+    let name = parent.file_name()?.to_string_lossy().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// A JSON value as a person writes it: strings without quotes.
+pub fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The numbers of a record (non-numbers dropped).
+pub fn numbers(r: &Record) -> Vec<f64> {
+    r.values().iter().filter_map(Value::as_f64).collect()
+}
+
+/// Record names over all runs, in first-seen order (BTreeMap: sorted per run).
+pub fn metric_names(runs: &[Run]) -> Vec<String> {
+    let mut names: Vec<String> = vec![];
+    for r in runs {
+        for k in r.results.records.keys() {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    }
+    names
+}
+
+fn unit_of(runs: &[Run], name: &str) -> Option<String> {
+    runs.iter()
+        .filter_map(|r| r.results.records.get(name))
+        .find_map(|r| r.unit.clone())
+}
+
+/// Is this record numeric in every run that has it?
+fn is_numeric(runs: &[Run], name: &str) -> bool {
+    runs.iter()
+        .filter_map(|r| r.results.records.get(name))
+        .all(|r| !r.values().is_empty() && r.values().iter().all(|v| v.is_number()))
+}
+
+/// The whole text report.
+pub fn render(runs: &[Run]) -> String {
+    let mut out = String::new();
+    // the runs
+    let mut t = Table::new(&[
+        "#", "run", "script", "outcome", "duration", "steps", "start",
+    ]);
+    for (i, r) in runs.iter().enumerate() {
+        let res = &r.results;
+        let failed = res.steps.iter().filter(|s| s.outcome != "ok").count();
+        t.row(vec![
+            (i + 1).to_string(),
+            r.label.clone(),
+            res.script.clone(),
+            res.outcome.clone(),
+            res.duration
+                .map(|d| format!("{d:.1} s"))
+                .unwrap_or("-".into()),
+            if failed > 0 {
+                format!("{} ({} failed)", res.steps.len(), failed)
+            } else {
+                res.steps.len().to_string()
+            },
+            res.start.clone(),
+        ]);
+    }
+    out.push_str("runs\n");
+    out.push_str(&t.render());
+    for r in runs.iter().filter(|r| r.results.error.is_some()) {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            r.label,
+            r.results
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+        );
+    }
+
+    let names = metric_names(runs);
+    // facts: one value per run, or text
+    let facts: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            !is_numeric(runs, n)
+                || runs
+                    .iter()
+                    .filter_map(|r| r.results.records.get(*n))
+                    .all(|r| r.samples.is_none())
+        })
+        .collect();
+    if !facts.is_empty() {
+        let mut head: Vec<String> = vec!["record".into(), "unit".into()];
+        head.extend(runs.iter().map(|r| r.label.clone()));
+        if runs.len() > 1 {
+            head.push("change".into());
+        }
+        let mut t = Table::new_owned(head);
+        for n in facts {
+            let mut row = vec![n.clone(), unit_of(runs, n).unwrap_or_default()];
+            let vals: Vec<Option<&Record>> =
+                runs.iter().map(|r| r.results.records.get(n)).collect();
+            for v in &vals {
+                row.push(match v {
+                    Some(r) => r
+                        .values()
+                        .iter()
+                        .map(fmt_value)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => "-".into(),
+                });
+            }
+            if runs.len() > 1 {
+                let first = vals
+                    .first()
+                    .and_then(|v| v.map(numbers))
+                    .and_then(|n| n.first().copied());
+                let last = vals
+                    .last()
+                    .and_then(|v| v.map(numbers))
+                    .and_then(|n| n.first().copied());
+                row.push(change(first, last));
+            }
+            t.row(row);
+        }
+        out.push_str("\nvalues\n");
+        out.push_str(&t.render());
+    }
+
+    // series: one block per metric, a row per run
+    for n in names.iter().filter(|n| {
+        is_numeric(runs, n)
+            && runs
+                .iter()
+                .filter_map(|r| r.results.records.get(*n))
+                .any(|r| r.samples.is_some())
+    }) {
+        let unit = unit_of(runs, n);
+        let _ = writeln!(
+            out,
+            "\n{n}{}",
+            unit.as_ref().map(|u| format!(" ({u})")).unwrap_or_default()
+        );
+        let mut t = Table::new(
+            &[
+                "run", "n", "mean", "p50", "p95", "min", "max", "95% CI", "change",
+            ][..if runs.len() > 1 { 9 } else { 8 }],
+        );
+        let mut base: Option<f64> = None;
+        for (i, r) in runs.iter().enumerate() {
+            let Some(rec) = r.results.records.get(n) else {
+                let mut row = vec![r.label.clone(), "0".into()];
+                row.extend(std::iter::repeat_n("-".to_string(), 7));
+                t.row(row);
+                continue;
+            };
+            let Some(s) = Summary::of(&numbers(rec)) else {
+                continue;
+            };
+            if i == 0 {
+                base = Some(s.mean);
+            }
+            t.row(vec![
+                r.label.clone(),
+                s.n.to_string(),
+                num(s.mean),
+                num(s.p50),
+                num(s.p95),
+                num(s.min),
+                num(s.max),
+                s.ci95.map(|c| format!("±{}", num(c))).unwrap_or("-".into()),
+                if i == 0 {
+                    "".into()
+                } else {
+                    change(base, Some(s.mean))
+                },
+            ]);
+            if runs.len() == 1 {
+                t.rows.last_mut().map(|r| r.pop());
+            }
+        }
+        out.push_str(&t.render());
+    }
+    if runs.len() > 1 {
+        let _ = writeln!(
+            out,
+            "\nchange: of the mean, against the first run ({})",
+            runs[0].label
+        );
+    }
+    out
+}
+
+/// Percent change from `a` to `b`.
+fn change(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if a != 0.0 => format!("{:+.1}%", (b - a) / a.abs() * 100.0),
+        _ => "-".into(),
+    }
+}
+
+fn fmt_value(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if !v.is_i64() && !v.is_u64() => num(f),
+        _ => plain(v),
+    }
+}
+
+/// Four significant digits, no exponent for everyday sizes.
+pub fn num(f: f64) -> String {
+    if f == 0.0 || !f.is_finite() {
+        return format!("{f}");
+    }
+    let mag = f.abs().log10().floor() as i32;
+    let decimals = (3 - mag).clamp(0, 6) as usize;
+    format!("{f:.decimals$}")
+}
+
+/// Up to four significant digits without trailing zeros (axis labels).
+pub fn short_num(f: f64) -> String {
+    let s = num(f);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A left-aligned text table with two spaces between columns.
+struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(head: &[&str]) -> Table {
+        Table::new_owned(head.iter().map(|s| s.to_string()).collect())
+    }
+    fn new_owned(head: Vec<String>) -> Table {
+        Table { head, rows: vec![] }
+    }
+    fn row(&mut self, r: Vec<String>) {
+        self.rows.push(r);
+    }
+    fn render(&self) -> String {
+        let mut w: Vec<usize> = self.head.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                if i < w.len() {
+                    w[i] = w[i].max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: &Vec<String>| {
+            let mut s = String::from(" ");
+            for (i, c) in cells.iter().enumerate() {
+                let pad = w.get(i).copied().unwrap_or(0);
+                let _ = write!(s, " {c:<pad$} ");
+            }
+            s.trim_end().to_string() + "\n"
+        };
+        let mut out = line(&self.head);
+        for r in &self.rows {
+            out.push_str(&line(r));
+        }
+        out
+    }
+}
+
+/// `--fail-if 'throughput < 9'`, `'latency.p95 >= 200'`: the condition that
+/// fails the report (exit 1) when it holds for any run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub text: String,
+    pub metric: String,
+    pub stat: String,
+    pub op: String,
+    pub value: f64,
+}
+
+pub const STATS: &[&str] = &["mean", "p50", "p95", "min", "max", "n", "last"];
+
+impl Threshold {
+    pub fn parse(s: &str) -> Result<Threshold, String> {
+        let usage = "write it as 'METRIC OP NUMBER', e.g. 'throughput < 9' or 'latency.p95 >= 200' (OP: < <= > >= == !=; stats: mean p50 p95 min max n last)";
+        let ops = ["<=", ">=", "==", "!=", "<", ">"];
+        let (pos, op) = ops
+            .iter()
+            .filter_map(|op| s.find(op).map(|p| (p, *op)))
+            .min_by_key(|(p, op)| (*p, std::cmp::Reverse(op.len())))
+            .ok_or_else(|| format!("--fail-if '{s}': no comparison; {usage}"))?;
+        let left = s[..pos].trim();
+        let right = s[pos + op.len()..].trim();
+        if left.is_empty() {
+            return Err(format!("--fail-if '{s}': no metric name; {usage}"));
+        }
+        let value: f64 = right
+            .parse()
+            .map_err(|_| format!("--fail-if '{s}': '{right}' is not a number; {usage}"))?;
+        let (metric, stat) = match left.rsplit_once('.') {
+            Some((m, st)) if STATS.contains(&st) => (m.to_string(), st.to_string()),
+            _ => (left.to_string(), "mean".to_string()),
+        };
+        Ok(Threshold {
+            text: s.trim().to_string(),
+            metric,
+            stat,
+            op: op.to_string(),
+            value,
+        })
+    }
+
+    fn holds(&self, x: f64) -> bool {
+        match self.op.as_str() {
+            "<" => x < self.value,
+            "<=" => x <= self.value,
+            ">" => x > self.value,
+            ">=" => x >= self.value,
+            "==" => x == self.value,
+            _ => x != self.value,
+        }
+    }
+}
+
+/// Check thresholds; one line per (threshold, run), and whether any failed.
+/// A metric no run recorded is an error (a typo must not pass silently).
+pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), String> {
+    let mut out = String::new();
+    let mut failed = false;
+    for t in thresholds {
+        let mut seen = false;
+        for r in runs {
+            let Some(rec) = r.results.records.get(&t.metric) else {
+                continue;
+            };
+            let xs = numbers(rec);
+            let Some(s) = Summary::of(&xs) else {
+                return Err(format!(
+                    "--fail-if '{}': {} is not numeric in {}",
+                    t.text, t.metric, r.label
+                ));
+            };
+            seen = true;
+            let x = match t.stat.as_str() {
+                "p50" => s.p50,
+                "p95" => s.p95,
+                "min" => s.min,
+                "max" => s.max,
+                "n" => s.n as f64,
+                "last" => *xs.last().unwrap_or(&f64::NAN),
+                _ => s.mean,
+            };
+            let hit = t.holds(x);
+            failed |= hit;
+            let _ = writeln!(
+                out,
+                "{} {}: {}.{} = {} ({})",
+                if hit { "FAIL" } else { "ok  " },
+                t.text,
+                t.metric,
+                t.stat,
+                num(x),
+                r.label
+            );
+        }
+        if !seen {
+            let known: BTreeMap<&String, ()> = runs
+                .iter()
+                .flat_map(|r| r.results.records.keys())
+                .map(|k| (k, ()))
+                .collect();
+            return Err(format!(
+                "--fail-if '{}': no run recorded '{}'; recorded: {}",
+                t.text,
+                t.metric,
+                known
+                    .keys()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok((out, failed))
+}
+
+/// JSON form of the report (`-o json`): per run, per metric, the summary.
+pub fn to_json(runs: &[Run]) -> Value {
+    let mut out = vec![];
+    for r in runs {
+        let mut metrics = serde_json::Map::new();
+        for (name, rec) in &r.results.records {
+            let xs = numbers(rec);
+            let v = match Summary::of(&xs) {
+                Some(s) if xs.len() == rec.values().len() => serde_json::json!({
+                    "unit": rec.unit, "n": s.n, "mean": s.mean, "p50": s.p50, "p95": s.p95,
+                    "min": s.min, "max": s.max, "ci95": s.ci95,
+                }),
+                _ => serde_json::json!({"unit": rec.unit, "values": rec.values()}),
+            };
+            metrics.insert(name.clone(), v);
+        }
+        out.push(serde_json::json!({
+            "label": r.label, "path": r.path.display().to_string(),
+            "script": r.results.script, "outcome": r.results.outcome,
+            "params": r.results.params, "metrics": metrics,
+        }));
+    }
+    Value::Array(out)
+}

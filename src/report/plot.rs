@@ -1,0 +1,205 @@
+//! `scaffold report --plot FILE.svg|png`: one panel per numeric record, a
+//! bar (or point on a line) per run at the mean, with the 95% confidence
+//! interval as error bars (min..max when a run has one sample).
+
+use super::stats::Summary;
+use super::{numbers, Run};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Style {
+    Bar,
+    Line,
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// One panel: a metric's summary per run.
+struct Panel {
+    title: String,
+    unit: String,
+    /// (run label, summary) for runs that recorded it
+    points: Vec<(usize, Summary)>,
+}
+
+fn panels(runs: &[Run], only: &[String]) -> Result<Vec<Panel>, String> {
+    let mut out = vec![];
+    for name in super::metric_names(runs) {
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        let mut points = vec![];
+        let mut unit = String::new();
+        let mut numeric = true;
+        for (i, r) in runs.iter().enumerate() {
+            if let Some(rec) = r.results.records.get(&name) {
+                let xs = numbers(rec);
+                if xs.len() != rec.values().len() {
+                    numeric = false;
+                }
+                if let Some(s) = Summary::of(&xs) {
+                    points.push((i, s));
+                }
+                if let Some(u) = &rec.unit {
+                    unit = u.clone();
+                }
+            }
+        }
+        if numeric && !points.is_empty() {
+            out.push(Panel {
+                title: name,
+                unit,
+                points,
+            });
+        }
+    }
+    for m in only {
+        if !out.iter().any(|p| &p.title == m) {
+            return Err(format!(
+                "--metric {m}: no run recorded a number under that name; recorded: {}",
+                super::metric_names(runs).join(", ")
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(
+            "nothing to plot: the runs recorded no numbers (record(name, number) in the script)"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// Draw to `path`; the format follows its extension (.svg or .png).
+pub fn draw(runs: &[Run], path: &Path, style: Style, only: &[String]) -> Result<(), String> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let panels = panels(runs, only)?;
+    let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
+    let width = (220 + 140 * runs.len() as u32).clamp(640, 1600);
+    let height = 360 * panels.len() as u32;
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let err = |e: String| format!("cannot draw {}: {e}", path.display());
+    match ext.as_str() {
+        "svg" => {
+            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+            draw_on(&root, &panels, &labels, style).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        "png" => {
+            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+            draw_on(&root, &panels, &labels, style).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        _ => Err(format!(
+            "--plot {}: unknown image format; end the name with .svg or .png",
+            path.display()
+        )),
+    }
+}
+
+fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[Panel],
+    labels: &[String],
+    style: Style,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let areas = root.split_evenly((panels.len(), 1));
+    for (area, p) in areas.iter().zip(panels) {
+        // error bar ends: the 95% CI, or min..max for one sample
+        let bars: Vec<(usize, f64, f64, f64)> = p
+            .points
+            .iter()
+            .map(|(i, s)| match s.ci95 {
+                Some(c) => (*i, s.mean - c, s.mean, s.mean + c),
+                None => (*i, s.min, s.mean, s.max),
+            })
+            .collect();
+        let lo = bars.iter().map(|b| b.1).fold(0f64, f64::min);
+        let hi = bars.iter().map(|b| b.3).fold(0f64, f64::max);
+        let pad = ((hi - lo) * 0.1).max(1e-9);
+        let y0 = if lo < 0.0 { lo - pad } else { 0.0 };
+        let n = labels.len();
+        let title = if p.unit.is_empty() {
+            p.title.clone()
+        } else {
+            format!("{} ({})", p.title, p.unit)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..(hi + pad))
+            .map_err(e)?;
+        let fmt = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                labels[i as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n.max(2) * 2 + 1)
+            .x_label_formatter(&fmt)
+            .y_desc(p.unit.clone())
+            .y_label_formatter(&|y| super::short_num(*y))
+            .draw()
+            .map_err(e)?;
+        match style {
+            Style::Bar => {
+                chart
+                    .draw_series(bars.iter().map(|(i, _, m, _)| {
+                        let x = *i as f64;
+                        Rectangle::new(
+                            [(x - 0.3, 0.0), (x + 0.3, *m)],
+                            COLORS[i % COLORS.len()].mix(0.8).filled(),
+                        )
+                    }))
+                    .map_err(e)?;
+            }
+            Style::Line => {
+                chart
+                    .draw_series(LineSeries::new(
+                        bars.iter().map(|(i, _, m, _)| (*i as f64, *m)),
+                        COLORS[0].stroke_width(2),
+                    ))
+                    .map_err(e)?;
+                chart
+                    .draw_series(
+                        bars.iter().map(|(i, _, m, _)| {
+                            Circle::new((*i as f64, *m), 4, COLORS[0].filled())
+                        }),
+                    )
+                    .map_err(e)?;
+            }
+        }
+        chart
+            .draw_series(bars.iter().map(|(i, l, m, h)| {
+                ErrorBar::new_vertical(*i as f64, *l, *m, *h, BLACK.stroke_width(2), 12)
+            }))
+            .map_err(e)?;
+    }
+    Ok(())
+}
