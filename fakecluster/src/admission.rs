@@ -1,5 +1,5 @@
 //! What the API server does to an object before storing it: PodSecurity
-//! admission, pod defaults, Service cluster IPs.
+//! admission, pod defaults, Service cluster IPs and load-balancer IPs.
 
 use crate::kinds::Kind;
 use crate::store::ApiError;
@@ -36,12 +36,26 @@ pub fn admit(sh: &Shared, kind: &Kind, ns: &str, mut obj: Value) -> Result<Value
                 && obj["spec"]["type"].as_str() != Some("ExternalName")
             {
                 let n = sh.svc_ips.fetch_add(1, Ordering::SeqCst);
-                let ip = format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 2);
+                let net = if sh.loopback_ips { "127.1" } else { "10.96" };
+                let ip = format!("{net}.{}.{}", (n / 250) % 250, n % 250 + 2);
                 obj["spec"]["clusterIP"] = json!(ip);
                 obj["spec"]["clusterIPs"] = json!([ip]);
             }
             if obj["spec"]["type"].is_null() {
                 obj["spec"]["type"] = json!("ClusterIP");
+            }
+            // a load balancer answers at once, like MetalLB or
+            // cloud-provider-kind would
+            if obj["spec"]["type"] == "LoadBalancer"
+                && obj["status"]["loadBalancer"]["ingress"].is_null()
+            {
+                let n = sh.svc_ips.fetch_add(1, Ordering::SeqCst);
+                let ip = if sh.loopback_ips {
+                    format!("127.2.0.{}", n % 250 + 2)
+                } else {
+                    format!("172.18.255.{}", 200 + n % 50)
+                };
+                obj["status"]["loadBalancer"] = json!({"ingress": [{"ip": ip}]});
             }
         }
         _ => {}

@@ -106,6 +106,7 @@ pub struct Kubelet {
     unpullable: Vec<String>,
     pods: Mutex<HashMap<String, Arc<PodRt>>>,
     ips: AtomicU32,
+    loopback_ips: AtomicBool,
 }
 
 const SHIM: &str = r#"#!/bin/sh
@@ -160,7 +161,13 @@ impl Kubelet {
             unpullable,
             pods: Mutex::new(HashMap::new()),
             ips: AtomicU32::new(0),
+            loopback_ips: AtomicBool::new(false),
         }
+    }
+
+    /// Give pods 127.0.x.y addresses (see Options::loopback_ips).
+    pub fn set_loopback_ips(&self, on: bool) {
+        self.loopback_ips.store(on, Ordering::SeqCst);
     }
 
     pub fn is_runnable(&self, image: &str) -> bool {
@@ -235,6 +242,8 @@ impl Kubelet {
             stop: CancellationToken::new(),
             pod_ip: if host_network {
                 host_ip.clone()
+            } else if self.loopback_ips.load(Ordering::SeqCst) {
+                format!("127.0.{}.{}", (n / 250) % 250, n % 250 + 2)
             } else {
                 format!("10.244.{}.{}", (n / 250) % 250, n % 250 + 2)
             },

@@ -65,6 +65,10 @@ pub struct Options {
     pub ipv6: bool,
     /// Listen on this port (0: any free port).
     pub port: u16,
+    /// Pod IPs in 127.0.0.0/16 and Service IPs in 127.1.0.0/16, so
+    /// processes of runnable pods reach each other over loopback (a
+    /// server listening on 0.0.0.0 answers on every such address).
+    pub loopback_ips: bool,
 }
 
 impl Default for Options {
@@ -82,6 +86,7 @@ impl Default for Options {
             control_plane_pods: true,
             ipv6: false,
             port: 0,
+            loopback_ips: false,
         }
     }
 }
@@ -95,6 +100,7 @@ pub struct Shared {
     pub tls: Arc<rustls::ServerConfig>,
     pub shutdown: CancellationToken,
     pub svc_ips: AtomicU32,
+    pub loopback_ips: bool,
     requests: Mutex<HashMap<String, u64>>,
     ids: AtomicU64,
 }
@@ -146,6 +152,7 @@ impl FakeCluster {
             opts.runnable.clone(),
             opts.unpullable.clone(),
         ));
+        kubelet.set_loopback_ips(opts.loopback_ips);
         let shared = Arc::new(Shared {
             store,
             faults: Faults::default(),
@@ -154,6 +161,7 @@ impl FakeCluster {
             tls: tls::server_config(&pki),
             shutdown: CancellationToken::new(),
             svc_ips: AtomicU32::new(0),
+            loopback_ips: opts.loopback_ips,
             requests: Mutex::new(HashMap::new()),
             ids: AtomicU64::new(1),
         });

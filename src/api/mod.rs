@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod files;
 pub mod forward;
+pub mod http;
 pub mod kind;
 pub mod nodes;
 pub mod objects;
@@ -43,6 +44,11 @@ pub const AREAS: &[Area] = &[
         name: "files",
         title: "Files and data",
         module: || exported_module!(files::files_api),
+    },
+    Area {
+        name: "http",
+        title: "HTTP",
+        module: || exported_module!(http::http_api),
     },
     Area {
         name: "results",

@@ -1,0 +1,88 @@
+//! HTTP: small requests to services a scenario talks to (a pushgateway
+//! behind a port-forward, grafana.com's dashboard API).
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod http_api {
+    use crate::api::opts::Opts;
+    use crate::api::{error, host};
+    use rhai::{EvalAltResult, Map, NativeCallContext};
+
+    /// `http` without options.
+    #[rhai_fn(name = "http", return_raw)]
+    pub fn http(
+        ctx: NativeCallContext,
+        method: &str,
+        url: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        http_with(ctx, method, url, Map::new())
+    }
+
+    /// An HTTP request; returns `#{status, body}`. Options: `body` (text),
+    /// `headers` (map), `timeout` (seconds, default 30), `check` (default
+    /// true: a status outside 200..=299 is an error naming it and the start
+    /// of the body).
+    ///
+    /// ```rhai
+    /// let r = http("GET", "https://grafana.com/api/dashboards/1860");
+    /// http("PUT", "http://127.0.0.1:9091/metrics/job/netperf", #{body: "throughput 9.4\n"});
+    /// ```
+    #[rhai_fn(name = "http", return_raw)]
+    pub fn http_with(
+        ctx: NativeCallContext,
+        method: &str,
+        url: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new("http", options, &["body", "headers", "timeout", "check"])?;
+        let body = o.string("body")?;
+        let timeout = o.float("timeout")?.unwrap_or(30.0);
+        let check = o.bool("check", true)?;
+        let headers: Vec<(String, String)> = o
+            .map("headers")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let method = method.to_uppercase();
+        let _t = h.trace("http", || format!("{method} {url}"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs_f64(timeout.max(0.1))))
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .build()
+            .into();
+        let mut req = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(url)
+            .header("User-Agent", "scaffold");
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req
+            .body(body.unwrap_or_default())
+            .map_err(|e| error(format!("http: {method} {url}: {e}")))?;
+        let resp = agent
+            .run(req)
+            .map_err(|e| error(format!("http: {method} {url}: {e}")))?;
+        let status = resp.status().as_u16() as i64;
+        let text = resp
+            .into_body()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| error(format!("http: {method} {url}: reading the body: {e}")))?;
+        if check && !(200..=299).contains(&status) {
+            let head: String = text.chars().take(300).collect();
+            return Err(error(format!(
+                "http: {method} {url} answered {status}: {head} (pass check: false to handle it yourself)"
+            )));
+        }
+        let mut m = Map::new();
+        m.insert("status".into(), status.into());
+        m.insert("body".into(), text.into());
+        Ok(m)
+    }
+}
