@@ -107,6 +107,7 @@ pub struct Kubelet {
     pods: Mutex<HashMap<String, Arc<PodRt>>>,
     ips: AtomicU32,
     loopback_ips: AtomicBool,
+    image_bin: Mutex<Option<PathBuf>>,
 }
 
 const SHIM: &str = r#"#!/bin/sh
@@ -162,12 +163,18 @@ impl Kubelet {
             pods: Mutex::new(HashMap::new()),
             ips: AtomicU32::new(0),
             loopback_ips: AtomicBool::new(false),
+            image_bin: Mutex::new(None),
         }
     }
 
     /// Give pods 127.0.x.y addresses (see Options::loopback_ips).
     pub fn set_loopback_ips(&self, on: bool) {
         self.loopback_ips.store(on, Ordering::SeqCst);
+    }
+
+    /// See Options::image_bin.
+    pub fn set_image_bin(&self, dir: Option<PathBuf>) {
+        *self.image_bin.lock().unwrap() = dir;
     }
 
     pub fn is_runnable(&self, image: &str) -> bool {
@@ -208,8 +215,15 @@ impl Kubelet {
     }
 
     pub fn path_env(&self) -> String {
+        let extra = self
+            .image_bin
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|d| format!("{}:", d.display()))
+            .unwrap_or_default();
         format!(
-            "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "{}:{extra}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             self.shim_dir.display()
         )
     }

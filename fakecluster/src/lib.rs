@@ -69,6 +69,10 @@ pub struct Options {
     /// processes of runnable pods reach each other over loopback (a
     /// server listening on 0.0.0.0 answers on every such address).
     pub loopback_ips: bool,
+    /// A directory put on every container's PATH right after the nsenter
+    /// shim: stands in for the tools of an image or a node (tests put stub
+    /// executables there).
+    pub image_bin: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -87,6 +91,7 @@ impl Default for Options {
             ipv6: false,
             port: 0,
             loopback_ips: false,
+            image_bin: None,
         }
     }
 }
@@ -153,6 +158,7 @@ impl FakeCluster {
             opts.unpullable.clone(),
         ));
         kubelet.set_loopback_ips(opts.loopback_ips);
+        kubelet.set_image_bin(opts.image_bin.clone());
         let shared = Arc::new(Shared {
             store,
             faults: Faults::default(),
