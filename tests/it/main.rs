@@ -15,4 +15,5 @@ mod manifests;
 mod objects;
 mod report;
 mod ron;
+mod scenarios;
 mod script;

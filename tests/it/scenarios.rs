@@ -1,0 +1,322 @@
+//! The scenarios end to end against the fake API server, with stub
+//! executables for what CI cannot run (minikube, virsh, cilium, kind,
+//! netperf, ping, ip, iptables). Stubs record their arguments in
+//! `calls.log` and print output in the real tools' formats; iperf3 is the
+//! real one (`.ci/run` installs it), client and server in two fake pods
+//! talking over loopback.
+
+use crate::util::Project;
+use fakecluster::{FakeCluster, Options};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The pod2pod tests share iperf3's port 5201 on loopback: one at a time.
+static IPERF3_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Stub executables in `<project>/bin`; each appends "NAME ARGS" to
+/// `<project>/calls.log`. A file `<project>/fail-NAME` makes NAME exit 1.
+fn stubs(p: &Project, kubeconfig: &Path) -> PathBuf {
+    let bin = p.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = p.path().join("calls.log");
+    let head = |name: &str| {
+        format!(
+            "#!/bin/sh\necho \"{name} $*\" >> {log}\nif [ -e {fail} ]; then echo \"{name}: injected failure\" >&2; exit 1; fi\n",
+            log = log.display(),
+            fail = p.path().join(format!("fail-{name}")).display()
+        )
+    };
+    let tools: Vec<(&str, String)> = vec![
+        (
+            "netperf",
+            // -k output of the keys asked for, like netperf 2.7
+            r#"case "$*" in
+  *TCP_RR*) echo "MIGRATED TCP REQUEST/RESPONSE TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to $3 () port 12866 AF_INET : first burst 0"
+    printf 'MIN_LATENCY=21\nMEAN_LATENCY=35.50\nP50_LATENCY=33\nP90_LATENCY=41\nP99_LATENCY=58\nMAX_LATENCY=210\nTRANSACTION_RATE=28011.23\n' ;;
+  *) echo "MIGRATED TCP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to $3 () port 12866 AF_INET"
+    printf 'THROUGHPUT=9387.45\nTHROUGHPUT_UNITS=10^6bits/s\nLOCAL_TRANSPORT_RETRANS=12\nELAPSED_TIME=60.00\n' ;;
+esac
+"#
+            .to_string(),
+        ),
+        ("netserver", "exec sleep 3600\n".into()),
+        ("ping", "echo \"PING $4 ($4) 56(84) bytes of data.\"; echo \"64 bytes from $4: icmp_seq=1 ttl=64 time=0.3 ms\"\n".into()),
+        // the LB IP and the lb node answer from the same MAC
+        ("ip", "case \"$*\" in\n  neigh*) echo \"$3 dev virbr1 lladdr 52:54:00:12:34:56 REACHABLE\";;\nesac\n".into()),
+        ("iptables-save", "echo '*nat'; echo ':KUBE-SERVICES - [0:0]'; echo '-A PREROUTING -j KUBE-SERVICES'; echo 'COMMIT'\n".into()),
+        ("iptables-restore", "cat > /dev/null\n".into()),
+        (
+            "minikube",
+            "case \"$1\" in\n  start) echo '* minikube v1.34.0'; echo '* Done! kubectl is now configured to use \"minikube\"';;\nesac\n".into(),
+        ),
+        (
+            "virsh",
+            "case \"$*\" in\n  *dumpxml*) echo \"<domain type='kvm'><name>$4</name><devices><interface type='network'><model type='virtio'/></interface></devices></domain>\";;\nesac\n".into(),
+        ),
+        (
+            "cilium",
+            format!(
+                "case \"$*\" in\n  \"status\") [ -e {inst} ] || exit 1; echo '    /¯¯\\'; echo 'Cilium: OK';;\n  \"status --wait\") echo 'Cilium: OK';;\n  \"status --verbose\") echo 'KubeProxyReplacement:   True   [eth0 192.168.39.10 (Direct Routing)]';;\n  install*) touch {inst}; echo 'ℹ️  Using Cilium version 1.16.5'; echo '🔮 Auto-detected cluster name: minikube';;\n  \"connectivity test\") echo '✅ All 42 tests (300 actions) successful';;\nesac\n",
+                inst = p.path().join("cilium-installed").display()
+            ),
+        ),
+        (
+            "kind",
+            format!(
+                "case \"$1 $2\" in\n  \"create cluster\") cat > /dev/null; echo 'Creating cluster ...';;\n  \"get kubeconfig\") sed 's/kind-kind/kind-'\"$4\"'/g' {kc};;\nesac\n",
+                kc = kubeconfig.display()
+            ),
+        ),
+        ("docker", String::new()),
+    ];
+    use std::os::unix::fs::PermissionsExt;
+    for (name, body) in tools {
+        let f = bin.join(name);
+        std::fs::write(&f, head(name) + body.as_str()).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// The fake cluster of these tests: three kind-like nodes, pods on
+/// loopback addresses, the benchmark image runnable, stubs as its tools.
+fn cluster(bin: &Path) -> FakeCluster {
+    let mut runnable = Options::default().runnable;
+    runnable.push("quay.io/cloud-bulldozer/k8s-netperf".into());
+    FakeCluster::start(Options {
+        nodes: 3,
+        runnable,
+        loopback_ips: true,
+        image_bin: Some(bin.to_path_buf()),
+        ..Default::default()
+    })
+}
+
+fn path_with(bin: &Path) -> String {
+    format!(
+        "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        bin.display()
+    )
+}
+
+fn calls(p: &Project) -> Vec<String> {
+    std::fs::read_to_string(p.path().join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn step_names(r: &Value) -> Vec<String> {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn samples(r: &Value, name: &str) -> Vec<f64> {
+    let rec = &r["records"][name];
+    match rec["samples"].as_array() {
+        Some(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
+        None => rec["value"].as_f64().into_iter().collect(),
+    }
+}
+
+/// pod2pod on the current (fake) cluster, both overlays, real iperf3.
+#[test]
+fn pod2pod_on_the_current_cluster() {
+    let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        scaffold::shell::which("iperf3").is_some(),
+        "this test runs a real iperf3 server and client: install iperf3 (apt-get install iperf3)"
+    );
+    let p = Project::new();
+    let bin = stubs(&p, Path::new("/nonexistent"));
+    let fc = cluster(&bin);
+    let script = repo().join("scenarios/pod2pod/main.rhai");
+    let run = |overlay: &str, art: &str| {
+        let out = p
+            .cmd()
+            .args(["script"])
+            .arg(&script)
+            .args(["--set", "runs=2", "--set", "duration=1", "--set"])
+            .arg(format!("overlay={overlay}"))
+            .args(["--artifacts", art])
+            .env("KUBECONFIG", fc.kubeconfig())
+            .env("PATH", path_with(&bin))
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout).to_string();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{overlay}: {e}\n{s}");
+        (s, p.results_in(&p.path().join(art)))
+    };
+    let (out, r) = run("pod", "art-pod");
+    assert_eq!(
+        step_names(&r),
+        [
+            "cluster",
+            "label nodes",
+            "deploy pod2pod (pod)",
+            "find the pods",
+            "throughput run 1/2",
+            "throughput run 2/2",
+            "latency run 1/2",
+            "latency run 2/2"
+        ]
+    );
+    // real iperf3 over loopback: a real, positive throughput per run
+    let t = samples(&r, "pod2pod_throughput");
+    assert_eq!(t.len(), 2, "{r}");
+    assert!(t.iter().all(|x| *x > 0.01), "{t:?}");
+    assert_eq!(r["records"]["pod2pod_throughput"]["unit"], "Gbit/s");
+    assert_eq!(r["records"]["pod2pod_throughput"]["tags"]["overlay"], "pod");
+    assert_eq!(samples(&r, "pod2pod_rr_latency_p50_us"), vec![33.0, 33.0]);
+    assert!(
+        out.contains("throughput (Gbit/s)") && out.contains("95% CI"),
+        "{out}"
+    );
+    let squeezed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        squeezed.contains("rr latency p50 (us) 2 33.0 33.0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("scaffold report ") && out.contains("art-pod"),
+        "{out}"
+    );
+    // the objects: the topology with the benchmark image, pinned by role
+    let server = fc
+        .get("apps/v1", "Deployment", "default", "pod2pod-server")
+        .unwrap();
+    let c = &server["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["name"], "main");
+    assert!(c["image"].as_str().unwrap().contains("k8s-netperf"));
+    let nodes = fc.list("v1", "Node");
+    let with = |label: &str| {
+        nodes
+            .iter()
+            .filter(|n| n["metadata"]["labels"][label] == "true")
+            .count()
+    };
+    assert_eq!(with("role.scaffolding/pod2pod-client"), 1);
+    assert_eq!(with("role.scaffolding/pod2pod-server"), 1);
+    assert_eq!(with("role.scaffolding/monitored"), 3);
+    assert!(fc
+        .get("v1", "Service", "default", "pod2pod-server")
+        .is_none());
+    // netperf ran in the client pod against the server pod's IP
+    let np: Vec<String> = calls(&p)
+        .into_iter()
+        .filter(|l| l.starts_with("netperf "))
+        .collect();
+    assert_eq!(np.len(), 2);
+    assert!(
+        np[0].contains("-H 127.0.") && np[0].contains("-t TCP_RR"),
+        "{np:?}"
+    );
+    // no kind cluster was made: the current one answered
+    assert!(!calls(&p).iter().any(|l| l.starts_with("kind ")));
+
+    // the service overlay adds the Service and measures through it
+    let (_, r) = run("service", "art-svc");
+    let svc = fc
+        .get("v1", "Service", "default", "pod2pod-server")
+        .unwrap();
+    let ip = svc["spec"]["clusterIP"].as_str().unwrap().to_string();
+    assert!(samples(&r, "pod2pod_throughput").iter().all(|x| *x > 0.01));
+    assert!(
+        calls(&p)
+            .iter()
+            .any(|l| l.starts_with("netperf ") && l.contains(&format!("-H {ip} "))),
+        "netperf through the Service's IP {ip}"
+    );
+    // scaffold report reads both runs
+    let out = p
+        .cmd()
+        .args(["report", "art-pod/latest", "art-svc/latest"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("overlay=pod") && s.contains("overlay=service"),
+        "{s}"
+    );
+}
+
+/// No cluster and no kind: fails at once, saying what to install.
+#[test]
+fn pod2pod_without_cluster_or_kind() {
+    let p = Project::new();
+    let bin = p.path().join("empty-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let t = std::time::Instant::now();
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/pod2pod/main.rhai"))
+        .args(["--artifacts", "art"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("no cluster answers and kind or docker is missing")
+            && e.contains("https://kind.sigs.k8s.io"),
+        "{e}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// No current cluster but kind + docker: a kind cluster is created, used,
+/// and deleted at the end; `keep=true` keeps it.
+#[test]
+fn pod2pod_creates_and_deletes_a_kind_cluster() {
+    let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Project::new();
+    let fc = cluster(&p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/pod2pod/main.rhai"))
+        .args([
+            "--set",
+            "runs=1",
+            "--set",
+            "duration=1",
+            "--artifacts",
+            "art",
+        ])
+        .env("PATH", path_with(&bin))
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let kind: Vec<String> = calls(&p)
+        .into_iter()
+        .filter(|l| l.starts_with("kind "))
+        .collect();
+    assert!(
+        kind[0].starts_with("kind create cluster --name scaffold-pod2pod"),
+        "{kind:?}"
+    );
+    assert_eq!(
+        kind.last().unwrap(),
+        "kind delete cluster --name scaffold-pod2pod",
+        "{kind:?}"
+    );
+}
