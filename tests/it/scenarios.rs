@@ -85,10 +85,14 @@ esac
 /// The fake cluster of these tests: three kind-like nodes, pods on
 /// loopback addresses, the benchmark image runnable, stubs as its tools.
 fn cluster(bin: &Path) -> FakeCluster {
+    cluster_of(3, bin)
+}
+
+fn cluster_of(nodes: usize, bin: &Path) -> FakeCluster {
     let mut runnable = Options::default().runnable;
     runnable.push("quay.io/cloud-bulldozer/k8s-netperf".into());
     FakeCluster::start(Options {
-        nodes: 3,
+        nodes,
         runnable,
         loopback_ips: true,
         image_bin: Some(bin.to_path_buf()),
@@ -318,5 +322,286 @@ fn pod2pod_creates_and_deletes_a_kind_cluster() {
         kind.last().unwrap(),
         "kind delete cluster --name scaffold-pod2pod",
         "{kind:?}"
+    );
+}
+
+/// What the xdp test cluster needs beyond nodes: kube-proxy to remove and
+/// the Prometheus CRDs (the real ones come from a pinned remote release).
+fn seed_xdp(fc: &FakeCluster) {
+    fc.seed_yaml(
+        r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-proxy, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-proxy}}
+  template:
+    metadata: {labels: {k8s-app: kube-proxy}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: kube-proxy, image: registry.k8s.io/kube-proxy:v1.33.4}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-proxy, namespace: kube-system}
+data: {config.conf: "mode: iptables"}
+"#,
+    )
+    .unwrap();
+    for (plural, kind) in [
+        ("prometheuses", "Prometheus"),
+        ("servicemonitors", "ServiceMonitor"),
+    ] {
+        fc.seed(serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+            "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+                "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+        .unwrap();
+    }
+}
+
+/// A stand-in for MetalLB's native manifests: namespace, CRDs, controller.
+const METALLB: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: metallb-system}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ipaddresspools.metallb.io}
+spec:
+  group: metallb.io
+  scope: Namespaced
+  names: {plural: ipaddresspools, singular: ipaddresspool, kind: IPAddressPool}
+  versions: [{name: v1beta1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: l2advertisements.metallb.io}
+spec:
+  group: metallb.io
+  scope: Namespaced
+  names: {plural: l2advertisements, singular: l2advertisement, kind: L2Advertisement}
+  versions: [{name: v1beta1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller, namespace: metallb-system}
+spec:
+  selector: {matchLabels: {app: metallb}}
+  template:
+    metadata: {labels: {app: metallb}}
+    spec:
+      containers: [{name: controller, image: quay.io/metallb/controller:v0.14.9}]
+"#;
+
+/// The kubeconfig of `fc` with its context renamed (minikube or not).
+fn kubeconfig_as(p: &Project, fc: &FakeCluster, context: &str) -> PathBuf {
+    let text = std::fs::read_to_string(fc.kubeconfig()).unwrap();
+    let path = p.path().join(format!("kubeconfig-{context}"));
+    std::fs::write(&path, text.replace("kind-kind", context)).unwrap();
+    path
+}
+
+#[test]
+fn xdp_end_to_end() {
+    let p = Project::new();
+    // three workers like minikube's three untainted nodes
+    let fc = cluster_of(4, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let script = repo().join("scenarios/xdp/main.rhai");
+    let run = |kubeconfig: &Path, mode: &str, art: &str| {
+        p.cmd()
+            .args(["script"])
+            .arg(&script)
+            .args(["--set", &format!("mode={mode}"), "--set", "duration=1"])
+            .args(["--set", "monitoring_node=kind-worker"])
+            .args(["--set", "server_node=kind-worker2"])
+            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+            .args(["--artifacts", art])
+            .env("KUBECONFIG", kubeconfig)
+            .env("PATH", path_with(&bin))
+            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+
+    // first run: not a minikube context, so the cluster is "created"
+    let out = run(&kubeconfig_as(&p, &fc, "other"), "xdp", "art1");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let r = p.results_in(&p.path().join("art1"));
+    assert_eq!(
+        step_names(&r),
+        [
+            "minikube cluster",
+            "NIC queues",
+            "node settings",
+            "label nodes",
+            "cluster facts",
+            "cilium xdp",
+            "metallb",
+            "deploy monitoring and netperf server",
+            "wait ready",
+            "load balancer IP",
+            "verify LB MAC",
+            "netperf 1 s"
+        ]
+    );
+    let c = calls(&p);
+    let pos = |prefix: &str| {
+        c.iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no call '{prefix}' in {c:#?}"))
+    };
+    assert!(c[pos("minikube start")].contains("--driver=kvm2 --nodes=3"));
+    assert!(pos("minikube start") < pos("virsh -c qemu:///system dumpxml kind-worker"));
+    assert!(pos("virsh -c qemu:///system define") < pos("minikube stop"));
+    assert!(c
+        .iter()
+        .any(|l| l.contains("sysctl -w net.ipv4.conf.all.rp_filter=0")));
+    // kube-proxy saved and removed, its rules dropped on every node, before Cilium
+    assert!(fc
+        .get("apps/v1", "DaemonSet", "kube-system", "kube-proxy")
+        .is_none());
+    assert_eq!(
+        c.iter()
+            .filter(|l| l.starts_with("iptables-restore"))
+            .count(),
+        4
+    );
+    assert!(pos("iptables-restore") < pos("cilium install"));
+    let install = &c[pos("cilium install")];
+    for v in [
+        "--version 1.16.5",
+        "kubeProxyReplacement=true",
+        "routingMode=native",
+        "ipv4NativeRoutingCIDR=",
+        "autoDirectNodeRoutes=true",
+        "loadBalancer.mode=dsr",
+        "loadBalancer.acceleration=native",
+        "k8sServicePort=",
+    ] {
+        assert!(install.contains(v), "{v} missing: {install}");
+    }
+    assert!(pos("cilium connectivity test") > pos("cilium install"));
+    // the objects of the scenario
+    let svc = fc
+        .get("v1", "Service", "default", "pod2pod-server")
+        .unwrap();
+    assert_eq!(svc["spec"]["type"], "LoadBalancer");
+    assert!(fc
+        .get("apps/v1", "Deployment", "default", "pod2pod-client")
+        .is_none());
+    let server = fc
+        .get("apps/v1", "Deployment", "default", "pod2pod-server")
+        .unwrap();
+    assert_eq!(
+        server["spec"]["template"]["spec"]["containers"][0]["command"][0],
+        "netserver"
+    );
+    assert!(fc
+        .get("apps/v1", "Deployment", "monitoring", "grafana")
+        .is_some());
+    assert!(fc
+        .get(
+            "monitoring.coreos.com/v1",
+            "Prometheus",
+            "monitoring",
+            "prometheus"
+        )
+        .is_some());
+    assert!(fc
+        .get(
+            "metallb.io/v1beta1",
+            "IPAddressPool",
+            "metallb-system",
+            "scaffold-pool"
+        )
+        .is_some());
+    let lb = fc.list("v1", "Node");
+    assert!(lb.iter().any(|n| n["metadata"]["name"] == "kind-worker3"
+        && n["metadata"]["labels"]["role.scaffolding/lb"] == "true"));
+    // netperf from the host to the LB IP's data port, recorded and saved
+    let np = &c[pos("netperf ")];
+    let lb_ip = r["records"]["lb_ip"]["value"].as_str().unwrap();
+    assert!(
+        np.contains(&format!("-H {lb_ip} ")) && np.contains("-P ,12866"),
+        "{np}"
+    );
+    assert_eq!(r["records"]["netperf_throughput"]["value"], 9.38745);
+    assert_eq!(r["records"]["netperf_throughput"]["tags"]["mode"], "xdp");
+    let dir = p.path().join("art1/latest/netperf");
+    let saved: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(saved[0]
+        .file_name()
+        .to_string_lossy()
+        .starts_with("netperf-xdp-"));
+    assert!(e.contains("breakpoint") || e.contains("Grafana"), "{e}");
+
+    // second run on the minikube context: reused, Cilium not reinstalled
+    let before = calls(&p).len();
+    let out = run(&kubeconfig_as(&p, &fc, "minikube"), "xdp", "art2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: Vec<String> = calls(&p)[before..].to_vec();
+    assert!(
+        !again
+            .iter()
+            .any(|l| l.starts_with("minikube start") || l.starts_with("virsh")),
+        "{again:#?}"
+    );
+    assert!(
+        !again.iter().any(|l| l.starts_with("cilium install")),
+        "{again:#?}"
+    );
+    let r2 = p.results_in(&p.path().join("art2"));
+    assert!(!step_names(&r2).contains(&"NIC queues".to_string()));
+
+    // a failure in the middle: results written, nothing of ours left behind
+    std::fs::write(p.path().join("fail-netperf"), "").unwrap();
+    let out = run(&kubeconfig_as(&p, &fc, "minikube"), "kpr", "art3");
+    assert_eq!(out.status.code(), Some(1));
+    let r3 = p.results_in(&p.path().join("art3"));
+    assert_eq!(r3["outcome"], "error");
+    assert!(
+        r3["error"]
+            .as_str()
+            .unwrap()
+            .contains("netperf exited with 1"),
+        "{r3}"
+    );
+    assert_eq!(
+        r3["steps"].as_array().unwrap().last().unwrap()["outcome"],
+        "error"
+    );
+    for kind in ["Pod", "ConfigMap", "PersistentVolumeClaim"] {
+        let left: Vec<_> = fc
+            .list("v1", kind)
+            .into_iter()
+            .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold")
+            .collect();
+        assert!(left.is_empty(), "{kind}: {left:?}");
+    }
+    // and the three runs compare
+    let out = p
+        .cmd()
+        .args(["report", "art1/latest", "art3/latest"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("mode=xdp") && s.contains("mode=kpr") && s.contains("error"),
+        "{s}"
     );
 }
