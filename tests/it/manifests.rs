@@ -203,7 +203,7 @@ fn registry_tree() {
     assert_eq!(svc["metadata"]["namespace"], "registry");
     assert_eq!(svc["spec"]["ports"][0]["port"], 5000);
     // the labels with_registry() looks for
-    for o in [&svc, find(&r, "Deployment", "registry")] {
+    for o in [svc, find(&r, "Deployment", "registry")] {
         assert_eq!(
             o["metadata"]["labels"]["app.kubernetes.io/name"],
             "registry"
