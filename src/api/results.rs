@@ -93,6 +93,50 @@ pub mod results_api {
         Ok(())
     }
 
+    /// Statistics of an array of numbers, the same `scaffold report` prints:
+    /// `#{n, mean, p50, p95, min, max, ci95}` (`ci95`: half-width of the 95%
+    /// confidence interval of the mean, Student's t; `()` for one sample).
+    /// An empty array gives `#{n: 0}`.
+    ///
+    /// ```rhai
+    /// let s = summary([9.1, 9.3, 9.2]);
+    /// print(s.mean + " ± " + s.ci95);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn summary(xs: rhai::Array) -> Result<Map, Box<EvalAltResult>> {
+        let mut nums = Vec::with_capacity(xs.len());
+        for x in &xs {
+            match x.as_float().or_else(|_| x.as_int().map(|i| i as f64)) {
+                Ok(f) => nums.push(f),
+                Err(t) => {
+                    return Err(error(format!(
+                        "summary: the array must hold numbers, found a {t}"
+                    )))
+                }
+            }
+        }
+        let mut m = Map::new();
+        let Some(s) = crate::report::stats::Summary::of(&nums) else {
+            m.insert("n".into(), 0i64.into());
+            return Ok(m);
+        };
+        m.insert("n".into(), (s.n as i64).into());
+        for (k, v) in [
+            ("mean", s.mean),
+            ("p50", s.p50),
+            ("p95", s.p95),
+            ("min", s.min),
+            ("max", s.max),
+        ] {
+            m.insert(k.into(), v.into());
+        }
+        m.insert(
+            "ci95".into(),
+            s.ci95.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
+        );
+        Ok(m)
+    }
+
     /// This run's own directory (`artifacts/<UTC timestamp>/`, parent set by
     /// `--artifacts`), created on first use. results.json is written there.
     #[rhai_fn(return_raw)]

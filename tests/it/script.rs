@@ -460,3 +460,30 @@ fn http_requests() {
         seen[0]
     );
 }
+
+/// `summary` gives the statistics `scaffold report` prints.
+#[test]
+fn summary_of_numbers() {
+    let p = Project::new();
+    p.file(
+        "s.rhai",
+        r#"
+        let s = summary([4, 1, 3, 2.0, 5]);
+        print(`n=${s.n} mean=${s.mean} p50=${s.p50} p95=${s.p95} ci=${s.ci95.to_string().sub_string(0, 6)}`);
+        print(`one=${summary([7]).ci95 == ()} empty=${summary([]).n}`);
+        summary([1, "x"]);
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        s.contains("n=5 mean=3.0 p50=3.0 p95=4.8 ci=1.9629"),
+        "{s}{e}"
+    );
+    assert!(s.contains("one=true empty=0"), "{s}");
+    assert!(
+        e.contains("summary: the array must hold numbers, found a string"),
+        "{e}"
+    );
+}
