@@ -1,7 +1,7 @@
 //! ron, ron_all, node sessions and cleanup against the fake API server,
 //! whose alpine pods run as local processes with an nsenter shim.
 
-use crate::util::Project;
+use crate::util::{leftovers, Project};
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 use serde_json::json;
@@ -14,22 +14,6 @@ fn cluster(p: &Project) -> FakeCluster {
     fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
         .unwrap();
     fc
-}
-
-/// Objects labelled as created by scaffold, still in the fake cluster.
-fn leftovers(fc: &FakeCluster) -> Vec<String> {
-    let mut out = vec![];
-    for kind in ["Pod", "ConfigMap", "PersistentVolumeClaim"] {
-        for o in fc.list("v1", kind) {
-            if o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold" {
-                out.push(format!(
-                    "{kind}/{}",
-                    o["metadata"]["name"].as_str().unwrap()
-                ));
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! real one (`.ci/run` installs it), client and server in two fake pods
 //! talking over loopback.
 
-use crate::util::Project;
+use crate::util::{leftovers, Project};
 use fakecluster::{FakeCluster, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -585,14 +585,7 @@ fn xdp_end_to_end() {
         r3["steps"].as_array().unwrap().last().unwrap()["outcome"],
         "error"
     );
-    for kind in ["Pod", "ConfigMap", "PersistentVolumeClaim"] {
-        let left: Vec<_> = fc
-            .list("v1", kind)
-            .into_iter()
-            .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold")
-            .collect();
-        assert!(left.is_empty(), "{kind}: {left:?}");
-    }
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
     // and the three runs compare
     let out = p
         .cmd()

@@ -79,3 +79,20 @@ pub fn stable(stderr: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Objects labelled as created by scaffold (ron pods, ConfigMaps, PVCs,
+/// session pods), still in the fake cluster: `Kind/name`.
+pub fn leftovers(fc: &fakecluster::FakeCluster) -> Vec<String> {
+    let mut out = vec![];
+    for kind in ["Pod", "ConfigMap", "PersistentVolumeClaim"] {
+        for o in fc.list("v1", kind) {
+            if o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold" {
+                out.push(format!(
+                    "{kind}/{}",
+                    o["metadata"]["name"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    out
+}
