@@ -153,10 +153,20 @@ fn unit_of(runs: &[Run], name: &str) -> Option<String> {
 }
 
 /// Is this record numeric in every run that has it?
-fn is_numeric(runs: &[Run], name: &str) -> bool {
+pub fn is_numeric(runs: &[Run], name: &str) -> bool {
     runs.iter()
         .filter_map(|r| r.results.records.get(name))
         .all(|r| !r.values().is_empty() && r.values().iter().all(|v| v.is_number()))
+}
+
+/// Shown as a series (a row of statistics per run): numeric, and recorded
+/// more than once in some run. Everything else is a single value per run.
+fn is_series(runs: &[Run], name: &str) -> bool {
+    is_numeric(runs, name)
+        && runs
+            .iter()
+            .filter_map(|r| r.results.records.get(name))
+            .any(|r| r.samples.is_some())
 }
 
 /// The whole text report.
@@ -203,17 +213,9 @@ pub fn render(runs: &[Run]) -> String {
     }
 
     let names = metric_names(runs);
-    // facts: one value per run, or text
-    let facts: Vec<&String> = names
-        .iter()
-        .filter(|n| {
-            !is_numeric(runs, n)
-                || runs
-                    .iter()
-                    .filter_map(|r| r.results.records.get(*n))
-                    .all(|r| r.samples.is_none())
-        })
-        .collect();
+    // facts: one value per run, or text; series: one block per metric
+    let (series, facts): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|n| is_series(runs, n));
     if !facts.is_empty() {
         let mut head: Vec<String> = vec!["record".into(), "unit".into()];
         head.extend(runs.iter().map(|r| r.label.clone()));
@@ -237,15 +239,12 @@ pub fn render(runs: &[Run]) -> String {
                 });
             }
             if runs.len() > 1 {
-                let first = vals
-                    .first()
-                    .and_then(|v| v.map(numbers))
-                    .and_then(|n| n.first().copied());
-                let last = vals
-                    .last()
-                    .and_then(|v| v.map(numbers))
-                    .and_then(|n| n.first().copied());
-                row.push(change(first, last));
+                let first_number =
+                    |v: &Option<&Record>| v.map(numbers).and_then(|n| n.first().copied());
+                row.push(change(
+                    vals.first().and_then(first_number),
+                    vals.last().and_then(first_number),
+                ));
             }
             t.row(row);
         }
@@ -253,14 +252,8 @@ pub fn render(runs: &[Run]) -> String {
         out.push_str(&t.render());
     }
 
-    // series: one block per metric, a row per run
-    for n in names.iter().filter(|n| {
-        is_numeric(runs, n)
-            && runs
-                .iter()
-                .filter_map(|r| r.results.records.get(*n))
-                .any(|r| r.samples.is_some())
-    }) {
+    // series: a row per run
+    for n in series {
         let unit = unit_of(runs, n);
         let _ = writeln!(
             out,

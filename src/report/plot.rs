@@ -39,16 +39,14 @@ fn panels(runs: &[Run], only: &[String]) -> Result<Vec<Panel>, String> {
         if !only.is_empty() && !only.contains(&name) {
             continue;
         }
+        if !super::is_numeric(runs, &name) {
+            continue;
+        }
         let mut points = vec![];
         let mut unit = String::new();
-        let mut numeric = true;
         for (i, r) in runs.iter().enumerate() {
             if let Some(rec) = r.results.records.get(&name) {
-                let xs = numbers(rec);
-                if xs.len() != rec.values().len() {
-                    numeric = false;
-                }
-                if let Some(s) = Summary::of(&xs) {
+                if let Some(s) = Summary::of(&numbers(rec)) {
                     points.push((i, s));
                 }
                 if let Some(u) = &rec.unit {
@@ -56,7 +54,7 @@ fn panels(runs: &[Run], only: &[String]) -> Result<Vec<Panel>, String> {
                 }
             }
         }
-        if numeric && !points.is_empty() {
+        if !points.is_empty() {
             out.push(Panel {
                 title: name,
                 unit,
