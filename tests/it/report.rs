@@ -54,6 +54,15 @@ fn three_runs(p: &Project) {
     }
 }
 
+/// `scaffold report ARGS...` in the project: exit code and stderr.
+fn report_err(p: &Project, args: &[&str]) -> (Option<i32>, String) {
+    let out = p.cmd().arg("report").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 #[test]
 fn report_side_by_side() {
     let p = Project::new();
@@ -95,32 +104,24 @@ fn report_thresholds() {
     let p = Project::new();
     three_runs(&p);
     // passes: exit 0, each run judged
-    let out = p
-        .cmd()
-        .args([
-            "report",
+    let (code, e) = report_err(
+        &p,
+        &[
             "artifacts",
             "--fail-if",
             "throughput < 9",
             "--fail-if",
             "lb_cpu.max>50",
-        ])
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{e}");
+        ],
+    );
+    assert_eq!(code, Some(0), "{e}");
     assert!(
         e.contains("ok   throughput < 9: throughput.mean = 9.200 (mode=nkpr)"),
         "{e}"
     );
     // one run crosses: exit 1, and the line says which
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--fail-if", "lb_cpu.p95 >= 40"])
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{e}");
+    let (code, e) = report_err(&p, &["artifacts", "--fail-if", "lb_cpu.p95 >= 40"]);
+    assert_eq!(code, Some(1), "{e}");
     assert!(
         e.contains("FAIL lb_cpu.p95 >= 40: lb_cpu.p95 = 42.80 (mode=nkpr)"),
         "{e}"
@@ -130,25 +131,15 @@ fn report_thresholds() {
         "{e}"
     );
     // a typo in the metric is an error, not a pass
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--fail-if", "thruput < 9"])
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{e}");
+    let (code, e) = report_err(&p, &["artifacts", "--fail-if", "thruput < 9"]);
+    assert_eq!(code, Some(2), "{e}");
     assert!(
         e.contains("no run recorded 'thruput'; recorded: kernel, lb_cpu, rtt, throughput"),
         "{e}"
     );
     // a condition that does not parse says how to write one
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--fail-if", "throughput is low"])
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{e}");
+    let (code, e) = report_err(&p, &["artifacts", "--fail-if", "throughput is low"]);
+    assert_eq!(code, Some(2), "{e}");
     assert!(
         e.contains("no comparison; write it as 'METRIC OP NUMBER'"),
         "{e}"
@@ -159,16 +150,8 @@ fn report_thresholds() {
 fn report_plots_are_valid_images() {
     let p = Project::new();
     three_runs(&p);
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--plot", "cmp.svg"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, e) = report_err(&p, &["artifacts", "--plot", "cmp.svg"]);
+    assert_eq!(code, Some(0), "{e}");
     let svg = std::fs::read_to_string(p.path().join("cmp.svg")).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
@@ -178,10 +161,9 @@ fn report_plots_are_valid_images() {
         assert!(svg.contains(text), "{text} missing in the svg");
     }
     // png: signature, IHDR with the size plotters was given
-    let out = p
-        .cmd()
-        .args([
-            "report",
+    let (code, e) = report_err(
+        &p,
+        &[
             "artifacts",
             "--plot",
             "cmp.png",
@@ -189,14 +171,9 @@ fn report_plots_are_valid_images() {
             "line",
             "--metric",
             "throughput",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
+    assert_eq!(code, Some(0), "{e}");
     let png = std::fs::read(p.path().join("cmp.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");
@@ -206,28 +183,17 @@ fn report_plots_are_valid_images() {
     // the image is not blank: the bars and text use more than a few colours
     assert!(png.len() > 5_000, "{} bytes", png.len());
     // unknown format / metric
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--plot", "cmp.gif"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("end the name with .svg or .png"));
-    let out = p
-        .cmd()
-        .args(["report", "artifacts", "--plot", "x.svg", "--metric", "nope"])
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--metric nope: no run recorded a number")
-    );
+    let (_, e) = report_err(&p, &["artifacts", "--plot", "cmp.gif"]);
+    assert!(e.contains("end the name with .svg or .png"), "{e}");
+    let (_, e) = report_err(&p, &["artifacts", "--plot", "x.svg", "--metric", "nope"]);
+    assert!(e.contains("--metric nope: no run recorded a number"), "{e}");
 }
 
 #[test]
 fn report_bad_input() {
     let p = Project::new();
-    let out = p.cmd().args(["report", "missing"]).output().unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    let (code, e) = report_err(&p, &["missing"]);
+    assert_eq!(code, Some(1), "{e}");
     assert!(
         e.contains(
             "missing: no such file or directory; give results.json files or run directories"
@@ -235,16 +201,14 @@ fn report_bad_input() {
         "{e}"
     );
     p.file("empty/readme.txt", "x");
-    let e = p.cmd().args(["report", "empty"]).output().unwrap().stderr;
-    assert!(String::from_utf8_lossy(&e).contains("no results.json in it or in its subdirectories"));
+    let (_, e) = report_err(&p, &["empty"]);
+    assert!(
+        e.contains("no results.json in it or in its subdirectories"),
+        "{e}"
+    );
     p.file("bad.json", "{\"hello\": 1}");
-    let e = p
-        .cmd()
-        .args(["report", "bad.json"])
-        .output()
-        .unwrap()
-        .stderr;
-    assert!(String::from_utf8_lossy(&e).contains("bad.json is not a scaffold results.json"));
+    let (_, e) = report_err(&p, &["bad.json"]);
+    assert!(e.contains("bad.json is not a scaffold results.json"), "{e}");
 }
 
 /// Runs recorded by real scripts, compared: the whole path a user takes.
