@@ -90,7 +90,7 @@ fn cluster(bin: &Path) -> FakeCluster {
 
 fn cluster_of(nodes: usize, bin: &Path) -> FakeCluster {
     let mut runnable = Options::default().runnable;
-    runnable.push("quay.io/cloud-bulldozer/k8s-netperf".into());
+    runnable.push("quay.io/cilium/network-perf".into());
     FakeCluster::start(Options {
         nodes,
         runnable,
@@ -202,7 +202,10 @@ fn pod2pod_on_the_current_cluster() {
         .unwrap();
     let c = &server["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["name"], "main");
-    assert!(c["image"].as_str().unwrap().contains("k8s-netperf"));
+    assert!(c["image"]
+        .as_str()
+        .unwrap()
+        .starts_with("quay.io/cilium/network-perf:a816f93"));
     let nodes = fc.list("v1", "Node");
     let with = |label: &str| {
         nodes
