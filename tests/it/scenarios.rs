@@ -67,7 +67,8 @@ esac
         (
             "kind",
             format!(
-                "case \"$1 $2\" in\n  \"create cluster\") cat > /dev/null; echo 'Creating cluster ...';;\n  \"get kubeconfig\") sed 's/kind-kind/kind-'\"$4\"'/g' {kc};;\nesac\n",
+                // like kind: create writes the new context into ~/.kube/config, delete removes it
+                "case \"$1 $2\" in\n  \"create cluster\") cat > /dev/null; echo 'Creating cluster ...'; mkdir -p \"$HOME/.kube\"; sed 's/kind-kind/kind-'\"$4\"'/g' {kc} > \"$HOME/.kube/config\";;\n  \"delete cluster\") rm -f \"$HOME/.kube/config\";;\n  \"get kubeconfig\") sed 's/kind-kind/kind-'\"$4\"'/g' {kc};;\nesac\n",
                 kc = kubeconfig.display()
             ),
         ),
@@ -288,43 +289,83 @@ fn pod2pod_without_cluster_or_kind() {
 }
 
 /// No current cluster but kind + docker: a kind cluster is created, used,
-/// and deleted at the end; `keep=true` keeps it.
+/// and deleted at the end, also when the run fails half-way (results.json
+/// still written); `keep=true` keeps it, and the next run reuses it.
 #[test]
 fn pod2pod_creates_and_deletes_a_kind_cluster() {
     let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let p = Project::new();
     let fc = cluster(&p.path().join("bin"));
     let bin = stubs(&p, fc.kubeconfig());
-    let out = p
-        .cmd()
-        .args(["script"])
-        .arg(repo().join("scenarios/pod2pod/main.rhai"))
-        .args([
-            "--set",
-            "runs=1",
-            "--set",
-            "duration=1",
-            "--artifacts",
-            "art",
-        ])
-        .env("PATH", path_with(&bin))
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
+    let run = |art: &str, extra: &[&str]| {
+        p.cmd()
+            .args(["script"])
+            .arg(repo().join("scenarios/pod2pod/main.rhai"))
+            .args(["--set", "runs=1", "--set", "duration=1", "--artifacts", art])
+            .args(extra)
+            .env("PATH", path_with(&bin))
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+    let kind_calls = || -> Vec<String> {
+        calls(&p)
+            .into_iter()
+            .filter(|l| l.starts_with("kind create") || l.starts_with("kind delete"))
+            .collect()
+    };
+    let kubeconfig = p.path().join("home/.kube/config");
+
+    let out = run("art", &[]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{e}");
-    let kind: Vec<String> = calls(&p)
-        .into_iter()
-        .filter(|l| l.starts_with("kind "))
-        .collect();
+    let kind = kind_calls();
+    assert_eq!(kind.len(), 2, "{kind:?}");
     assert!(
         kind[0].starts_with("kind create cluster --name scaffold-pod2pod"),
         "{kind:?}"
     );
-    assert_eq!(
-        kind.last().unwrap(),
-        "kind delete cluster --name scaffold-pod2pod",
-        "{kind:?}"
+    assert_eq!(kind[1], "kind delete cluster --name scaffold-pod2pod");
+    assert!(!kubeconfig.exists());
+
+    // netperf fails after the throughput runs: the error is reported,
+    // results.json keeps what was measured, the cluster is still deleted
+    std::fs::write(p.path().join("fail-netperf"), "").unwrap();
+    let out = run("art-fail", &[]);
+    std::fs::remove_file(p.path().join("fail-netperf")).unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("netperf: injected failure"), "{e}");
+    let r = p.results_in(&p.path().join("art-fail"));
+    assert_eq!(r["outcome"], "error");
+    assert!(r["error"].as_str().unwrap().contains("netperf"), "{r}");
+    assert_eq!(samples(&r, "pod2pod_throughput").len(), 1, "{r}");
+    let steps = step_names(&r);
+    assert_eq!(steps.last().unwrap(), "latency run 1/1", "{steps:?}");
+    let kind = kind_calls();
+    assert_eq!(kind.len(), 4, "{kind:?}");
+    assert_eq!(kind[3], "kind delete cluster --name scaffold-pod2pod");
+
+    // keep=true: created, not deleted ...
+    let out = run("art-keep", &["--set", "keep=true"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = kind_calls();
+    assert_eq!(kind.len(), 5, "{kind:?}");
+    assert!(kind[4].starts_with("kind create"), "{kind:?}");
+    assert!(kubeconfig.exists());
+    // ... and the next run uses it as the current cluster
+    let out = run("art-reuse", &[]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    assert_eq!(kind_calls().len(), 5, "{:?}", kind_calls());
+    assert!(
+        format!("{s}{e}").contains("using the current cluster (context kind-scaffold-pod2pod)"),
+        "{s}{e}"
     );
 }
 
