@@ -152,13 +152,17 @@ fn rss_of(log: &Path) -> Stats {
 }
 
 fn rss_row(name: &'static str, what: &str, log: &Path) -> Row {
+    rss_row_of(name, what, rss_of(log))
+}
+
+fn rss_row_of(name: &'static str, what: &str, rss: Stats) -> Row {
     Row {
         name,
         what: what.to_string(),
         unit: "MiB",
         target: None,
         guard: None,
-        ours: rss_of(log),
+        ours: rss,
         peer: None,
         extra: json!({}),
     }
@@ -1199,6 +1203,107 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
     rows
 }
 
+/// Three runs with `series` series of `samples` samples each, as
+/// `scaffold script` writes them (docs/results.md); deterministic values.
+fn report_runs(dir: &Path, series: usize, samples: usize) -> Vec<PathBuf> {
+    let mut paths = vec![];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for (i, mode) in ["nkpr", "kpr", "xdp"].iter().enumerate() {
+        let mut records = serde_json::Map::new();
+        for k in 0..series {
+            let v: Vec<f64> = (0..samples)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    10.0 + i as f64 + k as f64 + (x % 1000) as f64 / 1000.0
+                })
+                .collect();
+            records.insert(
+                format!("metric_{k}"),
+                json!({"unit": "Gbit/s", "tags": {"mode": mode}, "samples": v}),
+            );
+        }
+        let run = dir.join(format!("run-{mode}"));
+        std::fs::create_dir_all(&run).unwrap();
+        let doc = json!({"schema": 1, "script": "scenarios/xdp/main.rhai", "params": {"mode": mode},
+            "args": [], "start": "2026-11-25T03:44:04.720Z", "end": "2026-11-25T03:49:10.102Z",
+            "duration": 305.4, "outcome": "ok", "error": null, "steps": [],
+            "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64", "hostname": "bench"},
+            "records": records});
+        std::fs::write(run.join("results.json"), doc.to_string()).unwrap();
+        paths.push(run);
+    }
+    paths
+}
+
+/// `scaffold report` over three runs: the table, and the table plus a PNG
+/// chart; the peer computes the same statistics with Python's json and
+/// statistics modules.
+fn bench_report(a: &Args, bin: &Path) -> Vec<Row> {
+    let n = if a.quick { 3 } else { 10 };
+    let (series, samples) = (8, if a.quick { 1_000 } else { 10_000 });
+    let dir = tempfile::tempdir().unwrap();
+    let runs = report_runs(dir.path(), series, samples);
+    let mut table = vec![];
+    let mut rss = vec![];
+    let mut plot = vec![];
+    for _ in 0..n {
+        let (s, m, ok) = run_measured(Command::new(bin).arg("report").args(&runs));
+        assert!(ok, "scaffold report failed");
+        table.push(s * 1000.0);
+        rss.push(m);
+        let png = dir.path().join("chart.png");
+        let (s, _, ok) = run_measured(
+            Command::new(bin)
+                .arg("report")
+                .args(&runs)
+                .arg("--plot")
+                .arg(&png),
+        );
+        assert!(ok && png.exists(), "scaffold report --plot failed");
+        plot.push(s * 1000.0);
+    }
+    let py = "import json,statistics,sys\nfor f in sys.argv[1:]:\n  r=json.load(open(f+'/results.json'))\n  for k,v in r['records'].items():\n    x=sorted(v['samples']); q=statistics.quantiles(x,n=100)\n    print(k,len(x),statistics.mean(x),statistics.median(x),q[94],min(x),max(x),statistics.stdev(x))\n";
+    let mut peer = vec![];
+    let have_python = Command::new("python3").arg("-V").output().is_ok();
+    if have_python {
+        for _ in 0..n {
+            let (s, _, ok) = run_measured(Command::new("python3").args(["-c", py]).args(&runs));
+            assert!(ok, "python3 peer failed");
+            peer.push(s * 1000.0);
+        }
+    }
+    let t = stats(table);
+    let what = format!("scaffold report of 3 runs x {series} series x {samples} samples");
+    vec![
+        Row {
+            name: "report_table",
+            what: what.clone(),
+            unit: "ms",
+            target: Some((format!("<= 200 ms ({:.0})", t.median), t.median <= 200.0)),
+            guard: Some(("under 1 s".into(), t.median < 1000.0)),
+            peer: have_python.then(|| ("python3 json+statistics".into(), stats(peer))),
+            ours: t,
+            extra: json!({"series": series, "samples": samples}),
+        },
+        rss_row_of("report_rss", &format!("peak RSS of {what}"), stats(rss)),
+        {
+            let p = stats(plot);
+            Row {
+                name: "report_plot",
+                what: format!("{what}, plus --plot chart.png"),
+                unit: "ms",
+                target: Some((format!("<= 1000 ms ({:.0})", p.median), p.median <= 1000.0)),
+                guard: None,
+                ours: p,
+                peer: None,
+                extra: json!({}),
+            }
+        },
+    ]
+}
+
 fn main() {
     let mut a = Args {
         quick: false,
@@ -1283,10 +1388,14 @@ fn main() {
         let bin = scaffold_bin();
         rows.extend(bench_objects(&a, &bin));
     }
+    if want("report", &["report_table", "report_rss", "report_plot"]) {
+        let bin = scaffold_bin();
+        rows.extend(bench_report(&a, &bin));
+    }
     if let Some(f) = &a.filter {
         rows.retain(|r| {
             r.name.contains(f.as_str())
-                || ["engine", "fake", "ready", "objects", "ron"]
+                || ["engine", "fake", "ready", "objects", "ron", "report"]
                     .iter()
                     .any(|g| f.starts_with(g))
         });
