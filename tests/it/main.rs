@@ -17,3 +17,4 @@ mod report;
 mod ron;
 mod scenarios;
 mod script;
+mod stdlib;

@@ -390,46 +390,11 @@ fn docs_and_completion() {
 /// error unless `check: false`.
 #[test]
 fn http_requests() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let mut seen = vec![];
-        for (i, conn) in listener.incoming().take(3).enumerate() {
-            let mut c = conn.unwrap();
-            // read the head, then as many body bytes as Content-Length says
-            let mut req = vec![];
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = c.read(&mut buf).unwrap();
-                req.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&req).to_lowercase();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len: usize = text
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length: "))
-                        .map(|v| v.trim().parse().unwrap())
-                        .unwrap_or(0);
-                    if req.len() >= end + 4 + len || n == 0 {
-                        break;
-                    }
-                }
-            }
-            seen.push(String::from_utf8_lossy(&req).to_string());
-            let (status, body) = if i == 2 {
-                ("404 Not Found", "nope")
-            } else {
-                ("200 OK", "pushed")
-            };
-            write!(
-                c,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-        }
-        seen
+    let server = crate::util::TestHttp::start(|_, path, _| match path {
+        "/missing" => (404, "nope".into()),
+        _ => (200, "pushed".into()),
     });
+    let port = server.port;
     let p = Project::new();
     p.file(
         "h.rhai",
@@ -448,16 +413,17 @@ fn http_requests() {
     assert!(s.contains("status=200 body=pushed"), "{s}{e}");
     assert!(s.contains("soft=200"), "{s}");
     assert!(e.contains("answered 404: nope"), "{e}");
-    let seen = server.join().unwrap();
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(
-        seen[0].starts_with("PUT /metrics/job/x HTTP/1.1"),
+        seen[0].raw.starts_with("PUT /metrics/job/x HTTP/1.1"),
         "{}",
-        seen[0]
+        seen[0].raw
     );
     assert!(
-        seen[0].to_lowercase().contains("x-test: yes") && seen[0].ends_with("m 1\n"),
+        seen[0].raw.to_lowercase().contains("x-test: yes") && seen[0].body == "m 1\n",
         "{}",
-        seen[0]
+        seen[0].raw
     );
 }
 

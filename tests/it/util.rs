@@ -96,3 +96,78 @@ pub fn leftovers(fc: &fakecluster::FakeCluster) -> Vec<String> {
     }
     out
 }
+
+/// One request a [`TestHttp`] server answered: the whole request text
+/// (head and body), and its method, path and body.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub raw: String,
+    pub method: String,
+    pub path: String,
+    pub body: String,
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 for tests: every request is
+/// answered by `respond(method, path, body) -> (status, body)` and kept in
+/// `seen`. It serves until the test process ends.
+pub struct TestHttp {
+    pub port: u16,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl TestHttp {
+    pub fn start(respond: impl Fn(&str, &str, &str) -> (u16, String) + Send + 'static) -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let kept = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { continue };
+                // the head, then as many body bytes as Content-Length says
+                let mut req = vec![];
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    let n = c.read(&mut buf).unwrap_or(0);
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if req.len() >= end + 4 + len || n == 0 {
+                            break end;
+                        }
+                    } else if n == 0 {
+                        break req.len();
+                    }
+                };
+                let raw = String::from_utf8_lossy(&req).to_string();
+                let mut first = raw.split_whitespace();
+                let method = first.next().unwrap_or("").to_string();
+                let path = first.next().unwrap_or("").to_string();
+                let body = raw.get(head_end + 4..).unwrap_or("").to_string();
+                let (status, answer) = respond(&method, &path, &body);
+                kept.lock().unwrap().push(Seen {
+                    raw,
+                    method,
+                    path,
+                    body,
+                });
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        TestHttp { port, seen }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}

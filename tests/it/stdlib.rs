@@ -1,0 +1,290 @@
+//! The stdlib modules on their own: netperf/iperf3 output parsing, pushes
+//! to the pushgateway, Grafana dashboards and port-forward (the scenario
+//! tests cover the rest through the xdp and pod2pod flows).
+
+use crate::util::{Project, TestHttp};
+use fakecluster::{FakeCluster, Options};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn run(
+    p: &Project,
+    script: &str,
+    fc: Option<&FakeCluster>,
+    envs: &[(&str, String)],
+) -> (bool, String, String) {
+    p.file("s.rhai", script);
+    let mut c = p.cmd();
+    c.args(["script", "s.rhai", "--no-breakpoints"]);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    if let Some(fc) = fc {
+        c.env("KUBECONFIG", fc.kubeconfig());
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A Service `name` in `ns` on `svc_port` whose pod's port is the test's
+/// own HTTP server (the fake server forwards pod ports to 127.0.0.1).
+fn service_to(fc: &FakeCluster, ns: &str, name: &str, svc_port: u16, server: &TestHttp) {
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        .ok();
+    fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"],
+                "ports": [{"name": "http", "containerPort": server.port}]}]}}}}))
+    .unwrap();
+    fc.seed(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}}),
+    )
+    .unwrap();
+    let t = Instant::now();
+    while !fc
+        .list("v1", "Pod")
+        .iter()
+        .any(|p| p["metadata"]["labels"]["app"] == name && p["status"]["phase"] == "Running")
+    {
+        assert!(t.elapsed() < Duration::from_secs(20), "no {name} pod runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// netperf -k and -o output, iperf3 -J output, units, and errors that say
+/// what was wrong.
+#[test]
+fn netperf_output_parsing() {
+    let p = Project::new();
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "netperf" as np;
+        let k = np::parse_netperf("MIGRATED TCP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to 10.0.0.2 () port 12866 AF_INET\nTHROUGHPUT=9387.45\nTHROUGHPUT_UNITS=10^6bits/s\nLOCAL_TRANSPORT_RETRANS=12\n");
+        print(`k bps=${k.throughput_bps} retrans=${k.local_transport_retrans} units=${k.throughput_units}`);
+        let rr = np::parse_netperf("MIN_LATENCY=21\nP50_LATENCY=33\nP99_LATENCY=58\nTRANSACTION_RATE=28011.23\n");
+        print(`rr p50=${rr.p50_latency} p99=${rr.p99_latency} rate=${rr.transaction_rate}`);
+        let csv = np::parse_netperf("MIGRATED TCP REQUEST/RESPONSE TEST\nMinimum Latency Microseconds,50th Percentile Latency Microseconds,Transaction Rate Tran/s\n21,33,28011.23\n");
+        print(`csv p50=${csv["50th_percentile_latency_microseconds"]} rate=${csv["transaction_rate_tran/s"]}`);
+        let gb = np::parse_netperf("THROUGHPUT=1.5\nTHROUGHPUT_UNITS=GBytes/sec\n");
+        print(`bytes bps=${gb.throughput_bps}`);
+        let j = np::parse_iperf3(`{"start": {}, "end": {"sum_sent": {"seconds": 10.0, "bits_per_second": 2.2e10, "retransmits": 3},
+            "sum_received": {"seconds": 10.0, "bits_per_second": 2.1e10}}}`);
+        print(`iperf3 bps=${j.throughput_bps} sent=${j.sent_bps} retrans=${j.retransmits} s=${j.seconds}`);
+        try { np::parse_iperf3(`{"start": {}, "end": {}, "error": "unable to connect to server: Connection refused"}`); }
+        catch (err) { print("iperf3 error: " + err); }
+        try { np::parse_netperf("garbage"); } catch (err) { print("netperf error: " + err); }
+        try { np::iperf3(#{from: "pod", server: "10.0.0.2"}); } catch (err) { print("no pod: " + err); }
+        try { np::netperf(#{from: "nowhere", server: "10.0.0.2"}); } catch (err) { print("bad from: " + err); }
+        np::record_all("t", j, #{mode: "xdp"});
+        np::record_all("t", rr, #{mode: "xdp"});
+        "#,
+        None,
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    for want in [
+        "k bps=9387450000.0 retrans=12.0 units=10^6bits/s",
+        "rr p50=33.0 p99=58.0 rate=28011.23",
+        "csv p50=33.0 rate=28011.23",
+        "bytes bps=12000000000.0",
+        "iperf3 bps=21000000000.0 sent=22000000000.0 retrans=3 s=10.0",
+        "iperf3 error: ",
+        "unable to connect to server: Connection refused",
+        "netperf error: ",
+        "cannot parse the output",
+        "no pod: ",
+        "needs `pod`",
+        "bad from: ",
+        "from must be \"pod\", \"session\" or \"host\"",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    let r = p.results_in(&p.path().join("artifacts"));
+    let rec = &r["records"];
+    assert_eq!(rec["t_throughput"]["value"], 21.0);
+    assert_eq!(rec["t_throughput"]["unit"], "Gbit/s");
+    assert_eq!(rec["t_throughput"]["tags"]["mode"], "xdp");
+    assert_eq!(rec["t_retransmits"]["value"], 3);
+    assert_eq!(rec["t_latency_p50_us"]["value"], 33.0);
+    assert_eq!(rec["t_latency_p99_us"]["unit"], "us");
+    assert_eq!(rec["t_transactions"]["value"], 28011.23);
+}
+
+/// netperf::push and grafana::push_roles reach the pushgateway through a
+/// port-forward with the metric text the Grafana dashboards query.
+#[test]
+fn pushgateway_pushes() {
+    let p = Project::new();
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    let gw = TestHttp::start(|_, _, _| (200, String::new()));
+    service_to(&fc, "monitoring", "pushgateway", 9091, &gw);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "grafana" as grafana;
+        import "netperf" as np;
+        label_node("kind-worker", #{"role.scaffolding/netperf-server": "true"});
+        grafana::push_roles();
+        np::push("pod2pod", #{throughput_bps: 9.4e9, retransmits: 12, p50_latency: 33.0, p90_latency: 41.0, p99_latency: 58.0},
+            #{mode: "xdp", run: "1"});
+        "#,
+        Some(&fc),
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    let seen = gw.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].method, "PUT");
+    assert_eq!(seen[0].path, "/metrics/job/scaffold_roles");
+    assert_eq!(
+        seen[0].body,
+        "scaffold_node_role{node=\"kind-worker\",role=\"netperf-server\"} 1\n"
+    );
+    assert_eq!(seen[1].path, "/metrics/job/pod2pod");
+    let body = &seen[1].body;
+    for want in [
+        "scaffold_throughput_bits_per_second{mode=\"xdp\",run=\"1\"} 9400000000.0\n",
+        "scaffold_retransmits{mode=\"xdp\",run=\"1\"} 12\n",
+        "scaffold_latency_seconds{mode=\"xdp\",run=\"1\",quantile=\"0.5\"} 0.000033\n",
+        "scaffold_latency_seconds{mode=\"xdp\",run=\"1\",quantile=\"0.9\"} 0.000041\n",
+        "scaffold_latency_seconds{mode=\"xdp\",run=\"1\",quantile=\"0.99\"} 0.000058\n",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in\n{body}");
+    }
+    // the pod2pod dashboard queries exactly these quantiles
+    let dash = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("kustomize/grafana/dashboards/pod2pod.json"),
+    )
+    .unwrap();
+    for q in ["0.5", "0.9", "0.99"] {
+        assert!(
+            dash.contains(&format!("quantile=\\\"{q}\\\"")),
+            "dashboard lacks quantile {q}"
+        );
+    }
+    assert!(!dash.contains("quantile=\\\"0.95\\\""));
+}
+
+/// grafana::add_dashboard from a file and from grafana.com (latest or a
+/// given revision), `patch_only`, the errors; open_grafana's URL works.
+#[test]
+fn grafana_dashboards_and_port_forward() {
+    let p = Project::new();
+    let fc = FakeCluster::start(Options {
+        nodes: 1,
+        ..Default::default()
+    });
+    // grafana.com: dashboard 1860, latest revision 37
+    let com = TestHttp::start(|_, path, _| match path {
+        "/api/dashboards/1860" => (200, r#"{"id": 1860, "revision": 37}"#.into()),
+        "/api/dashboards/1860/revisions/37/download"
+        | "/api/dashboards/1860/revisions/5/download" => (
+            200,
+            format!(
+                r#"{{"title": "Node Exporter Full {}", "panels": [], "templating": {{"list": [{{"datasource": "${{DS_PROMETHEUS}}"}}]}}}}"#,
+                path.split('/').nth(5).unwrap()
+            ),
+        ),
+        _ => (404, r#"{"message": "Dashboard not found"}"#.into()),
+    });
+    // Grafana itself, behind svc/grafana:3000
+    let grafana = TestHttp::start(|_, _, _| (200, "grafana home".into()));
+    service_to(&fc, "monitoring", "grafana", 3000, &grafana);
+    p.file(
+        "mine.json",
+        r#"{"title": "mine", "panels": [{"datasource": "${DS_PROMETHEUS}"}]}"#,
+    );
+    p.file("broken.json", "{ not json");
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "grafana" as grafana;
+        try { grafana::add_dashboard(#{file: "mine.json"}); } catch (err) { print("no configmap: " + err); }
+        apply(`
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: grafana-dashboards
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: grafana-dashboards, app.kubernetes.io/managed-by: scaffolding}
+data: {}
+`);
+        grafana::add_dashboard(#{file: "mine.json"});
+        grafana::add_dashboard(#{id: 1860});
+        let f = grafana::add_dashboard(#{id: 1860, revision: 5, name: "rev5.json", patch_only: true});
+        print("patch=" + f);
+        try { grafana::add_dashboard(#{file: "broken.json"}); } catch (err) { print("broken: " + err); }
+        try { grafana::add_dashboard(#{id: 999}); } catch (err) { print("unknown id: " + err); }
+        try { grafana::add_dashboard(#{}); } catch (err) { print("nothing: " + err); }
+        let data = get("configmap", "grafana-dashboards", #{namespace: "monitoring"}).data;
+        print("keys=" + data.keys());
+        print("mine uses prometheus: " + data["mine.json"].contains(`"datasource": "prometheus"`));
+        print("1860 title: " + parse_json(data["grafana-1860.json"]).title);
+        let pf = grafana::open_grafana();
+        print("home=" + http("GET", "http://" + pf.address + ":" + pf.local_port + "/").body);
+        "#,
+        Some(&fc),
+        &[(
+            "SCAFFOLD_GRAFANA_COM_URL",
+            format!("http://127.0.0.1:{}", com.port),
+        )],
+    );
+    let all = format!("{s}{e}");
+    assert!(ok, "{all}");
+    for want in [
+        "no configmap: ",
+        "apply kustomize/grafana first",
+        "broken: ",
+        "unknown id: ",
+        "404",
+        "nothing: ",
+        "give `file` (a JSON file) or `id` (a grafana.com dashboard id)",
+        "mine uses prometheus: true",
+        "1860 title: Node Exporter Full 37",
+        "Grafana: http://127.0.0.1:",
+        "(login admin / admin)",
+        "home=grafana home",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+    let keys = s.lines().find(|l| l.starts_with("keys=")).unwrap();
+    assert!(
+        keys.contains("mine.json") && keys.contains("grafana-1860.json") && !keys.contains("rev5"),
+        "{keys}"
+    );
+    // patch_only wrote the patch (revision 5) and did not apply it
+    let patch = s
+        .lines()
+        .find_map(|l| l.strip_prefix("patch="))
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(&patch).unwrap();
+    assert!(
+        text.contains("rev5.json") && text.contains("Node Exporter Full 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app.kubernetes.io/managed-by: scaffolding"),
+        "{text}"
+    );
+    let paths: Vec<String> = com.seen().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/dashboards/1860",
+            "/api/dashboards/1860/revisions/37/download",
+            "/api/dashboards/1860/revisions/5/download",
+            "/api/dashboards/999"
+        ]
+    );
+}
