@@ -288,3 +288,138 @@ data: {}
         ]
     );
 }
+
+/// cilium::values: the Helm values of each mode, and what a mode needs.
+#[test]
+fn cilium_values_per_mode() {
+    let p = Project::new();
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "cilium" as cilium;
+        print("nkpr=" + cilium::values(#{mode: "nkpr"}));
+        print("kpr=" + cilium::values(#{mode: "kpr", api_host: "192.168.39.10", api_port: 8443}));
+        print("xdp=" + cilium::values(#{mode: "xdp", api_host: "192.168.39.10", api_port: 8443, native_cidr: "10.244.0.0/16"}));
+        try { cilium::values(#{mode: "ebpf"}); } catch (err) { print("bad mode: " + err); }
+        try { cilium::values(#{mode: "kpr"}); } catch (err) { print("no api: " + err); }
+        try { cilium::values(#{mode: "xdp", api_host: "h", api_port: 1}); } catch (err) { print("no cidr: " + err); }
+        "#,
+        None,
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    for want in [
+        r#"nkpr=["ipam.mode=kubernetes"]"#,
+        r#"kpr=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443"]"#,
+        r#"xdp=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443", "routingMode=native", "ipv4NativeRoutingCIDR=10.244.0.0/16", "autoDirectNodeRoutes=true", "loadBalancer.mode=dsr", "loadBalancer.acceleration=native"]"#,
+        "bad mode: cilium: unknown mode 'ebpf'; use nkpr, kpr or xdp",
+        "no api: cilium: mode kpr replaces kube-proxy and needs api_host and api_port",
+        "no cidr: cilium: mode xdp needs native_cidr",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+}
+
+/// kube_proxy::remove saves the DaemonSet, ConfigMap and every node's
+/// rules, deletes kube-proxy and drops the KUBE rules through node
+/// sessions; a later run's restore(dir) puts kube-proxy back.
+#[test]
+fn kube_proxy_remove_and_restore() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    let bin = p.path().join("node-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let restored = p.path().join("restored");
+    for (name, body) in [
+        (
+            "iptables-save",
+            "echo '*nat'; echo ':KUBE-SERVICES - [0:0]'; echo '-A PREROUTING -j KUBE-SERVICES'; echo '-A POSTROUTING -j MASQUERADE'; echo 'COMMIT'".to_string(),
+        ),
+        ("iptables-restore", format!("cat >> {}", restored.display())),
+    ] {
+        let f = bin.join(name);
+        std::fs::write(&f, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        image_bin: Some(bin),
+        ..Default::default()
+    });
+    fc.seed_yaml(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-proxy, namespace: kube-system}
+data: {config.conf: "mode: iptables"}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-proxy, namespace: kube-system, labels: {k8s-app: kube-proxy}}
+spec:
+  selector: {matchLabels: {k8s-app: kube-proxy}}
+  template:
+    metadata: {labels: {k8s-app: kube-proxy}}
+    spec:
+      containers: [{name: kube-proxy, image: registry.k8s.io/kube-proxy:v1.33.4, command: [/usr/local/bin/kube-proxy]}]
+"#,
+    )
+    .unwrap();
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "kube_proxy" as kube_proxy;
+        print("removed=" + kube_proxy::remove());
+        print("again=" + kube_proxy::remove());
+        "#,
+        Some(&fc),
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    assert!(
+        s.contains("removed=true") && s.contains("again=false"),
+        "{s}"
+    );
+    assert!(fc
+        .get("apps/v1", "DaemonSet", "kube-system", "kube-proxy")
+        .is_none());
+    assert!(fc
+        .get("v1", "ConfigMap", "kube-system", "kube-proxy")
+        .is_none());
+    // each node's rules were saved, and written back without the KUBE ones
+    let saved = p.path().join("artifacts/latest/kube-proxy");
+    for n in ["kind-control-plane", "kind-worker"] {
+        let t = std::fs::read_to_string(saved.join(format!("iptables-{n}.txt"))).unwrap();
+        assert!(t.contains("-A PREROUTING -j KUBE-SERVICES"), "{t}");
+    }
+    let r = std::fs::read_to_string(&restored).unwrap();
+    assert_eq!(r.matches("-A POSTROUTING -j MASQUERADE").count(), 2, "{r}");
+    assert!(!r.contains("KUBE"), "{r}");
+    // no session pod is left behind
+    assert!(crate::util::leftovers(&fc).is_empty());
+
+    let (ok, s, e) = run(
+        &p,
+        &format!(
+            r#"
+            import "kube_proxy" as kube_proxy;
+            kube_proxy::restore("{}");
+            "#,
+            std::fs::canonicalize(&saved).unwrap().display()
+        ),
+        Some(&fc),
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    let ds = fc
+        .get("apps/v1", "DaemonSet", "kube-system", "kube-proxy")
+        .unwrap();
+    assert_eq!(
+        ds["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.k8s.io/kube-proxy:v1.33.4"
+    );
+    let cm = fc
+        .get("v1", "ConfigMap", "kube-system", "kube-proxy")
+        .unwrap();
+    assert_eq!(cm["data"]["config.conf"], "mode: iptables");
+}
