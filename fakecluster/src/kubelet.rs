@@ -599,7 +599,8 @@ impl Kubelet {
                 ));
             }
             script.push_str("exec \"$@\"");
-            let mut cmd = tokio::process::Command::new("unshare");
+            let host_path = std::env::var("PATH").unwrap_or_default();
+            let mut cmd = tokio::process::Command::new(resolve_program("unshare", &host_path));
             cmd.args([
                 "--mount",
                 "--propagation",
@@ -613,7 +614,13 @@ impl Kubelet {
             cmd.args(argv);
             cmd
         } else {
-            let mut cmd = tokio::process::Command::new(&argv[0]);
+            let path = c
+                .env
+                .iter()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| self.path_env());
+            let mut cmd = tokio::process::Command::new(resolve_program(&argv[0], &path));
             cmd.args(&argv[1..]);
             cmd
         };
@@ -910,4 +917,23 @@ pub fn record_event(
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }),
     );
+}
+
+/// `prog` looked up in `path` (a PATH value), or unchanged when it has a
+/// slash or is not found (spawning then fails as it would). A Command given
+/// a bare name and its own PATH falls back from posix_spawn to fork, which
+/// copies this process's page tables: ~15 ms once the fake holds 10,000
+/// pods, paid by every exec and container start.
+pub fn resolve_program(prog: &str, path: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if prog.contains('/') {
+        return PathBuf::from(prog);
+    }
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let p = Path::new(dir).join(prog);
+        if std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0) {
+            return p;
+        }
+    }
+    PathBuf::from(prog)
 }

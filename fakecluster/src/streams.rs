@@ -359,13 +359,15 @@ async fn exec(
             k
         }
         _ => {
-            let mut k = tokio::process::Command::new(&cmd[0]);
+            let path = sh.kubelet.path_env();
+            let mut k =
+                tokio::process::Command::new(crate::kubelet::resolve_program(&cmd[0], &path));
             k.args(&cmd[1..]);
             k.env_clear();
             for (key, v) in &c.env {
                 k.env(key, v);
             }
-            k.env("PATH", sh.kubelet.path_env());
+            k.env("PATH", path);
             let wd = rt.dir.join("work");
             k.current_dir(if wd.exists() {
                 wd

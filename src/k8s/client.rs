@@ -81,7 +81,7 @@ pub async fn connect(target: &Target) -> Result<Cluster, String> {
 /// port-forward write can wait for a delayed ACK (~40 ms on Linux), which
 /// made about one node-session command in thirty take 44 ms instead of 0.5.
 /// With a proxy configured, kube's own builder (and its proxy support) is used.
-fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     use kube::client::ConfigExt;
     if config.proxy_url.is_some() {
         return kube::Client::try_from(config);

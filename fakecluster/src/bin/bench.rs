@@ -288,7 +288,7 @@ fn client(fc: &FakeCluster) -> kube::Client {
             .await
             .unwrap();
         cfg.default_retry = false;
-        kube::Client::try_from(cfg).unwrap()
+        scaffold::k8s::client::build_client(cfg).unwrap()
     })
 }
 
@@ -1146,6 +1146,19 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
             .env("KUBECONFIG", &kc),
     );
     assert!(ok, "ron with auto-copy failed");
+    // the copy must be all there: a tar.gz of the whole store
+    let listed = Command::new("sh")
+        .arg("-c")
+        .arg(format!("tar tzf {} | wc -l", dest.display()))
+        .output()
+        .unwrap();
+    let files = String::from_utf8_lossy(&listed.stdout).trim().to_string();
+    let copied = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+    // half the data is random, so the tar.gz cannot be under 40% of it
+    assert!(
+        copied as f64 >= size as f64 * 0.4,
+        "auto-copy wrote {copied} bytes ({files} entries) for {size} bytes of mixed data: not a copy of the whole store"
+    );
     let copy_secs = (with_copy - base).max(0.001);
     let ours = mib / copy_secs;
     let (tar_secs, _, ok) = run_measured(
