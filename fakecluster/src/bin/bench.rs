@@ -3,6 +3,7 @@
 //! `target/bench.json`.
 //!
 //!   cargo run --release -p fakecluster --bin bench [-- --quick] [--filter NAME] [--check]
+//!   cargo run --release -p fakecluster --bin bench -- --kubeconfig FILE   # ron vs session on a real cluster
 //!
 //! `--check` fails (exit 1) on gross regressions, judged only by ratios
 //! against the peer or ceiling measured in the same run.
@@ -17,6 +18,8 @@ struct Args {
     quick: bool,
     filter: Option<String>,
     check: bool,
+    /// a real cluster: only the `real_*` rows run, against it
+    kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -1317,11 +1320,109 @@ fn bench_report(a: &Args, bin: &Path) -> Vec<Row> {
     ]
 }
 
+/// Run a script with `kubeconfig`; its stdout (panics with stderr on failure).
+fn script_output(bin: &Path, kubeconfig: &Path, dir: &Path, name: &str, text: &str) -> String {
+    let script = dir.join(name);
+    std::fs::write(&script, text).unwrap();
+    let out = Command::new(bin)
+        .arg("script")
+        .arg(&script)
+        .args(["--no-breakpoints", "--artifacts"])
+        .arg(dir.join("art"))
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// ron and node sessions on a real cluster (`--kubeconfig`): what the fake
+/// server cannot tell, because its pods start in milliseconds. Uses the
+/// first worker node (or the first node) and the context's namespace.
+fn bench_real(a: &Args, bin: &Path, kubeconfig: &Path) -> Vec<Row> {
+    let dir = tempfile::tempdir().unwrap();
+    let node = script_output(
+        bin,
+        kubeconfig,
+        dir.path(),
+        "node.rhai",
+        r#"let all = nodes(); let w = all.filter(|n| !n.roles.contains("control-plane")); print(if w.len() > 0 { w[0].name } else { all[0].name });"#,
+    );
+    let (rons, cmds) = if a.quick { (3, 20) } else { (10, 100) };
+    // ron: each call timed in the script (no process start in the figure)
+    let text = script_output(
+        bin,
+        kubeconfig,
+        dir.path(),
+        "rons.rhai",
+        &format!(
+            r#"for i in 0..{rons} {{ let t = timestamp(); ron("{node}", "true"); print(t.elapsed * 1000.0); }}"#
+        ),
+    );
+    let ron_ms: Vec<f64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let text = script_output(
+        bin,
+        kubeconfig,
+        dir.path(),
+        "session.rhai",
+        &format!(
+            r#"let t = timestamp(); let s = node_session("{node}"); print(t.elapsed * 1000.0); s.exec("true"); let t = timestamp(); for i in 0..{cmds} {{ s.exec("true"); }} print(t.elapsed * 1000.0); s.close();"#
+        ),
+    );
+    let v: Vec<f64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(v.len(), 2, "session output: {text}");
+    let (open_ms, per_cmd) = (v[0], v[1] / cmds as f64);
+    let ron = stats(ron_ms);
+    let factor = ron.median / per_cmd;
+    vec![
+        Row {
+            name: "real_ron",
+            what: format!(
+                "ron(\"{node}\", \"true\") on the real cluster, call to return, {rons} calls"
+            ),
+            unit: "ms",
+            target: None,
+            guard: None,
+            ours: ron.clone(),
+            peer: None,
+            extra: json!({"node": node}),
+        },
+        Row {
+            name: "real_session_exec",
+            what: format!("node_session(\"{node}\").exec(\"true\"), mean of {cmds}"),
+            unit: "ms",
+            target: Some((format!("<= 25 ms ({per_cmd:.1})"), per_cmd <= 25.0)),
+            guard: None,
+            ours: stats(vec![per_cmd]),
+            peer: None,
+            extra: json!({"session_open_ms": open_ms}),
+        },
+        Row {
+            name: "real_session_vs_ron",
+            what: format!("{cmds} session commands vs {cmds} ron calls (ron median x {cmds})"),
+            unit: "ms",
+            target: Some((format!(">= 10x faster ({factor:.0}x)"), factor >= 10.0)),
+            guard: None,
+            ours: stats(vec![per_cmd * cmds as f64]),
+            peer: Some((
+                format!("{cmds} ron calls"),
+                stats(vec![ron.median * cmds as f64]),
+            )),
+            extra: json!({"speedup": factor}),
+        },
+    ]
+}
+
 fn main() {
     let mut a = Args {
         quick: false,
         filter: None,
         check: false,
+        kubeconfig: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -1329,13 +1430,14 @@ fn main() {
             "--quick" => a.quick = true,
             "--check" => a.check = true,
             "--filter" => a.filter = it.next(),
+            "--kubeconfig" => a.kubeconfig = it.next().map(PathBuf::from),
             "-h" | "--help" => {
-                println!("usage: bench [--quick] [--filter NAME] [--check]");
+                println!("usage: bench [--quick] [--filter NAME] [--check] [--kubeconfig FILE]");
                 return;
             }
             other => {
                 eprintln!(
-                    "unknown argument {other}; usage: bench [--quick] [--filter NAME] [--check]"
+                    "unknown argument {other}; usage: bench [--quick] [--filter NAME] [--check] [--kubeconfig FILE]"
                 );
                 std::process::exit(2);
             }
@@ -1343,12 +1445,19 @@ fn main() {
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
+    // with --kubeconfig only the real-cluster rows run
     let want = |group: &str, names: &[&str]| {
-        a.filter
-            .as_deref()
-            .is_none_or(|f| group.contains(f) || names.iter().any(|n| n.contains(f)))
+        a.kubeconfig.is_none()
+            && a.filter
+                .as_deref()
+                .is_none_or(|f| group.contains(f) || names.iter().any(|n| n.contains(f)))
     };
     let mut rows = vec![];
+    if let Some(kc) = a.kubeconfig.clone() {
+        // a real cluster: only what the fake server cannot tell
+        let bin = scaffold_bin();
+        rows.extend(bench_real(&a, &bin, &kc));
+    }
     if want("engine", &["engine_start", "engine_rss", "check_all"]) {
         let bin = scaffold_bin();
         rows.extend(bench_engine(&a, &bin));
@@ -1408,9 +1517,11 @@ fn main() {
     if let Some(f) = &a.filter {
         rows.retain(|r| {
             r.name.contains(f.as_str())
-                || ["engine", "fake", "ready", "objects", "ron", "report"]
-                    .iter()
-                    .any(|g| f.starts_with(g))
+                || [
+                    "engine", "fake", "ready", "objects", "ron", "report", "real",
+                ]
+                .iter()
+                .any(|g| f.starts_with(g))
         });
     }
     println!(
