@@ -86,7 +86,11 @@ fn handle(sh: &Arc<Shared>, ev: &Event) {
             }
             retry_pending(sh);
         }
-        "persistentvolumeclaims" if ev.etype == "ADDED" => bind_pvc(sh, o),
+        "persistentvolumeclaims" if ev.etype == "ADDED" => {
+            bind_pvc(sh, o);
+            // pods that waited for this claim can be scheduled now
+            retry_pending(sh);
+        }
         "customresourcedefinitions.apiextensions.k8s.io" if ev.etype != "DELETED" => {
             establish_crd(sh, o)
         }
@@ -185,6 +189,33 @@ pub fn fits(spec: &Value, node: &Value) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Mark a pod Pending/Unschedulable with `msg` and a FailedScheduling
+/// event (once per distinct message).
+fn unschedulable(sh: &Arc<Shared>, pod: &Value, msg: String) {
+    let pk = kind(sh, "", "Pod");
+    let (ns, name) = name_of(pod);
+    let already = pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "PodScheduled" && c["message"] == msg.as_str())
+    });
+    if already {
+        return;
+    }
+    let m2 = msg.clone();
+    let _ = sh.store.modify(&pk, ns, name, true, |o| {
+        o["status"]["phase"] = json!("Pending");
+        o["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": m2, "lastProbeTime": null, "lastTransitionTime": crate::store::now()}]);
+    });
+    record_event(
+        &sh.store,
+        pod,
+        "Warning",
+        "FailedScheduling",
+        &msg,
+        "default-scheduler",
+    );
+}
+
 static NEXT_NODE: AtomicUsize = AtomicUsize::new(0);
 
 fn schedule(sh: &Arc<Shared>, pod: &Value) {
@@ -192,6 +223,20 @@ fn schedule(sh: &Arc<Shared>, pod: &Value) {
     let pk = kind(sh, "", "Pod");
     let (ns, name) = name_of(pod);
     let nodes = sh.store.list(&nk, None).0;
+    // like the scheduler: a claim that does not exist keeps the pod pending
+    let pvck = kind(sh, "", "PersistentVolumeClaim");
+    let missing = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+        .find(|c| sh.store.get(&pvck, ns, c).is_none());
+    if let Some(claim) = missing {
+        let n = nodes.len();
+        let msg = format!("0/{n} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.");
+        unschedulable(sh, pod, msg);
+        return;
+    }
     let mut reasons: Vec<&str> = vec![];
     let eligible: Vec<&Value> = nodes
         .iter()
@@ -214,26 +259,7 @@ fn schedule(sh: &Arc<Shared>, pod: &Value) {
             .collect();
         msg.push_str(&parts.join(","));
         msg.push_str(". preemption: 0/0 nodes are available.");
-        let already = pod["status"]["conditions"].as_array().is_some_and(|c| {
-            c.iter()
-                .any(|c| c["type"] == "PodScheduled" && c["message"] == msg.as_str())
-        });
-        if already {
-            return;
-        }
-        let m2 = msg.clone();
-        let _ = sh.store.modify(&pk, ns, name, true, |o| {
-            o["status"]["phase"] = json!("Pending");
-            o["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": m2, "lastProbeTime": null, "lastTransitionTime": crate::store::now()}]);
-        });
-        record_event(
-            &sh.store,
-            pod,
-            "Warning",
-            "FailedScheduling",
-            &msg,
-            "default-scheduler",
-        );
+        unschedulable(sh, pod, msg);
         return;
     }
     let node = eligible[NEXT_NODE.fetch_add(1, Ordering::Relaxed) % eligible.len()];

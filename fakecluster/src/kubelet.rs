@@ -431,7 +431,31 @@ impl Kubelet {
 
     async fn start(self: Arc<Self>, rt: Arc<PodRt>, pod: Value) {
         let _ = std::fs::create_dir_all(rt.dir.join("work"));
-        let vols = self.volumes(&rt, &pod);
+        // Like the kubelet, a ConfigMap, Secret or PVC that does not exist
+        // yet is a FailedMount, retried until it appears (the pod stays
+        // ContainerCreating), not a final error: manifests applied together
+        // may create a Deployment's pod before its ConfigMap.
+        let mut warned = false;
+        let vols = loop {
+            match self.volumes(&rt, &pod) {
+                Ok(v) => break v,
+                Err((_, message)) => {
+                    if !warned {
+                        self.event(
+                            &pod,
+                            "Warning",
+                            "FailedMount",
+                            &format!("MountVolume.SetUp failed: {message}"),
+                        );
+                        warned = true;
+                    }
+                    tokio::select! {
+                        _ = rt.stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                }
+            }
+        };
         let restart = pod["spec"]["restartPolicy"]
             .as_str()
             .unwrap_or("Always")
@@ -448,28 +472,16 @@ impl Kubelet {
                 reason: "ContainerCreating".into(),
                 message: String::new(),
             };
-            match &vols {
-                Ok(v) => {
-                    for m in c["volumeMounts"].as_array().cloned().unwrap_or_default() {
-                        if let (Some(name), Some(path)) =
-                            (m["name"].as_str(), m["mountPath"].as_str())
-                        {
-                            match v.get(name) {
-                                Some(dir) => mounts.push((dir.clone(), path.to_string())),
-                                None => {
-                                    state = CState::Waiting {
-                                        reason: "CreateContainerConfigError".into(),
-                                        message: format!("volume \"{name}\" not found"),
-                                    }
-                                }
+            for m in c["volumeMounts"].as_array().cloned().unwrap_or_default() {
+                if let (Some(name), Some(path)) = (m["name"].as_str(), m["mountPath"].as_str()) {
+                    match vols.get(name) {
+                        Some(dir) => mounts.push((dir.clone(), path.to_string())),
+                        None => {
+                            state = CState::Waiting {
+                                reason: "CreateContainerConfigError".into(),
+                                message: format!("volume \"{name}\" not found"),
                             }
                         }
-                    }
-                }
-                Err((reason, message)) => {
-                    state = CState::Waiting {
-                        reason: reason.clone(),
-                        message: message.clone(),
                     }
                 }
             }

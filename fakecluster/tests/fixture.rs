@@ -248,6 +248,47 @@ fn realistic_failures() {
         let p = fc.get("v1", "Pod", "default", "nowhere").unwrap();
         p["status"]["conditions"][0]["reason"] == "Unschedulable"
     });
+    // a ConfigMap volume that does not exist yet: FailedMount, the pod
+    // waits, and starts once the ConfigMap is created (as the kubelet does)
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "early", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "pause", "volumeMounts": [{"name": "c", "mountPath": "/c"}]}],
+            "volumes": [{"name": "c", "configMap": {"name": "later"}}]}})).unwrap();
+    wait("FailedMount", || {
+        fc.list("v1", "Event").iter().any(|e| {
+            e["reason"] == "FailedMount"
+                && e["involvedObject"]["name"] == "early"
+                && e["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("configmap \"later\" not found")
+        })
+    });
+    assert_eq!(
+        fc.get("v1", "Pod", "default", "early").unwrap()["status"]["phase"],
+        "Pending"
+    );
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later", "namespace": "default"},
+        "data": {"k": "v"}})).unwrap();
+    wait("running after the ConfigMap appeared", || {
+        fc.get("v1", "Pod", "default", "early").unwrap()["status"]["phase"] == "Running"
+    });
+    // a claim that does not exist: unschedulable until it is created
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "claims", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "pause", "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+            "volumes": [{"name": "s", "persistentVolumeClaim": {"claimName": "store"}}]}})).unwrap();
+    wait("unschedulable without its claim", || {
+        let p = fc.get("v1", "Pod", "default", "claims").unwrap();
+        p["status"]["conditions"][0]["reason"] == "Unschedulable"
+            && p["status"]["conditions"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("persistentvolumeclaim \"store\" not found")
+    });
+    fc.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "store", "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).unwrap();
+    wait("running once the claim exists", || {
+        fc.get("v1", "Pod", "default", "claims").unwrap()["status"]["phase"] == "Running"
+    });
     // control-plane taint is honoured: daemonset without tolerations skips it
     fc.seed_yaml("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: ds, namespace: default}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: c, image: pause}]}\n").unwrap();
     wait("ds", || {

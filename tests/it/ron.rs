@@ -257,6 +257,18 @@ fn failures_are_reported_at_once() {
         .stderr(predicate::str::contains(
             "Unschedulable: 0/2 nodes are available",
         ));
+    // someone else's claim (manage_pvc: false) that does not exist
+    p.file(
+        "claim.rhai",
+        r#"ron(#{node: "kind-worker", cmd: "true", pvc: true, pvc_name: "absent", manage_pvc: false});"#,
+    );
+    p.cmd()
+        .args(["script", "claim.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "persistentvolumeclaim \"absent\" not found",
+        ));
     assert!(
         t.elapsed() < std::time::Duration::from_secs(15),
         "reported at once, not after a timeout"
