@@ -104,3 +104,46 @@ fn e2e_apply_wait_port_forward() {
         .success()
         .stdout(predicate::str::contains("served by web-"));
 }
+
+/// The quickstart on a real cluster: pod2pod with the pinned image, both
+/// overlays, one short run each; real numbers recorded, `scaffold report`
+/// compares them. The Deployments stay (manifests are kept for reuse, SPEC
+/// "Labels"); the test deletes them at the end.
+#[test]
+fn e2e_pod2pod_quickstart() {
+    let Some(kc) = real_cluster("e2e_pod2pod_quickstart") else {
+        return;
+    };
+    let p = project(&kc);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pod2pod/main.rhai");
+    for overlay in ["pod", "service"] {
+        p.cmd()
+            .args(["script"])
+            .arg(&script)
+            .args(["--set", "runs=1", "--set", "duration=3", "--set"])
+            .arg(format!("overlay={overlay}"))
+            .args(["--artifacts", overlay])
+            .timeout(std::time::Duration::from_secs(900))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("throughput (Gbit/s)"));
+        let r = p.results_in(&p.path().join(overlay));
+        let t = r["records"]["pod2pod_throughput"]["value"]
+            .as_f64()
+            .or_else(|| r["records"]["pod2pod_throughput"]["samples"][0].as_f64())
+            .unwrap_or(0.0);
+        assert!(t > 0.0, "{overlay}: no throughput recorded: {r}");
+    }
+    p.cmd()
+        .args(["report", "pod/latest", "service/latest"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("overlay=service"));
+    p.file(
+        "clean.rhai",
+        r#"for d in ["pod2pod-client", "pod2pod-server"] { delete("deployment", d, #{wait: true}); }
+        delete("service", "pod2pod-server");"#,
+    );
+    p.cmd().args(["script", "clean.rhai"]).assert().success();
+}
