@@ -205,6 +205,9 @@ impl Host {
         let c = self
             .block_on(async {
                 let c = crate::k8s::client::connect(&target).await?;
+                let _t = self.trace("connect", || {
+                    format!("{}, context {}", c.describe_server(), target.context)
+                });
                 // what results.json tells about the cluster: best effort, one
                 // quick try, so an unreachable server is reported by the call itself
                 let quick = std::time::Duration::from_secs(2);

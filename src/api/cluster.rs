@@ -51,7 +51,7 @@ pub fn k8s_error(
     match e {
         crate::k8s::http::K8sError::Transport(m) => {
             let (url, src, ctx) = match (h.cluster(), h.target()) {
-                (Ok(c), Ok(t)) => (c.server_url, t.source.describe(), t.context),
+                (Ok(c), Ok(t)) => (c.describe_server(), t.source.describe(), t.context),
                 _ => ("?".into(), "?".into(), "?".into()),
             };
             error(format!(

@@ -48,7 +48,7 @@ pub fn k8s_ready(
             } else {
                 ready::verify(&c.client, &scope)
                     .await
-                    .map_err(|e| format!("cannot list resources from {}: {e}", c.server_url))
+                    .map_err(|e| format!("cannot list resources from {}: {e}", c.describe_server()))
             }
         };
         tokio::select! {

@@ -37,23 +37,37 @@ pub struct Cluster {
     pub client: kube::Client,
     pub target: Target,
     pub server_url: String,
+    /// `http://proxy:3128 (from HTTPS_PROXY)` when requests go through a proxy
+    pub proxy: Option<String>,
+}
+
+impl Cluster {
+    /// The server URL, and the proxy when there is one (for messages).
+    pub fn describe_server(&self) -> String {
+        match &self.proxy {
+            Some(p) => format!("{} through proxy {p}", self.server_url),
+            None => self.server_url.clone(),
+        }
+    }
 }
 
 /// Build the client. kube's own retry layer is turned off: ours is the only one
 /// (docs/ARCHITECTURE.md "Retries and timeouts").
 pub async fn connect(target: &Target) -> Result<Cluster, String> {
-    let mut config = match &target.source {
-        KubeSource::InCluster => {
-            kube::Config::incluster().map_err(|e| format!("cannot load in-cluster config: {e}"))?
-        }
+    let (mut config, kubeconfig_proxy) = match &target.source {
+        KubeSource::InCluster => (
+            kube::Config::incluster().map_err(|e| format!("cannot load in-cluster config: {e}"))?,
+            None,
+        ),
         src => {
             let kc = kubeconfig::load(src)?;
+            let proxy = cluster_proxy_url(&kc, &target.context);
             let opts = kube::config::KubeConfigOptions {
                 context: Some(target.context.clone()),
                 cluster: None,
                 user: None,
             };
-            kube::Config::from_custom_kubeconfig(kc, &opts)
+            let config = kube::Config::from_custom_kubeconfig(kc, &opts)
                 .await
                 .map_err(|e| {
                     format!(
@@ -61,35 +75,109 @@ pub async fn connect(target: &Target) -> Result<Cluster, String> {
                         target.context,
                         src.describe()
                     )
-                })?
+                })?;
+            (config, proxy)
         }
     };
     config.connect_timeout = Some(Duration::from_secs(5));
     config.default_retry = false;
     let server_url = config.cluster_url.to_string();
+    let env = |n: &str| std::env::var(n).ok();
+    let proxy = super::proxy::choose(kubeconfig_proxy.as_deref(), &config.cluster_url, &env)
+        .map_err(|e| format!("cannot reach {server_url}: {e}"))?;
+    config.proxy_url = proxy.as_ref().map(|p| p.url.clone());
     let client =
         build_client(config).map_err(|e| format!("cannot create client for {server_url}: {e}"))?;
     Ok(Cluster {
         client,
         target: target.clone(),
         server_url,
+        proxy: proxy.map(|p| p.describe()),
     })
+}
+
+/// `proxy-url` of the cluster the context points at.
+fn cluster_proxy_url(kc: &kube::config::Kubeconfig, context: &str) -> Option<String> {
+    let cluster = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?
+        .cluster
+        .clone();
+    kc.clusters
+        .iter()
+        .find(|c| c.name == cluster)?
+        .cluster
+        .as_ref()?
+        .proxy_url
+        .clone()
 }
 
 /// kube's own client stack with one change: TCP_NODELAY on its connections,
 /// as Go clients (kubectl) have by default. Without it a small exec or
 /// port-forward write can wait for a delayed ACK (~40 ms on Linux), which
 /// made about one node-session command in thirty take 44 ms instead of 0.5.
-/// With a proxy configured, kube's own builder (and its proxy support) is used.
+/// `config.proxy_url` (chosen by [`super::proxy::choose`]) is honoured:
+/// http and https proxies through CONNECT, socks5 with the proxy resolving
+/// names (as kubectl's socks5 does); credentials in the URL are sent as
+/// proxy authentication.
 pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
     use kube::client::ConfigExt;
-    if config.proxy_url.is_some() {
-        return kube::Client::try_from(config);
-    }
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    let https = config.rustls_https_connector_with_connector(http)?;
+    let Some(url) = config.proxy_url.clone() else {
+        return finish(http, config);
+    };
+    let unsupported = || kube::Error::ProxyProtocolUnsupported {
+        proxy_url: url.clone(),
+    };
+    let icpt = super::proxy::intercept(&url).ok_or_else(unsupported)?;
+    match url.scheme_str() {
+        Some("http") => {
+            let mut t = Tunnel::new(icpt.uri().clone(), http);
+            if let Some(auth) = icpt.basic_auth() {
+                t = t.with_auth(auth.clone());
+            }
+            finish(t, config)
+        }
+        Some("https") => {
+            let tls = config.rustls_https_connector_with_connector(http)?;
+            let mut t = Tunnel::new(icpt.uri().clone(), tls);
+            if let Some(auth) = icpt.basic_auth() {
+                t = t.with_auth(auth.clone());
+            }
+            finish(t, config)
+        }
+        Some("socks5" | "socks5h") => {
+            let mut s = SocksV5::new(icpt.uri().clone(), http).local_dns(false);
+            if let Some((user, pass)) = icpt.raw_auth() {
+                s = s.with_auth(user.to_string(), pass.to_string());
+            }
+            finish(s, config)
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// TLS, timeouts, base URI, auth and extra headers over a connector.
+fn finish<C>(connector: C, config: kube::Config) -> Result<kube::Client, kube::Error>
+where
+    C: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read
+        + hyper::rt::Write
+        + hyper_util::client::legacy::connect::Connection
+        + Send
+        + Unpin
+        + 'static,
+    C::Future: Send + 'static,
+    C::Error: std::error::Error + Send + Sync + 'static,
+{
+    use kube::client::ConfigExt;
+    let https = config.rustls_https_connector_with_connector(connector)?;
     let mut connector = hyper_timeout::TimeoutConnector::new(https);
     connector.set_connect_timeout(config.connect_timeout);
     connector.set_read_timeout(config.read_timeout);

@@ -7,6 +7,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod objects;
 pub mod portforward;
+pub mod proxy;
 pub mod ratelimit;
 pub mod ready;
 pub mod ron;

@@ -13,6 +13,7 @@ mod kind;
 mod kubeconfig;
 mod manifests;
 mod objects;
+mod proxy;
 mod report;
 mod ron;
 mod scenarios;
