@@ -31,7 +31,7 @@ pub struct Global {
     /// Client-side burst above --qps
     #[arg(long, global = true, value_name = "N")]
     pub burst: Option<u32>,
-    /// Trace commands and the host calls that reach the cluster, network, nodes or files, with durations (like set -x)
+    /// Trace every command and host function call with its arguments and duration (like set -x)
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }

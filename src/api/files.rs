@@ -44,12 +44,14 @@ pub mod files_api {
     /// True when a file or directory exists.
     #[rhai_fn(return_raw)]
     pub fn exists(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "exists", || path.to_string());
         Ok(host(&ctx)?.resolve_path(path).exists())
     }
 
     /// Create a directory and its parents; returns the absolute path.
     #[rhai_fn(return_raw)]
     pub fn mkdir(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "mkdir", || path.to_string());
         let p = host(&ctx)?.resolve_path(path);
         std::fs::create_dir_all(&p)
             .map_err(|e| error(format!("mkdir: cannot create {}: {e}", p.display())))?;
@@ -62,7 +64,8 @@ pub mod files_api {
     /// let pods = parse_json(sh_output("kubectl get pods -o json")).items;
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_json(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn parse_json(ctx: NativeCallContext, text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "parse_json", || format!("{} bytes", text.len()));
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             error(format!(
                 "parse_json: invalid JSON at line {} column {}: {e}",
@@ -75,13 +78,15 @@ pub mod files_api {
 
     /// A value as pretty-printed JSON.
     #[rhai_fn(return_raw)]
-    pub fn to_json(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+    pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "to_json", String::new);
         serde_json::to_string_pretty(&json_of(&value)).map_err(|e| error(format!("to_json: {e}")))
     }
 
     /// Parse YAML text; multi-document YAML parses to an array of documents.
     #[rhai_fn(return_raw)]
-    pub fn parse_yaml(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn parse_yaml(ctx: NativeCallContext, text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "parse_yaml", || format!("{} bytes", text.len()));
         let docs = crate::yaml::parse_docs(text).map_err(|e| error(format!("parse_yaml: {e}")))?;
         Ok(match docs.len() {
             0 => Dynamic::UNIT,
@@ -93,13 +98,20 @@ pub mod files_api {
     /// A value as YAML; an array of maps becomes a multi-document stream only
     /// with `to_yaml_docs`.
     #[rhai_fn(return_raw)]
-    pub fn to_yaml(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+    pub fn to_yaml(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "to_yaml", String::new);
         crate::yaml::to_string(&json_of(&value)).map_err(|e| error(format!("to_yaml: {e}")))
     }
 
     /// An array of values as multi-document YAML (`---` between documents).
     #[rhai_fn(return_raw)]
-    pub fn to_yaml_docs(values: rhai::Array) -> Result<String, Box<EvalAltResult>> {
+    pub fn to_yaml_docs(
+        ctx: NativeCallContext,
+        values: rhai::Array,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "to_yaml_docs", || {
+            format!("{} documents", values.len())
+        });
         let mut out = String::new();
         for v in values {
             out.push_str("---\n");

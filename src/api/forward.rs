@@ -218,6 +218,7 @@ pub mod forward_api {
         ctx: NativeCallContext,
         f: &mut PortForward,
     ) -> Result<(), Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "port_forward.stop", String::new);
         let h = host(&ctx)?;
         stop(&h, &f.0);
         Ok(())
@@ -387,6 +388,7 @@ pub mod forward_api {
         promql: &str,
         options: Map,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "prom_query", || format!("{promql:?}"));
         let h = host(&ctx)?;
         let o = Opts::new("prom_query", options, &["at", "range", "step", "service"])?;
         let svc = o

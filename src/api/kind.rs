@@ -65,7 +65,10 @@ pub mod kind_api {
     /// let cfg = kind_config(#{name: "bench", workers: 2, image: kind_image("1.33")});
     /// ```
     #[rhai_fn(name = "kind_config", return_raw)]
-    pub fn kind_config(options: Map) -> Result<String, Box<EvalAltResult>> {
+    pub fn kind_config(ctx: NativeCallContext, options: Map) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "kind_config", || {
+            crate::api::brief(&Dynamic::from_map(options.clone()))
+        });
         let o = Opts::new(
             "kind_config",
             options,
@@ -76,14 +79,15 @@ pub mod kind_api {
 
     /// `kind_config` with the defaults.
     #[rhai_fn(name = "kind_config", return_raw)]
-    pub fn kind_config0() -> Result<String, Box<EvalAltResult>> {
-        kind_config(Map::new())
+    pub fn kind_config0(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        kind_config(ctx, Map::new())
     }
 
     /// The kind node image pinned by digest for a Kubernetes version
     /// (`"1.33"`, `"v1.33"`, `"1.33.4"`, `"v1.33.4"`).
     #[rhai_fn(return_raw)]
-    pub fn kind_image(version: &str) -> Result<String, Box<EvalAltResult>> {
+    pub fn kind_image(ctx: NativeCallContext, version: &str) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "kind_image", || format!("{version:?}"));
         crate::kind::image(version).map_err(|e| error(format!("kind_image: {e}")))
     }
 
@@ -99,6 +103,9 @@ pub mod kind_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn kind_create(ctx: NativeCallContext, options: Map) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "kind_create", || {
+            crate::api::brief(&Dynamic::from_map(options.clone()))
+        });
         let h = host(&ctx)?;
         let o = Opts::new("kind_create", options, &["name", "config", "wait"])?;
         let name = o.string("name")?.unwrap_or_else(|| "kind".into());
@@ -163,6 +170,7 @@ pub mod kind_api {
     /// Delete a kind cluster (`kind delete cluster --name NAME`).
     #[rhai_fn(return_raw)]
     pub fn kind_delete(ctx: NativeCallContext, name: &str) -> Result<(), Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "kind_delete", || format!("{name:?}"));
         let h = host(&ctx)?;
         run_kind(
             &h,

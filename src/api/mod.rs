@@ -196,3 +196,13 @@ pub fn brief(v: &Dynamic) -> String {
         s
     }
 }
+
+/// `-v` trace of a host call (see [`Host::trace`]): prints the call and its
+/// duration when the guard is dropped; nothing without `-v` or a host.
+pub fn trace(
+    ctx: &NativeCallContext,
+    name: &str,
+    detail: impl FnOnce() -> String,
+) -> Option<crate::host::Trace> {
+    host(ctx).ok().map(|h| h.trace(name, detail))
+}

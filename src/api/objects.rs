@@ -168,6 +168,7 @@ pub mod objects_api {
     /// with the tool's own message.
     #[rhai_fn(return_raw)]
     pub fn kustomize(ctx: NativeCallContext, dir: &str) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "kustomize", || format!("{dir:?}"));
         let h = host(&ctx)?;
         let p = h.resolve_path(dir);
         if !p.is_dir() {
@@ -276,6 +277,7 @@ pub mod objects_api {
         ctx: NativeCallContext,
         manifest: &str,
     ) -> Result<i64, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "delete_manifest", String::new);
         let h = host(&ctx)?;
         let (docs, source) = docs_of(&h, "delete", manifest)?;
         let c = client(&h, "delete")?;

@@ -21,6 +21,7 @@ pub mod results_api {
         name: &str,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "step", || format!("{name:?}"));
         let h = host(&ctx)?;
         let start = std::time::SystemTime::now();
         let t = std::time::Instant::now();
@@ -103,7 +104,8 @@ pub mod results_api {
     /// print(s.mean + " ± " + s.ci95);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn summary(xs: rhai::Array) -> Result<Map, Box<EvalAltResult>> {
+    pub fn summary(ctx: NativeCallContext, xs: rhai::Array) -> Result<Map, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "summary", || format!("{} values", xs.len()));
         let mut nums = Vec::with_capacity(xs.len());
         for x in &xs {
             match x.as_float().or_else(|_| x.as_int().map(|i| i as f64)) {
@@ -141,6 +143,7 @@ pub mod results_api {
     /// `--artifacts`), created on first use. results.json is written there.
     #[rhai_fn(return_raw)]
     pub fn artifacts_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "artifacts_dir", String::new);
         let h = host(&ctx)?;
         h.run_dir()
             .map(|p| p.display().to_string())

@@ -26,6 +26,7 @@ pub mod script_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn params(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "params", String::new);
         let h = host(&ctx)?;
         let mut m = Map::new();
         for (k, v) in &h.settings.params {
@@ -48,6 +49,7 @@ pub mod script_api {
         name: &str,
         default: Dynamic,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "param", || format!("{name:?}, {}", brief(&default)));
         let h = host(&ctx)?;
         let Some(v) = h.settings.params.get(name) else {
             return Ok(default);
@@ -85,6 +87,7 @@ pub mod script_api {
     /// Positional arguments given after the script path.
     #[rhai_fn(name = "args", return_raw)]
     pub fn script_args(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "args", String::new);
         let h = host(&ctx)?;
         Ok(h.settings
             .args
@@ -96,6 +99,7 @@ pub mod script_api {
     /// Absolute directory of the running script; relative paths resolve against it.
     #[rhai_fn(return_raw)]
     pub fn script_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "script_dir", String::new);
         Ok(host(&ctx)?.settings.script_dir.display().to_string())
     }
 
@@ -103,6 +107,7 @@ pub mod script_api {
     /// script's directory that holds `kustomize/`.
     #[rhai_fn(return_raw)]
     pub fn root_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "root_dir", String::new);
         let h = host(&ctx)?;
         if let Ok(r) = std::env::var("SCAFFOLD_ROOT") {
             return Ok(r);
@@ -122,7 +127,8 @@ pub mod script_api {
 
     /// An environment variable; an error when it is not set.
     #[rhai_fn(name = "env", return_raw)]
-    pub fn env(name: &str) -> Result<String, Box<EvalAltResult>> {
+    pub fn env(ctx: NativeCallContext, name: &str) -> Result<String, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "env", || format!("{name:?}"));
         std::env::var(name).map_err(|_| {
             error(format!(
                 "env: variable '{name}' is not set; export it or use env(\"{name}\", default)"
@@ -132,7 +138,8 @@ pub mod script_api {
 
     /// An environment variable, or `default` when it is not set.
     #[rhai_fn(name = "env")]
-    pub fn env_or(name: &str, default: &str) -> String {
+    pub fn env_or(ctx: NativeCallContext, name: &str, default: &str) -> String {
+        let _t = crate::api::trace(&ctx, "env", || format!("{name:?}, {default:?}"));
         std::env::var(name).unwrap_or_else(|_| default.to_string())
     }
 
@@ -141,7 +148,8 @@ pub mod script_api {
     /// ```rhai
     /// if which("kind") == () { throw "install kind first"; }
     /// ```
-    pub fn which(name: &str) -> Dynamic {
+    pub fn which(ctx: NativeCallContext, name: &str) -> Dynamic {
+        let _t = crate::api::trace(&ctx, "which", || format!("{name:?}"));
         match crate::shell::which(name) {
             Some(p) => Dynamic::from(p.display().to_string()),
             None => Dynamic::UNIT,
@@ -178,6 +186,7 @@ pub mod script_api {
         delay: Dynamic,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "retry", || format!("{times}, {}", brief(&delay)));
         let h = host(&ctx)?;
         let d = secs("retry", &delay)?;
         if times < 1 {
@@ -220,6 +229,9 @@ pub mod script_api {
         interval: Dynamic,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "wait_until", || {
+            format!("{}, {}", brief(&timeout), brief(&interval))
+        });
         let h = host(&ctx)?;
         let timeout = secs("wait_until", &timeout)?;
         let interval = secs("wait_until", &interval)?;
@@ -249,6 +261,7 @@ pub mod script_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn on_exit(ctx: NativeCallContext, f: FnPtr) -> Result<(), Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "on_exit", String::new);
         host(&ctx)?.on_exit.lock().unwrap().push(f);
         Ok(())
     }
@@ -270,6 +283,7 @@ pub mod script_api {
     /// ```
     #[rhai_fn(name = "breakpoint", return_raw)]
     pub fn breakpoint_msg(ctx: NativeCallContext, msg: &str) -> Result<(), Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "breakpoint", || format!("{msg:?}"));
         let h = host(&ctx)?;
         if h.breakpoint_handled
             .swap(false, std::sync::atomic::Ordering::SeqCst)

@@ -284,6 +284,7 @@ pub mod shell_api {
     /// Wait for a background process to end; returns `#{code, stdout, stderr, duration}`.
     #[rhai_fn(name = "wait", return_raw)]
     pub fn wait(ctx: NativeCallContext, p: &mut BgHandle) -> Result<Map, Box<EvalAltResult>> {
+        let _t = crate::api::trace(&ctx, "process.wait", || p.0.cmd.clone());
         let h = crate::api::host(&ctx)?;
         let r = p.0.wait(&h).map_err(|_| crate::api::interrupted())?;
         let out = r.map_err(|e| error(format!("sh_bg: {e}")))?;
@@ -292,7 +293,8 @@ pub mod shell_api {
 
     /// Stop a background process (SIGTERM, then SIGKILL after 2 s).
     #[rhai_fn(name = "kill")]
-    pub fn kill(p: &mut BgHandle) {
+    pub fn kill(ctx: NativeCallContext, p: &mut BgHandle) {
+        let _t = crate::api::trace(&ctx, "process.kill", || p.0.cmd.clone());
         p.0.kill();
     }
 

@@ -279,13 +279,28 @@ fn unknown_option_lists_valid_keys() {
 #[test]
 fn verbose_traces_host_calls() {
     let p = Project::new();
-    p.file("s.rhai", r#"sh("true"); sleep(0);"#);
+    p.file(
+        "s.rhai",
+        r#"sh("true"); sleep(0); let m = param("mode", "xdp"); let h = env("HOME");
+           step("phase", || parse_json("[1]")); let s = summary([1, 2]);"#,
+    );
     p.cmd()
         .args(["-v", "script", "s.rhai"])
         .assert()
         .success()
         .stderr(predicate::str::contains("+ sh(true) ["))
-        .stderr(predicate::str::contains("+ sleep(0) ["));
+        .stderr(predicate::str::contains("+ sleep(0) ["))
+        .stderr(predicate::str::contains("+ param(\"mode\", \"xdp\") ["))
+        .stderr(predicate::str::contains("+ env(\"HOME\") ["))
+        .stderr(predicate::str::contains("+ parse_json(3 bytes) ["))
+        .stderr(predicate::str::contains("+ step(\"phase\") ["))
+        .stderr(predicate::str::contains("+ summary(2 values) ["));
+    // without -v nothing is traced
+    p.cmd()
+        .args(["script", "s.rhai"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("+ ").not());
 }
 
 #[test]
