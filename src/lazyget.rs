@@ -51,16 +51,19 @@ pub fn cache_dir() -> PathBuf {
         .join("tools")
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// An agent for `url`: proxies from the environment as for the cluster
+/// (src/k8s/proxy.rs).
+fn agent(url: &str) -> Result<ureq::Agent, String> {
+    Ok(ureq::Agent::config_builder()
+        .proxy(crate::k8s::proxy::for_url(url)?)
         .timeout_connect(Some(std::time::Duration::from_secs(10)))
         .http_status_as_error(false)
         .build()
-        .into()
+        .into())
 }
 
 fn get(url: &str) -> Result<ureq::http::Response<ureq::Body>, String> {
-    let r = agent()
+    let r = agent(url)?
         .get(url)
         .header("User-Agent", "scaffold")
         .call()

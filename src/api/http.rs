@@ -48,7 +48,9 @@ pub mod http_api {
             .collect();
         let method = method.to_uppercase();
         let _t = h.trace("http", || format!("{method} {url}"));
+        let proxy = crate::k8s::proxy::for_url(url).map_err(|e| error(format!("http: {e}")))?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(proxy)
             .timeout_global(Some(std::time::Duration::from_secs_f64(timeout.max(0.1))))
             .http_status_as_error(false)
             .allow_non_standard_methods(true)

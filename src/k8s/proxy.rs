@@ -128,6 +128,23 @@ fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
+/// The proxy for a plain HTTP(S) request of scaffold itself (`http()`,
+/// downloads), decided by the same rules from the environment: so a
+/// port-forward on 127.0.0.1 is never sent to a corporate proxy.
+pub fn for_url(url: &str) -> Result<Option<ureq::Proxy>, String> {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return Ok(None); // the request itself reports the bad URL
+    };
+    let env = |n: &str| std::env::var(n).ok();
+    let Some(p) = choose(None, &uri, &env)? else {
+        return Ok(None);
+    };
+    let desc = p.describe();
+    ureq::Proxy::new(&p.url.to_string())
+        .map(Some)
+        .map_err(|e| format!("proxy {desc}: {e}"))
+}
+
 /// The matcher's view of a chosen proxy: address without credentials, and
 /// the credentials split out for the connector.
 pub fn intercept(url: &http::Uri) -> Option<Intercept> {

@@ -4,7 +4,7 @@
 //! tunnel. The API server is the fake one; the proxy a small test one that
 //! sends every tunnel to 127.0.0.1.
 
-use crate::util::{leftovers, Project, TestProxy};
+use crate::util::{leftovers, Project, TestHttp, TestProxy};
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 
@@ -154,4 +154,29 @@ fn a_proxy_that_does_not_answer_is_named_in_the_error() {
         .stderr(predicate::str::contains(
             "use http://, https:// or socks5://",
         ));
+}
+
+#[test]
+fn http_uses_the_environments_proxy_except_for_loopback() {
+    let p = Project::new();
+    let srv = TestHttp::start(|_, path, _| (200, format!("got {path}")));
+    let proxy = TestProxy::http();
+    p.file(
+        "s.rhai",
+        &format!(
+            r#"print(http("GET", "http://127.0.0.1:{0}/direct").body);
+               print(http("GET", "http://svc.scaffold.test:{0}/proxied").body);"#,
+            srv.port
+        ),
+    );
+    p.cmd()
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{}", proxy.port))
+        .args(["script", "s.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("got /direct\ngot /proxied"));
+    assert_eq!(
+        proxy.seen(),
+        vec![format!("CONNECT svc.scaffold.test:{} -", srv.port)]
+    );
 }
