@@ -22,7 +22,8 @@ pub mod http_api {
     /// An HTTP request; returns `#{status, body}`. Options: `body` (text),
     /// `headers` (map), `timeout` (seconds, default 30), `check` (default
     /// true: a status outside 200..=299 is an error naming it and the start
-    /// of the body).
+    /// of the body). `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply as for
+    /// the cluster; 127.0.0.1 and localhost are always reached directly.
     ///
     /// ```rhai
     /// let r = http("GET", "https://grafana.com/api/dashboards/1860");
