@@ -34,39 +34,39 @@ impl Project {
 
     /// The binary, run in the project dir with HOME inside it and no KUBECONFIG.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(bin());
-        c.current_dir(self.path())
-            .env("HOME", self.path().join("home"))
-            .env("XDG_STATE_HOME", self.path().join("state"))
-            .env_remove("KUBECONFIG")
-            .env_remove("SCAFFOLD_STDLIB")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("NO_PROXY")
-            .env_remove("no_proxy")
-            .timeout(std::time::Duration::from_secs(60));
+        let mut c = Command::from_std(self.clean(std::process::Command::new(bin())));
+        c.timeout(std::time::Duration::from_secs(60));
         c
     }
 
     /// The same, as a std Command (for signals and ptys).
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(bin());
+        let mut c = self.clean(std::process::Command::new(bin()));
+        c.env("TERM", "xterm");
+        c
+    }
+
+    /// In the project dir, HOME and state inside it, and none of the
+    /// caller's kubeconfig, stdlib override, in-cluster or proxy settings.
+    fn clean(&self, mut c: std::process::Command) -> std::process::Command {
         c.current_dir(self.path())
             .env("HOME", self.path().join("home"))
-            .env("XDG_STATE_HOME", self.path().join("state"))
-            .env("TERM", "xterm")
-            .env_remove("KUBECONFIG")
-            .env_remove("SCAFFOLD_STDLIB")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("NO_PROXY")
-            .env_remove("no_proxy");
+            .env("XDG_STATE_HOME", self.path().join("state"));
+        for v in [
+            "KUBECONFIG",
+            "SCAFFOLD_STDLIB",
+            "KUBERNETES_SERVICE_HOST",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            c.env_remove(v);
+        }
         c
     }
 
