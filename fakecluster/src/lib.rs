@@ -19,6 +19,7 @@ pub mod faults;
 pub mod kinds;
 pub mod kubelet;
 pub mod patch;
+pub mod proxy;
 pub mod rest;
 pub mod select;
 pub mod server;

@@ -4,7 +4,8 @@
 //! tunnel. The API server is the fake one; the proxy a small test one that
 //! sends every tunnel to 127.0.0.1.
 
-use crate::util::{leftovers, Project, TestHttp, TestProxy};
+use crate::util::{leftovers, Project, TestHttp};
+use fakecluster::proxy::Proxy as TestProxy;
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 
