@@ -606,28 +606,21 @@ fn bench_ready(a: &Args, bin: &Path) -> Vec<Row> {
     for _ in 0..n {
         fc.set_condition("Node", "", "kind-worker", "Ready", "False")
             .unwrap();
-        let mut child = rss_cmd(bin, &wait_rss)
-            .args(["script"])
+        let mut cmd = rss_cmd(bin, &wait_rss);
+        cmd.args(["script"])
             .arg(&script)
             .args(["--no-breakpoints", "--artifacts"])
             .arg(dir.path().join("art"))
-            .env("KUBECONFIG", fc.kubeconfig())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        let t = Instant::now();
-        fc.set_condition("Node", "", "kind-worker", "Ready", "True")
-            .unwrap();
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(line.trim(), "ready");
-        let _ = child.wait();
+            .env("KUBECONFIG", fc.kubeconfig());
+        lat.push(latency_ms(
+            cmd,
+            Duration::from_millis(700),
+            || {
+                fc.set_condition("Node", "", "kind-worker", "Ready", "True")
+                    .unwrap();
+            },
+            "ready",
+        ));
     }
     let l = stats(lat);
     let ratio = l.median / 5000.0;
@@ -808,30 +801,23 @@ fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
             o["data"]["v"] = json!("0")
         })
         .unwrap();
-        let mut child = Command::new(bin)
-            .args(["script"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["script"])
             .arg(&ws)
             .args(["--no-breakpoints", "--artifacts"])
             .arg(dir.path().join("art"))
-            .env("KUBECONFIG", fc.kubeconfig())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        let t = Instant::now();
-        fc.update("v1", "ConfigMap", "default", "flag", |o| {
-            o["data"]["v"] = json!("1")
-        })
-        .unwrap();
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(line.trim(), "done");
-        let _ = child.wait();
+            .env("KUBECONFIG", fc.kubeconfig());
+        lat.push(latency_ms(
+            cmd,
+            Duration::from_millis(500),
+            || {
+                fc.update("v1", "ConfigMap", "default", "flag", |o| {
+                    o["data"]["v"] = json!("1")
+                })
+                .unwrap();
+            },
+            "done",
+        ));
     }
     let l = stats(lat);
     let ratio = l.median / 5000.0;
@@ -1039,29 +1025,15 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
     });
     // node session exec vs kubectl exec, and 100 commands: session vs ron
     let n = if a.quick { 20 } else { 100 };
-    let script = dir.path().join("session.rhai");
-    std::fs::write(
-        &script,
-        format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let t = timestamp(); for i in 0..{n} {{ s.exec(\"true\"); }} print(t.elapsed); s.close();"),
+    let session_total: f64 = script_output(
+        bin,
+        &kc,
+        dir.path(),
+        "session.rhai",
+        &format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let t = timestamp(); for i in 0..{n} {{ s.exec(\"true\"); }} print(t.elapsed); s.close();"),
     )
-    .unwrap();
-    let out = Command::new(bin)
-        .args(["script"])
-        .arg(&script)
-        .args(["--no-breakpoints", "--artifacts"])
-        .arg(dir.path().join("art"))
-        .env("KUBECONFIG", &kc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let session_total: f64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse::<f64>()
-        .unwrap()
+    .parse::<f64>()
+    .unwrap()
         * 1000.0;
     let per = session_total / n as f64;
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "peer", "namespace": "default"},
@@ -1100,28 +1072,10 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
     std::fs::write(&pkc_path, pkc.to_string()).unwrap();
     // 200 commands even with --quick (~0.1 s): a stall rate of 1 in 30 shows
     let m = 200;
-    let each = dir.path().join("session_each.rhai");
-    std::fs::write(
-        &each,
-        format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let ts = []; for i in 0..{m} {{ let t = timestamp(); s.exec(\"true\"); ts.push(t.elapsed * 1000.0); }} s.close(); let m = summary(ts); print(`${{m.mean}} ${{m.max}} ${{ts.filter(|x| x > 20.0).len()}}`);"),
-    )
-    .unwrap();
+    let each = format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let ts = []; for i in 0..{m} {{ let t = timestamp(); s.exec(\"true\"); ts.push(t.elapsed * 1000.0); }} s.close(); let m = summary(ts); print(`${{m.mean}} ${{m.max}} ${{ts.filter(|x| x > 20.0).len()}}`);");
     // mean, max and how many took over 20 ms
     let mean_max = |kubeconfig: &Path| -> (f64, f64, f64) {
-        let out = Command::new(bin)
-            .arg("script")
-            .arg(&each)
-            .args(["--no-breakpoints", "--artifacts"])
-            .arg(dir.path().join("art"))
-            .env("KUBECONFIG", kubeconfig)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = script_output(bin, kubeconfig, dir.path(), "session_each.rhai", &each);
         let v: Vec<f64> = text
             .split_whitespace()
             .map(|x| x.parse().unwrap())
@@ -1146,25 +1100,15 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
         peer: Some(("the same, direct".into(), stats(vec![direct_mean]))),
         extra: json!({"proxied_max_ms": proxied_max, "direct_max_ms": direct_max, "proxied_over_20ms": proxied_slow, "direct_over_20ms": direct_slow}),
     });
-    let rons = dir.path().join("rons.rhai");
-    std::fs::write(&rons, format!("let t = timestamp(); for i in 0..{n} {{ ron(\"kind-worker\", \"true\"); }} print(t.elapsed);")).unwrap();
-    let out = Command::new(bin)
-        .args(["script"])
-        .arg(&rons)
-        .args(["--no-breakpoints", "--artifacts"])
-        .arg(dir.path().join("art"))
-        .env("KUBECONFIG", &kc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ron_total: f64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse::<f64>()
-        .unwrap()
+    let ron_total: f64 = script_output(
+        bin,
+        &kc,
+        dir.path(),
+        "rons.rhai",
+        &format!("let t = timestamp(); for i in 0..{n} {{ ron(\"kind-worker\", \"true\"); }} print(t.elapsed);"),
+    )
+    .parse::<f64>()
+    .unwrap()
         * 1000.0;
     let speedup = ron_total / session_total;
     rows.push(Row {
@@ -1376,6 +1320,28 @@ fn bench_report(a: &Args, bin: &Path) -> Vec<Row> {
             }
         },
     ]
+}
+
+/// Start `cmd` (a script that prints `expect` when its wait returns), give
+/// it `settle` to start waiting, make the change, and time until the line.
+fn latency_ms(mut cmd: Command, settle: Duration, change: impl FnOnce(), expect: &str) -> f64 {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(settle);
+    let t = Instant::now();
+    change();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(line.trim(), expect);
+    let _ = child.wait();
+    ms
 }
 
 /// Run a script with `kubeconfig`; its stdout (panics with stderr on failure).
