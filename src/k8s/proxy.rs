@@ -76,6 +76,7 @@ pub fn choose(
     if no.split(',').any(|e| e.trim() == "*") {
         return Ok(None);
     }
+    let no = without_ports(&no, server);
     // hyper-util's matcher implements NO_PROXY as curl and Go do (domains
     // with or without a leading dot, IPs, CIDRs); it is asked only about
     // NO_PROXY, so its proxy is a placeholder
@@ -87,6 +88,40 @@ pub fn choose(
         return Ok(None);
     }
     Ok(Some(proxy))
+}
+
+/// NO_PROXY entries as hosts: `host:port` (and `[v6]:port`) count only for
+/// the server's port, as in Go; hyper-util's matcher compares hosts only.
+fn without_ports(no: &str, server: &http::Uri) -> String {
+    let port = server
+        .port_u16()
+        .unwrap_or(if server.scheme_str() == Some("http") {
+            80
+        } else {
+            443
+        });
+    no.split(',')
+        .map(str::trim)
+        .filter_map(|e| {
+            let (host, p) = if let Some(rest) = e.strip_prefix('[') {
+                let (h, after) = rest.split_once(']')?;
+                (h, after.strip_prefix(':'))
+            } else if e.parse::<std::net::IpAddr>().is_ok() || e.contains('/') {
+                (e, None) // a bare IPv6 address or a CIDR
+            } else {
+                match e.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (e, None),
+                }
+            };
+            match p.map(|p| p.parse::<u16>()) {
+                None => Some(host.to_string()),
+                Some(Ok(p)) if p == port => Some(host.to_string()),
+                _ => None,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn parse(value: &str, source: &str) -> Result<Proxy, String> {
@@ -238,6 +273,16 @@ mod tests {
         assert!(with("10.0.0.0/8", "https://192.168.1.2:6443"));
         assert!(!with("a.b, 192.168.1.2", "https://192.168.1.2:6443"));
         assert!(!with("*", "https://192.168.1.2:6443"));
+        // host:port entries count for that port only, as in Go
+        assert!(!with(
+            "api.example.com:6443",
+            "https://api.example.com:6443"
+        ));
+        assert!(with("api.example.com:8443", "https://api.example.com:6443"));
+        assert!(!with("api.example.com:443", "https://api.example.com"));
+        assert!(!with("[fd00::1]:6443", "https://[fd00::1]:6443"));
+        assert!(!with("fd00::/8", "https://[fd00::1]:6443"));
+        assert!(!with("10.1.2.3:6443", "https://10.1.2.3:6443"));
         assert!(pick(
             None,
             "https://h.example.com",
