@@ -1,5 +1,5 @@
-//! Which proxy, if any, the kube client goes through, decided the way kubectl
-//! decides: the kubeconfig cluster's `proxy-url` first; else `HTTPS_PROXY` /
+//! Which proxy, if any, the kube client (and `http()`, downloads) goes
+//! through, decided the way kubectl decides: the kubeconfig cluster's `proxy-url` first; else `HTTPS_PROXY` /
 //! `HTTP_PROXY` (upper case first) for the server's scheme, unless `NO_PROXY`
 //! lists the host or the host is loopback (Go never proxies loopback, so
 //! `kind` clusters keep working with a corporate proxy set).
