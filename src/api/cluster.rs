@@ -97,8 +97,8 @@ pub mod cluster_api {
     /// kubeconfig's current-context). Reads files only; no request is made.
     #[rhai_fn(return_raw)]
     pub fn current_context(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "current_context", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("current_context", String::new);
         h.target()
             .map(|t| t.context)
             .map_err(|e| error(format!("current_context: {e}")))

@@ -44,15 +44,17 @@ pub mod files_api {
     /// True when a file or directory exists.
     #[rhai_fn(return_raw)]
     pub fn exists(ctx: NativeCallContext, path: &str) -> Result<bool, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "exists", || path.to_string());
-        Ok(host(&ctx)?.resolve_path(path).exists())
+        let h = host(&ctx)?;
+        let _t = h.trace("exists", || path.to_string());
+        Ok(h.resolve_path(path).exists())
     }
 
     /// Create a directory and its parents; returns the absolute path.
     #[rhai_fn(return_raw)]
     pub fn mkdir(ctx: NativeCallContext, path: &str) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "mkdir", || path.to_string());
-        let p = host(&ctx)?.resolve_path(path);
+        let h = host(&ctx)?;
+        let _t = h.trace("mkdir", || path.to_string());
+        let p = h.resolve_path(path);
         std::fs::create_dir_all(&p)
             .map_err(|e| error(format!("mkdir: cannot create {}: {e}", p.display())))?;
         Ok(p.display().to_string())

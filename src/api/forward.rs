@@ -218,8 +218,8 @@ pub mod forward_api {
         ctx: NativeCallContext,
         f: &mut PortForward,
     ) -> Result<(), Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "port_forward.stop", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("port_forward.stop", String::new);
         stop(&h, &f.0);
         Ok(())
     }
@@ -388,8 +388,8 @@ pub mod forward_api {
         promql: &str,
         options: Map,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "prom_query", || format!("{promql:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("prom_query", || format!("{promql:?}"));
         let o = Opts::new("prom_query", options, &["at", "range", "step", "service"])?;
         let svc = o
             .string("service")?

@@ -103,10 +103,10 @@ pub mod kind_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn kind_create(ctx: NativeCallContext, options: Map) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "kind_create", || {
+        let h = host(&ctx)?;
+        let _t = h.trace("kind_create", || {
             crate::api::brief(&Dynamic::from_map(options.clone()))
         });
-        let h = host(&ctx)?;
         let o = Opts::new("kind_create", options, &["name", "config", "wait"])?;
         let name = o.string("name")?.unwrap_or_else(|| "kind".into());
         let config = match o.string("config")? {
@@ -170,8 +170,8 @@ pub mod kind_api {
     /// Delete a kind cluster (`kind delete cluster --name NAME`).
     #[rhai_fn(return_raw)]
     pub fn kind_delete(ctx: NativeCallContext, name: &str) -> Result<(), Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "kind_delete", || format!("{name:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("kind_delete", || format!("{name:?}"));
         run_kind(
             &h,
             "kind_delete",

@@ -197,8 +197,9 @@ pub fn brief(v: &Dynamic) -> String {
     }
 }
 
-/// `-v` trace of a host call (see [`Host::trace`]): prints the call and its
-/// duration when the guard is dropped; nothing without `-v` or a host.
+/// `-v` trace of a host call (see [`Host::trace`]) for functions that have
+/// no other use for the host: prints the call and its duration when the
+/// guard is dropped; nothing without `-v` or a host.
 pub fn trace(
     ctx: &NativeCallContext,
     name: &str,

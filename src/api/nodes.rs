@@ -450,8 +450,8 @@ pub mod nodes_api {
         node: &str,
         options: Map,
     ) -> Result<SessionHandle, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "node_session", || format!("{node:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("node_session", || format!("{node:?}"));
         let o = Opts::new(
             "node_session",
             options,
@@ -609,8 +609,8 @@ pub mod nodes_api {
         path: &str,
         dest: &str,
     ) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "session.copy_from", || format!("{path:?}, {dest:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("session.copy_from", || format!("{path:?}, {dest:?}"));
         let c = client(&h, "copy_from")?;
         let p = std::path::Path::new(path);
         let dir = p
@@ -643,8 +643,8 @@ pub mod nodes_api {
     /// Delete the session's pod.
     #[rhai_fn(name = "close", return_raw)]
     pub fn close(ctx: NativeCallContext, s: &mut SessionHandle) -> Result<(), Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "session.close", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("session.close", String::new);
         close_session(&h, &s.0);
         h.sessions.lock().unwrap().retain(|x| !Arc::ptr_eq(x, &s.0));
         Ok(())

@@ -168,8 +168,8 @@ pub mod objects_api {
     /// with the tool's own message.
     #[rhai_fn(return_raw)]
     pub fn kustomize(ctx: NativeCallContext, dir: &str) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "kustomize", || format!("{dir:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("kustomize", || format!("{dir:?}"));
         let p = h.resolve_path(dir);
         if !p.is_dir() {
             return Err(error(format!(
@@ -277,8 +277,8 @@ pub mod objects_api {
         ctx: NativeCallContext,
         manifest: &str,
     ) -> Result<i64, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "delete_manifest", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("delete_manifest", String::new);
         let (docs, source) = docs_of(&h, "delete", manifest)?;
         let c = client(&h, "delete")?;
         let d = discovery(&h, "delete")?;

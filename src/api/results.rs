@@ -21,8 +21,8 @@ pub mod results_api {
         name: &str,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "step", || format!("{name:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("step", || format!("{name:?}"));
         let start = std::time::SystemTime::now();
         let t = std::time::Instant::now();
         let display = crate::ui::StepDisplay::start(name);
@@ -143,8 +143,8 @@ pub mod results_api {
     /// `--artifacts`), created on first use. results.json is written there.
     #[rhai_fn(return_raw)]
     pub fn artifacts_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "artifacts_dir", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("artifacts_dir", String::new);
         h.run_dir()
             .map(|p| p.display().to_string())
             .map_err(|e| error(format!("artifacts_dir: {e}")))

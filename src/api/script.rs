@@ -26,8 +26,8 @@ pub mod script_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn params(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "params", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("params", String::new);
         let mut m = Map::new();
         for (k, v) in &h.settings.params {
             m.insert(k.as_str().into(), from_json(v));
@@ -49,8 +49,8 @@ pub mod script_api {
         name: &str,
         default: Dynamic,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "param", || format!("{name:?}, {}", brief(&default)));
         let h = host(&ctx)?;
+        let _t = h.trace("param", || format!("{name:?}, {}", brief(&default)));
         let Some(v) = h.settings.params.get(name) else {
             return Ok(default);
         };
@@ -87,8 +87,8 @@ pub mod script_api {
     /// Positional arguments given after the script path.
     #[rhai_fn(name = "args", return_raw)]
     pub fn script_args(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "args", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("args", String::new);
         Ok(h.settings
             .args
             .iter()
@@ -99,16 +99,17 @@ pub mod script_api {
     /// Absolute directory of the running script; relative paths resolve against it.
     #[rhai_fn(return_raw)]
     pub fn script_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "script_dir", String::new);
-        Ok(host(&ctx)?.settings.script_dir.display().to_string())
+        let h = host(&ctx)?;
+        let _t = h.trace("script_dir", String::new);
+        Ok(h.settings.script_dir.display().to_string())
     }
 
     /// The repository root: `SCAFFOLD_ROOT`, else the nearest ancestor of the
     /// script's directory that holds `kustomize/`.
     #[rhai_fn(return_raw)]
     pub fn root_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "root_dir", String::new);
         let h = host(&ctx)?;
+        let _t = h.trace("root_dir", String::new);
         if let Ok(r) = std::env::var("SCAFFOLD_ROOT") {
             return Ok(r);
         }
@@ -186,8 +187,8 @@ pub mod script_api {
         delay: Dynamic,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "retry", || format!("{times}, {}", brief(&delay)));
         let h = host(&ctx)?;
+        let _t = h.trace("retry", || format!("{times}, {}", brief(&delay)));
         let d = secs("retry", &delay)?;
         if times < 1 {
             return Err(error(format!("retry: times must be >= 1, got {times}")));
@@ -229,10 +230,10 @@ pub mod script_api {
         interval: Dynamic,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "wait_until", || {
+        let h = host(&ctx)?;
+        let _t = h.trace("wait_until", || {
             format!("{}, {}", brief(&timeout), brief(&interval))
         });
-        let h = host(&ctx)?;
         let timeout = secs("wait_until", &timeout)?;
         let interval = secs("wait_until", &interval)?;
         let start = std::time::Instant::now();
@@ -261,8 +262,9 @@ pub mod script_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn on_exit(ctx: NativeCallContext, f: FnPtr) -> Result<(), Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "on_exit", String::new);
-        host(&ctx)?.on_exit.lock().unwrap().push(f);
+        let h = host(&ctx)?;
+        let _t = h.trace("on_exit", String::new);
+        h.on_exit.lock().unwrap().push(f);
         Ok(())
     }
 
@@ -283,8 +285,8 @@ pub mod script_api {
     /// ```
     #[rhai_fn(name = "breakpoint", return_raw)]
     pub fn breakpoint_msg(ctx: NativeCallContext, msg: &str) -> Result<(), Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "breakpoint", || format!("{msg:?}"));
         let h = host(&ctx)?;
+        let _t = h.trace("breakpoint", || format!("{msg:?}"));
         if h.breakpoint_handled
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {

@@ -284,8 +284,8 @@ pub mod shell_api {
     /// Wait for a background process to end; returns `#{code, stdout, stderr, duration}`.
     #[rhai_fn(name = "wait", return_raw)]
     pub fn wait(ctx: NativeCallContext, p: &mut BgHandle) -> Result<Map, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "process.wait", || p.0.cmd.clone());
         let h = crate::api::host(&ctx)?;
+        let _t = h.trace("process.wait", || p.0.cmd.clone());
         let r = p.0.wait(&h).map_err(|_| crate::api::interrupted())?;
         let out = r.map_err(|e| error(format!("sh_bg: {e}")))?;
         Ok(output_map(&out))
