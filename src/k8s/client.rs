@@ -124,7 +124,7 @@ fn cluster_proxy_url(kc: &kube::config::Kubeconfig, context: &str) -> Option<Str
 /// names (as kubectl's socks5 does); credentials in the URL are sent as
 /// proxy authentication.
 pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
-    use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
+    use hyper_util::client::legacy::connect::proxy::SocksV5;
     use kube::client::ConfigExt;
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
@@ -137,20 +137,10 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     };
     let icpt = super::proxy::intercept(&url).ok_or_else(unsupported)?;
     match url.scheme_str() {
-        Some("http") => {
-            let mut t = Tunnel::new(icpt.uri().clone(), http);
-            if let Some(auth) = icpt.basic_auth() {
-                t = t.with_auth(auth.clone());
-            }
-            finish(t, config)
-        }
+        Some("http") => finish(tunnel(&icpt, http), config),
         Some("https") => {
             let tls = config.rustls_https_connector_with_connector(http)?;
-            let mut t = Tunnel::new(icpt.uri().clone(), tls);
-            if let Some(auth) = icpt.basic_auth() {
-                t = t.with_auth(auth.clone());
-            }
-            finish(t, config)
+            finish(tunnel(&icpt, tls), config)
         }
         Some("socks5" | "socks5h") => {
             let mut s = SocksV5::new(icpt.uri().clone(), http).local_dns(false);
@@ -160,6 +150,18 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
             finish(s, config)
         }
         _ => Err(unsupported()),
+    }
+}
+
+/// A CONNECT tunnel through the proxy, with its Basic credentials if any.
+fn tunnel<C>(
+    icpt: &hyper_util::client::proxy::matcher::Intercept,
+    connector: C,
+) -> hyper_util::client::legacy::connect::proxy::Tunnel<C> {
+    let t = hyper_util::client::legacy::connect::proxy::Tunnel::new(icpt.uri().clone(), connector);
+    match icpt.basic_auth() {
+        Some(auth) => t.with_auth(auth.clone()),
+        None => t,
     }
 }
 
