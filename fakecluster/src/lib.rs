@@ -229,6 +229,26 @@ impl FakeCluster {
         &self.kubeconfig
     }
 
+    /// A kubeconfig that names this server `https://{host}:PORT`: with a
+    /// host only a proxy such as [`proxy::Proxy`] "resolves" (it tunnels to
+    /// 127.0.0.1), the certificate checked for `localhost` (one of its
+    /// names), and the cluster's `proxy-url` when given.
+    pub fn write_kubeconfig_via(
+        &self,
+        path: &Path,
+        host: &str,
+        proxy_url: Option<&str>,
+    ) -> std::io::Result<()> {
+        let mut kc: Value = serde_json::from_str(&std::fs::read_to_string(&self.kubeconfig)?)?;
+        let cluster = &mut kc["clusters"][0]["cluster"];
+        cluster["server"] = format!("https://{host}:{}", self.addr.port()).into();
+        cluster["tls-server-name"] = "localhost".into();
+        if let Some(u) = proxy_url {
+            cluster["proxy-url"] = u.into();
+        }
+        std::fs::write(path, kc.to_string())
+    }
+
     /// Copy the kubeconfig somewhere else.
     pub fn write_kubeconfig_to(&self, path: &Path) -> std::io::Result<()> {
         std::fs::copy(&self.kubeconfig, path).map(|_| ())

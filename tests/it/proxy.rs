@@ -9,20 +9,11 @@ use fakecluster::proxy::Proxy as TestProxy;
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 
-/// A kubeconfig for the fake server reached by a name only the proxy
-/// "resolves" (`api.scaffold.test`); the certificate is checked for
-/// `localhost`, one of its names.
-fn kubeconfig(p: &Project, fc: &FakeCluster, host: &str, proxy_url: Option<&str>) -> String {
-    let mut kc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fc.kubeconfig()).unwrap()).unwrap();
-    let cluster = &mut kc["clusters"][0]["cluster"];
-    cluster["server"] = format!("https://{host}:{}", fc.addr().port()).into();
-    cluster["tls-server-name"] = "localhost".into();
-    if let Some(u) = proxy_url {
-        cluster["proxy-url"] = u.into();
-    }
-    p.file("kubeconfig", &kc.to_string());
-    format!("https://{host}:{}", fc.addr().port())
+/// `./kubeconfig` for the fake server reached as `host`, through
+/// `proxy_url` when given ([`FakeCluster::write_kubeconfig_via`]).
+fn kubeconfig(p: &Project, fc: &FakeCluster, host: &str, proxy_url: Option<&str>) {
+    fc.write_kubeconfig_via(&p.path().join("kubeconfig"), host, proxy_url)
+        .unwrap();
 }
 
 fn fake() -> FakeCluster {

@@ -1063,13 +1063,13 @@ fn bench_ron(a: &Args, bin: &Path) -> Vec<Row> {
     // the same session through an HTTP CONNECT proxy (kubeconfig proxy-url):
     // per-command mean and worst case, direct and proxied, same script
     let proxy = fakecluster::proxy::Proxy::http();
-    let mut pkc: Value = serde_json::from_str(&std::fs::read_to_string(&kc).unwrap()).unwrap();
-    let c = &mut pkc["clusters"][0]["cluster"];
-    c["server"] = format!("https://api.scaffold.test:{}", fc.addr().port()).into();
-    c["tls-server-name"] = "localhost".into();
-    c["proxy-url"] = format!("http://127.0.0.1:{}", proxy.port).into();
     let pkc_path = dir.path().join("proxied.kubeconfig");
-    std::fs::write(&pkc_path, pkc.to_string()).unwrap();
+    fc.write_kubeconfig_via(
+        &pkc_path,
+        "api.scaffold.test",
+        Some(&format!("http://127.0.0.1:{}", proxy.port)),
+    )
+    .unwrap();
     // 200 commands even with --quick (~0.1 s): a stall rate of 1 in 30 shows
     let m = 200;
     let each = format!("let s = node_session(\"kind-worker\"); s.exec(\"true\"); let ts = []; for i in 0..{m} {{ let t = timestamp(); s.exec(\"true\"); ts.push(t.elapsed * 1000.0); }} s.close(); let m = summary(ts); print(`${{m.mean}} ${{m.max}} ${{ts.filter(|x| x > 20.0).len()}}`);");
