@@ -17,6 +17,10 @@ pub struct Faults {
     /// tell open watches / streams to drop
     drop_watches: broadcast::Sender<()>,
     drop_streams: broadcast::Sender<()>,
+    /// the next N watches get an ERROR event with this Status code (code, n)
+    watch_error: Mutex<(u16, u64)>,
+    /// open and new watches send nothing (a half-open connection)
+    stall_watches: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Faults {
@@ -28,6 +32,8 @@ impl Default for Faults {
             readyz_failing: Mutex::new(None),
             drop_watches: broadcast::channel(16).0,
             drop_streams: broadcast::channel(16).0,
+            watch_error: Mutex::new((0, 0)),
+            stall_watches: tokio::sync::watch::channel(false).0,
         }
     }
 }
@@ -70,6 +76,31 @@ impl Faults {
     /// Close every open exec, attach and port-forward stream now.
     pub fn drop_streams(&self) {
         let _ = self.drop_streams.send(());
+    }
+    /// The next `n` watches answer 200 and then one ERROR event carrying a
+    /// Status with `code` (as the API server reports 410 Gone, 403 or 500
+    /// inside a watch), then end.
+    pub fn watch_error_next(&self, code: u16, n: u64) {
+        *self.watch_error.lock().unwrap() = (code, n);
+    }
+    pub(crate) fn take_watch_error(&self) -> Option<u16> {
+        let mut w = self.watch_error.lock().unwrap();
+        if w.1 == 0 {
+            return None;
+        }
+        w.1 -= 1;
+        Some(w.0)
+    }
+    /// Open and new watches go silent: no events, no bookmarks, the
+    /// connection kept open (a half-open connection); `false` heals it.
+    pub fn stall_watches(&self, on: bool) {
+        self.stall_watches.send_replace(on);
+    }
+    pub fn watches_stalled(&self) -> bool {
+        *self.stall_watches.borrow()
+    }
+    pub(crate) fn stall_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stall_watches.subscribe()
     }
     pub(crate) fn watch_dropper(&self) -> broadcast::Receiver<()> {
         self.drop_watches.subscribe()

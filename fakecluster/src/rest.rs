@@ -497,7 +497,15 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
             && matches(obj, &l, &f)
     };
     let stop = sh.shutdown.clone();
+    let injected = sh.faults.take_watch_error();
+    let mut stall = sh.faults.stall_receiver();
     tokio::spawn(async move {
+        if let Some(code) = injected {
+            let st =
+                ApiError::new(code, "Injected", format!("injected watch error {code}")).status();
+            let _ = tx.send(event_line("ERROR", &st)).await;
+            return;
+        }
         let mut last;
         if rv_param.is_empty() || rv_param == "0" {
             let (items, rv) = sh.store.list(&kind, None);
@@ -545,11 +553,20 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
         tokio::pin!(deadline);
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
         tick.tick().await;
+        // a stalled watch keeps its connection and says nothing
+        if sh.faults.watches_stalled() {
+            stalled(&sh).await;
+            return;
+        }
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = dropper.recv() => return,
                 _ = stop.cancelled() => return,
+                _ = stall_started(&mut stall) => {
+                    stalled(&sh).await;
+                    return;
+                }
                 _ = tick.tick(), if bookmarks => {
                     if tx.send(event_line("BOOKMARK", &bookmark(&kind, last.max(sh.store.current_rv())))).await.is_err() { return; }
                 }
@@ -559,6 +576,10 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
                         Err(_) => return,
                     };
+                    if sh.faults.watches_stalled() {
+                        stalled(&sh).await;
+                        return;
+                    }
                     if ev.rv <= last { continue; }
                     last = ev.rv;
                     if keep(&ev.res, &ev.ns, &ev.object) && tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
@@ -575,6 +596,27 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
         .header("transfer-encoding", "chunked")
         .body(BodyExt::boxed(StreamBody::new(stream)))
         .expect("watch response")
+}
+
+/// Resolves when the stall fault is switched on.
+async fn stall_started(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let r = rx.changed().await;
+        if r.is_err() {
+            return std::future::pending().await;
+        }
+        if *rx.borrow_and_update() {
+            return;
+        }
+    }
+}
+
+/// A stalled watch: silent until the fault is healed, then closed (events
+/// meanwhile are lost to this connection, as on a dead one).
+async fn stalled(sh: &Shared) {
+    while sh.faults.watches_stalled() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 fn bookmark(kind: &Kind, rv: u64) -> Value {

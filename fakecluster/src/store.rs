@@ -72,6 +72,8 @@ struct Inner {
     kinds: Vec<Kind>,
     objects: HashMap<String, BTreeMap<(String, String), Arc<Stored>>>,
     history: VecDeque<Arc<Event>>,
+    /// resourceVersions up to this one are compacted away (410 Gone)
+    compacted: u64,
 }
 
 pub struct Store {
@@ -123,6 +125,7 @@ impl Store {
                 kinds: kinds::builtin(),
                 objects: HashMap::new(),
                 history: VecDeque::new(),
+                compacted: 0,
             }),
             tx,
         };
@@ -207,9 +210,24 @@ impl Store {
         let _ = self.tx.send(ev);
     }
 
+    /// Forget the event history, as etcd compaction does: a watch from any
+    /// earlier resourceVersion gets 410 Gone and must re-list.
+    pub fn compact(&self) {
+        let mut i = self.inner.lock().unwrap();
+        i.history.clear();
+        i.compacted = i.rv;
+    }
+
     /// Events after `rv`, or Err when `rv` is older than the history kept (410 Gone).
     pub fn events_since(&self, rv: u64) -> Result<Vec<Arc<Event>>, ApiError> {
         let i = self.inner.lock().unwrap();
+        if rv < i.compacted {
+            return Err(ApiError::new(
+                410,
+                "Expired",
+                format!("too old resource version: {rv} ({})", i.compacted),
+            ));
+        }
         if let Some(first) = i.history.front() {
             if rv + 1 < first.rv && rv < i.rv {
                 return Err(ApiError::new(

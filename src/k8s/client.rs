@@ -129,6 +129,8 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
+    // watches have no read timeout: keepalive notices a peer that vanished
+    http.set_keepalive(Some(Duration::from_secs(30)));
     let Some(url) = config.proxy_url.clone() else {
         return finish(http, config);
     };

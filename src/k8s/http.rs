@@ -51,7 +51,8 @@ fn transient(code: u16) -> bool {
     matches!(code, 429 | 500 | 502 | 503 | 504)
 }
 
-fn api_error(code: u16, body: &[u8]) -> K8sError {
+/// An error answer as a [`K8sError`] (the Status message when the body is one).
+pub fn api_error(code: u16, body: &[u8]) -> K8sError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let message = v["message"]
         .as_str()
@@ -114,7 +115,8 @@ pub async fn send_once(
         .map_err(|_| K8sError::Transport(format!("no answer within {}s", READ_TIMEOUT.as_secs())))?
 }
 
-fn transport_message(e: &kube::Error) -> String {
+/// A client error with its causes, for messages.
+pub fn transport_message(e: &kube::Error) -> String {
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(x) = src {

@@ -12,3 +12,4 @@ pub mod ratelimit;
 pub mod ready;
 pub mod ron;
 pub mod shellconn;
+pub mod watch;

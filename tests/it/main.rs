@@ -19,3 +19,4 @@ mod ron;
 mod scenarios;
 mod script;
 mod stdlib;
+mod watch;
