@@ -67,7 +67,7 @@ pub enum Command {
     #[command(subcommand)]
     Lazyget(LazygetCommand),
     /// Run On Node: run a command on a node through a privileged pod
-    Ron(RonArgs),
+    Ron(Box<RonArgs>),
     /// Compare runs: summaries side by side, change in percent, thresholds, plots
     Report(ReportArgs),
     /// Delete everything scaffold created (by label), e.g. after kill -9
@@ -76,8 +76,11 @@ pub enum Command {
         #[arg(long)]
         run: Option<String>,
         /// Show what would be deleted
-        #[arg(long)]
+        #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
         dry_run: bool,
+        /// Only objects created longer ago than this (e.g. 2h, 30m): leaves live runs alone
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
     },
 }
 
@@ -127,7 +130,7 @@ pub struct RonArgs {
     #[arg(long = "ns", default_value = "default")]
     pub namespace: String,
     /// Prefix the command with nsenter
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub nsenter: bool,
     #[arg(long, default_value = "nsenter")]
     pub nsenter_binary: String,
@@ -139,7 +142,7 @@ pub struct RonArgs {
     #[arg(long, default_value = "roncm")]
     pub configmap_name: String,
     /// Create a PVC mounted at /store (and a `sleep` container for the copy-out)
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub pvc: bool,
     #[arg(long, default_value = "ron-pvc")]
     pub pvc_name: String,
@@ -148,24 +151,24 @@ pub struct RonArgs {
     #[arg(long, default_value = "ReadWriteOnce")]
     pub pvc_access_mode: String,
     /// Own the PVC with that name (create and delete it)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub manage_pvc: bool,
     /// After the run, tar.gz /store out through exec
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub auto_copy: bool,
     #[arg(long, default_value = "./ron.tar.gz")]
     pub auto_copy_dest: PathBuf,
     /// Delete everything created before exit
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub cleanup_all: bool,
     /// Delete the pod (with --cleanup-all=false)
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub cleanup_pod: bool,
     /// Delete the PVC (with --cleanup-all=false)
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub cleanup_pvc: bool,
     /// Only delete what a run would create, then exit
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub cleanup_and_exit: bool,
     /// Retries of failed API operations
     #[arg(long, default_value_t = 15)]
@@ -174,8 +177,11 @@ pub struct RonArgs {
     #[arg(long, default_value = "1s")]
     pub retry_delay: String,
     /// Print the events of created objects
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub show_events: bool,
+    /// How long the command may run (e.g. 90s, 2h)
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub timeout: String,
     /// The command (after --)
     #[arg(last = true)]
     pub cmd: Vec<String>,
@@ -206,7 +212,7 @@ pub enum LazygetCommand {
         )]
         control: i64,
         /// Keep kind's default CNI (otherwise disableDefaultCNI: true)
-        #[arg(long)]
+        #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
         with_cni: bool,
         /// Node image [default: the newest pinned image]
         #[arg(short, long)]
@@ -242,7 +248,7 @@ pub struct ToolArgs {
     #[arg(short, long, default_value = ".")]
     pub dest: PathBuf,
     /// Keep the downloaded archive and checksum file
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub keep: bool,
 }
 
@@ -257,10 +263,10 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = ApplyMode::Apply)]
     pub mode: ApplyMode,
     /// Do not take over fields owned by other managers
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub no_force: bool,
     /// Wait until the applied workloads are ready
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub wait: bool,
     /// How long --wait may take (e.g. 90s, 5m)
     #[arg(long, default_value = "5m")]
@@ -299,7 +305,7 @@ pub enum VerifyCommand {
 #[derive(Args, Debug)]
 pub struct K8sReadyArgs {
     /// Watch until everything is ready instead of checking once
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub wait: bool,
     /// How long --wait may take (e.g. 90s, 5m, 1h)
     #[arg(long, default_value = "5m", value_name = "DURATION")]
@@ -338,7 +344,7 @@ pub struct ScriptArgs {
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     /// Log breakpoints and continue instead of prompting
-    #[arg(long)]
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub no_breakpoints: bool,
     /// Stop at FILE:LINE without editing the script (repeatable)
     #[arg(long = "break-at", value_name = "FILE:LINE")]

@@ -1,6 +1,8 @@
 //! The state of one run (or one REPL session) that host functions share:
-//! the runtime handle, interrupt, settings, results, exit handlers,
-//! background processes and the lazily created kube client.
+//! the runtime handle, interrupt, settings, results, exit handlers, the
+//! lazily created kube client, and one registry of what the run started and
+//! must tear down (background processes, port-forwards, node sessions),
+//! with the one function that tears it all down.
 
 use crate::interrupt::Interrupt;
 use crate::k8s::client::{Cluster, Target};
@@ -43,7 +45,12 @@ pub struct Host {
     pub started: Instant,
     run_dir: OnceLock<PathBuf>,
     pub on_exit: Mutex<Vec<rhai::FnPtr>>,
-    pub background: Mutex<Vec<Arc<crate::api::shell::BgProcess>>>,
+    /// what the run started and must tear down, in the order it was started
+    owned: Mutex<Vec<Owned>>,
+    /// namespaces where this run created objects of its own (ron, sessions)
+    namespaces_used: Mutex<std::collections::BTreeSet<String>>,
+    /// node sessions opened so far (numbers their pods)
+    pub sessions_opened: std::sync::atomic::AtomicU32,
     target: Mutex<Option<Result<Target, String>>>,
     cluster: Mutex<Option<Cluster>>,
     context_overlay: OnceLock<Option<tempfile::TempPath>>,
@@ -51,14 +58,39 @@ pub struct Host {
     pub breakpoint_handled: std::sync::atomic::AtomicBool,
     /// The server's kinds, discovered once per run (refreshed after CRDs).
     pub discovery: Mutex<Option<Arc<crate::k8s::discovery::Discovery>>>,
-    /// Port-forwards started by the script (stopped at script end).
-    pub forwards: Mutex<Vec<Arc<crate::k8s::portforward::Forward>>>,
     /// Extra environment for child processes while a scope lasts (`REGISTRY`).
     pub scoped_env: Mutex<Vec<(String, String)>>,
     /// Labels objects this run creates (`scaffold.run/id`).
     pub run_id: String,
-    /// Node sessions still open (closed at script end).
-    pub sessions: Mutex<Vec<Arc<crate::api::nodes::Session>>>,
+}
+
+/// Something a run started that must not outlive it.
+#[derive(Clone)]
+pub enum Owned {
+    Process(Arc<crate::shell::background::BgProcess>),
+    Forward(Arc<crate::k8s::portforward::Forward>),
+    Session(Arc<crate::k8s::session::Session>),
+}
+
+impl Owned {
+    fn same(&self, other: &Owned) -> bool {
+        match (self, other) {
+            (Owned::Process(a), Owned::Process(b)) => Arc::ptr_eq(a, b),
+            (Owned::Forward(a), Owned::Forward(b)) => Arc::ptr_eq(a, b),
+            (Owned::Session(a), Owned::Session(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Tear-down order: processes first (they may use forwards), then
+    /// forwards, then sessions (pods on the cluster).
+    fn rank(&self) -> u8 {
+        match self {
+            Owned::Process(_) => 0,
+            Owned::Forward(_) => 1,
+            Owned::Session(_) => 2,
+        }
+    }
 }
 
 /// A short id for a run: time and pid in base 36.
@@ -93,7 +125,7 @@ impl Host {
             settings.params.clone(),
             settings.args.clone(),
         );
-        Arc::new(Host {
+        let host = Arc::new(Host {
             rt,
             interrupt,
             settings,
@@ -101,17 +133,126 @@ impl Host {
             started: Instant::now(),
             run_dir: OnceLock::new(),
             on_exit: Mutex::new(Vec::new()),
-            background: Mutex::new(Vec::new()),
+            owned: Mutex::new(Vec::new()),
+            namespaces_used: Mutex::new(Default::default()),
+            sessions_opened: Default::default(),
             target: Mutex::new(None),
             cluster: Mutex::new(None),
             context_overlay: OnceLock::new(),
             breakpoint_handled: Default::default(),
             discovery: Mutex::new(None),
-            forwards: Mutex::new(Vec::new()),
             scoped_env: Mutex::new(Vec::new()),
             run_id: new_run_id(),
-            sessions: Mutex::new(Vec::new()),
-        })
+        });
+        // the second Ctrl-C of a script run: no leftovers even then
+        let weak = Arc::downgrade(&host);
+        host.interrupt.set_emergency(Arc::new(move || {
+            let w = weak.clone();
+            Box::pin(async move {
+                if let Some(h) = w.upgrade() {
+                    h.emergency().await
+                }
+            })
+        }));
+        host
+    }
+
+    /// Keep track of something to tear down at the end of the run.
+    pub fn own(&self, o: Owned) {
+        self.owned.lock().unwrap().push(o);
+    }
+
+    /// It was stopped by the script: no need to tear it down.
+    pub fn disown(&self, o: &Owned) {
+        self.owned.lock().unwrap().retain(|x| !x.same(o));
+    }
+
+    /// This run creates objects of its own in `ns` (the emergency path
+    /// deletes them there by label).
+    pub fn uses_namespace(&self, ns: &str) {
+        self.namespaces_used.lock().unwrap().insert(ns.to_string());
+    }
+
+    /// Tear down everything the run started, in order, whatever was
+    /// interrupted: kill background processes (and wait for them), stop
+    /// port-forwards, close node sessions. Shielded from Ctrl-C. What could
+    /// not be removed is said loudly, with the command that removes it.
+    pub fn teardown(&self) {
+        let mut owned: Vec<Owned> = self.owned.lock().unwrap().drain(..).collect();
+        owned.sort_by_key(|o| o.rank());
+        let mut left = vec![];
+        self.interrupt.shielded(|| {
+            for o in &owned {
+                if let Owned::Process(p) = o {
+                    p.kill();
+                }
+            }
+            for o in owned {
+                match o {
+                    Owned::Process(p) => {
+                        let _ = self.rt.block_on(p.wait());
+                    }
+                    Owned::Forward(f) => f.stop.cancel(),
+                    Owned::Session(s) => left.extend(self.rt.block_on(s.close())),
+                }
+            }
+        });
+        self.report_left("cleanup", &left);
+    }
+
+    /// Warn about objects that could not be deleted, with the way out.
+    pub fn report_left(&self, what: &str, left: &[String]) {
+        if left.is_empty() {
+            return;
+        }
+        crate::ui::warn(&format!(
+            "{what}: {} object(s) could not be deleted:\n  {}\ndelete them with: scaffold cleanup --run {}",
+            left.len(),
+            left.join("\n  "),
+            self.run_id
+        ));
+    }
+
+    /// The second Ctrl-C: no orderly teardown, but no leftovers either:
+    /// kill every process group this process started, and delete this
+    /// run's labelled pods, ConfigMaps and PVCs in the namespaces it used
+    /// (a few seconds at most).
+    pub async fn emergency(&self) {
+        crate::shell::kill_all_groups();
+        let Some(c) = self.cluster.lock().unwrap().clone() else {
+            return;
+        };
+        let namespaces: Vec<String> = self
+            .namespaces_used
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect();
+        let sel =
+            crate::k8s::http::urlencode(&format!("{}={}", crate::k8s::ron::RUN_ID, self.run_id));
+        let deletes =
+            namespaces.iter().flat_map(|ns| {
+                ["pods", "configmaps", "persistentvolumeclaims"].map(|kind| {
+                    let path = format!(
+                        "/api/v1/namespaces/{}/{kind}?labelSelector={sel}&gracePeriodSeconds=0",
+                        crate::k8s::http::urlencode(ns)
+                    );
+                    let client = c.client.clone();
+                    async move {
+                        crate::k8s::http::send_once(&client, "DELETE", &path, None, vec![]).await
+                    }
+                })
+            });
+        let all = futures::future::join_all(deletes);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), all).await;
+    }
+
+    /// Where large outputs of this run are written in full: the run's
+    /// artifacts directory, created only when something spills.
+    pub fn spill_dir(self: &Arc<Self>) -> crate::capture::SpillDir {
+        let me = Arc::downgrade(self);
+        Arc::new(move || me.upgrade().and_then(|h| h.run_dir().ok()))
     }
 
     /// Run a future on the runtime from the script thread, racing Ctrl-C.

@@ -4,6 +4,7 @@
 //! server. See docs/ARCHITECTURE.md.
 
 pub mod api;
+pub mod capture;
 pub mod cli;
 pub mod cmd;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod results;
 pub mod shell;
 pub mod ui;
+pub mod util;
 pub mod yaml;
 
 /// Install the rustls crypto provider once (TLS panics without it).

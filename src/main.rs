@@ -14,6 +14,7 @@ fn main() {
     scaffold::install_crypto();
     init_tracing(cli.global.verbose);
     let code = dispatch(cli);
+    scaffold::ui::flush(std::time::Duration::from_secs(5));
     std::process::exit(code);
 }
 
@@ -37,6 +38,8 @@ fn init_tracing(verbose: bool) {
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // output from runtime threads never blocks them (src/ui.rs)
+        .on_thread_start(scaffold::ui::mark_worker)
         .enable_all()
         .build()
         .expect("cannot build the tokio runtime")
@@ -116,9 +119,19 @@ fn dispatch(cli: Cli) -> i32 {
             scaffold::cmd::ron::ron(&a, &kube, &rt, &interrupt)
         }
         Command::Report(a) => report(&a),
-        Command::Cleanup { run, dry_run } => {
+        Command::Cleanup {
+            run,
+            dry_run,
+            older_than,
+        } => {
             let rt = runtime();
-            scaffold::cmd::ron::cleanup(run.as_deref(), dry_run, &kube, &rt)
+            scaffold::cmd::cleanup::cleanup(
+                run.as_deref(),
+                dry_run,
+                older_than.as_deref(),
+                &kube,
+                &rt,
+            )
         }
         Command::Completion { shell } => {
             clap_complete::generate(

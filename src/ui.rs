@@ -22,22 +22,97 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// A line for the terminal writer.
+enum Line {
+    Out(String),
+    Err(String),
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+thread_local! {
+    static WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Mark the current thread as a runtime worker: its output lines are never
+/// written with a blocking write (the runtime's `on_thread_start`).
+pub fn mark_worker() {
+    WORKER.with(|w| w.set(true));
+}
+
+/// Lines a worker thread could not hand over because nobody reads the output.
+static DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One thread writes every line, in order. Runtime workers hand lines over
+/// without blocking (a full queue drops the line and counts it), so a slow
+/// or unread stdout pipe never stalls the runtime, the Ctrl-C handler
+/// included; other threads wait for room.
+fn writer() -> &'static std::sync::mpsc::SyncSender<Line> {
+    static W: OnceLock<std::sync::mpsc::SyncSender<Line>> = OnceLock::new();
+    W.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Line>(8192);
+        std::thread::Builder::new()
+            .name("scaffold-output".into())
+            .spawn(move || {
+                for l in rx {
+                    write_line(l);
+                }
+            })
+            .expect("output thread");
+        tx
+    })
+}
+
+fn write_line(l: Line) {
+    let dropped = DROPPED.swap(0, std::sync::atomic::Ordering::SeqCst);
+    multi().suspend(|| {
+        if dropped > 0 {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[warn] {dropped} output line(s) dropped: the output was not being read"
+            );
+        }
+        match l {
+            Line::Out(s) => {
+                let mut o = std::io::stdout().lock();
+                let _ = writeln!(o, "{s}");
+                let _ = o.flush();
+            }
+            Line::Err(s) => {
+                let _ = writeln!(std::io::stderr().lock(), "{s}");
+            }
+            Line::Flush(ack) => {
+                let _ = ack.send(());
+            }
+        }
+    });
+}
+
+fn send(l: Line) {
+    if WORKER.with(|w| w.get()) {
+        if let Err(std::sync::mpsc::TrySendError::Full(_)) = writer().try_send(l) {
+            DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    } else {
+        let _ = writer().send(l);
+    }
+}
+
+/// Wait until every line handed over so far is written (at most `limit`).
+pub fn flush(limit: Duration) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    if writer().try_send(Line::Flush(tx)).is_ok() {
+        let _ = rx.recv_timeout(limit);
+    }
+}
+
 /// Print a line to stdout.
 pub fn out(line: impl AsRef<str>) {
-    let line = line.as_ref();
-    multi().suspend(|| {
-        let mut o = std::io::stdout().lock();
-        let _ = writeln!(o, "{line}");
-        let _ = o.flush();
-    });
+    send(Line::Out(line.as_ref().to_string()));
 }
 
 /// Print a line to stderr.
 pub fn err(line: impl AsRef<str>) {
-    let line = line.as_ref();
-    multi().suspend(|| {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    });
+    send(Line::Err(line.as_ref().to_string()));
 }
 
 pub fn info(msg: &str) {
@@ -113,7 +188,7 @@ pub fn human_secs(secs: f64) -> String {
 }
 
 /// A progress line for long waits: a spinner with a changing message on a
-/// TTY; otherwise a plain line when the message changes, at most every 2 s.
+/// TTY; otherwise a plain line when the message changes, at most twice a second.
 pub struct Progress {
     bar: Option<ProgressBar>,
     last: std::sync::Mutex<(std::time::Instant, String)>,
@@ -145,7 +220,7 @@ impl Progress {
             Some(b) => b.set_message(msg.to_string()),
             None => {
                 let mut l = self.last.lock().unwrap();
-                if l.1 != msg && l.0.elapsed() >= Duration::from_secs(2) {
+                if l.1 != msg && l.0.elapsed() >= Duration::from_millis(500) {
                     *l = (std::time::Instant::now(), msg.to_string());
                     err(msg);
                 }

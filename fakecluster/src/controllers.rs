@@ -637,6 +637,22 @@ fn job(sh: &Shared, ns: &str, name: &str) {
     set_status(sh, &jk, ns, name, status);
 }
 
+/// Remove the owner's reference from its pods (DELETE with Orphan), so the
+/// garbage collector leaves them.
+pub fn orphan_dependents(sh: &Shared, owner: &Value) {
+    let (ns, _) = name_of(owner);
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or("").to_string();
+    let pk = kind(sh, "", "Pod");
+    for p in owned_pods(sh, ns, &uid) {
+        let (pns, pname) = name_of(&p);
+        let _ = sh.store.modify(&pk, pns, pname, false, |o| {
+            if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
+                refs.retain(|r| r["uid"] != uid.as_str());
+            }
+        });
+    }
+}
+
 fn collect_garbage(sh: &Shared, owner: &Value) {
     let (ns, _) = name_of(owner);
     for p in owned_pods(sh, ns, owner["metadata"]["uid"].as_str().unwrap_or("")) {

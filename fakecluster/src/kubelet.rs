@@ -833,7 +833,12 @@ impl Kubelet {
             Some("ContainersNotReady")
         };
         let conditions = json!([
-            cond("PodReadyToStartContainers", true, None),
+            // a finished pod's sandbox is gone, as a real kubelet reports
+            cond(
+                "PodReadyToStartContainers",
+                phase != "Succeeded" && phase != "Failed",
+                None
+            ),
             cond("Initialized", true, None),
             cond("Ready", all_ready, not_ready_reason),
             cond("ContainersReady", all_ready, not_ready_reason),

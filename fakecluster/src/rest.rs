@@ -223,7 +223,10 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             }
             Err(e) => Err(e),
         },
-        "delete" => delete(&sh, &t),
+        "delete" => {
+            let body = read_body(req).await.map(|(_, b)| b).unwrap_or_default();
+            delete(&sh, &t, &q, &body)
+        }
         "deletecollection" => delete_collection(&sh, &t, &q),
         _ => Err(ApiError::new(405, "MethodNotAllowed", "method not allowed")),
     };
@@ -436,9 +439,38 @@ fn patch(
         .map(|o| (200, o))
 }
 
-fn delete(sh: &Shared, t: &Target) -> Result<(u16, Value), ApiError> {
+/// DELETE with the API's propagation rules: `propagationPolicy` from the
+/// query or the DeleteOptions body; without one, Jobs orphan their pods
+/// (batch/v1's default, as on a real server) and other kinds delete them
+/// in the background. Orphans lose their ownerReference.
+fn delete(sh: &Shared, t: &Target, q: &Query, body: &[u8]) -> Result<(u16, Value), ApiError> {
     let name = need_name(t)?;
     let ns = t.ns.as_deref().unwrap_or("");
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let policy = q
+        .get("propagationPolicy")
+        .map(str::to_string)
+        .or_else(|| opts["propagationPolicy"].as_str().map(str::to_string))
+        .or_else(|| (opts["orphanDependents"] == true).then(|| "Orphan".to_string()))
+        .unwrap_or_else(|| {
+            if t.kind.group == "batch" && t.kind.kind == "Job" {
+                "Orphan".into()
+            } else {
+                "Background".into()
+            }
+        });
+    if !["Orphan", "Background", "Foreground"].contains(&policy.as_str()) {
+        return Err(ApiError::new(
+            400,
+            "BadRequest",
+            format!("propagationPolicy: Unsupported value: \"{policy}\": supported values: \"Orphan\", \"Background\", \"Foreground\""),
+        ));
+    }
+    if policy == "Orphan" {
+        if let Some(o) = sh.store.get(&t.kind, ns, name) {
+            crate::controllers::orphan_dependents(sh, &o);
+        }
+    }
     sh.store.delete(&t.kind, ns, name).map(|o| (200, o))
 }
 

@@ -1,6 +1,6 @@
 //! Cluster facts and readiness.
 
-use crate::api::{block_on, error, RResult};
+use crate::api::{block_on, client, error, k8s_error, RResult};
 use crate::host::Host;
 use crate::k8s::ready::{self, Kind, Report, Scope};
 use rhai::plugin::*;
@@ -40,34 +40,6 @@ fn scope(func: &str, o: &crate::api::opts::Opts) -> RResult<Scope> {
     Ok(s)
 }
 
-/// An error of a cluster call: unreachable servers are named with the
-/// kubeconfig and context used.
-pub fn k8s_error(
-    h: &Host,
-    func: &str,
-    what: &str,
-    e: &crate::k8s::http::K8sError,
-) -> Box<rhai::EvalAltResult> {
-    match e {
-        crate::k8s::http::K8sError::Transport(m) => {
-            let (url, src, ctx) = match (h.cluster(), h.target()) {
-                (Ok(c), Ok(t)) => (c.describe_server(), t.source.describe(), t.context),
-                _ => ("?".into(), "?".into(), "?".into()),
-            };
-            error(format!(
-                "{func}: cannot reach the API server at {url} (kubeconfig {src}, context {ctx}): {m}"
-            ))
-        }
-        other => error(format!("{func}: {what}{other}")),
-    }
-}
-
-fn client(h: &Host, func: &str) -> RResult<kube::Client> {
-    h.cluster()
-        .map(|c| c.client)
-        .map_err(|e| error(format!("{func}: {e}")))
-}
-
 /// Wait until every resource is ready; the map of `verify_ready`.
 pub fn wait_ready_with(h: &Host, s: &Scope, timeout: std::time::Duration) -> RResult<Map> {
     let c = client(h, "wait_ready")?;
@@ -78,7 +50,7 @@ pub fn wait_ready_with(h: &Host, s: &Scope, timeout: std::time::Duration) -> RRe
     let r = block_on(
         h,
         ready::wait(&c, s, timeout, |n, total| {
-            p.set(&format!("wait_ready: {n} of {total} resources not ready"))
+            p.set(&format!("wait_ready: {}", ready::pending_text(n, total)))
         }),
     )?;
     drop(p);

@@ -1,9 +1,8 @@
 //! Port-forwards from scripts, registry access and Prometheus queries.
 
-use crate::api::cluster::k8s_error;
 use crate::api::opts::Opts;
-use crate::api::{block_on, error, from_json, RResult};
-use crate::host::Host;
+use crate::api::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
+use crate::host::{Host, Owned};
 use crate::k8s::http;
 use crate::k8s::portforward::{self, Forward, Target};
 use rhai::plugin::*;
@@ -13,18 +12,6 @@ use std::sync::Arc;
 /// Script handle of a port-forward.
 #[derive(Clone)]
 pub struct PortForward(pub Arc<Forward>);
-
-fn client(h: &Host, func: &str) -> RResult<kube::Client> {
-    h.cluster()
-        .map(|c| c.client)
-        .map_err(|e| error(format!("{func}: {e}")))
-}
-
-fn default_ns(h: &Host) -> String {
-    h.target()
-        .map(|t| t.namespace)
-        .unwrap_or_else(|_| "default".into())
-}
 
 /// Start a forward; it ends with `.stop()` or the script.
 pub fn start(
@@ -58,20 +45,13 @@ pub fn start(
     )?
     .map_err(|e| error(format!("{func}: {target} in {ns}: {e}")))?;
     let f = Arc::new(f);
-    h.forwards.lock().unwrap().push(f.clone());
+    h.own(Owned::Forward(f.clone()));
     Ok(f)
-}
-
-/// Stop every forward (script end).
-pub fn stop_all(h: &Host) {
-    for f in h.forwards.lock().unwrap().drain(..) {
-        f.stop.cancel();
-    }
 }
 
 fn stop(h: &Host, f: &Arc<Forward>) {
     f.stop.cancel();
-    h.forwards.lock().unwrap().retain(|x| !Arc::ptr_eq(x, f));
+    h.disown(&Owned::Forward(f.clone()));
 }
 
 /// The registry Service (labels of SPEC.md), in any namespace: (namespace, name).

@@ -19,7 +19,7 @@ fn config_options(o: &Opts) -> RResult<crate::kind::ConfigOptions> {
 
 /// Run the kind binary with live output.
 fn run_kind(
-    h: &Host,
+    h: &std::sync::Arc<Host>,
     func: &str,
     args: &[&str],
     stdin: Option<String>,

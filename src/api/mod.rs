@@ -7,6 +7,7 @@ pub mod files;
 pub mod forward;
 pub mod http;
 pub mod kind;
+pub mod manifests;
 pub mod nodes;
 pub mod objects;
 pub mod opts;
@@ -124,7 +125,8 @@ pub fn block_on<F: std::future::Future>(h: &Host, f: F) -> RResult<F::Output> {
     h.block_on(f).map_err(|_| interrupted())
 }
 
-/// Seconds (int or float) as a duration.
+/// Seconds (int or float) as a duration, checked once for every option
+/// and argument (negative, not finite, or beyond a year is an error).
 pub fn secs(what: &str, v: &Dynamic) -> RResult<std::time::Duration> {
     let f = if let Ok(i) = v.as_int() {
         i as f64
@@ -136,10 +138,43 @@ pub fn secs(what: &str, v: &Dynamic) -> RResult<std::time::Duration> {
             v.type_name()
         )));
     };
-    if !f.is_finite() || f < 0.0 {
-        return Err(error(format!("{what}: seconds must be >= 0, got {f}")));
+    crate::util::duration_from_secs(f).map_err(|e| error(format!("{what}: {e}")))
+}
+
+/// The run's cluster client; connecting errors name the function.
+pub fn client(h: &Host, func: &str) -> RResult<kube::Client> {
+    h.cluster()
+        .map(|c| c.client)
+        .map_err(|e| error(format!("{func}: {e}")))
+}
+
+/// The namespace of the kubeconfig context, else `default`.
+pub fn default_ns(h: &Host) -> String {
+    h.target()
+        .map(|t| t.namespace)
+        .unwrap_or_else(|_| "default".into())
+}
+
+/// An error of a cluster call: unreachable servers are named with the
+/// kubeconfig and context used; API errors get `what` in front.
+pub fn k8s_error(
+    h: &Host,
+    func: &str,
+    what: &str,
+    e: &crate::k8s::http::K8sError,
+) -> Box<EvalAltResult> {
+    match e {
+        crate::k8s::http::K8sError::Transport(m) => {
+            let (url, src, ctx) = match (h.cluster(), h.target()) {
+                (Ok(c), Ok(t)) => (c.describe_server(), t.source.describe(), t.context),
+                _ => ("?".into(), "?".into(), "?".into()),
+            };
+            error(format!(
+                "{func}: cannot reach the API server at {url} (kubeconfig {src}, context {ctx}): {m}"
+            ))
+        }
+        other => error(format!("{func}: {what}{other}")),
     }
-    Ok(std::time::Duration::from_secs_f64(f))
 }
 
 /// Rhai value to JSON (custom types become their type name).

@@ -1,23 +1,22 @@
 //! Cluster objects from scripts: kustomize, apply, delete, get, list,
 //! wait_for, exec, logs.
 
-use crate::api::cluster::k8s_error;
+use crate::api::manifests::{docs_of, kustomize_dir};
 use crate::api::opts::Opts;
-use crate::api::{block_on, error, from_json, RResult};
+use crate::api::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
 use crate::host::Host;
+use crate::k8s::apply::{self, Applied, ApplyOptions};
 use crate::k8s::discovery::{Discovery, Resource};
-use crate::k8s::http;
-use crate::k8s::objects::{self, Doc};
+use crate::k8s::exec::ExecOutput;
+use crate::k8s::objects::{self, Propagation};
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-use std::path::Path;
+use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
+use serde_json::Value;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-fn client(h: &Host, func: &str) -> RResult<kube::Client> {
-    h.cluster()
-        .map(|c| c.client)
-        .map_err(|e| error(format!("{func}: {e}")))
-}
+/// The default for every timeout (API.md: 300 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The run's discovery (asked once).
 pub fn discovery(h: &Host, func: &str) -> RResult<Arc<Discovery>> {
@@ -32,107 +31,20 @@ pub fn discovery(h: &Host, func: &str) -> RResult<Arc<Discovery>> {
     Ok(d)
 }
 
-fn resolve(h: &Host, func: &str, kind: &str) -> RResult<Resource> {
-    let d = discovery(h, func)?;
-    match d.resolve(kind) {
-        Ok(r) => Ok(r.clone()),
-        Err(_) => {
-            // a CRD may have been installed since: ask again once
-            *h.discovery.lock().unwrap() = None;
-            let d = discovery(h, func)?;
-            d.resolve(kind)
-                .cloned()
-                .map_err(|e| error(format!("{func}: {e}")))
-        }
+/// A kind as a user names it; a CRD installed since is found by asking again.
+pub fn resolve(h: &Host, func: &str, kind: &str) -> RResult<Resource> {
+    if let Ok(r) = discovery(h, func)?.resolve(kind) {
+        return Ok(r.clone());
     }
-}
-
-fn default_ns(h: &Host) -> String {
-    h.target()
-        .map(|t| t.namespace)
-        .unwrap_or_else(|_| "default".into())
-}
-
-/// Render a kustomization with `kubectl kustomize` (or `kustomize build`).
-pub fn kustomize_dir(h: &Host, func: &str, dir: &Path) -> RResult<String> {
-    let (tool, args): (&str, Vec<&str>) = if crate::shell::which("kubectl").is_some() {
-        ("kubectl", vec!["kustomize"])
-    } else if crate::shell::which("kustomize").is_some() {
-        ("kustomize", vec!["build"])
-    } else {
-        return Err(error(format!("{func}: neither kubectl nor kustomize is on PATH; install kubectl (it includes kustomize)")));
-    };
-    let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    argv.insert(0, tool.to_string());
-    argv.push(dir.display().to_string());
-    let cmd = crate::shell::Cmd::Argv(argv);
-    let opts = crate::shell::Opts {
-        quiet: true,
-        capture: true,
-        cwd: Some(h.settings.script_dir.clone()),
-        ..Default::default()
-    };
-    let out = crate::api::shell::run(h, func, &cmd, &opts)?;
-    if out.code != 0 {
-        return Err(error(format!(
-            "{func}: {tool} failed on {}:\n{}",
-            dir.display(),
-            out.stderr.trim()
-        )));
-    }
-    Ok(out.stdout)
-}
-
-/// Manifest text and a name for messages, from YAML text, a file or a directory.
-fn manifest(h: &Host, func: &str, input: &str) -> RResult<(String, String)> {
-    let looks_like_yaml = input.contains('\n') || input.trim_start().starts_with('{');
-    if !looks_like_yaml {
-        let p = h.resolve_path(input);
-        if p.is_dir() {
-            let k = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-                .iter()
-                .any(|f| p.join(f).is_file());
-            if k {
-                return Ok((kustomize_dir(h, func, &p)?, input.to_string()));
-            }
-            let mut files: Vec<_> = std::fs::read_dir(&p)
-                .map_err(|e| error(format!("{func}: cannot read {}: {e}", p.display())))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| {
-                    f.extension()
-                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                })
-                .collect();
-            files.sort();
-            let mut text = String::new();
-            for f in files {
-                text.push_str("---\n");
-                text.push_str(
-                    &std::fs::read_to_string(&f)
-                        .map_err(|e| error(format!("{func}: cannot read {}: {e}", f.display())))?,
-                );
-                text.push('\n');
-            }
-            return Ok((text, input.to_string()));
-        }
-        if p.is_file() {
-            let t = std::fs::read_to_string(&p)
-                .map_err(|e| error(format!("{func}: cannot read {}: {e}", p.display())))?;
-            return Ok((t, input.to_string()));
-        }
-        if !input.contains(':') {
-            return Err(error(format!(
-                "{func}: {} does not exist (give YAML text, a file or a directory)",
-                p.display()
-            )));
-        }
-    }
-    Ok((input.to_string(), "manifest".to_string()))
+    *h.discovery.lock().unwrap() = None;
+    discovery(h, func)?
+        .resolve(kind)
+        .cloned()
+        .map_err(|e| error(format!("{func}: {e}")))
 }
 
 /// `#{code, stdout, stderr}` of an exec (pod exec and node sessions).
-pub fn exec_map(out: objects::ExecOutput) -> Map {
+pub fn exec_map(out: ExecOutput) -> Map {
     let mut m = Map::new();
     m.insert("code".into(), Dynamic::from(out.code as i64));
     m.insert("stdout".into(), Dynamic::from(out.stdout));
@@ -140,7 +52,7 @@ pub fn exec_map(out: objects::ExecOutput) -> Map {
     m
 }
 
-fn applied_map(a: &objects::Applied) -> Dynamic {
+fn applied_map(a: &Applied) -> Dynamic {
     let mut m = Map::new();
     m.insert("apiVersion".into(), Dynamic::from(a.api_version.clone()));
     m.insert("kind".into(), Dynamic::from(a.kind.clone()));
@@ -150,18 +62,169 @@ fn applied_map(a: &objects::Applied) -> Dynamic {
     Dynamic::from_map(m)
 }
 
-fn docs_of(h: &Host, func: &str, input: &str) -> RResult<(Vec<Doc>, String)> {
-    let (text, source) = manifest(h, func, input)?;
-    let docs =
-        objects::parse_manifest(&text, &source).map_err(|e| error(format!("{func}: {e}")))?;
-    Ok((docs, source))
+const APPLY_OPTS: &[&str] = &[
+    "namespace",
+    "mode",
+    "force",
+    "wait",
+    "timeout",
+    "qps",
+    "burst",
+];
+
+fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
+    let mode = o.string("mode")?.unwrap_or_else(|| "apply".into());
+    if mode != "apply" && mode != "create_or_replace" {
+        return Err(error(format!(
+            "apply: mode must be \"apply\" or \"create_or_replace\", got \"{mode}\""
+        )));
+    }
+    Ok(ApplyOptions {
+        namespace: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
+        create_or_replace: mode == "create_or_replace",
+        force: o.bool("force", true)?,
+        qps: o.float("qps")?.or(h.settings.kube.qps).unwrap_or(50.0),
+        burst: o
+            .int("burst")?
+            .map(|b| b.max(1) as u32)
+            .or(h.settings.kube.burst)
+            .unwrap_or(100),
+    })
+}
+
+/// Wait for the workloads that were applied (their kinds, in their namespaces).
+fn wait_applied(h: &Host, applied: &[Applied], timeout: Duration) -> RResult<()> {
+    use crate::k8s::ready::{Kind, Scope};
+    let kinds: std::collections::BTreeSet<Kind> = applied
+        .iter()
+        .filter_map(|a| Kind::parse(&a.kind).ok())
+        .filter(|k| *k != Kind::Node)
+        .collect();
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let namespaces: std::collections::BTreeSet<String> = applied
+        .iter()
+        .map(|a| a.namespace.clone())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let s = Scope {
+        kinds: kinds.into_iter().collect(),
+        namespaces: namespaces.into_iter().collect(),
+    };
+    crate::api::cluster::wait_ready_with(h, &s, timeout).map(|_| ())
+}
+
+/// What `wait_for` waits for.
+enum Cond {
+    Exists,
+    Type(String),
+    Closure(FnPtr),
+}
+
+impl Cond {
+    fn from(o: &Opts) -> RResult<Cond> {
+        match o.raw("condition") {
+            None => Ok(Cond::Exists),
+            Some(v) if v.is_string() => Ok(Cond::Type(v.to_string())),
+            Some(v) if v.is_fnptr() => Ok(Cond::Closure(v.clone().cast::<FnPtr>())),
+            Some(v) => Err(error(format!(
+                "wait_for: condition must be a condition type or a closure, got {}",
+                v.type_name()
+            ))),
+        }
+    }
+
+    fn holds(&self, ctx: &NativeCallContext, obj: &Value) -> RResult<bool> {
+        Ok(match self {
+            Cond::Exists => true,
+            Cond::Type(t) => obj["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == t.as_str() && c["status"] == "True")
+            }),
+            Cond::Closure(f) => {
+                crate::api::truthy(&f.call_within_context::<Dynamic>(ctx, (from_json(obj),))?)
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Cond::Exists => "it to exist".to_string(),
+            Cond::Type(t) => format!("condition {t}=True"),
+            Cond::Closure(_) => "the condition closure".to_string(),
+        }
+    }
+}
+
+/// The last state seen, for the timeout message and the progress line.
+fn state_text(last: Option<&Value>) -> String {
+    let Some(o) = last else {
+        return "it does not exist".to_string();
+    };
+    let cs: Vec<String> = o["status"]["conditions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+                    let r = c["reason"]
+                        .as_str()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
+                    format!("{}={}{r}", s("type"), s("status"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if cs.is_empty() {
+        "it has no conditions".to_string()
+    } else {
+        format!("last conditions: {}", cs.join(", "))
+    }
+}
+
+/// Where to exec or read logs: (namespace, container).
+fn pod_opts(h: &Host, o: &Opts) -> RResult<(String, Option<String>)> {
+    Ok((
+        o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
+        o.string("container")?,
+    ))
+}
+
+/// The logs request path.
+fn logs_path(ns: &str, pod: &str, o: &Opts) -> RResult<(String, bool)> {
+    let mut q = vec![];
+    if let Some(c) = o.string("container")? {
+        q.push(format!("container={}", crate::k8s::http::urlencode(&c)));
+    }
+    if let Some(s) = o.duration("since")? {
+        q.push(format!("sinceSeconds={}", s.as_secs().max(1)));
+    }
+    if let Some(t) = o.int("tail")? {
+        q.push(format!("tailLines={t}"));
+    }
+    let follow = o.bool("follow", false)?;
+    if follow {
+        q.push("follow=true".into());
+    }
+    let item = crate::k8s::http::item_path(
+        &format!(
+            "/api/v1/namespaces/{}/pods",
+            crate::k8s::http::urlencode(ns)
+        ),
+        "pod",
+        pod,
+    )
+    .map_err(|e| error(format!("logs: {e}")))?;
+    Ok((format!("{item}/log?{}", q.join("&")), follow))
 }
 
 #[export_module]
 pub mod objects_api {
     use super::*;
     use crate::api::host;
-    use rhai::{EvalAltResult, FnPtr, NativeCallContext};
+    use rhai::EvalAltResult;
 
     /// Render a kustomization directory (relative to the script) to YAML with
     /// `kubectl kustomize` (or `kustomize build`); a failing build is an error
@@ -207,71 +270,29 @@ pub mod objects_api {
         options: Map,
     ) -> Result<Array, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new(
-            "apply",
-            options,
-            &[
-                "namespace",
-                "mode",
-                "force",
-                "wait",
-                "timeout",
-                "qps",
-                "burst",
-            ],
-        )?;
-        let mode = o.string("mode")?.unwrap_or_else(|| "apply".into());
-        if mode != "apply" && mode != "create_or_replace" {
-            return Err(error(format!(
-                "apply: mode must be \"apply\" or \"create_or_replace\", got \"{mode}\""
-            )));
-        }
-        let ao = objects::ApplyOptions {
-            namespace: o.string("namespace")?.unwrap_or_else(|| default_ns(&h)),
-            create_or_replace: mode == "create_or_replace",
-            force: o.bool("force", true)?,
-            qps: o.float("qps")?.or(h.settings.kube.qps).unwrap_or(50.0),
-            burst: o
-                .int("burst")?
-                .map(|b| b.max(1) as u32)
-                .or(h.settings.kube.burst)
-                .unwrap_or(100),
-        };
+        let o = Opts::new("apply", options, APPLY_OPTS)?;
+        let ao = apply_options(&h, &o)?;
         let (docs, source) = docs_of(&h, "apply", manifest)?;
         let c = client(&h, "apply")?;
         let mut disc = discovery(&h, "apply")?;
         let _t = h.trace("apply", || format!("{source}: {} objects", docs.len()));
-        let applied = block_on(&h, objects::apply(&c, &mut disc, &docs, &source, &ao))?
+        let applied = block_on(&h, apply::apply(&c, &mut disc, &docs, &source, &ao))?
             .map_err(|e| error(format!("apply: {e}")))?;
         *h.discovery.lock().unwrap() = Some(disc);
         if o.bool("wait", false)? {
-            let kinds: Vec<crate::k8s::ready::Kind> = applied
-                .iter()
-                .filter_map(|a| crate::k8s::ready::Kind::parse(&a.kind).ok())
-                .filter(|k| *k != crate::k8s::ready::Kind::Node)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            if !kinds.is_empty() {
-                let mut namespaces: Vec<String> = applied
-                    .iter()
-                    .map(|a| a.namespace.clone())
-                    .filter(|n| !n.is_empty())
-                    .collect();
-                namespaces.sort();
-                namespaces.dedup();
-                let s = crate::k8s::ready::Scope { kinds, namespaces };
-                let timeout = o
-                    .duration("timeout")?
-                    .unwrap_or(std::time::Duration::from_secs(300));
-                crate::api::cluster::wait_ready_with(&h, &s, timeout)?;
-            }
+            wait_applied(
+                &h,
+                &applied,
+                o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT),
+            )?;
         }
         Ok(applied.iter().map(applied_map).collect())
     }
 
     /// Delete every object of a manifest (YAML text, file or directory), in
-    /// reverse order; objects already gone are skipped. Returns how many were deleted.
+    /// reverse order, with Background propagation (what the objects own goes
+    /// too, as with kubectl); objects already gone are skipped. Returns how
+    /// many were deleted.
     #[rhai_fn(name = "delete", return_raw)]
     pub fn delete_manifest(
         ctx: NativeCallContext,
@@ -283,44 +304,43 @@ pub mod objects_api {
         let c = client(&h, "delete")?;
         let d = discovery(&h, "delete")?;
         let ns = default_ns(&h);
+        if let Some(doc) = docs.iter().find(|d| d.name().trim().is_empty()) {
+            return Err(error(format!(
+                "delete: {}: {} has only metadata.generateName, so there is no name to delete; delete it by kind and name",
+                doc.where_(&source),
+                doc.kind()
+            )));
+        }
         let mut n = 0;
         for doc in docs.iter().rev() {
             let Some(r) = d.by_gvk(doc.api_version(), doc.kind()) else {
                 continue;
             };
-            let dns = doc.obj["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or(&ns)
-                .to_string();
-            match block_on(
-                &h,
-                http::request(&c, "DELETE", &r.item(&dns, doc.name()), None, vec![], true),
-            )? {
-                Ok(_) => n += 1,
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    return Err(k8s_error(
-                        &h,
-                        "delete",
-                        &format!(
-                            "{}: cannot delete {} '{}': ",
-                            doc.where_(&source),
-                            doc.kind(),
-                            doc.name()
-                        ),
-                        &e,
-                    ))
-                }
+            let dns = doc.obj["metadata"]["namespace"].as_str().unwrap_or(&ns);
+            let what = format!(
+                "{}: cannot delete {} '{}': ",
+                doc.where_(&source),
+                doc.kind(),
+                doc.name()
+            );
+            let bg = Propagation::Background;
+            match block_on(&h, objects::delete(&c, r, dns, doc.name(), bg))? {
+                Ok(existed) => n += i64::from(existed),
+                Err(e) => return Err(k8s_error(&h, "delete", &what, &e)),
             }
         }
         Ok(n)
     }
 
     /// Delete one object; true if it existed. Options: `namespace`, `wait`
-    /// (until it is gone), `timeout` (default 300 s).
+    /// (until it is gone), `timeout` (default 300 s), `propagation`
+    /// (`"background"`, the default as with kubectl: what the object owns,
+    /// e.g. a Job's pods, is deleted too; `"foreground"`: the object stays
+    /// until they are gone; `"orphan"`: they are left).
     ///
     /// ```rhai
     /// delete("namespace", "cilium-test", #{wait: true});
+    /// delete("job", "load", #{propagation: "foreground", wait: true});
     /// ```
     #[rhai_fn(name = "delete", return_raw)]
     pub fn delete_one(
@@ -330,59 +350,30 @@ pub mod objects_api {
         options: Map,
     ) -> Result<bool, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new("delete", options, &["namespace", "wait", "timeout"])?;
+        let o = Opts::new(
+            "delete",
+            options,
+            &["namespace", "wait", "timeout", "propagation"],
+        )?;
         let r = resolve(&h, "delete", kind)?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
+        let p = match o.string("propagation")? {
+            Some(s) => Propagation::parse(&s).map_err(|e| error(format!("delete: {e}")))?,
+            None => Propagation::Background,
+        };
+        let item = r
+            .item(&ns, name)
+            .map_err(|e| error(format!("delete: {e}")))?;
         let c = client(&h, "delete")?;
-        let path = r.item(&ns, name);
         let _t = h.trace("delete", || format!("{} {name}", r.display()));
-        match block_on(&h, http::request(&c, "DELETE", &path, None, vec![], true))? {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return Ok(false),
-            Err(e) => {
-                return Err(k8s_error(
-                    &h,
-                    "delete",
-                    &format!("cannot delete {} '{ns}/{name}': ", r.kind),
-                    &e,
-                ))
-            }
-        }
-        if o.bool("wait", false)? {
-            let timeout = o
-                .duration("timeout")?
-                .unwrap_or(std::time::Duration::from_secs(300));
-            let gone = block_on(&h, async {
-                let mut rx = objects::watch_object(&c, &path).await?;
-                tokio::time::timeout(timeout, async {
-                    while let Some(ev) = rx.recv().await {
-                        if ev.is_none() {
-                            return true;
-                        }
-                    }
-                    false
-                })
-                .await
-                .map_err(|_| {
-                    http::K8sError::Transport(format!("still there after {}s", timeout.as_secs()))
-                })
-            })?
-            .map_err(|e| {
-                k8s_error(
-                    &h,
-                    "delete",
-                    &format!("waiting for {} '{ns}/{name}' to go: ", r.kind),
-                    &e,
-                )
-            })?;
-            if !gone {
-                return Err(error(format!(
-                    "delete: the watch on {} '{ns}/{name}' ended before it was gone",
-                    r.kind
-                )));
-            }
-        }
-        Ok(true)
+        let what = format!("cannot delete {} '{ns}/{name}': ", r.kind);
+        let r = if o.bool("wait", false)? {
+            let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+            block_on(&h, objects::delete_and_wait(&c, &item, p, timeout))?
+        } else {
+            block_on(&h, objects::delete_path(&c, &item, p))?
+        };
+        r.map_err(|e| k8s_error(&h, "delete", &what, &e))
     }
 
     /// `delete` of one object in the context's namespace, without waiting.
@@ -410,16 +401,10 @@ pub mod objects_api {
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
         let c = client(&h, "get")?;
         let _t = h.trace("get", || format!("{} {ns}/{name}", r.kind));
-        match block_on(&h, http::get_json(&c, &r.item(&ns, name)))? {
-            Ok(v) => Ok(from_json(&v)),
-            Err(e) if e.is_not_found() => Ok(Dynamic::UNIT),
-            Err(e) => Err(k8s_error(
-                &h,
-                "get",
-                &format!("cannot get {} '{ns}/{name}': ", r.kind),
-                &e,
-            )),
-        }
+        let what = format!("cannot get {} '{ns}/{name}': ", r.kind);
+        let v = block_on(&h, objects::get(&c, &r, &ns, name))?
+            .map_err(|e| k8s_error(&h, "get", &what, &e))?;
+        Ok(v.map(|v| from_json(&v)).unwrap_or(Dynamic::UNIT))
     }
 
     /// `get` in the context's namespace.
@@ -434,10 +419,11 @@ pub mod objects_api {
 
     /// Objects of a kind as maps. Options: `namespace` (`"*"` for all
     /// namespaces; default the context's), `labels` (a selector like
-    /// `"app=web,tier!=db"`), `fields` (like `"spec.nodeName=node-1"`).
+    /// `"app=web,tier!=db"`, or a map `#{app: "web"}`), `fields` (like
+    /// `"spec.nodeName=node-1"`, or a map).
     ///
     /// ```rhai
-    /// for p in list("pods", #{namespace: "*", labels: "app=web"}) { print(p.metadata.name); }
+    /// for p in list("pods", #{namespace: "*", labels: #{app: "web"}}) { print(p.metadata.name); }
     /// ```
     #[rhai_fn(name = "list", return_raw)]
     pub fn list(
@@ -449,20 +435,13 @@ pub mod objects_api {
         let o = Opts::new("list", options, &["namespace", "labels", "fields"])?;
         let r = resolve(&h, "list", kind)?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let mut q = vec![];
-        if let Some(l) = o.string("labels")? {
-            q.push(format!("labelSelector={}", http::urlencode(&l)));
-        }
-        if let Some(f) = o.string("fields")? {
-            q.push(format!("fieldSelector={}", http::urlencode(&f)));
-        }
+        let q = objects::selector_query(&o.selector("labels")?, &o.selector("fields")?);
         let c = client(&h, "list")?;
-        let _t = h.trace("list", || {
-            format!("{} in {ns} {}", r.display(), q.join("&"))
-        });
-        let path = r.collection(if ns == "*" { None } else { Some(&ns) });
-        let (items, _) = block_on(&h, http::list_all(&c, &path, &q.join("&")))?
-            .map_err(|e| k8s_error(&h, "list", &format!("cannot list {}: ", r.display()), &e))?;
+        let _t = h.trace("list", || format!("{} in {ns} {q}", r.display()));
+        let scope = if ns == "*" { None } else { Some(ns.as_str()) };
+        let what = format!("cannot list {}: ", r.display());
+        let items = block_on(&h, objects::list(&c, &r, scope, &q))?
+            .map_err(|e| k8s_error(&h, "list", &what, &e))?;
         Ok(items.iter().map(from_json).collect())
     }
 
@@ -493,108 +472,52 @@ pub mod objects_api {
         let o = Opts::new("wait_for", options, &["namespace", "condition", "timeout"])?;
         let r = resolve(&h, "wait_for", kind)?;
         let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let timeout = o
-            .duration("timeout")?
-            .unwrap_or(std::time::Duration::from_secs(300));
-        enum Cond {
-            Exists,
-            Type(String),
-            Closure(FnPtr),
-        }
-        let cond = match o.raw("condition") {
-            None => Cond::Exists,
-            Some(v) if v.is_string() => Cond::Type(v.to_string()),
-            Some(v) if v.is_fnptr() => Cond::Closure(v.clone().cast::<FnPtr>()),
-            Some(v) => {
-                return Err(error(format!(
-                    "wait_for: condition must be a condition type or a closure, got {}",
-                    v.type_name()
-                )))
-            }
-        };
+        let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+        let cond = Cond::from(&o)?;
+        let item = r
+            .item(&ns, name)
+            .map_err(|e| error(format!("wait_for: {e}")))?;
         let c = client(&h, "wait_for")?;
-        let path = r.item(&ns, name);
         let _t = h.trace("wait_for", || format!("{} {ns}/{name}", r.kind));
-        let deadline = std::time::Instant::now() + timeout;
-        let mut last: Option<serde_json::Value> = None;
-        'outer: loop {
-            let mut rx = block_on(&h, objects::watch_object(&c, &path))?.map_err(|e| {
-                k8s_error(
-                    &h,
-                    "wait_for",
-                    &format!("cannot watch {} '{ns}/{name}': ", r.kind),
-                    &e,
-                )
-            })?;
-            loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                let ev = block_on(&h, tokio::time::timeout(left, rx.recv()))?;
-                let ev = match ev {
-                    Err(_) => break 'outer,
-                    Ok(None) => continue 'outer, // watch ended: resume
-                    Ok(Some(ev)) => ev,
-                };
-                last = ev.clone();
-                let Some(obj) = ev else { continue };
-                let done = match &cond {
-                    Cond::Exists => true,
-                    Cond::Type(t) => obj["status"]["conditions"].as_array().is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c["type"] == t.as_str() && c["status"] == "True")
-                    }),
-                    Cond::Closure(f) => crate::api::truthy(
-                        &f.call_within_context::<Dynamic>(&ctx, (from_json(&obj),))?,
-                    ),
-                };
-                if done {
-                    return Ok(from_json(&obj).cast::<Map>());
+        let what = format!("{} '{ns}/{name}'", r.kind);
+        let progress = crate::ui::Progress::start(&format!(
+            "wait_for: {what}: waiting for {}",
+            cond.describe()
+        ));
+        let deadline = Instant::now() + timeout;
+        let mut w = crate::k8s::watch::ObjectWatch::new(&c, &item);
+        let mut last: Option<Value> = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(state) = block_on(&h, tokio::time::timeout(left, w.next()))? else {
+                break;
+            };
+            last = state
+                .map_err(|e| k8s_error(&h, "wait_for", &format!("cannot watch {what}: "), &e))?;
+            if let Some(obj) = &last {
+                if cond.holds(&ctx, obj)? {
+                    return Ok(from_json(obj).cast::<Map>());
                 }
             }
+            progress.set(&format!(
+                "wait_for: {what}: waiting for {}; {}",
+                cond.describe(),
+                state_text(last.as_ref())
+            ));
         }
-        let what = match &cond {
-            Cond::Exists => "to exist".to_string(),
-            Cond::Type(t) => format!("condition {t}=True"),
-            Cond::Closure(_) => "the condition closure".to_string(),
-        };
-        let state = match &last {
-            None => "it does not exist".to_string(),
-            Some(o) => {
-                let cs: Vec<String> = o["status"]["conditions"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|c| {
-                                format!(
-                                    "{}={}{}",
-                                    c["type"].as_str().unwrap_or(""),
-                                    c["status"].as_str().unwrap_or(""),
-                                    c["reason"]
-                                        .as_str()
-                                        .map(|r| format!(" ({r})"))
-                                        .unwrap_or_default()
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if cs.is_empty() {
-                    "it has no conditions".to_string()
-                } else {
-                    format!("last conditions: {}", cs.join(", "))
-                }
-            }
-        };
         Err(error(format!(
-            "wait_for: {} '{ns}/{name}': timed out after {}s waiting for {what}; {state}",
-            r.kind,
-            timeout.as_secs_f64()
+            "wait_for: {what}: timed out after {}s waiting for {}; {}",
+            timeout.as_secs_f64(),
+            cond.describe(),
+            state_text(last.as_ref())
         )))
     }
 
     /// Run a command in a pod's container: `#{code, stdout, stderr}`. A string
     /// runs through `sh -c`, an array as argv. Options: `namespace`,
-    /// `container`, `stdin` (text fed to the command), `check` (default true:
-    /// a non-zero exit is an error).
+    /// `container`, `stdin` (text fed to the command while its output is
+    /// read), `check` (default true: a non-zero exit is an error), `timeout`
+    /// (default 300 s; the command is abandoned after it).
     ///
     /// ```rhai
     /// let r = exec("pod2pod-client-abc", ["ip", "route"], #{namespace: "default"});
@@ -610,48 +533,36 @@ pub mod objects_api {
         let o = Opts::new(
             "exec",
             options,
-            &["namespace", "container", "stdin", "check"],
+            &["namespace", "container", "stdin", "check", "timeout"],
         )?;
-        let argv = match crate::api::shell::to_cmd("exec", &cmd)? {
-            crate::shell::Cmd::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s],
-            crate::shell::Cmd::Argv(v) => v,
-        };
-        let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let container = o.string("container")?;
+        let argv = crate::api::shell::to_cmd("exec", &cmd)?.argv();
+        let (ns, container) = pod_opts(&h, &o)?;
         let stdin = o.string("stdin")?.map(String::into_bytes);
+        let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
         let c = client(&h, "exec")?;
         let shown = crate::shell::Cmd::Argv(argv.clone()).display();
         let _t = h.trace("exec", || format!("{ns}/{pod}: {shown}"));
-        let out = block_on(
-            &h,
-            objects::exec(&c, &ns, pod, container.as_deref(), argv, stdin),
-        )?
-        .map_err(|e| {
-            k8s_error(
-                &h,
-                "exec",
-                &format!("cannot exec in pod '{ns}/{pod}': "),
-                &e,
-            )
-        })?;
+        let run = crate::k8s::exec::exec(&c, &ns, pod, container.as_deref(), argv, stdin);
+        let out = block_on(&h, tokio::time::timeout(timeout, run))?
+            .map_err(|_| {
+                error(format!(
+                    "exec: command in pod '{ns}/{pod}' did not finish within {}s: {shown}",
+                    timeout.as_secs_f64()
+                ))
+            })?
+            .map_err(|e| {
+                k8s_error(
+                    &h,
+                    "exec",
+                    &format!("cannot exec in pod '{ns}/{pod}': "),
+                    &e,
+                )
+            })?;
         if o.bool("check", true)? && out.code != 0 {
-            let tail: Vec<&str> = out
-                .stderr
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail = crate::util::tail_note("stderr", &crate::util::last_lines(&out.stderr, 10));
             return Err(error(format!(
-                "exec: command exited with code {} in pod '{ns}/{pod}': {shown}{}",
-                out.code,
-                if tail.is_empty() {
-                    String::new()
-                } else {
-                    format!("\nlast lines of stderr:\n  {}", tail.join("\n  "))
-                }
+                "exec: command exited with code {} in pod '{ns}/{pod}': {shown}{tail}",
+                out.code
             )));
         }
         Ok(exec_map(out))
@@ -682,75 +593,18 @@ pub mod objects_api {
             options,
             &["namespace", "container", "follow", "since", "tail"],
         )?;
-        let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let mut q = vec![];
-        if let Some(c) = o.string("container")? {
-            q.push(format!("container={}", http::urlencode(&c)));
-        }
-        if let Some(s) = o.int("since")? {
-            q.push(format!("sinceSeconds={s}"));
-        }
-        if let Some(t) = o.int("tail")? {
-            q.push(format!("tailLines={t}"));
-        }
-        let follow = o.bool("follow", false)?;
-        if follow {
-            q.push("follow=true".into());
-        }
-        let path = format!(
-            "/api/v1/namespaces/{}/pods/{}/log?{}",
-            http::urlencode(&ns),
-            http::urlencode(pod),
-            q.join("&")
-        );
+        let (ns, _) = pod_opts(&h, &o)?;
+        let (path, follow) = logs_path(&ns, pod, &o)?;
         let c = client(&h, "logs")?;
-        let _t = h.trace("logs", || format!("{ns}/{pod} {}", q.join("&")));
-        if !follow {
-            let b = block_on(&h, http::request(&c, "GET", &path, None, vec![], true))?.map_err(
-                |e| {
-                    k8s_error(
-                        &h,
-                        "logs",
-                        &format!("cannot read logs of pod '{ns}/{pod}': "),
-                        &e,
-                    )
-                },
-            )?;
-            return Ok(String::from_utf8_lossy(&b).into_owned());
-        }
-        let text = block_on(&h, async {
-            use futures::AsyncBufReadExt;
-            let req = ::http::Request::get(&path)
-                .body(vec![])
-                .expect("log request");
-            let stream = c.request_stream(req).await.map_err(|e| match e {
-                kube::Error::Api(s) => http::K8sError::Api {
-                    code: s.code,
-                    reason: s.reason.clone(),
-                    message: s.message.clone(),
-                },
-                other => http::K8sError::Transport(other.to_string()),
-            })?;
-            let mut lines = stream.lines();
-            let mut all = String::new();
-            use futures::StreamExt;
-            while let Some(l) = lines.next().await {
-                let l = l.map_err(|e| http::K8sError::Transport(e.to_string()))?;
-                crate::ui::out(&l);
-                all.push_str(&l);
-                all.push('\n');
-            }
-            Ok::<_, http::K8sError>(all)
-        })?
-        .map_err(|e| {
-            k8s_error(
-                &h,
-                "logs",
-                &format!("cannot follow logs of pod '{ns}/{pod}': "),
-                &e,
-            )
-        })?;
-        Ok(text)
+        let _t = h.trace("logs", || path.clone());
+        let what = format!("cannot read logs of pod '{ns}/{pod}': ");
+        let text = if follow {
+            let out = |l: &str| crate::ui::out(l);
+            block_on(&h, crate::k8s::logs::follow(&c, &path, &out))?
+        } else {
+            block_on(&h, crate::k8s::logs::read(&c, &path))?
+        };
+        text.map_err(|e| k8s_error(&h, "logs", &what, &e))
     }
 
     /// `logs` in the context's namespace.

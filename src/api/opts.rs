@@ -18,7 +18,7 @@ impl<'a> Opts<'a> {
             .filter(|k| !valid.contains(k))
             .collect();
         if let Some(k) = unknown.pop() {
-            let near = crate::engine::check::closest(k, valid.iter().copied());
+            let near = crate::util::closest(k, valid.iter().copied());
             let hint = near
                 .map(|n| format!(" (did you mean '{n}'?)"))
                 .unwrap_or_default();
@@ -104,6 +104,35 @@ impl<'a> Opts<'a> {
                 .collect::<RResult<Vec<_>>>()
                 .map(Some),
             Some(v) => Err(self.bad(key, "a string or an array of strings", v.type_name())),
+        }
+    }
+
+    /// A label or field selector: a string (`"app=web,tier!=db"`) or a map
+    /// of equality terms (`#{app: "web"}`); empty when absent.
+    pub fn selector(&self, key: &str) -> RResult<String> {
+        match self.raw(key) {
+            None => Ok(String::new()),
+            Some(v) if v.is_string() => Ok(v.to_string()),
+            Some(v) if v.is_map() => {
+                let m = v.clone().cast::<Map>();
+                let mut terms: Vec<String> = vec![];
+                for (k, v) in m {
+                    if v.is_map() || v.is_array() || v.is_unit() {
+                        return Err(self.bad(
+                            key,
+                            "a selector string or a map of strings",
+                            v.type_name(),
+                        ));
+                    }
+                    terms.push(format!("{k}={v}"));
+                }
+                Ok(terms.join(","))
+            }
+            Some(v) => Err(self.bad(
+                key,
+                "a selector string or a map #{key: value}",
+                v.type_name(),
+            )),
         }
     }
 

@@ -3,60 +3,24 @@
 
 use crate::api::error;
 use crate::api::opts::Opts as OptMap;
-use crate::host::Host;
+use crate::host::{Host, Owned};
+use crate::shell::background::BgProcess;
 use crate::shell::{self, Cmd};
 use rhai::plugin::*;
 use rhai::EvalAltResult;
 use rhai::{Dynamic, Map};
-use std::sync::{Arc, Mutex};
-
-/// A background process started by `sh_bg`.
-pub struct BgProcess {
-    pub cmd: String,
-    cancel: tokio_util::sync::CancellationToken,
-    task: Mutex<Option<tokio::task::JoinHandle<Result<shell::Output, String>>>>,
-    result: Mutex<Option<Result<shell::Output, String>>>,
-}
-
-impl BgProcess {
-    pub fn running(&self) -> bool {
-        self.result.lock().unwrap().is_none()
-            && self
-                .task
-                .lock()
-                .unwrap()
-                .as_ref()
-                .is_some_and(|t| !t.is_finished())
-    }
-
-    /// Stop the process (SIGTERM to its group, SIGKILL after 2 s).
-    pub fn kill(&self) {
-        self.cancel.cancel();
-    }
-
-    /// Wait for it to end (after `kill`, or on its own).
-    pub fn wait(
-        &self,
-        h: &Host,
-    ) -> Result<Result<shell::Output, String>, crate::host::Interrupted> {
-        if let Some(r) = self.result.lock().unwrap().clone() {
-            return Ok(r);
-        }
-        let task = self.task.lock().unwrap().take();
-        let r = match task {
-            Some(t) => h
-                .block_on(t)?
-                .unwrap_or_else(|e| Err(format!("background task failed: {e}"))),
-            None => Err("process was already waited for".into()),
-        };
-        *self.result.lock().unwrap() = Some(r.clone());
-        Ok(r)
-    }
-}
+use std::sync::Arc;
 
 /// Script handle of a background process.
 #[derive(Clone)]
 pub struct BgHandle(pub Arc<BgProcess>);
+
+impl BgHandle {
+    /// Wait for the process from the script thread (Ctrl-C stops waiting).
+    fn wait(&self, h: &Host) -> Result<shell::Output, Box<EvalAltResult>> {
+        crate::api::block_on(h, self.0.wait())?.map_err(|e| error(format!("sh_bg: {e}")))
+    }
+}
 
 pub(crate) const SH_OPTS: &[&str] = &["check", "cwd", "env", "timeout", "quiet", "stdin"];
 
@@ -86,13 +50,14 @@ pub(crate) fn to_cmd(func: &str, cmd: &Dynamic) -> Result<Cmd, Box<EvalAltResult
 
 /// Options shared by sh and sh_bg.
 pub(crate) fn base_opts(
-    h: &Host,
+    h: &Arc<Host>,
     func: &str,
     o: Option<&OptMap>,
 ) -> Result<(shell::Opts, bool), Box<EvalAltResult>> {
     let mut opts = shell::Opts {
         cwd: Some(h.settings.script_dir.clone()),
         env: h.child_env(),
+        spill: Some(h.spill_dir()),
         ..Default::default()
     };
     let mut check = true;
@@ -149,6 +114,9 @@ pub(crate) fn failure(func: &str, cmd: &Cmd, o: &shell::Output) -> String {
 }
 
 /// Run a command to its end (used by sh, sh_output and other modules).
+/// Ctrl-C reaches the command through its own cancel path (SIGTERM to its
+/// process group, SIGKILL after a grace period), so the future is not
+/// raced and dropped here.
 pub(crate) fn run(
     h: &Host,
     func: &str,
@@ -156,10 +124,18 @@ pub(crate) fn run(
     opts: &shell::Opts,
 ) -> Result<shell::Output, Box<EvalAltResult>> {
     let _t = h.trace(func, || cmd.display());
-    let out = crate::api::block_on(h, shell::run(cmd, opts, h.interrupt.token()))?
-        .map_err(|e| error(format!("{func}: {e}")))?;
+    let token = h.interrupt.token();
+    if token.is_cancelled() {
+        return Err(crate::api::interrupted());
+    }
+    let out =
+        h.rt.block_on(shell::run(cmd, opts, token))
+            .map_err(|e| error(format!("{func}: {e}")))?;
     if out.interrupted {
         return Err(crate::api::interrupted());
+    }
+    for n in &out.notes {
+        crate::ui::warn(&format!("{func}: {n}"));
     }
     Ok(out)
 }
@@ -260,18 +236,8 @@ pub mod shell_api {
         let (mut opts, _check) = base_opts(&h, "sh_bg", Some(&o))?;
         opts.capture = true;
         let _t = h.trace("sh_bg", || c.display());
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let c2 = c.clone();
-        let cancel2 = cancel.clone();
-        let _guard = h.rt.enter();
-        let task = tokio::spawn(async move { shell::run(&c2, &opts, cancel2).await });
-        let p = Arc::new(BgProcess {
-            cmd: c.display(),
-            cancel,
-            task: Mutex::new(Some(task)),
-            result: Mutex::new(None),
-        });
-        h.background.lock().unwrap().push(p.clone());
+        let p = BgProcess::spawn(&h.rt, &c, opts);
+        h.own(Owned::Process(p.clone()));
         Ok(BgHandle(p))
     }
 
@@ -286,9 +252,7 @@ pub mod shell_api {
     pub fn wait(ctx: NativeCallContext, p: &mut BgHandle) -> Result<Map, Box<EvalAltResult>> {
         let h = crate::api::host(&ctx)?;
         let _t = h.trace("process.wait", || p.0.cmd.clone());
-        let r = p.0.wait(&h).map_err(|_| crate::api::interrupted())?;
-        let out = r.map_err(|e| error(format!("sh_bg: {e}")))?;
-        Ok(output_map(&out))
+        Ok(output_map(&p.wait(&h)?))
     }
 
     /// Stop a background process (SIGTERM, then SIGKILL after 2 s).
@@ -314,16 +278,5 @@ pub mod shell_api {
     #[rhai_fn(name = "to_string", name = "to_debug")]
     pub fn to_string(p: &mut BgHandle) -> String {
         format!("BgProcess({})", p.0.cmd)
-    }
-}
-
-/// Kill every background process still running (script end).
-pub fn kill_all(h: &Host) {
-    let procs: Vec<_> = h.background.lock().unwrap().drain(..).collect();
-    for p in &procs {
-        p.kill();
-    }
-    for p in &procs {
-        let _ = h.interrupt.shielded(|| p.wait(h));
     }
 }

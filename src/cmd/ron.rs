@@ -1,10 +1,58 @@
-//! `scaffold ron` (the original toolkit's command, with its fixed names) and
-//! `scaffold cleanup`.
+//! `scaffold ron`: the original toolkit's command, with its fixed names,
+//! on the same [`Spec`] (and defaults) as `ron()` in scripts.
 
 use crate::cli::RonArgs;
 use crate::k8s::kubeconfig::KubeOptions;
-use crate::k8s::ron::{self, Cleanup, Created, Spec};
-use std::sync::{Arc, Mutex};
+use crate::k8s::ron::{self, Cleanup, Made, Spec};
+use crate::ui;
+
+fn usage(m: String) -> i32 {
+    ui::err(format!("error: {m}"));
+    2
+}
+
+/// The cleanup policy of the original's three flags.
+fn policy(a: &RonArgs) -> Cleanup {
+    match (a.cleanup_all, a.cleanup_pod, a.cleanup_pvc) {
+        (true, _, _) | (_, true, true) => Cleanup::All,
+        (_, true, false) => Cleanup::Pod,
+        (_, false, true) => Cleanup::Pvc,
+        _ => Cleanup::None,
+    }
+}
+
+/// The spec of the flags; a usage error names the flag.
+fn spec(a: &RonArgs) -> Result<Spec, String> {
+    // one word with spaces is a shell line, as the original took it
+    let argv = if a.cmd.len() == 1 && a.cmd[0].contains(' ') {
+        vec!["sh".into(), "-c".into(), a.cmd[0].clone()]
+    } else {
+        a.cmd.clone()
+    };
+    let mut s = Spec::new(&a.node, argv, &crate::host::new_run_id());
+    s.pod_name = a.pod_name.clone();
+    s.image = a.pod_image.clone();
+    s.namespace = a.namespace.clone();
+    s.nsenter = a.nsenter;
+    s.nsenter_binary = a.nsenter_binary.clone();
+    s.nsenter_opts = a.nsenter_opts.clone();
+    s.files = crate::api::nodes::read_mounts(&a.mounts)?;
+    s.configmap_name = a.configmap_name.clone();
+    s.pvc = a.pvc;
+    s.pvc_name = a.pvc_name.clone();
+    s.pvc_size = a.pvc_size.clone();
+    s.pvc_access_mode = a.pvc_access_mode.clone();
+    s.manage_pvc = a.manage_pvc;
+    s.auto_copy = a.auto_copy;
+    s.auto_copy_dest = a.auto_copy_dest.clone();
+    s.cleanup = policy(a);
+    s.retry_attempts = a.retry_attempts;
+    s.retry_delay =
+        super::parse_duration(&a.retry_delay).map_err(|e| format!("--retry-delay: {e}"))?;
+    s.timeout = super::parse_duration(&a.timeout).map_err(|e| format!("--timeout: {e}"))?;
+    s.show_events = a.show_events;
+    Ok(s)
+}
 
 pub fn ron(
     a: &RonArgs,
@@ -12,187 +60,96 @@ pub fn ron(
     rt: &tokio::runtime::Runtime,
     interrupt: &crate::interrupt::Interrupt,
 ) -> i32 {
-    let usage = |m: String| {
-        eprintln!("error: {m}");
-        2
-    };
     if a.cmd.is_empty() && !a.cleanup_and_exit {
         return usage(
             "give the command after --, e.g. scaffold ron --node kind-worker -- uname -a".into(),
         );
     }
-    let retry_delay = match super::parse_duration(&a.retry_delay) {
-        Ok(d) => d,
-        Err(e) => return usage(format!("--retry-delay: {e}")),
-    };
-    let mut files: Vec<(String, Vec<u8>)> = vec![];
-    for m in &a.mounts {
-        let base = m
-            .file_name()
-            .map(|b| b.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if files.iter().any(|(b, _)| *b == base) {
-            return usage(format!(
-                "two mounted files have the base name '{base}'; rename one"
-            ));
-        }
-        match std::fs::read(m) {
-            Ok(b) => files.push((base, b)),
-            Err(e) => return usage(format!("cannot read mount {}: {e}", m.display())),
-        }
-    }
-    let cleanup = if a.cleanup_all || (a.cleanup_pod && a.cleanup_pvc) {
-        Cleanup::All
-    } else if a.cleanup_pod {
-        Cleanup::Pod
-    } else if a.cleanup_pvc {
-        Cleanup::Pvc
-    } else {
-        Cleanup::None
-    };
-    let argv = if a.cmd.len() == 1 && a.cmd[0].contains(' ') {
-        vec!["sh".into(), "-c".into(), a.cmd[0].clone()]
-    } else {
-        a.cmd.clone()
-    };
-    let spec = Spec {
-        node: a.node.clone(),
-        argv,
-        pod_name: a.pod_name.clone(),
-        image: a.pod_image.clone(),
-        namespace: a.namespace.clone(),
-        nsenter: a.nsenter,
-        nsenter_binary: a.nsenter_binary.clone(),
-        nsenter_opts: a.nsenter_opts.clone(),
-        files,
-        configmap_name: a.configmap_name.clone(),
-        pvc: a.pvc,
-        pvc_name: a.pvc_name.clone(),
-        pvc_size: a.pvc_size.clone(),
-        pvc_access_mode: a.pvc_access_mode.clone(),
-        manage_pvc: a.manage_pvc,
-        auto_copy: a.auto_copy,
-        auto_copy_dest: a.auto_copy_dest.clone(),
-        cleanup,
-        retry_attempts: a.retry_attempts,
-        retry_delay,
-        show_events: a.show_events,
-        run_id: crate::host::new_run_id(),
-        timeout: std::time::Duration::from_secs(24 * 3600),
-        prefix: String::new(),
+    let s = match spec(a) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
     };
     let client = match rt.block_on(super::connect(kube)) {
         Ok(c) => c.client,
         Err(e) => {
-            eprintln!("error: ron: {e}");
+            ui::err(format!("error: ron: {e}"));
             return 1;
         }
     };
     if a.cleanup_and_exit {
-        // what a run would create, if it is ours
-        let mut n = 0;
-        for (kind, name) in [
-            ("pods", &a.pod_name),
-            ("configmaps", &a.configmap_name),
-            ("persistentvolumeclaims", &a.pvc_name),
-        ] {
-            if kind == "persistentvolumeclaims" && !a.manage_pvc {
-                continue;
-            }
-            let path = format!("/api/v1/namespaces/{}/{kind}/{name}", a.namespace);
-            if let Ok(o) = rt.block_on(crate::k8s::http::get_json(&client, &path)) {
-                if o["metadata"]["labels"][ron::MANAGED_BY] == "scaffold" {
-                    if let Err(e) =
-                        rt.block_on(ron::delete_found(&client, kind, &a.namespace, name))
-                    {
-                        eprintln!("error: cannot delete {kind} {}/{name}: {e}", a.namespace);
-                        return 1;
-                    }
-                    println!("deleted {kind} {}/{name}", a.namespace);
-                    n += 1;
-                } else {
-                    eprintln!(
-                        "skipped {kind} {}/{name}: not created by scaffold",
-                        a.namespace
-                    );
-                }
-            }
-        }
-        eprintln!("{n} object(s) deleted");
-        return 0;
+        return cleanup_and_exit(&client, &s, rt);
     }
-    let created = Arc::new(Mutex::new(Created::default()));
-    let out: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|l: &str| crate::ui::out(l));
+    let created = ron::new_created(&s);
+    let out: ron::Out = std::sync::Arc::new(|l: &str| ui::out(l));
     let token = interrupt.token();
     let r = rt.block_on(async {
         tokio::select! {
-            r = ron::run(&client, &spec, created.clone(), out) => Some(r),
+            r = ron::run(&client, &s, created.clone(), out) => Some(r),
             _ = token.cancelled() => None,
         }
     });
     let done = created.lock().unwrap().clone();
-    for e in rt.block_on(ron::cleanup(
-        &client,
-        &spec.namespace,
-        &done,
-        &spec.cleanup,
-        spec.manage_pvc,
-    )) {
-        eprintln!("warning: cleanup: {e}");
+    let left =
+        interrupt.shielded(|| rt.block_on(ron::cleanup(&client, &done, &s.cleanup, s.manage_pvc)));
+    for e in &left {
+        ui::warn(&format!("cleanup: could not delete {e}; delete it with: scaffold ron --cleanup-and-exit --node {} (same names)", s.node));
     }
     match r {
         None => 130,
         Some(Err(e)) => {
-            eprintln!("error: ron: {e}");
+            ui::err(format!("error: ron: {e}"));
             1
         }
         Some(Ok(o)) => {
             if let Some(p) = &o.artifacts {
-                eprintln!("artifacts: {}", p.display());
+                ui::err(format!("artifacts: {}", p.display()));
             }
-            eprintln!("exit code: {}", o.code);
+            ui::err(format!("exit code: {}", o.code));
             o.code
         }
     }
 }
 
-pub fn cleanup(
-    run: Option<&str>,
-    dry_run: bool,
-    kube: &KubeOptions,
-    rt: &tokio::runtime::Runtime,
-) -> i32 {
-    let r = rt.block_on(async {
-        let c = super::connect(kube).await?;
-        let found = ron::find_ours(&c.client, run)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut n = 0;
-        for (kind, ns, name, id) in &found {
-            if dry_run {
-                println!("would delete {kind} {ns}/{name} (run {id})");
-                continue;
-            }
-            ron::delete_found(&c.client, kind, ns, name)
-                .await
-                .map_err(|e| format!("cannot delete {kind} {ns}/{name}: {e}"))?;
-            println!("deleted {kind} {ns}/{name} (run {id})");
-            n += 1;
+/// Delete what a run with these names would create, if it is ours.
+fn cleanup_and_exit(client: &kube::Client, s: &Spec, rt: &tokio::runtime::Runtime) -> i32 {
+    let mut names = vec![
+        (Made::Pod, &s.pod_name),
+        (Made::ConfigMap, &s.configmap_name),
+    ];
+    if s.manage_pvc {
+        names.push((Made::Pvc, &s.pvc_name));
+    }
+    let mut n = 0;
+    for (made, name) in names {
+        let ns = &s.namespace;
+        let Ok(item) = made.item(ns, name) else {
+            continue;
+        };
+        let Ok(o) = rt.block_on(crate::k8s::http::get_json(client, &item)) else {
+            continue;
+        };
+        if !ron::pod::ours(&o) {
+            ui::err(format!(
+                "skipped {} {ns}/{name}: not created by scaffold",
+                made.plural()
+            ));
+            continue;
         }
-        Ok::<_, String>((found.len(), n))
-    });
-    match r {
-        Ok((found, n)) => {
-            if dry_run {
-                eprintln!("{found} object(s) would be deleted");
-            } else {
-                eprintln!("{n} object(s) deleted");
+        let run = o["metadata"]["labels"][ron::RUN_ID].as_str().unwrap_or("");
+        match rt.block_on(ron::cleanup::delete_ours(client, made, ns, name, run)) {
+            Ok(_) => {
+                ui::out(format!("deleted {} {ns}/{name}", made.plural()));
+                n += 1;
             }
-            0
-        }
-        Err(e) => {
-            eprintln!("error: cleanup: {e}");
-            1
+            Err(e) => {
+                ui::err(format!(
+                    "error: cannot delete {} {ns}/{name}: {e}",
+                    made.plural()
+                ));
+                return 1;
+            }
         }
     }
+    ui::err(format!("{n} object(s) deleted"));
+    0
 }

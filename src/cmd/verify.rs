@@ -41,7 +41,7 @@ pub fn k8s_ready(
             if a.wait {
                 let p = crate::ui::Progress::start("waiting for /readyz");
                 ready::wait(&c.client, &scope, timeout, |n, total| {
-                    p.set(&format!("{n} of {total} resources not ready"))
+                    p.set(&ready::pending_text(n, total))
                 })
                 .await
                 .map_err(|e| e.to_string())

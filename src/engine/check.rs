@@ -24,32 +24,7 @@ const KEYWORDS: &[&str] = &[
     "+",
 ];
 
-/// The closest candidate by edit distance, when it is close enough to be a typo.
-pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = levenshtein(name, c);
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let limit = (name.len() / 3).clamp(1, 3);
-    best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub use crate::util::closest;
 
 /// Every function name the engine knows (host functions and Rhai's packages).
 pub fn known_functions(engine: &Engine) -> HashSet<String> {
@@ -258,6 +233,9 @@ mod tests {
             Some("sh_output")
         );
         assert_eq!(closest("zzz", names.iter().copied()), None);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(
+            closest("kitten", ["sitting", "kitchen"].into_iter()),
+            Some("kitchen")
+        );
     }
 }

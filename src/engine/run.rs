@@ -52,7 +52,12 @@ pub fn run_script(
     let (ast, result) = match engine.compile(&text) {
         Ok(mut ast) => {
             ast.set_source(display.as_str());
-            let r = engine.run_ast_with_scope(&mut scope, &ast);
+            // a panic anywhere still ends the run in order: exit handlers,
+            // teardown, results.json
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.run_ast_with_scope(&mut scope, &ast)
+            }))
+            .unwrap_or_else(|p| Err(panicked(p)));
             (Some(ast), r)
         }
         Err(e) => (None, Err(Box::new(EvalAltResult::from(e)))),
@@ -61,6 +66,38 @@ pub fn run_script(
     let interrupted =
         host.interrupt.is_set() || result.as_ref().err().is_some_and(|e| is_interrupt(e));
     finish(&host, &engine, ast.as_ref(), result, interrupted, &display)
+}
+
+/// The end of every run (script or REPL): `on_exit` handlers, last
+/// registered first, then the host's one teardown. Shielded: cleanup after
+/// Ctrl-C is not cancelled itself.
+pub fn end_of_run(host: &Host, engine: &rhai::Engine, ast: Option<&rhai::AST>, display: &str) {
+    let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
+    host.interrupt.shielded(|| {
+        if let Some(ast) = ast {
+            for f in handlers {
+                if let Err(e) = f.call::<Dynamic>(engine, ast, ()) {
+                    crate::ui::warn(&format!(
+                        "on_exit handler failed: {}",
+                        super::errors::render(&e, display)
+                    ));
+                }
+            }
+        }
+        host.teardown();
+    });
+}
+
+/// A panic as a script error (the panic message was printed already).
+fn panicked(p: Box<dyn std::any::Any + Send>) -> Box<EvalAltResult> {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    crate::api::error(format!(
+        "internal error (a bug in scaffold, please report it): {msg}"
+    ))
 }
 
 /// Map `--break-at FILE:LINE` to (source display name, line).
@@ -88,23 +125,7 @@ fn finish(
     if let Err(e) = &result {
         crate::ui::err(super::errors::render(e, display));
     }
-    // Exit handlers run with a fresh token: cleanup after Ctrl-C must not be cancelled.
-    let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
-    host.interrupt.shielded(|| {
-        if let Some(ast) = ast {
-            for f in handlers {
-                if let Err(e) = f.call::<Dynamic>(engine, ast, ()) {
-                    crate::ui::warn(&format!(
-                        "on_exit handler failed: {}",
-                        super::errors::render(&e, display)
-                    ));
-                }
-            }
-        }
-        crate::api::shell::kill_all(host);
-        crate::api::forward::stop_all(host);
-        crate::api::nodes::close_all(host);
-    });
+    end_of_run(host, engine, ast, display);
 
     let (outcome, error, code) = match &result {
         Ok(()) if !interrupted => ("ok", None, EXIT_OK),

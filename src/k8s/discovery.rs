@@ -14,6 +14,8 @@ pub struct Resource {
     pub singular: String,
     pub namespaced: bool,
     pub short_names: Vec<String>,
+    /// what the server allows on it (`list`, `delete`, `watch`, ...)
+    pub verbs: Vec<String>,
 }
 
 impl Resource {
@@ -38,8 +40,10 @@ impl Resource {
         }
     }
 
-    pub fn item(&self, ns: &str, name: &str) -> String {
-        format!("{}/{}", self.collection(Some(ns)), http::urlencode(name))
+    /// One object's URL; an empty name is an error (it would address the
+    /// whole collection).
+    pub fn item(&self, ns: &str, name: &str) -> Result<String, K8sError> {
+        http::item_path(&self.collection(Some(ns)), &self.kind, name)
     }
 
     /// `deployments.apps`
@@ -55,6 +59,16 @@ impl Resource {
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     pub resources: Vec<Resource>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn parse_list(group: &str, version: &str, v: &Value) -> Vec<Resource> {
@@ -74,6 +88,7 @@ fn parse_list(group: &str, version: &str, v: &Value) -> Vec<Resource> {
                         .map(str::to_string)
                         .unwrap_or_else(|| r["kind"].as_str().unwrap_or("").to_lowercase()),
                     namespaced: r["namespaced"].as_bool().unwrap_or(true),
+                    verbs: strings(&r["verbs"]),
                     short_names: r["shortNames"]
                         .as_array()
                         .map(|s| {
@@ -166,7 +181,7 @@ impl Discovery {
             let mut kinds: Vec<&str> = self.resources.iter().map(|r| r.kind.as_str()).collect();
             kinds.sort();
             kinds.dedup();
-            let near = crate::engine::check::closest(spec, kinds.iter().copied())
+            let near = crate::util::closest(spec, kinds.iter().copied())
                 .map(|k| format!(" (did you mean '{k}'?)"))
                 .unwrap_or_default();
             format!("the server has no kind '{spec}'{near}; give a kind (\"Deployment\"), a resource (\"deployments\"), or group/version/kind (\"apps/v1/Deployment\")")

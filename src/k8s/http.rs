@@ -21,6 +21,9 @@ pub enum K8sError {
     /// The request did not get an answer.
     #[error("{0}")]
     Transport(String),
+    /// The request was refused before it was sent (an empty name, ...).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl K8sError {
@@ -33,6 +36,31 @@ impl K8sError {
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(404)
     }
+}
+
+/// A name that goes into a request path: empty or blank names are refused
+/// before any request, because `.../configmaps/` is the whole collection
+/// (a DELETE there deletes every object in the namespace).
+pub fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, K8sError> {
+    if name.trim().is_empty() {
+        return Err(K8sError::Invalid(format!(
+            "the {what} name is empty; refusing to send a request that would address every {what} (check the value passed as the name, e.g. the output of a command that printed nothing)"
+        )));
+    }
+    if name.contains('/') {
+        return Err(K8sError::Invalid(format!(
+            "the {what} name '{name}' contains '/'; give the name only"
+        )));
+    }
+    Ok(name)
+}
+
+/// The path of one object in a collection (the name checked).
+pub fn item_path(collection: &str, what: &str, name: &str) -> Result<String, K8sError> {
+    Ok(format!(
+        "{collection}/{}",
+        urlencode(check_name(what, name)?)
+    ))
 }
 
 /// How long one non-streaming request may take.
@@ -83,6 +111,12 @@ pub async fn send_once(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> Result<(u16, Option<u64>, Bytes), K8sError> {
+    let bare = path.split('?').next().unwrap_or(path);
+    if bare.ends_with('/') || bare.contains("//") {
+        return Err(K8sError::Invalid(format!(
+            "refusing {method} {bare}: an empty name in the path"
+        )));
+    }
     let mut b = http::Request::builder().method(method).uri(path);
     if let Some(ct) = content_type {
         b = b.header("content-type", ct);

@@ -1,15 +1,21 @@
 //! Plain async Rust over the Kubernetes API. Nothing here knows Rhai.
 
+pub mod apply;
 pub mod client;
 pub mod discovery;
+pub mod exec;
 pub mod facts;
 pub mod http;
 pub mod kubeconfig;
+pub mod labelled;
+pub mod logs;
+pub mod manifest;
 pub mod objects;
 pub mod portforward;
 pub mod proxy;
 pub mod ratelimit;
 pub mod ready;
 pub mod ron;
+pub mod session;
 pub mod shellconn;
 pub mod watch;

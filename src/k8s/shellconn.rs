@@ -2,7 +2,8 @@
 //! ended by a marker line carrying its exit code. Node sessions use it so a
 //! command costs a round trip, not a new WebSocket connection.
 
-use super::objects::ExecOutput;
+use super::exec::ExecOutput;
+use crate::capture::{Capture, SpillDir};
 use std::pin::Pin;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -55,15 +56,23 @@ impl ShellConn {
     }
 
     /// Run one shell command line in a subshell (so `cd`, variables and
-    /// `exit` do not leak into the next command); its stdin is empty.
-    pub async fn run(&mut self, command: &str) -> Result<ExecOutput, String> {
+    /// `exit` do not leak into the next command); its stdin is empty. The
+    /// command reaches the shell as one quoted word given to `eval`, so an
+    /// unbalanced quote or heredoc is a syntax error of that command (exit
+    /// code 2), never a shell waiting for more input.
+    pub async fn run(
+        &mut self,
+        command: &str,
+        spill: Option<SpillDir>,
+    ) -> Result<ExecOutput, String> {
         if self.busy {
             return Err("the shell was left in the middle of a command".into());
         }
         self.busy = true;
         let m = &self.marker;
+        let quoted = command.replace('\'', "'\\''");
         let line = format!(
-            "(\n{command}\n) </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n"
+            "( eval '{quoted}' ) </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n"
         );
         self.stdin
             .write_all(line.as_bytes())
@@ -72,8 +81,16 @@ impl ShellConn {
         self.stdin.flush().await.map_err(|e| e.to_string())?;
         let marker = self.marker.clone();
         let (out, err) = tokio::join!(
-            read_to_marker(&mut self.out, &marker),
-            read_to_marker(&mut self.err, &marker)
+            read_to_marker(
+                &mut self.out,
+                &marker,
+                Capture::new("session-stdout", spill.clone())
+            ),
+            read_to_marker(
+                &mut self.err,
+                &marker,
+                Capture::new("session-stderr", spill)
+            )
         );
         let (stdout, code) = out?;
         let (stderr, _) = err?;
@@ -87,9 +104,14 @@ impl ShellConn {
 }
 
 /// Read until a line `MARKER[ code]`; the newline written before the marker is dropped.
-async fn read_to_marker(r: &mut Reader, marker: &str) -> Result<(String, Option<i32>), String> {
-    let mut all: Vec<u8> = Vec::new();
+async fn read_to_marker(
+    r: &mut Reader,
+    marker: &str,
+    mut all: Capture,
+) -> Result<(String, Option<i32>), String> {
     let mut line = Vec::new();
+    // the line before the marker, held back: its newline belongs to the marker
+    let mut held: Option<Vec<u8>> = None;
     loop {
         line.clear();
         let n = r
@@ -103,13 +125,18 @@ async fn read_to_marker(r: &mut Reader, marker: &str) -> Result<(String, Option<
         let t = text.trim_end_matches('\n');
         if let Some(rest) = t.strip_prefix(marker) {
             if rest.is_empty() || rest.starts_with(' ') {
-                if all.last() == Some(&b'\n') {
-                    all.pop();
+                if let Some(mut h) = held.take() {
+                    if h.last() == Some(&b'\n') {
+                        h.pop();
+                    }
+                    all.push(&h);
                 }
                 let code = rest.trim().parse().ok();
-                return Ok((String::from_utf8_lossy(&all).into_owned(), code));
+                return Ok((all.finish().text, code));
             }
         }
-        all.extend_from_slice(&line);
+        if let Some(h) = held.replace(line.clone()) {
+            all.push(&h);
+        }
     }
 }

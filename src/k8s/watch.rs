@@ -322,6 +322,7 @@ impl Watcher {
                 message: format!("watching {}: {message}", self.path),
             },
             K8sError::Transport(m) => K8sError::Transport(format!("watching {}: {m}", self.path)),
+            K8sError::Invalid(m) => K8sError::Invalid(m),
         }
     }
 }

@@ -26,6 +26,8 @@ pub fn prompt(
     };
     super::refresh_names(&editor, ctx.scope(), None);
     loop {
+        // what was printed so far goes out before the prompt
+        crate::ui::flush(std::time::Duration::from_secs(2));
         match editor.readline("(breakpoint) ") {
             Ok(line) => {
                 let input = line.trim();

@@ -236,6 +236,8 @@ pub fn run(host: Arc<Host>) -> i32 {
     ));
     let hist = history_path();
     loop {
+        // what was printed so far goes out before the prompt
+        crate::ui::flush(std::time::Duration::from_secs(2));
         match ed.readline("scaffold> ") {
             Ok(line) => {
                 let input = line.trim_end().to_string();
@@ -267,20 +269,7 @@ pub fn run(host: Arc<Host>) -> i32 {
             }
         }
     }
-    let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
-    host.interrupt.shielded(|| {
-        for f in handlers {
-            if let Err(e) = f.call::<Dynamic>(&engine, &lib, ()) {
-                crate::ui::warn(&format!(
-                    "on_exit handler failed: {}",
-                    crate::engine::errors::message(&e)
-                ));
-            }
-        }
-        crate::api::shell::kill_all(&host);
-        crate::api::forward::stop_all(&host);
-        crate::api::nodes::close_all(&host);
-    });
+    crate::engine::run::end_of_run(&host, &engine, Some(&lib), "<repl>");
     0
 }
 

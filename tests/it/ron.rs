@@ -342,23 +342,76 @@ fn ron_all_sessions_and_cleanup_command() {
         "sessions closed, everything deleted: {:?}",
         leftovers(&fc)
     );
-    // scaffold cleanup finds what a killed run left behind
-    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": "r1"}}})).unwrap();
-    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-run", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": "r2"}}})).unwrap();
+}
+
+/// `scaffold cleanup`: runs and ages first, every kind scaffold labels
+/// (not only pods, ConfigMaps and PVCs), `--run`, `--older-than` leaving
+/// live runs alone, namespaces last.
+#[test]
+fn cleanup_command_lists_runs_and_finds_every_kind() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let labels =
+        |run: &str| json!({"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": run});
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "default", "labels": labels("r1")}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "left-secret", "namespace": "default", "labels": labels("r1")}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-run", "namespace": "default", "labels": labels("r2")}})).unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "load-ns", "labels": labels("r2")}})).unwrap();
+    fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "load", "namespace": "default", "labels": labels("r2")},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "pause"}]}}}})).unwrap();
+    let out = p.cmd().args(["cleanup", "--dry-run"]).output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{se}");
+    assert!(
+        se.contains("2 run(s):")
+            && se.contains("r1")
+            && se.contains("2 object(s)")
+            && se.contains("3 object(s)"),
+        "{se}"
+    );
+    for want in [
+        "configmaps default/left (run r1",
+        "secrets default/left-secret (run r1",
+        "namespaces load-ns (run r2",
+        "deployments.apps default/load (run r2",
+    ] {
+        assert!(so.contains(&format!("would delete {want}")), "{want}: {so}");
+    }
+    assert!(se.contains("5 object(s) would be deleted"), "{se}");
+    assert_eq!(leftovers(&fc).len(), 2, "a dry run deletes nothing");
+    // live runs are left alone with --older-than
     p.cmd()
-        .args(["cleanup", "--dry-run"])
+        .args(["cleanup", "--older-than", "1h"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "would delete configmaps default/left (run r1)",
-        ));
-    assert_eq!(leftovers(&fc).len(), 2);
+        .stderr(predicate::str::contains("0 object(s) deleted"));
     p.cmd()
         .args(["cleanup", "--run", "r1"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("deleted configmaps default/left"));
+        .stdout(predicate::str::contains("deleted configmaps default/left"))
+        .stdout(predicate::str::contains(
+            "deleted secrets default/left-secret",
+        ));
     assert_eq!(leftovers(&fc), vec!["ConfigMap/other-run"]);
-    p.cmd().args(["cleanup"]).assert().success();
+    let out = p.cmd().args(["cleanup"]).output().unwrap();
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let ns_line = so
+        .lines()
+        .position(|l| l.contains("namespaces load-ns"))
+        .unwrap();
+    assert_eq!(ns_line, so.lines().count() - 1, "namespaces go last: {so}");
     assert!(leftovers(&fc).is_empty());
+    assert!(fc.get("v1", "Namespace", "", "load-ns").is_none());
+    p.cmd()
+        .args(["cleanup", "--older-than", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--older-than: invalid duration 'soon'",
+        ));
 }

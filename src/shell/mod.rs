@@ -2,6 +2,8 @@
 //! captured output, a stderr tail for error messages, timeouts, and killing
 //! the whole process group on interrupt.
 
+pub mod background;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -29,6 +31,14 @@ impl Cmd {
                 .join(" "),
         }
     }
+
+    /// The command as argv: a shell string becomes `sh -c STRING`.
+    pub fn argv(self) -> Vec<String> {
+        match self {
+            Cmd::Shell(s) => vec!["sh".into(), "-c".into(), s],
+            Cmd::Argv(v) => v,
+        }
+    }
 }
 
 /// Quote one word for a POSIX shell, only when needed.
@@ -43,7 +53,7 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Opts {
     pub cwd: Option<PathBuf>,
     pub env: Vec<(String, String)>,
@@ -56,6 +66,9 @@ pub struct Opts {
     pub stdin: Option<String>,
     /// prefix for echoed lines (e.g. `[node-1] `)
     pub prefix: String,
+    /// where a captured output larger than [`crate::capture::LIMIT`] is
+    /// written in full
+    pub spill: Option<crate::capture::SpillDir>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -67,6 +80,8 @@ pub struct Output {
     pub duration: Duration,
     pub timed_out: bool,
     pub interrupted: bool,
+    /// when stdout or stderr is only the tail of a larger output, why
+    pub notes: Vec<String>,
 }
 
 const TAIL: usize = 20;
@@ -76,10 +91,11 @@ async fn pump(
     to_stderr: bool,
     opts: &Opts,
     keep_tail: bool,
-) -> (String, VecDeque<String>) {
+) -> (crate::capture::Captured, VecDeque<String>) {
     let mut reader = BufReader::new(r);
     let mut buf = Vec::new();
-    let mut all = String::new();
+    let name = if to_stderr { "stderr" } else { "stdout" };
+    let mut all = crate::capture::Capture::new(name, opts.spill.clone());
     let mut tail = VecDeque::new();
     loop {
         buf.clear();
@@ -97,7 +113,7 @@ async fn pump(
                     }
                 }
                 if opts.capture {
-                    all.push_str(&line);
+                    all.push(&buf);
                 }
                 if keep_tail {
                     if tail.len() == TAIL {
@@ -108,13 +124,57 @@ async fn pump(
             }
         }
     }
-    (all, tail)
+    (all.finish(), tail)
 }
 
 fn kill_group(pid: u32, sig: i32) {
     // SAFETY: kill(2) with a negative pid signals the process group we created.
     unsafe {
         libc::kill(-(pid as i32), sig);
+    }
+}
+
+/// Process groups of commands still running (for the emergency path).
+fn live_groups() -> &'static std::sync::Mutex<std::collections::BTreeSet<u32>> {
+    static LIVE: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<u32>>> =
+        std::sync::OnceLock::new();
+    LIVE.get_or_init(Default::default)
+}
+
+/// SIGKILL every process group of a command still running (the second
+/// Ctrl-C: no time for SIGTERM and a grace period).
+pub fn kill_all_groups() {
+    for pid in live_groups().lock().unwrap().iter() {
+        kill_group(*pid, libc::SIGKILL);
+    }
+}
+
+/// Tracks a command's process group while it runs, and kills the whole
+/// group if the run is dropped before the command ended (killing the
+/// child alone would leave its grandchildren).
+struct GroupGuard {
+    pid: u32,
+    armed: bool,
+}
+
+impl GroupGuard {
+    fn new(pid: u32) -> GroupGuard {
+        if pid != 0 {
+            live_groups().lock().unwrap().insert(pid);
+        }
+        GroupGuard {
+            pid,
+            armed: pid != 0,
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        live_groups().lock().unwrap().remove(&self.pid);
+        if self.armed {
+            kill_group(self.pid, libc::SIGKILL);
+        }
     }
 }
 
@@ -158,6 +218,7 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
         _ => format!("cannot start '{}': {e}", cmd.display()),
     })?;
     let pid = child.id().unwrap_or(0);
+    let mut guard = GroupGuard::new(pid);
     if let (Some(input), Some(mut w)) = (opts.stdin.clone(), child.stdin.take()) {
         tokio::spawn(async move {
             let _ = w.write_all(input.as_bytes()).await;
@@ -185,14 +246,15 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
         _ = cancel.cancelled() => { interrupted = true; terminate(&mut child, pid).await }
     }
     .map_err(|e| format!("waiting for '{}': {e}", cmd.display()))?;
+    guard.armed = false;
     // A grandchild may keep the pipes open after the shell exits; do not hang on it.
     let grace = Duration::from_millis(if timed_out || interrupted { 200 } else { 2000 });
-    let (stdout, _) = tokio::time::timeout(grace, out_task)
+    let (out, _) = tokio::time::timeout(grace, out_task)
         .await
         .ok()
         .and_then(|r| r.ok())
         .unwrap_or_default();
-    let (stderr, tail) = tokio::time::timeout(grace, err_task)
+    let (err, tail) = tokio::time::timeout(grace, err_task)
         .await
         .ok()
         .and_then(|r| r.ok())
@@ -203,8 +265,9 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(Output {
         code,
-        stdout,
-        stderr,
+        notes: [out.note(), err.note()].into_iter().flatten().collect(),
+        stdout: out.text,
+        stderr: err.text,
         stderr_tail: tail.into_iter().collect(),
         duration: started.elapsed(),
         timed_out,

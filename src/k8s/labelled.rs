@@ -1,0 +1,162 @@
+//! Everything scaffold created by itself, found by its label
+//! (`app.kubernetes.io/managed-by=scaffold`) in every kind the server can
+//! list and delete, grouped by run: what `scaffold cleanup` shows and
+//! deletes.
+
+use super::discovery::{Discovery, Resource};
+use super::http::{self, K8sError};
+use super::objects::{self, Propagation};
+use super::ron::{MANAGED_BY, RUN_ID};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// One labelled object.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub resource: Resource,
+    pub namespace: String,
+    pub name: String,
+    pub run_id: String,
+    /// how long ago it was created (None: the server did not say)
+    pub age: Option<Duration>,
+}
+
+impl Found {
+    pub fn describe(&self) -> String {
+        let what = self.resource.display();
+        if self.namespace.is_empty() {
+            format!("{what} {}", self.name)
+        } else {
+            format!("{what} {}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// Seconds since an RFC 3339 UTC time (`2026-11-25T03:31:14Z`).
+pub fn age_of(ts: &str) -> Option<Duration> {
+    let b = ts.as_bytes();
+    if ts.len() < 20 || b[4] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // days from civil (Howard Hinnant's algorithm)
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    Some(Duration::from_secs((now - secs).max(0) as u64))
+}
+
+/// Kinds worth searching: listable and deletable, one version per kind.
+fn searchable(disc: &Discovery) -> Vec<Resource> {
+    let mut seen = std::collections::HashSet::new();
+    disc.resources
+        .iter()
+        .filter(|r| r.verbs.iter().any(|v| v == "list") && r.verbs.iter().any(|v| v == "delete"))
+        .filter(|r| r.kind != "Event" && r.group != "events.k8s.io")
+        .filter(|r| seen.insert((r.group.clone(), r.kind.clone())))
+        .cloned()
+        .collect()
+}
+
+fn found(r: &Resource, o: &Value) -> Found {
+    let md = &o["metadata"];
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    Found {
+        resource: r.clone(),
+        namespace: s(&md["namespace"]),
+        name: s(&md["name"]),
+        run_id: s(&md["labels"][RUN_ID]),
+        age: md["creationTimestamp"].as_str().and_then(age_of),
+    }
+}
+
+/// Every labelled object (of one run, if given), in every kind.
+pub async fn find(
+    client: &kube::Client,
+    disc: &Discovery,
+    run: Option<&str>,
+) -> Result<Vec<Found>, K8sError> {
+    let mut sel = format!("{MANAGED_BY}=scaffold");
+    if let Some(r) = run {
+        sel.push_str(&format!(",{RUN_ID}={r}"));
+    }
+    let q = format!("labelSelector={}", http::urlencode(&sel));
+    let kinds = searchable(disc);
+    let lists = futures::future::join_all(kinds.iter().map(|r| {
+        let q = q.clone();
+        async move { (r, objects::list(client, r, None, &q).await) }
+    }))
+    .await;
+    let mut out = vec![];
+    for (r, l) in lists {
+        match l {
+            Ok(items) => out.extend(items.iter().map(|o| found(r, o))),
+            // a kind we may not list cannot hold objects we made
+            Err(e) if matches!(e.code(), Some(403..=405)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.run_id, a.resource.display(), &a.namespace, &a.name).cmp(&(
+            &b.run_id,
+            b.resource.display(),
+            &b.namespace,
+            &b.name,
+        ))
+    });
+    Ok(out)
+}
+
+/// Per run: how many objects and the oldest one's age.
+pub fn by_run(found: &[Found]) -> BTreeMap<String, (usize, Option<Duration>)> {
+    let mut m: BTreeMap<String, (usize, Option<Duration>)> = BTreeMap::new();
+    for f in found {
+        let e = m.entry(f.run_id.clone()).or_default();
+        e.0 += 1;
+        e.1 = match (e.1, f.age) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    m
+}
+
+/// Delete one found object (Background propagation); namespaces last is
+/// the caller's order.
+pub async fn delete(client: &kube::Client, f: &Found) -> Result<(), K8sError> {
+    objects::delete(
+        client,
+        &f.resource,
+        &f.namespace,
+        &f.name,
+        Propagation::Background,
+    )
+    .await
+    .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_from_timestamps() {
+        let a = age_of("2020-01-01T00:00:00Z").unwrap();
+        assert!(a > Duration::from_secs(5 * 365 * 86_400));
+        assert!(age_of("not a time").is_none());
+        let now = crate::results::rfc3339(SystemTime::now());
+        assert!(age_of(&now).unwrap() < Duration::from_secs(5));
+    }
+}

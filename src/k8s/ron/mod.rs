@@ -1,0 +1,582 @@
+//! ron, Run On Node: a privileged pod pinned to a node runs a command;
+//! files go in through a ConfigMap at /configs, artifacts out of a PVC at
+//! /store (tar.gz through exec); everything created is labelled, recorded
+//! before it is created, and deleted per the cleanup policy, also after
+//! errors and Ctrl-C (the caller runs [`cleanup`] with what [`Created`]
+//! recorded). The CLI, scripts and node sessions build their [`Spec`] from
+//! [`Spec::new`], the one set of defaults.
+
+pub mod cleanup;
+pub mod pod;
+
+pub use cleanup::{cleanup, Cleanup, Created, Made};
+pub use pod::{MANAGED_BY, RUN_ID};
+
+use crate::capture::{Capture, SpillDir};
+use crate::k8s::http::{self, K8sError};
+use crate::k8s::watch::ObjectWatch;
+use pod::PodState;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a ron's command may run, the CLI's and scripts' alike: long
+/// enough for any benchmark, short enough that a forgotten run ends.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// How long the log stream may lag behind the command's exit.
+const LOG_GRACE: Duration = Duration::from_secs(10);
+
+/// Where output lines go (the terminal, with a node prefix for `ron_all`).
+pub type Out = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Spec {
+    pub node: String,
+    /// argv of the command (a shell string is `["sh", "-c", s]`)
+    pub argv: Vec<String>,
+    pub pod_name: String,
+    pub image: String,
+    pub namespace: String,
+    pub nsenter: bool,
+    pub nsenter_binary: String,
+    pub nsenter_opts: String,
+    /// (base name, contents)
+    pub files: Vec<(String, Vec<u8>)>,
+    pub configmap_name: String,
+    pub pvc: bool,
+    pub pvc_name: String,
+    pub pvc_size: String,
+    pub pvc_access_mode: String,
+    pub manage_pvc: bool,
+    pub auto_copy: bool,
+    pub auto_copy_dest: PathBuf,
+    pub cleanup: Cleanup,
+    pub retry_attempts: u32,
+    pub retry_delay: Duration,
+    pub show_events: bool,
+    pub run_id: String,
+    pub timeout: Duration,
+    /// prefix for log lines (`[node] `), empty for one node
+    pub prefix: String,
+    /// where a large output is written in full
+    pub spill: Option<SpillDir>,
+}
+
+impl Spec {
+    /// SPEC.md's defaults (the original toolkit's flags). Where callers
+    /// differ, and why:
+    /// - scripts name objects with [`object_name`] (node and run id), so
+    ///   concurrent runs never collide; the CLI keeps the fixed names;
+    /// - scripts use the context's namespace (SPEC.md), the CLI `default`;
+    /// - scripts copy artifacts into the run's directory, the CLI to `./`;
+    /// - node sessions run `sleep infinity` and enter the node with
+    ///   `-t 1 -m -u -i -n -p` (the mount namespace too, so commands see
+    ///   the node's files), where ron's default leaves `-m` out like the
+    ///   original.
+    pub fn new(node: &str, argv: Vec<String>, run_id: &str) -> Spec {
+        Spec {
+            node: node.to_string(),
+            argv,
+            pod_name: "ron".into(),
+            image: "alpine".into(),
+            namespace: "default".into(),
+            nsenter: false,
+            nsenter_binary: "nsenter".into(),
+            nsenter_opts: "-t 1 -u -i -n -p".into(),
+            files: vec![],
+            configmap_name: "roncm".into(),
+            pvc: false,
+            pvc_name: "ron-pvc".into(),
+            pvc_size: "1Gi".into(),
+            pvc_access_mode: "ReadWriteOnce".into(),
+            manage_pvc: true,
+            auto_copy: true,
+            auto_copy_dest: PathBuf::from("./ron.tar.gz"),
+            cleanup: Cleanup::All,
+            retry_attempts: 15,
+            retry_delay: Duration::from_secs(1),
+            show_events: false,
+            run_id: run_id.to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            prefix: String::new(),
+            spill: None,
+        }
+    }
+
+    /// How long transient failures (image pulls the kubelet retries,
+    /// create requests) may go on.
+    pub fn retry_budget(&self) -> Duration {
+        self.retry_delay.saturating_mul(self.retry_attempts.max(1))
+    }
+
+    fn created(&self) -> Created {
+        Created {
+            namespace: self.namespace.clone(),
+            run_id: self.run_id.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A DNS-1123 word: lowercase alphanumerics and dashes.
+fn dns_word(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_string()
+}
+
+/// A short, stable hash of a name (6 hex digits).
+fn short_hash(s: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(s.as_bytes());
+    d.iter().take(3).map(|b| format!("{b:02x}")).collect()
+}
+
+/// An object name from a base, a node and the run id (plus a counter for
+/// sessions): at most 63 characters, always ending in the whole run id
+/// (and counter), the node shortened with a hash when it is long, so two
+/// runs or two sessions never get the same name.
+pub fn object_name(base: &str, node: &str, run_id: &str, extra: Option<&str>) -> String {
+    let mut tail = dns_word(run_id);
+    if let Some(x) = extra {
+        tail = format!("{tail}-{}", dns_word(x));
+    }
+    let base = dns_word(base);
+    let node_w = dns_word(node);
+    let whole = format!("{base}-{node_w}-{tail}");
+    if whole.len() <= 63 {
+        return whole;
+    }
+    // base-<node prefix>-<hash>-tail
+    let fixed = base.len().min(20) + tail.len() + 9;
+    let room = 63usize.saturating_sub(fixed);
+    let head: String = node_w.chars().take(room).collect();
+    let base: String = base.chars().take(20).collect();
+    let name = format!(
+        "{base}-{}-{}-{tail}",
+        head.trim_end_matches('-'),
+        short_hash(node)
+    );
+    name.replace("--", "-")
+        .trim_matches('-')
+        .chars()
+        .take(63)
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub code: i32,
+    pub logs: String,
+    /// when the logs are not the whole output, why
+    pub logs_note: Option<String>,
+    pub artifacts: Option<PathBuf>,
+}
+
+/// Make room for an object name: replace it only if it carries our label.
+async fn claim(
+    client: &kube::Client,
+    made: Made,
+    s: &Spec,
+    name: &str,
+    flag: &str,
+) -> Result<(), String> {
+    let ns = &s.namespace;
+    let what = made.plural().trim_end_matches('s');
+    let item = made.item(ns, name).map_err(|e| e.to_string())?;
+    match http::get_json(client, &item).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(format!("cannot check {what} '{ns}/{name}': {e}")),
+        Ok(o) if pod::ours(&o) => {
+            let run = o["metadata"]["labels"][RUN_ID].as_str().unwrap_or("");
+            cleanup::delete_ours(client, made, ns, name, run)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("cannot replace {what} '{ns}/{name}': {e}"))
+        }
+        Ok(_) => Err(format!(
+            "{what} '{ns}/{name}' already exists and was not created by scaffold; delete it or pick another name with {flag}"
+        )),
+    }
+}
+
+/// Create an object. Its name is recorded before the request (a Ctrl-C or
+/// a lost answer still leaves it to clean up); throttling and failures
+/// without an answer are retried, and a create whose answer was lost is
+/// recognised by its run label, never duplicated.
+async fn create(
+    client: &kube::Client,
+    s: &Spec,
+    made: Made,
+    obj: &Value,
+    record: impl FnOnce(),
+) -> Result<(), String> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or("");
+    let coll = format!(
+        "/api/v1/namespaces/{}/{}",
+        http::urlencode(&s.namespace),
+        made.plural()
+    );
+    let body = serde_json::to_vec(obj).unwrap_or_default();
+    let cannot = |e: K8sError| {
+        format!(
+            "cannot create {} '{}/{name}': {e}",
+            made.plural(),
+            s.namespace
+        )
+    };
+    record();
+    let start = Instant::now();
+    loop {
+        let r = http::request(
+            client,
+            "POST",
+            &coll,
+            Some("application/json"),
+            body.clone(),
+            false,
+        )
+        .await;
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if e.code() == Some(409) => {
+                let item = made.item(&s.namespace, name).map_err(cannot)?;
+                if let Ok(o) = http::get_json(client, &item).await {
+                    if o["metadata"]["labels"][RUN_ID] == s.run_id.as_str() {
+                        return Ok(());
+                    }
+                }
+                return Err(cannot(e));
+            }
+            // 429: the server did not process it; no answer: it may have
+            // (the 409 above tells); other 4xx are final
+            Err(e) if matches!(e.code(), Some(c) if c != 429 && c < 500) => return Err(cannot(e)),
+            Err(e) if start.elapsed() >= s.retry_budget() => return Err(cannot(e)),
+            Err(_) => tokio::time::sleep(s.retry_delay).await,
+        }
+    }
+}
+
+/// Check names, then create the ConfigMap, the PVC and the pod.
+async fn create_all(
+    client: &kube::Client,
+    s: &Spec,
+    created: &Mutex<Created>,
+) -> Result<(), String> {
+    // names first: nothing is created when one is taken by someone else
+    claim(client, Made::Pod, s, &s.pod_name, "--pod-name / pod_name").await?;
+    if !s.files.is_empty() {
+        claim(
+            client,
+            Made::ConfigMap,
+            s,
+            &s.configmap_name,
+            "--configmap-name / configmap_name",
+        )
+        .await?;
+    }
+    if s.pvc && s.manage_pvc {
+        claim(client, Made::Pvc, s, &s.pvc_name, "--pvc-name / pvc_name").await?;
+    }
+    if !s.files.is_empty() {
+        let cm = pod::configmap_manifest(s);
+        create(client, s, Made::ConfigMap, &cm, || {
+            created.lock().unwrap().configmap = Some(s.configmap_name.clone())
+        })
+        .await?;
+    }
+    if s.pvc && s.manage_pvc {
+        let pvc = pod::pvc_manifest(s);
+        create(client, s, Made::Pvc, &pvc, || {
+            created.lock().unwrap().pvc = Some(s.pvc_name.clone())
+        })
+        .await?;
+    }
+    let p = pod::pod_manifest(s);
+    create(client, s, Made::Pod, &p, || {
+        created.lock().unwrap().pod = Some(s.pod_name.clone())
+    })
+    .await
+}
+
+/// Watch the pod until `main` runs or has ended. What it waits for is said
+/// once; image pulls the kubelet retries are waited through for the retry
+/// budget, then reported with the kubelet's message.
+async fn until_started(
+    client: &kube::Client,
+    s: &Spec,
+    out: &Out,
+) -> Result<(ObjectWatch, PodState), String> {
+    let item = Made::Pod
+        .item(&s.namespace, &s.pod_name)
+        .map_err(|e| e.to_string())?;
+    let mut w = ObjectWatch::new(client, &item);
+    let mut said = String::new();
+    let mut pulling_since: Option<Instant> = None;
+    let name = format!("pod {}/{}", s.namespace, s.pod_name);
+    loop {
+        let pod = w
+            .next()
+            .await
+            .map_err(|e| format!("watching {name}: {e}"))?;
+        let Some(pod) = pod else {
+            return Err(format!("{name} was deleted before it ran"));
+        };
+        match pod::state(&pod) {
+            PodState::Fatal(why) => return Err(format!("{name} cannot run: {why}")),
+            PodState::Waiting(what) => {
+                pulling_since = None;
+                if what != said {
+                    out(&format!("{}ron: waiting for {what}", s.prefix));
+                    said = what;
+                }
+            }
+            PodState::PullRetrying(why) => {
+                let since = *pulling_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= s.retry_budget() {
+                    return Err(format!(
+                        "{name} cannot run: {why} (still failing after {:.0}s of kubelet retries)",
+                        since.elapsed().as_secs_f64()
+                    ));
+                }
+            }
+            PodState::Starting => pulling_since = None,
+            st @ (PodState::Running | PodState::Exited(_)) => return Ok((w, st)),
+        }
+    }
+}
+
+/// Create everything and wait until `main` runs (node sessions stop here).
+pub async fn start(
+    client: &kube::Client,
+    s: &Spec,
+    created: &Mutex<Created>,
+    out: &Out,
+) -> Result<(), String> {
+    create_all(client, s, created).await?;
+    until_started(client, s, out).await.map(|_| ())
+}
+
+/// A new record of what a run creates.
+pub fn new_created(s: &Spec) -> Arc<Mutex<Created>> {
+    Arc::new(Mutex::new(s.created()))
+}
+
+/// Run the command; `created` records what exists for `cleanup`.
+pub async fn run(
+    client: &kube::Client,
+    s: &Spec,
+    created: Arc<Mutex<Created>>,
+    out: Out,
+) -> Result<Outcome, String> {
+    create_all(client, s, &created).await?;
+    let events = s
+        .show_events
+        .then(|| tokio::spawn(show_events(client.clone(), s.clone(), out.clone())));
+    let r = tokio::time::timeout(s.timeout, follow(client, s, out.clone())).await;
+    if let Some(e) = events {
+        e.abort();
+    }
+    let (code, logs, logs_note) =
+        r.map_err(|_| format!("command did not finish within {}s", s.timeout.as_secs()))??;
+    let artifacts = if s.pvc && s.auto_copy {
+        Some(copy_out(client, s).await?)
+    } else {
+        None
+    };
+    Ok(Outcome {
+        code,
+        logs,
+        logs_note,
+        artifacts,
+    })
+}
+
+/// Wait for `main` to start, stream its logs, return its exit code and
+/// the logs (with a note when they may be cut).
+async fn follow(
+    client: &kube::Client,
+    s: &Spec,
+    out: Out,
+) -> Result<(i32, String, Option<String>), String> {
+    let (mut w, mut st) = until_started(client, s, &out).await?;
+    let logs = Arc::new(Mutex::new(Capture::new(
+        &format!("{}-main", s.pod_name),
+        s.spill.clone(),
+    )));
+    let task = tokio::spawn(stream_logs(
+        client.clone(),
+        s.clone(),
+        logs.clone(),
+        out.clone(),
+    ));
+    let name = format!("pod {}/{}", s.namespace, s.pod_name);
+    let code = loop {
+        match st {
+            PodState::Exited(c) => break c,
+            PodState::Fatal(why) => return Err(format!("{name} cannot run: {why}")),
+            _ => {}
+        }
+        let pod = w
+            .next()
+            .await
+            .map_err(|e| format!("watching {name}: {e}"))?;
+        let Some(pod) = pod else {
+            return Err(format!("{name} was deleted while running"));
+        };
+        st = pod::state(&pod);
+    };
+    let note = finish_logs(task).await;
+    let captured = std::mem::replace(&mut *logs.lock().unwrap(), Capture::new("", None)).finish();
+    let note = [note, captured.note()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+    for n in &note {
+        out(&format!("{}[scaffold] {n}", s.prefix));
+    }
+    Ok((
+        code,
+        captured.text,
+        (!note.is_empty()).then(|| note.join("; ")),
+    ))
+}
+
+async fn stream_logs(
+    client: kube::Client,
+    s: Spec,
+    logs: Arc<Mutex<Capture>>,
+    out: Out,
+) -> Result<(), K8sError> {
+    let item = Made::Pod.item(&s.namespace, &s.pod_name)?;
+    let path = format!("{item}/log?container=main&follow=true");
+    crate::k8s::logs::follow_into(&client, &path, &mut |l: &str| {
+        out(&format!("{}{l}", s.prefix));
+        logs.lock().unwrap().line(l);
+    })
+    .await
+}
+
+/// Give the log stream a moment to end after the command exited; stop it
+/// otherwise. A note when what was read may not be everything.
+async fn finish_logs(mut task: tokio::task::JoinHandle<Result<(), K8sError>>) -> Option<String> {
+    match tokio::time::timeout(LOG_GRACE, &mut task).await {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(format!(
+            "the log stream broke ({e}); the output shown may be cut"
+        )),
+        Ok(Err(e)) => Some(format!(
+            "reading the logs failed ({e}); the output shown may be cut"
+        )),
+        Err(_) => {
+            task.abort();
+            Some(format!("the log stream was still open {}s after the command exited; stopped it, the output shown may be cut", LOG_GRACE.as_secs()))
+        }
+    }
+}
+
+/// Print the events of the pod as they come (repeated events are updates
+/// of one Event: shown again with their count).
+async fn show_events(client: kube::Client, s: Spec, out: Out) {
+    use crate::k8s::watch::{Event, Watcher};
+    let path = format!(
+        "/api/v1/namespaces/{}/events",
+        http::urlencode(&s.namespace)
+    );
+    let sel = format!(
+        "fieldSelector={}",
+        http::urlencode(&format!("involvedObject.name={}", s.pod_name))
+    );
+    let mut w = Watcher::new(&client, &path, &sel);
+    let mut seen: std::collections::HashSet<(String, i64)> = Default::default();
+    while let Ok(ev) = w.next().await {
+        let list = match ev {
+            Event::Restarted(items) => items,
+            Event::Applied(e) => vec![e],
+            Event::Deleted(_) => continue,
+        };
+        for e in list {
+            let key = (
+                e["metadata"]["uid"].as_str().unwrap_or("").to_string(),
+                e["count"].as_i64().unwrap_or(1),
+            );
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let times = if key.1 > 1 {
+                format!(" (x{})", key.1)
+            } else {
+                String::new()
+            };
+            let t = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            out(&format!(
+                "{}event: {} {}: {}{times}",
+                s.prefix,
+                t("type"),
+                t("reason"),
+                t("message")
+            ));
+        }
+    }
+}
+
+/// `tar czf - /store` in the sleep container, streamed to the destination.
+async fn copy_out(client: &kube::Client, s: &Spec) -> Result<PathBuf, String> {
+    let argv = ["tar", "czf", "-", "-C", "/", "store"]
+        .map(String::from)
+        .to_vec();
+    crate::k8s::exec::copy_tar(
+        client,
+        &s.namespace,
+        &s.pod_name,
+        "sleep",
+        argv,
+        &s.auto_copy_dest,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_the_run_id_and_fit() {
+        assert_eq!(
+            object_name("ron", "Kind-Worker", "r1", None),
+            "ron-kind-worker-r1"
+        );
+        assert_eq!(
+            object_name("ron", "node.example.com", "x", None),
+            "ron-node-example-com-x"
+        );
+        let long = "ip-10-0-12-34.eu-central-1.compute.internal.example.corp";
+        let a = object_name("scaffold-session", long, "r1a2b3c4d", Some("1"));
+        let b = object_name("scaffold-session", long, "r1a2b3c4d", Some("2"));
+        let c = object_name("scaffold-session", long, "r9z8y7x6w", Some("1"));
+        for n in [&a, &b, &c] {
+            assert!(n.len() <= 63, "{n}");
+            assert!(!n.contains("--") && !n.ends_with('-'), "{n}");
+        }
+        assert!(
+            a.ends_with("-r1a2b3c4d-1") && b.ends_with("-r1a2b3c4d-2"),
+            "{a} {b}"
+        );
+        assert!(c.ends_with("-r9z8y7x6w-1"), "{c}");
+        assert_ne!(a, b);
+        // two long nodes that share a prefix still differ
+        let d = object_name("ron", &format!("{long}-a"), "r1", None);
+        let e = object_name("ron", &format!("{long}-b"), "r1", None);
+        assert_ne!(d, e);
+    }
+}
