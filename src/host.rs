@@ -231,9 +231,8 @@ impl Host {
             .collect();
         let sel =
             crate::k8s::http::urlencode(&format!("{}={}", crate::k8s::ron::RUN_ID, self.run_id));
-        let deletes =
-            namespaces.iter().flat_map(|ns| {
-                ["pods", "configmaps", "persistentvolumeclaims"].map(|kind| {
+        let deletes = namespaces.iter().flat_map(|ns| {
+            ["pods", "configmaps", "persistentvolumeclaims"].map(|kind| {
                     let path = format!(
                         "/api/v1/namespaces/{}/{kind}?labelSelector={sel}&gracePeriodSeconds=0",
                         crate::k8s::http::urlencode(ns)
@@ -243,7 +242,7 @@ impl Host {
                         crate::k8s::http::send_once(&client, "DELETE", &path, None, vec![]).await
                     }
                 })
-            });
+        });
         let all = futures::future::join_all(deletes);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), all).await;
     }

@@ -42,13 +42,7 @@ fn spec(tool: &str) -> Result<&'static Value, String> {
 /// `XDG_CACHE_HOME/scaffold/tools` (or `~/.cache/scaffold/tools`): where
 /// scripts keep downloaded tools, shared by runs.
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("scaffold")
-        .join("tools")
+    crate::paths::cache_dir().join("tools")
 }
 
 /// An agent for `url`: proxies from the environment as for the cluster

@@ -42,14 +42,6 @@ fn run_kind(
     Ok(out)
 }
 
-/// Where a kind cluster's kubeconfig is kept (private to the user).
-fn kubeconfig_path(name: &str) -> std::path::PathBuf {
-    crate::repl::history_path()
-        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
-        .unwrap_or_else(std::env::temp_dir)
-        .join(format!("kind-{name}.kubeconfig"))
-}
-
 #[export_module]
 pub mod kind_api {
     use super::*;
@@ -145,23 +137,10 @@ pub mod kind_api {
             None,
             true,
         )?;
-        let path = kubeconfig_path(&name);
-        if let Some(d) = path.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
-        {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| error(format!("kind_create: cannot write {}: {e}", path.display())))?;
-            f.write_all(kc.stdout.as_bytes())
-                .map_err(|e| error(format!("kind_create: {e}")))?;
-        }
+        let path =
+            crate::paths::kind_kubeconfig(&name).map_err(|e| error(format!("kind_create: {e}")))?;
+        crate::paths::write_private(&path, kc.stdout.as_bytes())
+            .map_err(|e| error(format!("kind_create: {e}")))?;
         h.switch_cluster(path.clone(), &format!("kind-{name}"))
             .map_err(|e| error(format!("kind_create: {e}")))?;
         Ok(path.display().to_string())
@@ -179,7 +158,9 @@ pub mod kind_api {
             None,
             false,
         )?;
-        let _ = std::fs::remove_file(kubeconfig_path(name));
+        if let Ok(p) = crate::paths::kind_kubeconfig(name) {
+            let _ = std::fs::remove_file(p);
+        }
         Ok(())
     }
 

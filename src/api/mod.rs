@@ -3,6 +3,7 @@
 //! so `scaffold docs` and REPL `:help` show the same text.
 
 pub mod cluster;
+pub mod errors;
 pub mod files;
 pub mod forward;
 pub mod http;

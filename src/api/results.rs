@@ -31,7 +31,7 @@ pub mod results_api {
         let (outcome, err) = match &r {
             Ok(_) => ("ok", None),
             Err(e) if is_interrupt(e) => ("interrupted", Some("interrupted".to_string())),
-            Err(e) => ("error", Some(crate::engine::errors::message(e))),
+            Err(e) => ("error", Some(crate::api::errors::message(e))),
         };
         display.finish(secs, err.as_deref());
         h.results.lock().unwrap().steps.push(crate::results::Step {

@@ -212,7 +212,7 @@ pub mod script_api {
         let e = last.expect("at least one attempt");
         Err(error(format!(
             "retry: gave up after {times} attempts; last error: {}",
-            crate::engine::errors::message(&e)
+            crate::api::errors::message(&e)
         )))
     }
 
@@ -292,7 +292,7 @@ pub mod script_api {
         {
             return Ok(());
         }
-        let loc = crate::engine::errors::location(ctx.call_source(), ctx.call_position());
+        let loc = crate::api::errors::location(ctx.call_source(), ctx.call_position());
         let why = if crate::ui::interactive() {
             "--no-breakpoints"
         } else {

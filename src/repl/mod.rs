@@ -13,7 +13,6 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 const COMMANDS: &[&str] = &[":help", ":vars", ":load", ":quit", ":c", ":q", ":where"];
@@ -145,7 +144,7 @@ pub fn editor(history: bool) -> rustyline::Result<Editor<ReplHelper, DefaultHist
         parser: rhai::Engine::new_raw(),
     }));
     if history {
-        if let Some(p) = history_path() {
+        if let Some(p) = crate::paths::history_path() {
             let _ = ed.load_history(&p);
         }
     }
@@ -164,15 +163,6 @@ fn keep_sigint<T>(f: impl FnOnce() -> T) -> T {
         libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
         r
     }
-}
-
-/// `$XDG_STATE_HOME/scaffold/history`, else `~/.local/state/scaffold/history`.
-pub fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("scaffold").join("history"))
 }
 
 /// Update completion with the variables in scope and script functions.
@@ -234,7 +224,7 @@ pub fn run(host: Arc<Host>) -> i32 {
         "scaffold {} REPL: every host function is available. :help [NAME], :vars, :load FILE, :quit; Ctrl-D exits.",
         env!("CARGO_PKG_VERSION")
     ));
-    let hist = history_path();
+    let hist = crate::paths::history_path();
     loop {
         // what was printed so far goes out before the prompt
         crate::ui::flush(std::time::Duration::from_secs(2));
@@ -246,10 +236,10 @@ pub fn run(host: Arc<Host>) -> i32 {
                 }
                 let _ = ed.add_history_entry(input.as_str());
                 if let Some(p) = &hist {
-                    if let Some(d) = p.parent() {
-                        let _ = std::fs::create_dir_all(d);
+                    // created 0600 in a private directory, never through a symlink
+                    if crate::paths::private_file(p, true).is_ok() {
+                        let _ = ed.append_history(p);
                     }
-                    let _ = ed.append_history(p);
                 }
                 let t = input.trim();
                 if t.starts_with(':') {

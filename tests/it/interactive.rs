@@ -51,6 +51,17 @@ fn repl_multiline_history_completion_help() {
     // history persists into a second session
     let hist = std::fs::read_to_string(p.path().join("state/scaffold/history")).unwrap();
     assert!(hist.contains("let v = twice(21);"), "{hist}");
+    // the history is the user's alone: 0600 in a 0700 directory
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |f: &str| {
+        std::fs::metadata(p.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("state/scaffold/history"), 0o600);
+    assert_eq!(mode("state/scaffold"), 0o700);
     let mut s = spawn(&p, &["repl"]);
     s.expect("\x1b[?2004h").unwrap();
     s.send("\x1b[A\x1b[A").unwrap(); // up arrow twice: before `:quit` came `:vars`

@@ -124,6 +124,7 @@ fn kind_create_points_the_run_at_the_new_cluster() {
         print("ctx=" + current_context());
         print("nodes=" + nodes().len());
         print("child=" + sh_output("echo $KUBECONFIG"));
+        print("mode=" + sh_output(["stat", "-c", "%a", kc]));
         kind_delete("bench");
         "#,
     );
@@ -144,6 +145,12 @@ fn kind_create_points_the_run_at_the_new_cluster() {
     assert!(
         s.contains("kind-bench.kubeconfig"),
         "children get the new kubeconfig: {s}"
+    );
+    // the kubeconfig holds client keys: private, in the state directory
+    // (deleted by kind_delete at the end of the script)
+    assert!(
+        s.contains("state/scaffold/kind-bench.kubeconfig") && s.contains("mode=600"),
+        "private kubeconfig: {s}"
     );
     let log = std::fs::read_to_string(p.path().join("kind.log")).unwrap();
     assert!(
