@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod k8s;
 pub mod kind;
 pub mod lazyget;
+pub mod net;
 pub mod paths;
 pub mod repl;
 pub mod report;

@@ -87,33 +87,6 @@ fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
     }
 }
 
-/// Minimal HTTP GET over a forwarded port (Prometheus answers HTTP/1.0).
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String), String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    s.write_all(
-        format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(60), s.read_to_end(&mut buf))
-        .await
-        .map_err(|_| "no answer within 60 s".to_string())?
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((code, body.to_string()))
-}
-
 /// Numbers of a Prometheus sample `[time, "value"]`.
 fn sample(v: &serde_json::Value) -> (f64, f64) {
     let t = v[0].as_f64().unwrap_or(f64::NAN);
@@ -408,7 +381,7 @@ pub mod forward_api {
             0,
             "127.0.0.1",
         )?;
-        let r = block_on(&h, http_get(pf.local, &path));
+        let r = block_on(&h, crate::net::get_local(pf.local, &path));
         stop(&h, &pf);
         let (code, body) = r?.map_err(|e| error(format!("prom_query: {e}")))?;
         let v: serde_json::Value = serde_json::from_str(&body).map_err(|_| {

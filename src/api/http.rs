@@ -48,39 +48,19 @@ pub mod http_api {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let method = method.to_uppercase();
-        let _t = h.trace("http", || format!("{method} {url}"));
-        let proxy = crate::k8s::proxy::for_url(url).map_err(|e| error(format!("http: {e}")))?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .proxy(proxy)
-            .timeout_global(Some(std::time::Duration::from_secs_f64(timeout.max(0.1))))
-            .http_status_as_error(false)
-            .allow_non_standard_methods(true)
-            .build()
-            .into();
-        let mut req = ureq::http::Request::builder()
-            .method(method.as_str())
-            .uri(url)
-            .header("User-Agent", "scaffold");
-        for (k, v) in &headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let req = req
-            .body(body.unwrap_or_default())
-            .map_err(|e| error(format!("http: {method} {url}: {e}")))?;
-        let resp = agent
-            .run(req)
-            .map_err(|e| error(format!("http: {method} {url}: {e}")))?;
-        let status = resp.status().as_u16() as i64;
-        let text = resp
-            .into_body()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| error(format!("http: {method} {url}: reading the body: {e}")))?;
+        let _t = h.trace("http", || {
+            format!("{method} {}", crate::net::redact_url(url))
+        });
+        let timeout = crate::util::duration_from_secs(timeout)
+            .map_err(|e| error(format!("http: timeout: {e}")))?;
+        let a = crate::net::request(&method, url, &headers, body, timeout)
+            .map_err(|e| error(format!("http: {e}")))?;
+        let (status, text) = (a.status as i64, a.body);
         if check && !(200..=299).contains(&status) {
             let head: String = text.chars().take(300).collect();
             return Err(error(format!(
-                "http: {method} {url} answered {status}: {head} (pass check: false to handle it yourself)"
+                "http: {method} {} answered {status}: {head} (pass check: false to handle it yourself)",
+                crate::net::redact_url(url)
             )));
         }
         let mut m = Map::new();
