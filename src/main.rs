@@ -81,10 +81,10 @@ fn dispatch(cli: Cli) -> i32 {
             let docs = scaffold::engine::docs::collect();
             match format {
                 DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
-                DocsFormat::Json => println!(
+                DocsFormat::Json => scaffold::ui::out(format!(
                     "{}",
                     serde_json::to_string_pretty(&docs).unwrap_or_default()
-                ),
+                )),
             }
             EXIT_OK
         }
@@ -155,30 +155,30 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
     {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            scaffold::ui::err(format!("error: {e}"));
             return EXIT_USAGE;
         }
     };
     let runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            scaffold::ui::err(format!("error: {e}"));
             return EXIT_ERROR;
         }
     };
     match a.output {
         scaffold::cli::ReportFormat::Text => print!("{}", report::render(&runs)),
-        scaffold::cli::ReportFormat::Json => println!(
+        scaffold::cli::ReportFormat::Json => scaffold::ui::out(format!(
             "{}",
             serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default()
-        ),
+        )),
     }
     if let Some(p) = &a.plot {
         if let Err(e) = report::plot::draw(&runs, p, a.plot_style, &a.metrics) {
-            eprintln!("error: {e}");
+            scaffold::ui::err(format!("error: {e}"));
             return EXIT_ERROR;
         }
-        eprintln!("plot: {}", p.display());
+        scaffold::ui::err(format!("plot: {}", p.display()));
     }
     if thresholds.is_empty() {
         return EXIT_OK;
@@ -187,14 +187,14 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
         Ok((lines, failed)) => {
             eprint!("\nthresholds\n{lines}");
             if failed {
-                eprintln!("error: a --fail-if condition holds");
+                scaffold::ui::err(format!("error: a --fail-if condition holds"));
                 EXIT_ERROR
             } else {
                 EXIT_OK
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            scaffold::ui::err(format!("error: {e}"));
             EXIT_USAGE
         }
     }
@@ -209,7 +209,7 @@ fn parse_kv(flag: &str, s: &str) -> Result<(String, String), String> {
 
 fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
     let usage = |msg: String| {
-        eprintln!("error: {msg}");
+        scaffold::ui::err(format!("error: {msg}"));
         EXIT_USAGE
     };
     if !a.file.is_file() {
@@ -270,7 +270,13 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
     let rt = runtime();
     let interrupt = Interrupt::new();
     interrupt.install(rt.handle(), Mode::Script);
-    let code = scaffold::engine::run::run_script(&a.file, settings, rt.handle(), interrupt);
+    let code = scaffold::engine::run::run_script(
+        &a.file,
+        settings,
+        rt.handle(),
+        interrupt,
+        scaffold::repl::breakpoint::prompt,
+    );
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     code
 }
@@ -282,13 +288,13 @@ fn check(files: &[PathBuf]) -> i32 {
         checker.check_file(f);
     }
     for f in &checker.findings {
-        eprintln!("{}: {}", f.location, f.message);
+        scaffold::ui::err(format!("{}: {}", f.location, f.message));
     }
     if checker.findings.is_empty() {
-        eprintln!("ok: {} file(s) checked", files.len());
+        scaffold::ui::err(format!("ok: {} file(s) checked", files.len()));
         EXIT_OK
     } else {
-        eprintln!("{} problem(s) found", checker.findings.len());
+        scaffold::ui::err(format!("{} problem(s) found", checker.findings.len()));
         EXIT_ERROR
     }
 }

@@ -16,6 +16,7 @@ pub mod admission;
 pub mod controllers;
 pub mod discovery;
 pub mod faults;
+pub mod http;
 pub mod kinds;
 pub mod kubelet;
 pub mod patch;

@@ -1,9 +1,9 @@
 //! Resource requests: get, list (selectors, pagination), watch, create,
 //! replace, patch (merge, strategic, JSON, apply), delete, status.
 
+use crate::http::{error_response, json_response, read_body, tokio_stream_from, Body, Query};
 use crate::kinds::Kind;
 use crate::select::Selector;
-use crate::server::{error_response, json_response, read_body, Body};
 use crate::store::{ApiError, Event};
 use crate::Shared;
 use bytes::Bytes;
@@ -12,62 +12,7 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Method, Request, Response};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Parsed query string (last value wins; `multi` keeps repeats).
-pub struct Query {
-    pub map: HashMap<String, String>,
-    pub multi: Vec<(String, String)>,
-}
-
-impl Query {
-    pub fn parse(q: Option<&str>) -> Query {
-        let mut map = HashMap::new();
-        let mut multi = vec![];
-        for pair in q.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (decode(k), decode(v));
-            map.insert(k.clone(), v.clone());
-            multi.push((k, v));
-        }
-        Query { map, multi }
-    }
-    pub fn get(&self, k: &str) -> Option<&str> {
-        self.map.get(k).map(|s| s.as_str())
-    }
-    pub fn flag(&self, k: &str) -> bool {
-        matches!(self.get(k), Some("1" | "true" | ""))
-    }
-    pub fn all(&self, k: &str) -> Vec<String> {
-        self.multi
-            .iter()
-            .filter(|(kk, _)| kk == k)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// What a resource URL names.
 pub struct Target {
@@ -311,7 +256,7 @@ fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<B
     Ok(Response::builder()
         .status(200)
         .header("content-type", "application/json")
-        .body(crate::server::full(body))
+        .body(crate::http::full(body))
         .expect("list response"))
 }
 
@@ -653,11 +598,4 @@ async fn stalled(sh: &Shared) {
 
 fn bookmark(kind: &Kind, rv: u64) -> Value {
     json!({"kind": kind.kind, "apiVersion": kind.api_version(), "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}})
-}
-
-/// An mpsc receiver as a stream.
-pub fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

@@ -1,46 +1,17 @@
 //! Listener, TLS, authentication, fault injection and routing.
 
 use crate::faults::Injected;
+use crate::http::{error_response, json_response, text_response, Body};
 use crate::store::ApiError;
 use crate::Shared;
-use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-pub type Body = BoxBody<Bytes, std::io::Error>;
-
-pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
-
-pub fn json_response(code: u16, v: &Value) -> Response<Body> {
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(full(serde_json::to_vec(v).unwrap_or_default()))
-        .expect("response")
-}
-
-pub fn error_response(e: &ApiError) -> Response<Body> {
-    json_response(e.code, &e.status())
-}
-
-pub fn text_response(code: u16, s: impl Into<String>) -> Response<Body> {
-    Response::builder()
-        .status(code)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(full(s.into()))
-        .expect("response")
-}
 
 /// Accept TLS connections until `stop` is cancelled.
 pub async fn serve(sh: Arc<Shared>, listener: TcpListener, stop: CancellationToken) {
@@ -163,21 +134,4 @@ fn health(sh: &Shared, req: &Request<Incoming>, path: &str) -> Response<Body> {
         body = if ok { "ok".into() } else { body };
     }
     text_response(if ok { 200 } else { 500 }, body)
-}
-
-/// Read a request body whole.
-pub async fn read_body(
-    req: Request<Incoming>,
-) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
-    let (parts, body) = req.into_parts();
-    let b = body
-        .collect()
-        .await
-        .map_err(|e| ApiError::new(400, "BadRequest", format!("reading body: {e}")))?
-        .to_bytes();
-    Ok((parts, b))
-}
-
-pub fn status_code(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

@@ -2,9 +2,8 @@
 //! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) `pods/exec`, `pods/attach` and
 //! `pods/portforward` in the framing kube-rs uses.
 
+use crate::http::{error_response, tokio_stream_from, Body, Query};
 use crate::kubelet::{ContainerRt, PodRt};
-use crate::rest::{tokio_stream_from, Query};
-use crate::server::{error_response, Body};
 use crate::store::ApiError;
 use crate::Shared;
 use bytes::Bytes;
@@ -134,7 +133,7 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
         return Response::builder()
             .status(200)
             .header("content-type", "text/plain")
-            .body(crate::server::full(body))
+            .body(crate::http::full(body))
             .unwrap();
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
@@ -313,7 +312,7 @@ pub async fn upgrade(
         .header("upgrade", "websocket")
         .header("sec-websocket-accept", accept)
         .header("sec-websocket-protocol", proto)
-        .body(crate::server::full(Bytes::new()))
+        .body(crate::http::full(Bytes::new()))
         .unwrap()
 }
 

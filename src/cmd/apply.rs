@@ -19,7 +19,7 @@ pub fn apply(
     let timeout = match super::parse_duration(&a.timeout) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: --timeout: {e}");
+            crate::ui::err(format!("error: --timeout: {e}"));
             return 2;
         }
     };
@@ -61,18 +61,18 @@ pub fn apply(
                     .rsplit_once('/')
                     .map(|(g, _)| format!(".{g}"))
                     .unwrap_or_default();
-                println!(
+                crate::ui::out(format!(
                     "{}{group}/{} {}",
                     get("kind").to_lowercase(),
                     get("name"),
                     get("action")
-                );
+                ));
             }
             0
         }
         Err(e) if crate::api::is_interrupt(&e) => 130,
         Err(e) => {
-            eprintln!("error: {}", crate::engine::errors::message(&e));
+            crate::ui::err(format!("error: {}", crate::engine::errors::message(&e)));
             1
         }
     }
@@ -88,14 +88,17 @@ pub fn port_forward(
     let target = match crate::k8s::portforward::Target::parse(&a.target) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::ui::err(format!("error: {e}"));
             return 2;
         }
     };
     let ip: std::net::IpAddr = match a.address.parse() {
         Ok(ip) => ip,
         Err(_) => {
-            eprintln!("error: --address {} is not an IP address", a.address);
+            crate::ui::err(format!(
+                "error: --address {} is not an IP address",
+                a.address
+            ));
             return 2;
         }
     };
@@ -109,10 +112,10 @@ pub fn port_forward(
         let addr = std::net::SocketAddr::new(ip, a.local_port.unwrap_or(a.port));
         let f = crate::k8s::portforward::start(c.client.clone(), ns.clone(), target, a.port, addr)
             .await?;
-        println!(
+        crate::ui::out(format!(
             "Forwarding from {} -> {} {}:{} (Ctrl-C stops)",
             f.local, ns, a.target, a.port
-        );
+        ));
         token.cancelled().await;
         drop(f);
         Ok::<_, String>(())
@@ -120,7 +123,7 @@ pub fn port_forward(
     match r {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: port-forward: {e}");
+            crate::ui::err(format!("error: port-forward: {e}"));
             1
         }
     }

@@ -4,7 +4,7 @@ use crate::cli::{LazygetCommand, ToolArgs};
 
 pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> i32 {
     let fail = |e: String| {
-        eprintln!("error: {e}");
+        crate::ui::err(format!("error: {e}"));
         1
     };
     match c {
@@ -35,14 +35,14 @@ pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> i32 {
                     }
                 },
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::ui::err(format!("error: {e}"));
                     2
                 }
             }
         }
         LazygetCommand::KindImage { version } => match crate::kind::image(version) {
             Ok(i) => {
-                println!("{i}");
+                crate::ui::out(format!("{i}"));
                 0
             }
             Err(e) => fail(e),
@@ -63,12 +63,12 @@ fn tool(name: &str, a: &ToolArgs, interrupt: &crate::interrupt::Interrupt) -> i3
     };
     match crate::lazyget::fetch(&req, true, &|| interrupt.is_set()) {
         Ok(p) => {
-            println!("{}", p.display());
+            crate::ui::out(format!("{}", p.display()));
             0
         }
         Err(e) if e == "interrupted" => 130,
         Err(e) => {
-            eprintln!("error: lazyget {name}: {e}");
+            crate::ui::err(format!("error: lazyget {name}: {e}"));
             1
         }
     }

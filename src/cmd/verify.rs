@@ -12,7 +12,7 @@ pub fn k8s_ready(
     interrupt: &crate::interrupt::Interrupt,
 ) -> i32 {
     let usage = |m: String| {
-        eprintln!("error: {m}");
+        crate::ui::err(format!("error: {m}"));
         2
     };
     let timeout = match super::parse_duration(&a.timeout) {
@@ -60,24 +60,27 @@ pub fn k8s_ready(
         Ok(r) => r,
         Err(e) if e == "interrupted" => return 130,
         Err(e) => {
-            eprintln!("error: verify k8s-ready: {e}");
+            crate::ui::err(format!("error: verify k8s-ready: {e}"));
             return 1;
         }
     };
     match a.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => crate::ui::out(format!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        )),
         OutputFormat::Text => {
             for v in &report.resources {
-                println!("{}", v.line());
+                crate::ui::out(format!("{}", v.line()));
             }
             let bad = report.not_ready().count();
             if bad == 0 {
-                eprintln!("all {} resources ready", report.resources.len());
+                crate::ui::err(format!("all {} resources ready", report.resources.len()));
             } else {
-                eprintln!("{bad} of {} resources not ready", report.resources.len());
+                crate::ui::err(format!(
+                    "{bad} of {} resources not ready",
+                    report.resources.len()
+                ));
             }
         }
     }

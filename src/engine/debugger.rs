@@ -7,9 +7,19 @@ use rhai::debugger::{BreakPoint, DebuggerCommand, DebuggerEvent};
 use rhai::{ASTNode, Engine, Expr, Position, Stmt};
 use std::sync::{Arc, Mutex};
 
+/// The prompt shown at a stop (the REPL's, given by the caller so the
+/// engine does not depend on the REPL): location, message; `Err` aborts.
+pub type Prompt =
+    fn(&mut rhai::EvalContext, &str, Option<&str>) -> Result<(), Box<rhai::EvalAltResult>>;
+
 /// Attach the debugger. `break_at` holds (source display name, line).
 #[allow(deprecated)] // register_debugger is marked volatile, not deprecated
-pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize)>) {
+pub fn attach(
+    engine: &mut Engine,
+    host: Arc<Host>,
+    break_at: Vec<(String, usize)>,
+    prompt: Prompt,
+) {
     let lines = break_at.clone();
     // After a --break-at stop we step over the rest of that line silently, so
     // one execution of a line stops once: (source, line, address of the
@@ -45,7 +55,7 @@ pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize
                             host.breakpoint_handled
                                 .store(true, std::sync::atomic::Ordering::SeqCst);
                             let loc = format!("{src}:{line}");
-                            crate::repl::breakpoint::prompt(&mut ctx, &loc, msg.as_deref())?;
+                            prompt(&mut ctx, &loc, msg.as_deref())?;
                             Ok(DebuggerCommand::Continue)
                         }
                         _ => {
@@ -54,7 +64,7 @@ pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize
                                     return Ok(DebuggerCommand::Next);
                                 }
                             }
-                            stop_at_line(&mut ctx, &stepping, src, line, &node)
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
                         }
                     }
                 }
@@ -66,9 +76,11 @@ pub fn attach(engine: &mut Engine, host: Arc<Host>, break_at: Vec<(String, usize
                         .map(|(s, l, p)| (*s == src && *l == line, *p == node_id(&node)));
                     match same_line {
                         Some((true, false)) => Ok(DebuggerCommand::Next),
-                        Some((true, true)) => stop_at_line(&mut ctx, &stepping, src, line, &node),
+                        Some((true, true)) => {
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
+                        }
                         _ if is_break_line(&src, line) => {
-                            stop_at_line(&mut ctx, &stepping, src, line, &node)
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
                         }
                         _ => {
                             *stepping.lock().unwrap() = None;
@@ -100,9 +112,10 @@ fn stop_at_line(
     src: String,
     line: usize,
     node: &ASTNode,
+    prompt: Prompt,
 ) -> Result<DebuggerCommand, Box<rhai::EvalAltResult>> {
     let loc = format!("{src}:{line}");
-    crate::repl::breakpoint::prompt(ctx, &loc, None)?;
+    prompt(ctx, &loc, None)?;
     *stepping.lock().unwrap() = Some((src, line, node_id(node)));
     Ok(DebuggerCommand::Next)
 }

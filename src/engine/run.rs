@@ -20,6 +20,7 @@ pub fn run_script(
     mut settings: Settings,
     rt: &tokio::runtime::Handle,
     interrupt: Arc<Interrupt>,
+    prompt: super::debugger::Prompt,
 ) -> i32 {
     let display = super::resolver::display_path(file);
     let text = match std::fs::read_to_string(file) {
@@ -45,7 +46,7 @@ pub fn run_script(
     let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     resolver.add_origin(&display, super::resolver::Origin::File(abs));
     if host.settings.breakpoints {
-        super::debugger::attach(&mut engine, host.clone(), break_at);
+        super::debugger::attach(&mut engine, host.clone(), break_at, prompt);
     }
 
     let mut scope = Scope::new();
