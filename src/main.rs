@@ -81,10 +81,9 @@ fn dispatch(cli: Cli) -> i32 {
             let docs = scaffold::engine::docs::collect();
             match format {
                 DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
-                DocsFormat::Json => scaffold::ui::out(format!(
-                    "{}",
-                    serde_json::to_string_pretty(&docs).unwrap_or_default()
-                )),
+                DocsFormat::Json => {
+                    scaffold::ui::out(&serde_json::to_string_pretty(&docs).unwrap_or_default())
+                }
             }
             EXIT_OK
         }
@@ -168,10 +167,9 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
     };
     match a.output {
         scaffold::cli::ReportFormat::Text => print!("{}", report::render(&runs)),
-        scaffold::cli::ReportFormat::Json => scaffold::ui::out(format!(
-            "{}",
-            serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default()
-        )),
+        scaffold::cli::ReportFormat::Json => scaffold::ui::out(
+            &serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default(),
+        ),
     }
     if let Some(p) = &a.plot {
         if let Err(e) = report::plot::draw(&runs, p, a.plot_style, &a.metrics) {
@@ -187,7 +185,7 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
         Ok((lines, failed)) => {
             eprint!("\nthresholds\n{lines}");
             if failed {
-                scaffold::ui::err(format!("error: a --fail-if condition holds"));
+                scaffold::ui::err("error: a --fail-if condition holds");
                 EXIT_ERROR
             } else {
                 EXIT_OK

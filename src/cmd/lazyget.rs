@@ -42,7 +42,7 @@ pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> i32 {
         }
         LazygetCommand::KindImage { version } => match crate::kind::image(version) {
             Ok(i) => {
-                crate::ui::out(format!("{i}"));
+                crate::ui::out(&i);
                 0
             }
             Err(e) => fail(e),
