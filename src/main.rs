@@ -82,7 +82,7 @@ fn dispatch(cli: Cli) -> i32 {
             match format {
                 DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
                 DocsFormat::Json => {
-                    scaffold::ui::out(&serde_json::to_string_pretty(&docs).unwrap_or_default())
+                    scaffold::ui::out(serde_json::to_string_pretty(&docs).unwrap_or_default())
                 }
             }
             EXIT_OK
@@ -168,7 +168,7 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
     match a.output {
         scaffold::cli::ReportFormat::Text => print!("{}", report::render(&runs)),
         scaffold::cli::ReportFormat::Json => scaffold::ui::out(
-            &serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default(),
+            serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default(),
         ),
     }
     if let Some(p) = &a.plot {

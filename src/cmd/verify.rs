@@ -66,11 +66,11 @@ pub fn k8s_ready(
     };
     match a.output {
         OutputFormat::Json => {
-            crate::ui::out(&serde_json::to_string_pretty(&report).unwrap_or_default())
+            crate::ui::out(serde_json::to_string_pretty(&report).unwrap_or_default())
         }
         OutputFormat::Text => {
             for v in &report.resources {
-                crate::ui::out(&v.line());
+                crate::ui::out(v.line());
             }
             let bad = report.not_ready().count();
             if bad == 0 {
