@@ -2,8 +2,8 @@
 //! admission, pod defaults, Service cluster IPs and load-balancer IPs.
 
 use crate::kinds::Kind;
+use crate::shared::Shared;
 use crate::store::ApiError;
-use crate::Shared;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 

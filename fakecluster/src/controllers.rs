@@ -4,8 +4,8 @@
 
 use crate::kinds::Kind;
 use crate::kubelet::{is_manual, record_event};
+use crate::shared::Shared;
 use crate::store::Event;
-use crate::Shared;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -24,6 +24,7 @@ pub mod proxy;
 pub mod rest;
 pub mod select;
 pub mod server;
+pub mod shared;
 pub mod store;
 pub mod streams;
 pub mod table;
@@ -33,12 +34,13 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 pub use faults::Faults;
 pub use kubelet::MANUAL;
+pub use shared::Shared;
 pub use store::{ApiError, Store};
 
 /// How the kubeconfig authenticates.
@@ -95,34 +97,6 @@ impl Default for Options {
             loopback_ips: false,
             image_bin: None,
         }
-    }
-}
-
-/// State shared by the server, controllers and kubelet.
-pub struct Shared {
-    pub store: Arc<Store>,
-    pub faults: Faults,
-    pub kubelet: Arc<kubelet::Kubelet>,
-    pub token: String,
-    pub tls: Arc<rustls::ServerConfig>,
-    pub shutdown: CancellationToken,
-    pub svc_ips: AtomicU32,
-    pub loopback_ips: bool,
-    requests: Mutex<HashMap<String, u64>>,
-    ids: AtomicU64,
-}
-
-impl Shared {
-    pub fn count(&self, verb: &str, res: &str) {
-        *self
-            .requests
-            .lock()
-            .unwrap()
-            .entry(format!("{verb} {res}"))
-            .or_default() += 1;
-    }
-    pub fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::SeqCst)
     }
 }
 

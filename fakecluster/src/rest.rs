@@ -4,8 +4,8 @@
 use crate::http::{error_response, json_response, read_body, tokio_stream_from, Body, Query};
 use crate::kinds::Kind;
 use crate::select::Selector;
+use crate::shared::Shared;
 use crate::store::{ApiError, Event};
-use crate::Shared;
 use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, StreamBody};

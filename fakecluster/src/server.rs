@@ -2,8 +2,8 @@
 
 use crate::faults::Injected;
 use crate::http::{error_response, json_response, text_response, Body};
+use crate::shared::Shared;
 use crate::store::ApiError;
-use crate::Shared;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;

@@ -4,8 +4,8 @@
 
 use crate::http::{error_response, tokio_stream_from, Body, Query};
 use crate::kubelet::{ContainerRt, PodRt};
+use crate::shared::Shared;
 use crate::store::ApiError;
-use crate::Shared;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, StreamBody};

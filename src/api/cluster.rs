@@ -1,6 +1,6 @@
 //! Cluster facts and readiness.
 
-use crate::api::{block_on, client, error, k8s_error, RResult};
+use crate::api::call::{block_on, client, error, k8s_error, RResult};
 use crate::host::Host;
 use crate::k8s::ready::{self, Kind, Report, Scope};
 use rhai::plugin::*;
@@ -61,7 +61,7 @@ pub fn wait_ready_with(h: &Host, s: &Scope, timeout: std::time::Duration) -> RRe
 #[export_module]
 pub mod cluster_api {
     use super::*;
-    use crate::api::host;
+    use crate::api::call::host;
     use crate::api::opts::Opts;
     use rhai::{EvalAltResult, NativeCallContext};
 
@@ -186,7 +186,7 @@ pub mod cluster_api {
                 m.insert("internal_ip".into(), Dynamic::from(n.internal_ip.clone()));
                 m.insert(
                     "labels".into(),
-                    crate::api::from_json(&serde_json::Value::Object(n.labels.clone())),
+                    crate::api::call::from_json(&serde_json::Value::Object(n.labels.clone())),
                 );
                 m.insert(
                     "roles".into(),

@@ -4,7 +4,8 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod files_api {
-    use crate::api::{error, from_json, host, to_json as json_of};
+    use crate::api::call::to_json as json_of;
+    use crate::api::call::{error, from_json, host};
     use rhai::EvalAltResult;
     use rhai::{Dynamic, NativeCallContext};
 
@@ -67,7 +68,7 @@ pub mod files_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse_json(ctx: NativeCallContext, text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "parse_json", || format!("{} bytes", text.len()));
+        let _t = crate::api::call::trace(&ctx, "parse_json", || format!("{} bytes", text.len()));
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             error(format!(
                 "parse_json: invalid JSON at line {} column {}: {e}",
@@ -81,14 +82,14 @@ pub mod files_api {
     /// A value as pretty-printed JSON.
     #[rhai_fn(return_raw)]
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "to_json", String::new);
+        let _t = crate::api::call::trace(&ctx, "to_json", String::new);
         serde_json::to_string_pretty(&json_of(&value)).map_err(|e| error(format!("to_json: {e}")))
     }
 
     /// Parse YAML text; multi-document YAML parses to an array of documents.
     #[rhai_fn(return_raw)]
     pub fn parse_yaml(ctx: NativeCallContext, text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "parse_yaml", || format!("{} bytes", text.len()));
+        let _t = crate::api::call::trace(&ctx, "parse_yaml", || format!("{} bytes", text.len()));
         let docs = crate::yaml::parse_docs(text).map_err(|e| error(format!("parse_yaml: {e}")))?;
         Ok(match docs.len() {
             0 => Dynamic::UNIT,
@@ -101,7 +102,7 @@ pub mod files_api {
     /// with `to_yaml_docs`.
     #[rhai_fn(return_raw)]
     pub fn to_yaml(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "to_yaml", String::new);
+        let _t = crate::api::call::trace(&ctx, "to_yaml", String::new);
         crate::yaml::to_string(&json_of(&value)).map_err(|e| error(format!("to_yaml: {e}")))
     }
 
@@ -111,7 +112,7 @@ pub mod files_api {
         ctx: NativeCallContext,
         values: rhai::Array,
     ) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "to_yaml_docs", || {
+        let _t = crate::api::call::trace(&ctx, "to_yaml_docs", || {
             format!("{} documents", values.len())
         });
         let mut out = String::new();

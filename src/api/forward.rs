@@ -1,7 +1,7 @@
 //! Port-forwards from scripts, registry access and Prometheus queries.
 
+use crate::api::call::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
 use crate::api::opts::Opts;
-use crate::api::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
 use crate::host::{Host, Owned};
 use crate::k8s::http;
 use crate::k8s::portforward::{self, Forward, Target};
@@ -100,7 +100,7 @@ fn sample(v: &serde_json::Value) -> (f64, f64) {
 #[export_module]
 pub mod forward_api {
     use super::*;
-    use crate::api::host;
+    use crate::api::call::host;
     use rhai::{EvalAltResult, FnPtr, NativeCallContext};
 
     /// Forward a local port to `"svc/NAME"` or `"pod/NAME"` (a Service port

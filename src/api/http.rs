@@ -5,8 +5,8 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod http_api {
+    use crate::api::call::{error, host};
     use crate::api::opts::Opts;
-    use crate::api::{error, host};
     use rhai::{EvalAltResult, Map, NativeCallContext};
 
     /// `http` without options.

@@ -1,7 +1,7 @@
 //! kind clusters and tools fetched on demand.
 
+use crate::api::call::{error, RResult};
 use crate::api::opts::Opts;
-use crate::api::{error, RResult};
 use crate::host::Host;
 use rhai::plugin::*;
 use rhai::Map;
@@ -45,7 +45,7 @@ fn run_kind(
 #[export_module]
 pub mod kind_api {
     use super::*;
-    use crate::api::host;
+    use crate::api::call::host;
     use rhai::{EvalAltResult, NativeCallContext};
 
     /// A kind cluster config (the text of `scaffold lazyget kind-config`).
@@ -58,8 +58,8 @@ pub mod kind_api {
     /// ```
     #[rhai_fn(name = "kind_config", return_raw)]
     pub fn kind_config(ctx: NativeCallContext, options: Map) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "kind_config", || {
-            crate::api::brief(&Dynamic::from_map(options.clone()))
+        let _t = crate::api::call::trace(&ctx, "kind_config", || {
+            crate::api::call::brief(&Dynamic::from_map(options.clone()))
         });
         let o = Opts::new(
             "kind_config",
@@ -79,7 +79,7 @@ pub mod kind_api {
     /// (`"1.33"`, `"v1.33"`, `"1.33.4"`, `"v1.33.4"`).
     #[rhai_fn(return_raw)]
     pub fn kind_image(ctx: NativeCallContext, version: &str) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "kind_image", || format!("{version:?}"));
+        let _t = crate::api::call::trace(&ctx, "kind_image", || format!("{version:?}"));
         crate::kind::image(version).map_err(|e| error(format!("kind_image: {e}")))
     }
 
@@ -97,7 +97,7 @@ pub mod kind_api {
     pub fn kind_create(ctx: NativeCallContext, options: Map) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let _t = h.trace("kind_create", || {
-            crate::api::brief(&Dynamic::from_map(options.clone()))
+            crate::api::call::brief(&Dynamic::from_map(options.clone()))
         });
         let o = Opts::new("kind_create", options, &["name", "config", "wait"])?;
         let name = o.string("name")?.unwrap_or_else(|| "kind".into());
@@ -203,7 +203,7 @@ pub mod kind_api {
         let interrupt = h.interrupt.clone();
         let p = crate::lazyget::fetch(&req, true, &|| interrupt.is_set()).map_err(|e| {
             if e == "interrupted" {
-                crate::api::interrupted()
+                crate::api::call::interrupted()
             } else {
                 error(format!("lazyget: {e}"))
             }

@@ -1,7 +1,7 @@
 //! Manifest text for apply/delete: YAML text, a file, a directory of YAML
 //! files, or a kustomization rendered with `kubectl kustomize`.
 
-use crate::api::{error, RResult};
+use crate::api::call::{error, RResult};
 use crate::host::Host;
 use crate::k8s::manifest::{self, Doc};
 use std::path::Path;

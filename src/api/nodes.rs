@@ -1,9 +1,9 @@
 //! ron (Run On Node), ron_all and node sessions: Rhai wrappers over
 //! `k8s/ron` and `k8s/session`.
 
+use crate::api::call::{block_on, client, default_ns, error, k8s_error, RResult};
 use crate::api::objects::DEFAULT_TIMEOUT;
 use crate::api::opts::Opts;
-use crate::api::{block_on, client, default_ns, error, k8s_error, RResult};
 use crate::host::{Host, Owned};
 use crate::k8s::ron::{self, Cleanup, Created, Spec};
 use crate::k8s::session::{self, Session};
@@ -148,7 +148,7 @@ fn run_specs(h: &Host, func: &str, specs: &[Spec]) -> RResult<Vec<Result<ron::Ou
             .collect()
     });
     h.report_left(func, &left);
-    results.map_err(|_| crate::api::interrupted())
+    results.map_err(|_| crate::api::call::interrupted())
 }
 
 fn outcome_map(o: &ron::Outcome) -> Map {
@@ -228,7 +228,7 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
         .shielded(|| h.rt.block_on(ron::cleanup(&c, &done, &Cleanup::All, false)));
     h.report_left("node_session", &left);
     match r {
-        Err(_) => Err(crate::api::interrupted()),
+        Err(_) => Err(crate::api::call::interrupted()),
         Ok(Err(e)) => Err(error(format!("node_session: {e}"))),
         Ok(Ok(_)) => unreachable!("returned above"),
     }
@@ -237,7 +237,7 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
 #[export_module]
 pub mod nodes_api {
     use super::*;
-    use crate::api::host;
+    use crate::api::call::host;
     use rhai::{EvalAltResult, NativeCallContext};
 
     /// Run On Node: run `cmd` (string through `sh -c`, or argv) on `node` in

@@ -1,9 +1,9 @@
 //! Cluster objects from scripts: kustomize, apply, delete, get, list,
 //! wait_for, exec, logs.
 
+use crate::api::call::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
 use crate::api::manifests::{docs_of, kustomize_dir};
 use crate::api::opts::Opts;
-use crate::api::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
 use crate::host::Host;
 use crate::k8s::apply::{self, Applied, ApplyOptions};
 use crate::k8s::discovery::{Discovery, Resource};
@@ -143,7 +143,7 @@ impl Cond {
                     .any(|c| c["type"] == t.as_str() && c["status"] == "True")
             }),
             Cond::Closure(f) => {
-                crate::api::truthy(&f.call_within_context::<Dynamic>(ctx, (from_json(obj),))?)
+                crate::api::call::truthy(&f.call_within_context::<Dynamic>(ctx, (from_json(obj),))?)
             }
         })
     }
@@ -223,7 +223,7 @@ fn logs_path(ns: &str, pod: &str, o: &Opts) -> RResult<(String, bool)> {
 #[export_module]
 pub mod objects_api {
     use super::*;
-    use crate::api::host;
+    use crate::api::call::host;
     use rhai::EvalAltResult;
 
     /// Render a kustomization directory (relative to the script) to YAML with

@@ -1,7 +1,7 @@
 //! Option maps (`#{ key: value }`): unknown keys are errors that list the
 //! valid ones; typed getters with clear messages.
 
-use super::{error, secs, RResult};
+use super::call::{error, secs, RResult};
 use rhai::{Dynamic, Map};
 
 pub struct Opts<'a> {

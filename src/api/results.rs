@@ -4,8 +4,8 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod results_api {
+    use crate::api::call::{error, host, is_interrupt, to_json};
     use crate::api::opts::Opts;
-    use crate::api::{error, host, is_interrupt, to_json};
     use rhai::EvalAltResult;
     use rhai::{Dynamic, FnPtr, Map, NativeCallContext};
 
@@ -85,7 +85,7 @@ pub mod results_api {
             return Err(error("record: name must not be empty"));
         }
         let _t = h.trace("record", || {
-            format!("{name:?}, {}", crate::api::brief(&value))
+            format!("{name:?}, {}", crate::api::call::brief(&value))
         });
         h.results
             .lock()
@@ -105,7 +105,7 @@ pub mod results_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn summary(ctx: NativeCallContext, xs: rhai::Array) -> Result<Map, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "summary", || format!("{} values", xs.len()));
+        let _t = crate::api::call::trace(&ctx, "summary", || format!("{} values", xs.len()));
         let mut nums = Vec::with_capacity(xs.len());
         for x in &xs {
             match x.as_float().or_else(|_| x.as_int().map(|i| i as f64)) {

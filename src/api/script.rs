@@ -7,15 +7,15 @@ fn sleep_for(
     ctx: &rhai::NativeCallContext,
     seconds: rhai::Dynamic,
 ) -> Result<(), Box<rhai::EvalAltResult>> {
-    let h = crate::api::host(ctx)?;
-    let d = crate::api::secs("sleep", &seconds)?;
+    let h = crate::api::call::host(ctx)?;
+    let d = crate::api::call::secs("sleep", &seconds)?;
     let _t = h.trace("sleep", || format!("{}", d.as_secs_f64()));
-    crate::api::block_on(&h, tokio::time::sleep(d))
+    crate::api::call::block_on(&h, tokio::time::sleep(d))
 }
 
 #[export_module]
 pub mod script_api {
-    use crate::api::{block_on, brief, error, from_json, host, is_interrupt, secs, truthy};
+    use crate::api::call::{block_on, brief, error, from_json, host, is_interrupt, secs, truthy};
     use rhai::EvalAltResult;
     use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext, FLOAT, INT};
 
@@ -129,7 +129,7 @@ pub mod script_api {
     /// An environment variable; an error when it is not set.
     #[rhai_fn(name = "env", return_raw)]
     pub fn env(ctx: NativeCallContext, name: &str) -> Result<String, Box<EvalAltResult>> {
-        let _t = crate::api::trace(&ctx, "env", || format!("{name:?}"));
+        let _t = crate::api::call::trace(&ctx, "env", || format!("{name:?}"));
         std::env::var(name).map_err(|_| {
             error(format!(
                 "env: variable '{name}' is not set; export it or use env(\"{name}\", default)"
@@ -140,7 +140,7 @@ pub mod script_api {
     /// An environment variable, or `default` when it is not set.
     #[rhai_fn(name = "env")]
     pub fn env_or(ctx: NativeCallContext, name: &str, default: &str) -> String {
-        let _t = crate::api::trace(&ctx, "env", || format!("{name:?}, {default:?}"));
+        let _t = crate::api::call::trace(&ctx, "env", || format!("{name:?}, {default:?}"));
         std::env::var(name).unwrap_or_else(|_| default.to_string())
     }
 
@@ -150,7 +150,7 @@ pub mod script_api {
     /// if which("kind") == () { throw "install kind first"; }
     /// ```
     pub fn which(ctx: NativeCallContext, name: &str) -> Dynamic {
-        let _t = crate::api::trace(&ctx, "which", || format!("{name:?}"));
+        let _t = crate::api::call::trace(&ctx, "which", || format!("{name:?}"));
         match crate::shell::which(name) {
             Some(p) => Dynamic::from(p.display().to_string()),
             None => Dynamic::UNIT,

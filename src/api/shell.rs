@@ -1,7 +1,7 @@
 //! `sh`, `sh_output`, `sh_bg`: local commands with the cluster's KUBECONFIG,
 //! running in the script's directory.
 
-use crate::api::error;
+use crate::api::call::error;
 use crate::api::opts::Opts as OptMap;
 use crate::host::{Host, Owned};
 use crate::shell::background::BgProcess;
@@ -18,7 +18,7 @@ pub struct BgHandle(pub Arc<BgProcess>);
 impl BgHandle {
     /// Wait for the process from the script thread (Ctrl-C stops waiting).
     fn wait(&self, h: &Host) -> Result<shell::Output, Box<EvalAltResult>> {
-        crate::api::block_on(h, self.0.wait())?.map_err(|e| error(format!("sh_bg: {e}")))
+        crate::api::call::block_on(h, self.0.wait())?.map_err(|e| error(format!("sh_bg: {e}")))
     }
 }
 
@@ -126,13 +126,13 @@ pub(crate) fn run(
     let _t = h.trace(func, || cmd.display());
     let token = h.interrupt.token();
     if token.is_cancelled() {
-        return Err(crate::api::interrupted());
+        return Err(crate::api::call::interrupted());
     }
     let out =
         h.rt.block_on(shell::run(cmd, opts, token))
             .map_err(|e| error(format!("{func}: {e}")))?;
     if out.interrupted {
-        return Err(crate::api::interrupted());
+        return Err(crate::api::call::interrupted());
     }
     for n in &out.notes {
         crate::ui::warn(&format!("{func}: {n}"));
@@ -156,7 +156,7 @@ pub mod shell_api {
     /// ```
     #[rhai_fn(name = "sh", return_raw)]
     pub fn sh(ctx: NativeCallContext, cmd: Dynamic) -> Result<i64, Box<EvalAltResult>> {
-        let h = crate::api::host(&ctx)?;
+        let h = crate::api::call::host(&ctx)?;
         let c = to_cmd("sh", &cmd)?;
         let (opts, _) = base_opts(&h, "sh", None)?;
         let out = run(&h, "sh", &c, &opts)?;
@@ -182,7 +182,7 @@ pub mod shell_api {
         cmd: Dynamic,
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
-        let h = crate::api::host(&ctx)?;
+        let h = crate::api::call::host(&ctx)?;
         let c = to_cmd("sh", &cmd)?;
         let o = OptMap::new("sh", options, SH_OPTS)?;
         let (mut opts, check) = base_opts(&h, "sh", Some(&o))?;
@@ -201,7 +201,7 @@ pub mod shell_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sh_output(ctx: NativeCallContext, cmd: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        let h = crate::api::host(&ctx)?;
+        let h = crate::api::call::host(&ctx)?;
         let c = to_cmd("sh_output", &cmd)?;
         let (mut opts, _) = base_opts(&h, "sh_output", None)?;
         opts.capture = true;
@@ -230,7 +230,7 @@ pub mod shell_api {
         cmd: Dynamic,
         options: Map,
     ) -> Result<BgHandle, Box<EvalAltResult>> {
-        let h = crate::api::host(&ctx)?;
+        let h = crate::api::call::host(&ctx)?;
         let c = to_cmd("sh_bg", &cmd)?;
         let o = OptMap::new("sh_bg", options, SH_OPTS)?;
         let (mut opts, _check) = base_opts(&h, "sh_bg", Some(&o))?;
@@ -250,7 +250,7 @@ pub mod shell_api {
     /// Wait for a background process to end; returns `#{code, stdout, stderr, duration}`.
     #[rhai_fn(name = "wait", return_raw)]
     pub fn wait(ctx: NativeCallContext, p: &mut BgHandle) -> Result<Map, Box<EvalAltResult>> {
-        let h = crate::api::host(&ctx)?;
+        let h = crate::api::call::host(&ctx)?;
         let _t = h.trace("process.wait", || p.0.cmd.clone());
         Ok(output_map(&p.wait(&h)?))
     }
@@ -258,7 +258,7 @@ pub mod shell_api {
     /// Stop a background process (SIGTERM, then SIGKILL after 2 s).
     #[rhai_fn(name = "kill")]
     pub fn kill(ctx: NativeCallContext, p: &mut BgHandle) {
-        let _t = crate::api::trace(&ctx, "process.kill", || p.0.cmd.clone());
+        let _t = crate::api::call::trace(&ctx, "process.kill", || p.0.cmd.clone());
         p.0.kill();
     }
 

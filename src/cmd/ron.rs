@@ -128,7 +128,7 @@ fn cleanup_and_exit(client: &kube::Client, s: &Spec, rt: &tokio::runtime::Runtim
         let Ok(o) = rt.block_on(crate::k8s::http::get_json(client, &item)) else {
             continue;
         };
-        if !ron::pod::ours(&o) {
+        if !crate::k8s::labels::ours(&o) {
             ui::err(format!(
                 "skipped {} {ns}/{name}: not created by scaffold",
                 made.plural()

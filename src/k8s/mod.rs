@@ -8,6 +8,7 @@ pub mod facts;
 pub mod http;
 pub mod kubeconfig;
 pub mod labelled;
+pub mod labels;
 pub mod logs;
 pub mod manifest;
 pub mod objects;

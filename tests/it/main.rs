@@ -11,6 +11,7 @@ mod forward;
 mod interactive;
 mod kind;
 mod kubeconfig;
+mod layers;
 mod manifests;
 mod objects;
 mod proxy;

@@ -3,8 +3,8 @@
 //! leaves a name to clean up), and deleting it: only objects that carry
 //! this run's label, by uid, then waiting until they are gone.
 
-use super::pod::RUN_ID;
 use crate::k8s::http::{self, K8sError};
+use crate::k8s::labels::RUN_ID;
 use std::time::Duration;
 
 /// The kinds a ron creates, in the order they are deleted.

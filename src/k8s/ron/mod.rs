@@ -8,11 +8,13 @@
 
 pub mod cleanup;
 pub mod pod;
+pub mod spec;
 
+pub use crate::k8s::labels::{MANAGED_BY, RUN_ID};
 pub use cleanup::{cleanup, Cleanup, Created, Made};
-pub use pod::{MANAGED_BY, RUN_ID};
+pub use spec::{Spec, DEFAULT_TIMEOUT};
 
-use crate::capture::{Capture, SpillDir};
+use crate::capture::Capture;
 use crate::k8s::http::{self, K8sError};
 use crate::k8s::watch::ObjectWatch;
 use pod::PodState;
@@ -21,103 +23,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long a ron's command may run, the CLI's and scripts' alike: long
-/// enough for any benchmark, short enough that a forgotten run ends.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// How long the log stream may lag behind the command's exit.
 const LOG_GRACE: Duration = Duration::from_secs(10);
 
 /// Where output lines go (the terminal, with a node prefix for `ron_all`).
 pub type Out = Arc<dyn Fn(&str) + Send + Sync>;
-
-#[derive(Clone)]
-pub struct Spec {
-    pub node: String,
-    /// argv of the command (a shell string is `["sh", "-c", s]`)
-    pub argv: Vec<String>,
-    pub pod_name: String,
-    pub image: String,
-    pub namespace: String,
-    pub nsenter: bool,
-    pub nsenter_binary: String,
-    pub nsenter_opts: String,
-    /// (base name, contents)
-    pub files: Vec<(String, Vec<u8>)>,
-    pub configmap_name: String,
-    pub pvc: bool,
-    pub pvc_name: String,
-    pub pvc_size: String,
-    pub pvc_access_mode: String,
-    pub manage_pvc: bool,
-    pub auto_copy: bool,
-    pub auto_copy_dest: PathBuf,
-    pub cleanup: Cleanup,
-    pub retry_attempts: u32,
-    pub retry_delay: Duration,
-    pub show_events: bool,
-    pub run_id: String,
-    pub timeout: Duration,
-    /// prefix for log lines (`[node] `), empty for one node
-    pub prefix: String,
-    /// where a large output is written in full
-    pub spill: Option<SpillDir>,
-}
-
-impl Spec {
-    /// SPEC.md's defaults (the original toolkit's flags). Where callers
-    /// differ, and why:
-    /// - scripts name objects with [`object_name`] (node and run id), so
-    ///   concurrent runs never collide; the CLI keeps the fixed names;
-    /// - scripts use the context's namespace (SPEC.md), the CLI `default`;
-    /// - scripts copy artifacts into the run's directory, the CLI to `./`;
-    /// - node sessions run `sleep infinity` and enter the node with
-    ///   `-t 1 -m -u -i -n -p` (the mount namespace too, so commands see
-    ///   the node's files), where ron's default leaves `-m` out like the
-    ///   original.
-    pub fn new(node: &str, argv: Vec<String>, run_id: &str) -> Spec {
-        Spec {
-            node: node.to_string(),
-            argv,
-            pod_name: "ron".into(),
-            image: "alpine".into(),
-            namespace: "default".into(),
-            nsenter: false,
-            nsenter_binary: "nsenter".into(),
-            nsenter_opts: "-t 1 -u -i -n -p".into(),
-            files: vec![],
-            configmap_name: "roncm".into(),
-            pvc: false,
-            pvc_name: "ron-pvc".into(),
-            pvc_size: "1Gi".into(),
-            pvc_access_mode: "ReadWriteOnce".into(),
-            manage_pvc: true,
-            auto_copy: true,
-            auto_copy_dest: PathBuf::from("./ron.tar.gz"),
-            cleanup: Cleanup::All,
-            retry_attempts: 15,
-            retry_delay: Duration::from_secs(1),
-            show_events: false,
-            run_id: run_id.to_string(),
-            timeout: DEFAULT_TIMEOUT,
-            prefix: String::new(),
-            spill: None,
-        }
-    }
-
-    /// How long transient failures (image pulls the kubelet retries,
-    /// create requests) may go on.
-    pub fn retry_budget(&self) -> Duration {
-        self.retry_delay.saturating_mul(self.retry_attempts.max(1))
-    }
-
-    fn created(&self) -> Created {
-        Created {
-            namespace: self.namespace.clone(),
-            run_id: self.run_id.clone(),
-            ..Default::default()
-        }
-    }
-}
 
 /// A DNS-1123 word: lowercase alphanumerics and dashes.
 fn dns_word(s: &str) -> String {
@@ -197,7 +107,7 @@ async fn claim(
     match http::get_json(client, &item).await {
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(format!("cannot check {what} '{ns}/{name}': {e}")),
-        Ok(o) if pod::ours(&o) => {
+        Ok(o) if crate::k8s::labels::ours(&o) => {
             let run = o["metadata"]["labels"][RUN_ID].as_str().unwrap_or("");
             cleanup::delete_ours(client, made, ns, name, run)
                 .await

@@ -3,21 +3,9 @@
 //! something that normally resolves (a claim being bound, an image pull
 //! being retried).
 
-use super::Spec;
+use super::spec::Spec;
+use crate::k8s::labels::labels;
 use serde_json::{json, Value};
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const RUN_ID: &str = "scaffold.run/id";
-
-/// The labels of everything scaffold creates by itself.
-pub fn labels(run_id: &str) -> Value {
-    json!({MANAGED_BY: "scaffold", RUN_ID: run_id})
-}
-
-/// Created by scaffold (any run).
-pub fn ours(obj: &Value) -> bool {
-    obj["metadata"]["labels"][MANAGED_BY] == "scaffold"
-}
 
 /// The pod: `main` runs the command (behind nsenter when asked), `sleep`
 /// keeps a PVC pod alive for the copy-out.

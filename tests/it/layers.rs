@@ -1,0 +1,272 @@
+//! The layers of docs/ARCHITECTURE.md, checked from the source: `k8s/`
+//! below `api/` below `engine/`, `repl/`, `cmd/`; `host.rs` below `api/`;
+//! and no import circle between files, in `src/` and in `fakecluster/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir` with its module path (`k8s::ron::pod`).
+fn modules(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().unwrap() != "bin" {
+                    stack.push(p);
+                }
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let rel = p.strip_prefix(dir).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel
+                .iter()
+                .map(|s| s.to_string_lossy().to_string())
+                .collect();
+            if parts
+                .last()
+                .is_some_and(|l| l == "mod" || l == "lib" || l == "main")
+            {
+                parts.pop();
+            }
+            out.insert(parts.join("::"), p);
+        }
+    }
+    out
+}
+
+/// The code of a file without comments, strings and `#[cfg(test)]` modules.
+fn code(p: &Path) -> String {
+    let text = std::fs::read_to_string(p).unwrap();
+    let text = match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    text.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .map(|l| {
+            // drop string literals (paths in messages are not imports)
+            let mut out = String::new();
+            let mut in_str = false;
+            let mut prev = ' ';
+            for c in l.chars() {
+                if c == '"' && prev != '\\' {
+                    in_str = !in_str;
+                } else if !in_str {
+                    out.push(c);
+                }
+                prev = c;
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Words with `::` in a file, each with how many inline `mod x { }`
+/// blocks it sits in (`super::` inside one refers to the file itself).
+fn words(src: &str) -> Vec<(String, usize)> {
+    let mut out = vec![];
+    let mut inline: Vec<usize> = vec![]; // brace depth at which each inline mod opened
+    let mut depth = 0usize;
+    let mut word = String::new();
+    let mut last_two: Vec<String> = vec![];
+    for c in src.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            if word.contains("::") {
+                out.push((word.clone(), inline.len()));
+            }
+            last_two.push(std::mem::take(&mut word));
+            if last_two.len() > 2 {
+                last_two.remove(0);
+            }
+        }
+        match c {
+            '{' => {
+                depth += 1;
+                if last_two.first().is_some_and(|w| w == "mod") {
+                    inline.push(depth);
+                }
+                last_two.clear();
+            }
+            '}' => {
+                if inline.last() == Some(&depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+                last_two.clear();
+            }
+            c if c.is_whitespace() => {}
+            _ => last_two.clear(),
+        }
+    }
+    out
+}
+
+/// Module paths a file refers to: `crate::a::b`, `super::x`, and its own
+/// child modules (`child::x`), resolved to the longest known module.
+fn references(module: &str, file: &Path, known: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
+    let src = code(file);
+    let here: Vec<&str> = if module.is_empty() {
+        vec![]
+    } else {
+        module.split("::").collect()
+    };
+    let is_mod_rs = file
+        .file_name()
+        .is_some_and(|n| n == "mod.rs" || n == "lib.rs");
+    let mut out = BTreeSet::new();
+    for (w, inline) in words(&src) {
+        let parts: Vec<&str> = w.split("::").filter(|s| !s.is_empty()).collect();
+        let mut path: Vec<String> = vec![];
+        let mut rest = &parts[..];
+        match parts.first() {
+            Some(&"crate") => rest = &parts[1..],
+            Some(&"super") => {
+                let mut n = 0usize;
+                while rest.first() == Some(&"super") {
+                    n += 1;
+                    rest = &rest[1..];
+                }
+                let mut base = here.clone();
+                for _ in 0..n.saturating_sub(inline) {
+                    base.pop();
+                }
+                path = base.iter().map(|s| s.to_string()).collect();
+            }
+            Some(first) => {
+                // a child module of this one
+                if !is_mod_rs {
+                    continue;
+                }
+                let mut child: Vec<String> = here.iter().map(|s| s.to_string()).collect();
+                child.push(first.to_string());
+                if !known.contains_key(&child.join("::")) {
+                    continue;
+                }
+                path = here.iter().map(|s| s.to_string()).collect();
+            }
+            None => continue,
+        }
+        path.extend(rest.iter().map(|s| s.to_string()));
+        // the longest known module prefix
+        while !path.is_empty() && !known.contains_key(&path.join("::")) {
+            path.pop();
+        }
+        let target = path.join("::");
+        if target != module && known.contains_key(&target) {
+            out.insert(target);
+        }
+    }
+    out
+}
+
+fn graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let known = modules(dir);
+    known
+        .iter()
+        .map(|(m, f)| (m.clone(), references(m, f, &known)))
+        .collect()
+}
+
+/// Strongly connected components of two or more modules.
+fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    // reachability is cheap at this size
+    let reach = |from: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(n) = stack.pop() {
+            for m in g.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    };
+    let mut found: BTreeSet<Vec<String>> = BTreeSet::new();
+    for n in g.keys() {
+        let r = reach(n);
+        if !r.contains(n) {
+            continue;
+        }
+        let mut scc: Vec<String> = r.iter().filter(|m| reach(m).contains(n)).cloned().collect();
+        scc.sort();
+        found.insert(scc);
+    }
+    found.into_iter().collect()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn layers_only_look_down() {
+    let g = graph(&root().join("src"));
+    let rules: &[(&str, &[&str])] = &[
+        ("k8s", &["api", "engine", "repl", "cmd", "host"]),
+        ("api", &["engine", "repl", "cmd"]),
+        ("host", &["api", "engine", "repl", "cmd"]),
+        ("engine", &["repl", "cmd"]),
+        ("shell", &["api", "engine", "repl", "cmd", "host", "k8s"]),
+        (
+            "util",
+            &["api", "engine", "repl", "cmd", "host", "k8s", "shell"],
+        ),
+    ];
+    let mut bad = vec![];
+    for (m, refs) in &g {
+        let area = m.split("::").next().unwrap_or("");
+        for (layer, forbidden) in rules {
+            if area != *layer {
+                continue;
+            }
+            for r in refs {
+                let target = r.split("::").next().unwrap_or("");
+                if forbidden.contains(&target) {
+                    bad.push(format!("{m} imports {r}"));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "imports that run back up the layers:\n  {}",
+        bad.join("\n  ")
+    );
+    // the checker itself sees imports: api uses k8s
+    assert!(
+        g["api::objects"].iter().any(|r| r.starts_with("k8s")),
+        "{:?}",
+        g["api::objects"]
+    );
+}
+
+#[test]
+fn no_import_circles() {
+    for dir in ["src", "fakecluster/src"] {
+        let c = circles(&graph(&root().join(dir)));
+        assert!(
+            c.is_empty(),
+            "{dir}: modules that import each other:\n  {}",
+            c.iter()
+                .map(|x| x.join(" <-> "))
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
+    // and the checker finds a circle when there is one
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.insert("a".into(), ["b".to_string()].into());
+    g.insert("b".into(), ["a".to_string()].into());
+    g.insert("c".into(), ["a".to_string()].into());
+    assert_eq!(circles(&g), vec![vec!["a".to_string(), "b".to_string()]]);
+}
