@@ -281,13 +281,15 @@ pub enum ApplyMode {
 
 #[derive(Args, Debug)]
 pub struct PortForwardArgs {
-    /// pod/NAME or svc/NAME
+    /// pod/NAME, svc/NAME or deploy/NAME (a ready pod of it), or a pod name
     pub target: String,
-    /// Port of the pod or service
-    pub port: u16,
+    /// Ports as kubectl takes them: REMOTE (the same local port),
+    /// LOCAL:REMOTE, or :REMOTE (a free local port)
+    #[arg(required = true, value_name = "[LOCAL:]REMOTE")]
+    pub ports: Vec<String>,
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// Local port [default: the same as PORT]
+    /// Local port for a single REMOTE port
     #[arg(long)]
     pub local_port: Option<u16>,
     /// Local address to listen on

@@ -4,7 +4,7 @@ use crate::api::call::{block_on, client, default_ns, error, from_json, k8s_error
 use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
 use crate::k8s::http;
-use crate::k8s::portforward::{self, Forward, Target};
+use crate::k8s::portforward::{self, Forward, Ports, Target};
 use rhai::plugin::*;
 use rhai::{Dynamic, Map};
 use std::sync::Arc;
@@ -13,40 +13,99 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct PortForward(pub Arc<Forward>);
 
+const FORWARD_OPTS: &[&str] = &["namespace", "local_port", "address"];
+
+/// Where to forward from a script's arguments: the namespace, the ports
+/// (a number or `"REMOTE"`: a free local port unless `local_port` says;
+/// `"LOCAL:REMOTE"` as kubectl) and the local address.
+fn forward_opts(
+    h: &Host,
+    func: &str,
+    o: &Opts,
+    port: &Dynamic,
+) -> RResult<(String, Ports, std::net::IpAddr)> {
+    let e = |m: String| error(format!("{func}: {m}"));
+    let mut ports = if let Ok(n) = port.as_int() {
+        let r = u16::try_from(n)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| e(format!("port {n} is not a TCP port")))?;
+        Ports {
+            local: None,
+            remote: r,
+        }
+    } else if port.is_string() {
+        let text = port.to_string();
+        let p = Ports::parse(&text).map_err(e)?;
+        if text.contains(':') {
+            p
+        } else {
+            Ports { local: None, ..p }
+        }
+    } else {
+        return Err(e(format!(
+            "port must be a number or \"[LOCAL:]REMOTE\", got {}",
+            port.type_name()
+        )));
+    };
+    if let Some(lp) = o.int("local_port")? {
+        if ports.local.is_some() {
+            return Err(e(
+                "the local port is given twice (in the port and in local_port); give it once"
+                    .into(),
+            ));
+        }
+        ports.local =
+            Some(u16::try_from(lp).map_err(|_| e(format!("local_port {lp} is not a TCP port")))?);
+    }
+    let addr = o.string("address")?.unwrap_or_else(|| "127.0.0.1".into());
+    let ip = addr
+        .parse()
+        .map_err(|_| e(format!("address '{addr}' is not an IP address")))?;
+    Ok((
+        o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
+        ports,
+        ip,
+    ))
+}
+
 /// Start a forward; it ends with `.stop()` or the script.
 pub fn start(
     h: &Host,
     func: &str,
     target: &str,
-    port: i64,
+    ports: Ports,
     ns: &str,
-    local_port: u16,
-    address: &str,
+    ip: std::net::IpAddr,
 ) -> RResult<Arc<Forward>> {
     let t = Target::parse(target).map_err(|e| error(format!("{func}: {e}")))?;
-    let port: u16 =
-        u16::try_from(port).map_err(|_| error(format!("{func}: port {port} is not a TCP port")))?;
-    let ip: std::net::IpAddr = address
-        .parse()
-        .map_err(|_| error(format!("{func}: address '{address}' is not an IP address")))?;
     let c = client(h, func)?;
-    let _t = h.trace(func, || {
-        format!("{target} {port} -> {address}:{local_port}")
-    });
+    let local = std::net::SocketAddr::new(ip, ports.local.unwrap_or(0));
+    let _t = h.trace(func, || format!("{target} {} -> {local}", ports.remote));
     let f = block_on(
         h,
-        portforward::start(
-            c,
-            ns.to_string(),
-            t,
-            port,
-            std::net::SocketAddr::new(ip, local_port),
-        ),
+        portforward::start(c, ns.to_string(), t, ports.remote, local),
     )?
     .map_err(|e| error(format!("{func}: {target} in {ns}: {e}")))?;
     let f = Arc::new(f);
     h.own(Owned::Forward(f.clone()));
     Ok(f)
+}
+
+const LOCALHOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// The registry Service forwarded to `local_port` (default 5000: the port
+/// users' push commands name).
+fn registry_forward(h: &Host, func: &str, o: &Opts) -> RResult<Arc<Forward>> {
+    let lp = o.int("local_port")?.unwrap_or(5000);
+    let lp = u16::try_from(lp)
+        .map_err(|_| error(format!("{func}: local_port {lp} is not a TCP port")))?;
+    let (ns, svc) = find_registry(h, func)?;
+    let ports = Ports {
+        local: Some(lp),
+        remote: 5000,
+    };
+    start(h, func, &format!("svc/{svc}"), ports, &ns, LOCALHOST)
 }
 
 fn stop(h: &Host, f: &Arc<Forward>) {
@@ -97,49 +156,134 @@ fn sample(v: &serde_json::Value) -> (f64, f64) {
     (t, x)
 }
 
+/// `service` option of prom_query: `NS/NAME[:PORT]` (monitoring/prometheus:9090).
+fn prom_service(o: &Opts) -> RResult<(String, String, u16)> {
+    let svc = o
+        .string("service")?
+        .unwrap_or_else(|| "monitoring/prometheus".into());
+    let (ns, rest) = svc.split_once('/').unwrap_or(("monitoring", svc.as_str()));
+    let (name, port) = match rest.split_once(':') {
+        Some((n, p)) => (
+            n,
+            p.parse::<u16>()
+                .map_err(|_| error(format!("prom_query: bad port in service '{svc}'")))?,
+        ),
+        None => (rest, 9090),
+    };
+    Ok((ns.to_string(), name.to_string(), port))
+}
+
+/// The query path: instant at `at` (now), or a range of `range` seconds by `step`.
+fn prom_path(o: &Opts, promql: &str) -> RResult<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let at = o.float("at")?.unwrap_or(now);
+    Ok(match o.float("range")? {
+        Some(range) => {
+            let step = o.float("step")?.unwrap_or(15.0);
+            format!(
+                "/api/v1/query_range?query={}&start={}&end={at}&step={step}",
+                http::urlencode(promql),
+                at - range
+            )
+        }
+        None => format!("/api/v1/query?query={}&time={at}", http::urlencode(promql)),
+    })
+}
+
+/// One series of a vector or matrix answer.
+fn prom_series(s: &serde_json::Value, matrix: bool) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("metric".into(), from_json(&s["metric"]));
+    if matrix {
+        let values: rhai::Array = s["values"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                let (t, x) = sample(v);
+                Dynamic::from_array(vec![Dynamic::from(t), Dynamic::from(x)])
+            })
+            .collect();
+        m.insert("values".into(), Dynamic::from_array(values));
+    } else {
+        let (t, x) = sample(&s["value"]);
+        m.insert("value".into(), Dynamic::from(x));
+        m.insert("time".into(), Dynamic::from(t));
+    }
+    Dynamic::from_map(m)
+}
+
+/// Prometheus's answer as Rhai values (numbers, not strings).
+fn prom_result(code: u16, body: &str) -> RResult<rhai::Array> {
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|_| {
+        error(format!(
+            "prom_query: Prometheus answered {code}: {}",
+            body.trim()
+        ))
+    })?;
+    if v["status"] != "success" {
+        return Err(error(format!(
+            "prom_query: Prometheus: {}: {}",
+            v["errorType"].as_str().unwrap_or("error"),
+            v["error"].as_str().unwrap_or(body.trim())
+        )));
+    }
+    let data = &v["data"];
+    let series = || data["result"].as_array().cloned().unwrap_or_default();
+    Ok(match data["resultType"].as_str().unwrap_or("") {
+        "vector" => series().iter().map(|s| prom_series(s, false)).collect(),
+        "matrix" => series().iter().map(|s| prom_series(s, true)).collect(),
+        _ => {
+            let (t, x) = sample(&data["result"]);
+            let mut m = Map::new();
+            m.insert("value".into(), Dynamic::from(x));
+            m.insert("time".into(), Dynamic::from(t));
+            vec![Dynamic::from_map(m)]
+        }
+    })
+}
+
 #[export_module]
 pub mod forward_api {
     use super::*;
     use crate::api::call::host;
     use rhai::{EvalAltResult, FnPtr, NativeCallContext};
 
-    /// Forward a local port to `"svc/NAME"` or `"pod/NAME"` (a Service port
-    /// maps to its pod's container port) over the API server. Options:
-    /// `namespace`, `local_port` (0 or absent: a free port), `address`
-    /// (default 127.0.0.1). The handle has `.local_port`, `.address` and
-    /// `.stop()`; it also ends with the script. A broken stream or a vanished
-    /// pod makes the next connection re-resolve.
+    /// Forward a local port to `"pod/NAME"`, `"svc/NAME"` (a Service port
+    /// maps to its pod's container port) or `"deploy/NAME"` (a ready pod of
+    /// the Deployment) over the API server. `port` is the remote port (a
+    /// number or `"8080"`: a free local port), or `"LOCAL:REMOTE"` as with
+    /// kubectl. Options: `namespace`, `local_port` (instead of `LOCAL:`),
+    /// `address` (default 127.0.0.1). The handle has `.local_port`,
+    /// `.address` and `.stop()`; it also ends with the script. A broken
+    /// stream or a vanished pod makes the next connection re-resolve.
     ///
     /// ```rhai
     /// let pf = port_forward("svc/grafana", 3000, #{namespace: "monitoring"});
     /// print("http://127.0.0.1:" + pf.local_port);
+    /// port_forward("deploy/web", "18081:8080");
     /// ```
     #[rhai_fn(name = "port_forward", return_raw)]
     pub fn port_forward(
         ctx: NativeCallContext,
         target: &str,
-        port: i64,
+        port: Dynamic,
         options: Map,
     ) -> Result<PortForward, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new(
-            "port_forward",
-            options,
-            &["namespace", "local_port", "address"],
-        )?;
-        let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let lp = o.int("local_port")?.unwrap_or(0);
-        let lp = u16::try_from(lp)
-            .map_err(|_| error(format!("port_forward: local_port {lp} is not a TCP port")))?;
-        let addr = o.string("address")?.unwrap_or_else(|| "127.0.0.1".into());
+        let o = Opts::new("port_forward", options, FORWARD_OPTS)?;
+        let (ns, ports, ip) = forward_opts(&h, "port_forward", &o, &port)?;
         Ok(PortForward(start(
             &h,
             "port_forward",
             target,
-            port,
+            ports,
             &ns,
-            lp,
-            &addr,
+            ip,
         )?))
     }
 
@@ -148,7 +292,7 @@ pub mod forward_api {
     pub fn port_forward2(
         ctx: NativeCallContext,
         target: &str,
-        port: i64,
+        port: Dynamic,
     ) -> Result<PortForward, Box<EvalAltResult>> {
         port_forward(ctx, target, port, Map::new())
     }
@@ -195,25 +339,14 @@ pub mod forward_api {
     pub fn with_port_forward(
         ctx: NativeCallContext,
         target: &str,
-        port: i64,
+        port: Dynamic,
         options: Map,
         f: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let o = Opts::new(
-            "with_port_forward",
-            options,
-            &["namespace", "local_port", "address"],
-        )?;
-        let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(&h));
-        let lp = o.int("local_port")?.unwrap_or(0);
-        let lp = u16::try_from(lp).map_err(|_| {
-            error(format!(
-                "with_port_forward: local_port {lp} is not a TCP port"
-            ))
-        })?;
-        let addr = o.string("address")?.unwrap_or_else(|| "127.0.0.1".into());
-        let pf = start(&h, "with_port_forward", target, port, &ns, lp, &addr)?;
+        let o = Opts::new("with_port_forward", options, FORWARD_OPTS)?;
+        let (ns, ports, ip) = forward_opts(&h, "with_port_forward", &o, &port)?;
+        let pf = start(&h, "with_port_forward", target, ports, &ns, ip)?;
         let r = f.call_within_context::<Dynamic>(&ctx, (Dynamic::from(pf.local.to_string()),));
         stop(&h, &pf);
         r
@@ -238,19 +371,7 @@ pub mod forward_api {
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let o = Opts::new("with_registry", options, &["local_port"])?;
-        let lp = o.int("local_port")?.unwrap_or(5000);
-        let lp = u16::try_from(lp)
-            .map_err(|_| error(format!("with_registry: local_port {lp} is not a TCP port")))?;
-        let (ns, svc) = find_registry(&h, "with_registry")?;
-        let pf = start(
-            &h,
-            "with_registry",
-            &format!("svc/{svc}"),
-            5000,
-            &ns,
-            lp,
-            "127.0.0.1",
-        )?;
+        let pf = registry_forward(&h, "with_registry", &o)?;
         let registry = format!("localhost:{}", pf.local.port());
         h.scoped_env
             .lock()
@@ -281,23 +402,8 @@ pub mod forward_api {
     ) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let o = Opts::new("exec_with_registry", options, &["local_port"])?;
-        let lp = o.int("local_port")?.unwrap_or(5000);
-        let lp = u16::try_from(lp).map_err(|_| {
-            error(format!(
-                "exec_with_registry: local_port {lp} is not a TCP port"
-            ))
-        })?;
         let c = crate::api::shell::to_cmd("exec_with_registry", &cmd)?;
-        let (ns, svc) = find_registry(&h, "exec_with_registry")?;
-        let pf = start(
-            &h,
-            "exec_with_registry",
-            &format!("svc/{svc}"),
-            5000,
-            &ns,
-            lp,
-            "127.0.0.1",
-        )?;
+        let pf = registry_forward(&h, "exec_with_registry", &o)?;
         let (mut opts, _) = crate::api::shell::base_opts(&h, "exec_with_registry", None)?;
         opts.env
             .push(("REGISTRY".into(), format!("localhost:{}", pf.local.port())));
@@ -344,106 +450,24 @@ pub mod forward_api {
         let h = host(&ctx)?;
         let _t = h.trace("prom_query", || format!("{promql:?}"));
         let o = Opts::new("prom_query", options, &["at", "range", "step", "service"])?;
-        let svc = o
-            .string("service")?
-            .unwrap_or_else(|| "monitoring/prometheus".into());
-        let (ns, rest) = svc.split_once('/').unwrap_or(("monitoring", svc.as_str()));
-        let (name, port) = match rest.split_once(':') {
-            Some((n, p)) => (
-                n,
-                p.parse::<i64>()
-                    .map_err(|_| error(format!("prom_query: bad port in service '{svc}'")))?,
-            ),
-            None => (rest, 9090),
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        let at = o.float("at")?.unwrap_or(now);
-        let path = match o.float("range")? {
-            Some(range) => {
-                let step = o.float("step")?.unwrap_or(15.0);
-                format!(
-                    "/api/v1/query_range?query={}&start={}&end={at}&step={step}",
-                    http::urlencode(promql),
-                    at - range
-                )
-            }
-            None => format!("/api/v1/query?query={}&time={at}", http::urlencode(promql)),
+        let (ns, name, port) = prom_service(&o)?;
+        let path = prom_path(&o, promql)?;
+        let ports = Ports {
+            local: None,
+            remote: port,
         };
         let pf = start(
             &h,
             "prom_query",
             &format!("svc/{name}"),
-            port,
-            ns,
-            0,
-            "127.0.0.1",
+            ports,
+            &ns,
+            LOCALHOST,
         )?;
         let r = block_on(&h, crate::net::get_local(pf.local, &path));
         stop(&h, &pf);
         let (code, body) = r?.map_err(|e| error(format!("prom_query: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&body).map_err(|_| {
-            error(format!(
-                "prom_query: Prometheus answered {code}: {}",
-                body.trim()
-            ))
-        })?;
-        if v["status"] != "success" {
-            return Err(error(format!(
-                "prom_query: Prometheus: {}: {}",
-                v["errorType"].as_str().unwrap_or("error"),
-                v["error"].as_str().unwrap_or(body.trim())
-            )));
-        }
-        let data = &v["data"];
-        let out: rhai::Array = match data["resultType"].as_str().unwrap_or("") {
-            "vector" => data["result"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|s| {
-                    let (t, x) = sample(&s["value"]);
-                    let mut m = Map::new();
-                    m.insert("metric".into(), from_json(&s["metric"]));
-                    m.insert("value".into(), Dynamic::from(x));
-                    m.insert("time".into(), Dynamic::from(t));
-                    Dynamic::from_map(m)
-                })
-                .collect(),
-            "matrix" => data["result"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|s| {
-                    let values: rhai::Array = s["values"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|v| {
-                            let (t, x) = sample(v);
-                            Dynamic::from_array(vec![Dynamic::from(t), Dynamic::from(x)])
-                        })
-                        .collect();
-                    let mut m = Map::new();
-                    m.insert("metric".into(), from_json(&s["metric"]));
-                    m.insert("values".into(), Dynamic::from_array(values));
-                    Dynamic::from_map(m)
-                })
-                .collect(),
-            _ => {
-                let (t, x) = sample(&data["result"]);
-                let mut m = Map::new();
-                m.insert("value".into(), Dynamic::from(x));
-                m.insert("time".into(), Dynamic::from(t));
-                vec![Dynamic::from_map(m)]
-            }
-        };
-        Ok(out)
+        prom_result(code, &body)
     }
 
     /// `prom_query` with default options (an instant query now).

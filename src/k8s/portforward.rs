@@ -1,7 +1,9 @@
-//! Native port-forward over the API's `pods/portforward` subresource:
-//! `svc/NAME` resolves to a ready pod behind the Service and maps the
-//! Service port to the container port; many connections per forward; a
-//! broken stream or a vanished pod makes the next connection re-resolve.
+//! Native port-forward over the API's `pods/portforward` subresource, in
+//! kubectl's terms: `TARGET [LOCAL:]REMOTE`, where TARGET is `pod/NAME`,
+//! `svc/NAME` (a ready pod behind the Service; the Service port maps to
+//! the container port) or `deploy/NAME` (a ready pod of the Deployment);
+//! many connections per forward; a broken stream or a vanished pod makes
+//! the next connection re-resolve.
 
 use super::http::{self, K8sError};
 use serde_json::Value;
@@ -14,18 +16,62 @@ use tokio_util::sync::CancellationToken;
 pub enum Target {
     Pod(String),
     Service(String),
+    Deployment(String),
 }
 
 impl Target {
-    /// `pod/NAME`, `svc/NAME`, `service/NAME`, or a bare pod name.
+    /// `pod/NAME`, `svc/NAME`, `deploy/NAME` (and their long forms), or a
+    /// bare pod name, as kubectl takes them.
     pub fn parse(s: &str) -> Result<Target, String> {
-        match s.split_once('/') {
-            Some(("pod" | "pods" | "po", n)) if !n.is_empty() => Ok(Target::Pod(n.into())),
-            Some(("svc" | "service" | "services", n)) if !n.is_empty() => {
-                Ok(Target::Service(n.into()))
+        let t = match s.split_once('/') {
+            Some(("pod" | "pods" | "po", n)) => Target::Pod(n.into()),
+            Some(("svc" | "service" | "services", n)) => Target::Service(n.into()),
+            Some(("deploy" | "deployment" | "deployments", n)) => Target::Deployment(n.into()),
+            None => Target::Pod(s.into()),
+            Some((kind, _)) => return Err(format!(
+                "target '{s}': cannot forward to a {kind}; give pod/NAME, svc/NAME or deploy/NAME"
+            )),
+        };
+        let name = match &t {
+            Target::Pod(n) | Target::Service(n) | Target::Deployment(n) => n,
+        };
+        http::check_name("target", name).map_err(|e| format!("target '{s}': {e}"))?;
+        Ok(t)
+    }
+}
+
+/// One `[LOCAL:]REMOTE` port pair; `local` None or 0: a free port.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ports {
+    pub local: Option<u16>,
+    pub remote: u16,
+}
+
+impl Ports {
+    /// `8080` (local 8080 too, as kubectl), `18081:8080`, `:8080` (a free
+    /// local port).
+    pub fn parse(s: &str) -> Result<Ports, String> {
+        let num = |p: &str, what: &str| -> Result<u16, String> {
+            p.trim().parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("port '{s}': {what} '{p}' is not a port number (1-65535); use REMOTE, LOCAL:REMOTE or :REMOTE")
+            })
+        };
+        match s.split_once(':') {
+            None => {
+                let r = num(s, "remote port")?;
+                Ok(Ports {
+                    local: Some(r),
+                    remote: r,
+                })
             }
-            None if !s.is_empty() => Ok(Target::Pod(s.into())),
-            _ => Err(format!("target '{s}' must be pod/NAME or svc/NAME")),
+            Some(("", r)) => Ok(Ports {
+                local: None,
+                remote: num(r, "remote port")?,
+            }),
+            Some((l, r)) => Ok(Ports {
+                local: Some(num(l, "local port")?),
+                remote: num(r, "remote port")?,
+            }),
         }
     }
 }
@@ -58,6 +104,85 @@ fn named_port(pod: &Value, name: &str) -> Option<u16> {
     })
 }
 
+/// A ready pod selected by `selector` (a label map), or an error naming what was looked for.
+async fn ready_pod(
+    client: &kube::Client,
+    ns: &str,
+    selector: &serde_json::Map<String, Value>,
+    what: &str,
+) -> Result<Value, K8sError> {
+    if selector.is_empty() {
+        return Err(not_found(format!(
+            "{what} has no selector, so no pod to forward to"
+        )));
+    }
+    let sel: Vec<String> = selector
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    let (pods, _) = http::list_all(
+        client,
+        &format!("/api/v1/namespaces/{}/pods", http::urlencode(ns)),
+        &format!("labelSelector={}", http::urlencode(&sel.join(","))),
+    )
+    .await?;
+    pods.into_iter().find(pod_ready).ok_or_else(|| {
+        not_found(format!(
+            "{what} has no ready pod (selector {})",
+            sel.join(",")
+        ))
+    })
+}
+
+fn pod_name(p: &Value) -> String {
+    p["metadata"]["name"].as_str().unwrap_or("").to_string()
+}
+
+/// (pod name, pod port) for a Service and one of its ports.
+async fn via_service(
+    client: &kube::Client,
+    ns: &str,
+    s: &str,
+    port: u16,
+) -> Result<(String, u16), K8sError> {
+    let svc = http::get_json(
+        client,
+        &http::item_path(
+            &format!("/api/v1/namespaces/{}/services", http::urlencode(ns)),
+            "service",
+            s,
+        )?,
+    )
+    .await?;
+    let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
+    let sp = ports
+        .iter()
+        .find(|p| p["port"].as_u64() == Some(port as u64))
+        .ok_or_else(|| {
+            let have: Vec<String> = ports.iter().map(|p| p["port"].to_string()).collect();
+            not_found(format!(
+                "service {ns}/{s} has no port {port} (ports: {})",
+                have.join(", ")
+            ))
+        })?;
+    let selector = svc["spec"]["selector"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let pod = ready_pod(client, ns, &selector, &format!("service {ns}/{s}")).await?;
+    let pod_port = match &sp["targetPort"] {
+        Value::Number(n) => n.as_u64().unwrap_or(port as u64) as u16,
+        Value::String(name) => named_port(&pod, name).ok_or_else(|| {
+            not_found(format!(
+                "pod {} has no container port named {name}",
+                pod_name(&pod)
+            ))
+        })?,
+        _ => port,
+    };
+    Ok((pod_name(&pod), pod_port))
+}
+
 /// (pod name, pod port) for a target and its port.
 pub async fn resolve(
     client: &kube::Client,
@@ -67,70 +192,19 @@ pub async fn resolve(
 ) -> Result<(String, u16), K8sError> {
     match target {
         Target::Pod(p) => Ok((p.clone(), port)),
-        Target::Service(s) => {
-            let svc = http::get_json(
-                client,
-                &format!(
-                    "/api/v1/namespaces/{}/services/{}",
-                    http::urlencode(ns),
-                    http::urlencode(s)
-                ),
-            )
-            .await?;
-            let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
-            let sp = ports
-                .iter()
-                .find(|p| p["port"].as_u64() == Some(port as u64))
-                .ok_or_else(|| {
-                    not_found(format!(
-                        "service {ns}/{s} has no port {port} (ports: {})",
-                        ports
-                            .iter()
-                            .map(|p| p["port"].to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-            let selector = svc["spec"]["selector"]
+        Target::Service(s) => via_service(client, ns, s, port).await,
+        Target::Deployment(d) => {
+            let coll = format!(
+                "/apis/apps/v1/namespaces/{}/deployments",
+                http::urlencode(ns)
+            );
+            let dep = http::get_json(client, &http::item_path(&coll, "deployment", d)?).await?;
+            let selector = dep["spec"]["selector"]["matchLabels"]
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-            if selector.is_empty() {
-                return Err(not_found(format!(
-                    "service {ns}/{s} has no selector, so no pod to forward to"
-                )));
-            }
-            let sel: Vec<String> = selector
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            let (pods, _) = http::list_all(
-                client,
-                &format!("/api/v1/namespaces/{}/pods", http::urlencode(ns)),
-                &format!("labelSelector={}", http::urlencode(&sel.join(","))),
-            )
-            .await?;
-            let pod = pods.iter().find(|p| pod_ready(p)).ok_or_else(|| {
-                not_found(format!(
-                    "service {ns}/{s} has no ready pod ({} selected by {})",
-                    pods.len(),
-                    sel.join(",")
-                ))
-            })?;
-            let pod_port = match &sp["targetPort"] {
-                Value::Number(n) => n.as_u64().unwrap_or(port as u64) as u16,
-                Value::String(name) => named_port(pod, name).ok_or_else(|| {
-                    not_found(format!(
-                        "pod {} has no container port named {name}",
-                        pod["metadata"]["name"]
-                    ))
-                })?,
-                _ => port,
-            };
-            Ok((
-                pod["metadata"]["name"].as_str().unwrap_or("").to_string(),
-                pod_port,
-            ))
+            let pod = ready_pod(client, ns, &selector, &format!("deployment {ns}/{d}")).await?;
+            Ok((pod_name(&pod), port))
         }
     }
 }
@@ -251,6 +325,38 @@ mod tests {
         );
         assert_eq!(Target::parse("pod/x").unwrap(), Target::Pod("x".into()));
         assert_eq!(Target::parse("x").unwrap(), Target::Pod("x".into()));
-        assert!(Target::parse("deploy/x").is_err());
+        assert_eq!(
+            Target::parse("deploy/x").unwrap(),
+            Target::Deployment("x".into())
+        );
+        assert!(Target::parse("job/x")
+            .unwrap_err()
+            .contains("pod/NAME, svc/NAME or deploy/NAME"));
+        assert!(Target::parse("pod/").unwrap_err().contains("empty"));
+        assert_eq!(
+            Ports::parse("8080").unwrap(),
+            Ports {
+                local: Some(8080),
+                remote: 8080
+            }
+        );
+        assert_eq!(
+            Ports::parse("18081:8080").unwrap(),
+            Ports {
+                local: Some(18081),
+                remote: 8080
+            }
+        );
+        assert_eq!(
+            Ports::parse(":8080").unwrap(),
+            Ports {
+                local: None,
+                remote: 8080
+            }
+        );
+        assert!(Ports::parse("http")
+            .unwrap_err()
+            .contains("not a port number"));
+        assert!(Ports::parse("0").is_err() && Ports::parse("70000").is_err());
     }
 }

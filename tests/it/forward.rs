@@ -118,12 +118,106 @@ fn port_forward_to_a_service_many_connections_and_reconnect() {
         .stderr(predicate::str::contains(
             "service web/files has no port 81 (ports: 80)",
         ));
-    p.file("f.rhai", r#"port_forward("deploy/files", 80);"#);
+    p.file("f.rhai", r#"port_forward("job/files", 80);"#);
     p.cmd()
         .args(["script", "f.rhai"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("must be pod/NAME or svc/NAME"));
+        .stderr(predicate::str::contains(
+            "give pod/NAME, svc/NAME or deploy/NAME",
+        ));
+}
+
+/// kubectl's forms: `TARGET [LOCAL:]REMOTE...` with pod/, svc/ and deploy/
+/// targets, on the command line and in `port_forward()`.
+#[test]
+fn port_forward_kubectl_forms() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let port = free_port();
+    std::fs::write(p.path().join("hello.txt"), "hello").unwrap();
+    http_service(&fc, "web", "files", json!({}), 80, port, p.path(), None);
+    let (l1, l2) = (free_port(), free_port());
+    p.file(
+        "s.rhai",
+        &format!(
+            r#"
+        let get = |n| sh_output(["python3", "-c", "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:' + sys.argv[1] + '/hello.txt').read().decode())", `${{n}}`]);
+        let a = port_forward("deploy/files", "{l1}:{port}", #{{namespace: "web"}});
+        print("deploy=" + a.local_port + " " + get.call(a.local_port));
+        let b = port_forward("svc/files", ":80", #{{namespace: "web"}});
+        print("free=" + (b.local_port != 80) + " " + get.call(b.local_port));
+        let c = port_forward("svc/files", "80", #{{namespace: "web", local_port: {l2}}});
+        print("option=" + c.local_port);
+        "#
+        ),
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains(&format!("deploy={l1} hello")), "{s}");
+    assert!(s.contains("free=true hello"), "{s}");
+    assert!(s.contains(&format!("option={l2}")), "{s}");
+    p.file(
+        "twice.rhai",
+        r#"port_forward("svc/files", "8080:80", #{namespace: "web", local_port: 9});"#,
+    );
+    p.cmd()
+        .args(["script", "twice.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the local port is given twice"));
+    p.file(
+        "bad.rhai",
+        r#"port_forward("svc/files", "http", #{namespace: "web"});"#,
+    );
+    p.cmd()
+        .args(["script", "bad.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "use REMOTE, LOCAL:REMOTE or :REMOTE",
+        ));
+    // the command line: namespace flag first, deploy/ target, two ports
+    let (l3, l4) = (free_port(), free_port());
+    let mut child = p
+        .std_cmd()
+        .args([
+            "port-forward",
+            "-n",
+            "web",
+            "deploy/files",
+            &format!("{l3}:{port}"),
+            &format!("{l4}:{port}"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_listening(l3);
+    wait_listening(l4);
+    let body = |l: u16| {
+        let o = std::process::Command::new("python3")
+            .args(["-c", &format!("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{l}/hello.txt').read().decode())")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(body(l3), "hello");
+    assert_eq!(body(l4), "hello");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    p.cmd()
+        .args(["port-forward", "pod/x", "80", "81", "--local-port", "9000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--local-port goes with one REMOTE port",
+        ));
 }
 
 #[test]
