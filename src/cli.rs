@@ -94,7 +94,7 @@ pub struct ReportArgs {
     #[arg(required = true)]
     pub results: Vec<PathBuf>,
     /// Exit 1 when this holds for any run: 'METRIC[.STAT] OP NUMBER'
-    /// (STAT: mean (default), p50, p95, min, max, n, last; OP: < <= > >= == !=)
+    /// (STAT: mean (default), p50, p90, p95, p99, min, max, n, last; OP: < <= > >= == !=)
     #[arg(long = "fail-if", value_name = "CONDITION")]
     pub fail_if: Vec<String>,
     /// Draw the recorded numbers to FILE.svg or FILE.png

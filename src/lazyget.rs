@@ -103,14 +103,23 @@ pub fn find_sum(text: &str, file: &str) -> Option<String> {
     }
 }
 
-/// Fetch a tool; returns the binary's path. `progress` draws a bar on a TTY;
-/// `cancelled` is polled while downloading.
-pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Result<PathBuf, String> {
-    let t = spec(&r.tool)?;
+/// What to download for a request: names and URLs filled in from
+/// data/lazyget.yaml.
+struct Plan {
+    version: String,
+    platform: String,
+    arch: String,
+    file: String,
+    url: String,
+    sums_url: String,
+    binary: String,
+}
+
+/// The version asked for (`latest` asks the release API).
+fn version_of(r: &Request, t: &Value) -> Result<String, String> {
     let s = |k: &str| t[k].as_str().unwrap_or("").to_string();
-    let base = std::env::var(s("base_env")).unwrap_or_else(|_| s("base"));
-    let version = match r.version.as_deref() {
-        None | Some("") => s("version"),
+    match r.version.as_deref() {
+        None | Some("") => Ok(s("version")),
         Some("latest") => {
             let url = std::env::var(s("latest_env")).unwrap_or_else(|_| s("latest"));
             let v: Value = serde_json::from_str(&get_text(&url)?)
@@ -118,88 +127,93 @@ pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Resul
             v["tag_name"]
                 .as_str()
                 .map(str::to_string)
-                .ok_or_else(|| format!("release API {url} gave no tag_name"))?
+                .ok_or_else(|| format!("release API {url} gave no tag_name"))
         }
-        Some(v) => v.to_string(),
-    };
-    let os = r.platform.clone().unwrap_or_else(|| {
-        if std::env::consts::OS == "macos" {
-            "darwin".into()
-        } else {
-            std::env::consts::OS.into()
-        }
-    });
+        Some(v) => Ok(v.to_string()),
+    }
+}
+
+/// The release name of this platform or architecture, or an error listing those there are.
+fn release_name(
+    t: &Value,
+    table: &str,
+    want: &str,
+    tool: &str,
+    what: &str,
+) -> Result<String, String> {
+    t[table][want.to_lowercase().as_str()]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let have = t[table]
+                .as_object()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            format!("{tool} has no release for {what} '{want}'; {what}s: {have}")
+        })
+}
+
+fn plan(r: &Request) -> Result<Plan, String> {
+    let t = spec(&r.tool)?;
+    let s = |k: &str| t[k].as_str().unwrap_or("").to_string();
+    let base = std::env::var(s("base_env")).unwrap_or_else(|_| s("base"));
+    let version = version_of(r, &t)?;
+    let os = r
+        .platform
+        .clone()
+        .unwrap_or_else(|| match std::env::consts::OS {
+            "macos" => "darwin".into(),
+            other => other.into(),
+        });
     let arch = r
         .arch
         .clone()
         .unwrap_or_else(|| std::env::consts::ARCH.into());
-    let platform = t["platforms"][os.to_lowercase().as_str()]
-        .as_str()
-        .ok_or_else(|| {
-            format!(
-                "{} has no release for platform '{os}'; platforms: {}",
-                r.tool,
-                t["platforms"]
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            )
-        })?;
-    let arch_name = t["arches"][arch.to_lowercase().as_str()]
-        .as_str()
-        .ok_or_else(|| {
-            format!(
-                "{} has no release for architecture '{arch}'; architectures: {}",
-                r.tool,
-                t["arches"]
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            )
-        })?;
-    let vars_base = [
+    let platform = release_name(&t, "platforms", &os, &r.tool, "platform")?;
+    let arch = release_name(&t, "arches", &arch, &r.tool, "architecture")?;
+    let vars = [
         ("base", base.as_str()),
         ("version", version.as_str()),
-        ("platform", platform),
-        ("arch", arch_name),
+        ("platform", platform.as_str()),
+        ("arch", arch.as_str()),
     ];
-    let file = fill(&s("file"), &vars_base);
-    let mut vars = vars_base.to_vec();
+    let file = fill(&s("file"), &vars);
+    let mut vars = vars.to_vec();
     vars.push(("file", &file));
-    let url = fill(&s("url"), &vars);
-    let sums_url = fill(&s("checksums"), &vars);
-    let binary = s("binary");
-    std::fs::create_dir_all(&r.dest)
-        .map_err(|e| format!("cannot create {}: {e}", r.dest.display()))?;
-    let bin_path = r.dest.join(&binary);
-    let marker = r.dest.join(format!(".{binary}.scaffold.json"));
-    let want = json!({"tool": r.tool, "version": version, "platform": platform, "arch": arch_name});
-    if bin_path.is_file() {
-        if let Ok(m) = std::fs::read_to_string(&marker)
-            .map(|s| serde_json::from_str::<Value>(&s).unwrap_or_default())
-        {
-            if m["tool"] == want["tool"]
-                && m["version"] == want["version"]
-                && m["platform"] == want["platform"]
-                && m["arch"] == want["arch"]
-            {
-                return Ok(bin_path);
-            }
-        }
+    Ok(Plan {
+        url: fill(&s("url"), &vars),
+        sums_url: fill(&s("checksums"), &vars),
+        binary: s("binary"),
+        version,
+        platform,
+        arch,
+        file,
+    })
+}
+
+impl Plan {
+    fn marker(&self, r: &Request) -> Value {
+        json!({"tool": r.tool, "version": self.version, "platform": self.platform, "arch": self.arch})
     }
-    let sums = get_text(&sums_url)?;
-    let expected =
-        find_sum(&sums, &file).ok_or_else(|| format!("{sums_url} has no checksum for {file}"))?;
-    // download, hashing as we go
-    let archive = r.dest.join(&file);
-    let part = r.dest.join(format!("{file}.part"));
-    let resp = get(&url)?;
-    let total: Option<u64> = resp
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let bar = (progress && crate::ui::stderr_is_tty()).then(|| {
+}
+
+/// The binary, when a verified copy of the same version is there.
+fn cached(r: &Request, p: &Plan, bin_path: &Path, marker: &Path) -> bool {
+    let want = p.marker(r);
+    bin_path.is_file()
+        && std::fs::read_to_string(marker)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            .is_some_and(|m| {
+                ["tool", "version", "platform", "arch"]
+                    .iter()
+                    .all(|k| m[k] == want[k])
+            })
+}
+
+/// A download progress bar on a terminal: size and rate.
+fn download_bar(progress: bool, total: Option<u64>, file: &str) -> Option<indicatif::ProgressBar> {
+    (progress && crate::ui::stderr_is_tty()).then(|| {
         let b = indicatif::ProgressBar::new(total.unwrap_or(0));
         b.set_style(
             indicatif::ProgressStyle::with_template(
@@ -209,20 +223,37 @@ pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Resul
         );
         b.set_message(format!("downloading {file}"));
         b
-    });
+    })
+}
+
+/// Download `url` to `part`, hashing as it goes; returns the sha256.
+fn download(
+    url: &str,
+    part: &Path,
+    file: &str,
+    progress: bool,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<String, String> {
+    let resp = get(url)?;
+    let total: Option<u64> = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let bar = download_bar(progress, total, file);
     let mut reader = resp.into_body().into_reader();
-    let mut out = std::fs::File::create(&part)
-        .map_err(|e| format!("cannot write {}: {e}", part.display()))?;
+    let mut out =
+        std::fs::File::create(part).map_err(|e| format!("cannot write {}: {e}", part.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         if cancelled() {
-            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(part);
             return Err("interrupted".into());
         }
         let n = reader
             .read(&mut buf)
-            .map_err(|e| format!("downloading {url}: {e}"))?;
+            .map_err(|e| format!("downloading {}: {e}", crate::net::redact_url(url)))?;
         if n == 0 {
             break;
         }
@@ -236,23 +267,47 @@ pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Resul
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    drop(out);
-    let got = format!("{:x}", hasher.finalize());
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Fetch a tool; returns the binary's path. `progress` draws a bar on a TTY;
+/// `cancelled` is polled while downloading.
+pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Result<PathBuf, String> {
+    let p = plan(r)?;
+    std::fs::create_dir_all(&r.dest)
+        .map_err(|e| format!("cannot create {}: {e}", r.dest.display()))?;
+    let bin_path = r.dest.join(&p.binary);
+    let marker = r.dest.join(format!(".{}.scaffold.json", p.binary));
+    if cached(r, &p, &bin_path, &marker) {
+        return Ok(bin_path);
+    }
+    let sums = get_text(&p.sums_url)?;
+    let sums_shown = crate::net::redact_url(&p.sums_url);
+    let expected = find_sum(&sums, &p.file)
+        .ok_or_else(|| format!("{sums_shown} has no checksum for {}", p.file))?;
+    let archive = r.dest.join(&p.file);
+    let part = r.dest.join(format!("{}.part", p.file));
+    let got = download(&p.url, &part, &p.file, progress, cancelled)?;
     if got != expected {
         let _ = std::fs::remove_file(&part);
-        return Err(format!("checksum mismatch for {url}: expected sha256 {expected} (from {sums_url}), got {got}; the download was deleted"));
+        return Err(format!(
+            "checksum mismatch for {}: expected sha256 {expected} (from {sums_shown}), got {got}; the download was deleted",
+            crate::net::redact_url(&p.url)
+        ));
     }
     std::fs::rename(&part, &archive).map_err(|e| e.to_string())?;
-    unpack(&archive, &binary, &bin_path)?;
+    unpack(&archive, &p.binary, &bin_path)?;
     if r.keep {
         let sums_file = r
             .dest
-            .join(sums_url.rsplit('/').next().unwrap_or("checksums.txt"));
+            .join(p.sums_url.rsplit('/').next().unwrap_or("checksums.txt"));
         let _ = std::fs::write(sums_file, &sums);
     } else {
         let _ = std::fs::remove_file(&archive);
     }
-    let _ = std::fs::write(&marker, serde_json::to_string(&json!({"tool": r.tool, "version": version, "platform": platform, "arch": arch_name, "sha256": got})).unwrap_or_default());
+    let mut m = p.marker(r);
+    m["sha256"] = json!(got);
+    let _ = std::fs::write(&marker, serde_json::to_string(&m).unwrap_or_default());
     Ok(bin_path)
 }
 

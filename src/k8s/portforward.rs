@@ -28,9 +28,11 @@ impl Target {
             Some(("svc" | "service" | "services", n)) => Target::Service(n.into()),
             Some(("deploy" | "deployment" | "deployments", n)) => Target::Deployment(n.into()),
             None => Target::Pod(s.into()),
-            Some((kind, _)) => return Err(format!(
+            Some((kind, _)) => {
+                return Err(format!(
                 "target '{s}': cannot forward to a {kind}; give pod/NAME, svc/NAME or deploy/NAME"
-            )),
+            ))
+            }
         };
         let name = match &t {
             Target::Pod(n) | Target::Service(n) | Target::Deployment(n) => n,

@@ -1,5 +1,5 @@
 //! `scaffold report`: read results.json files, summarise their records side
-//! by side (series as mean, p50, p95, min, max, 95% CI, n), show the change
+//! by side (series as mean, p50, p90, p95, p99, min, max, 95% CI, n), show the change
 //! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
 
 pub mod plot;
@@ -169,10 +169,8 @@ fn is_series(runs: &[Run], name: &str) -> bool {
             .any(|r| r.samples.is_some())
 }
 
-/// The whole text report.
-pub fn render(runs: &[Run]) -> String {
-    let mut out = String::new();
-    // the runs
+/// The runs: one row each, and the first line of each error.
+fn render_runs(runs: &[Run], out: &mut String) {
     let mut t = Table::new(&[
         "#", "run", "script", "outcome", "duration", "steps", "start",
     ]);
@@ -198,107 +196,114 @@ pub fn render(runs: &[Run]) -> String {
     out.push_str("runs\n");
     out.push_str(&t.render());
     for r in runs.iter().filter(|r| r.results.error.is_some()) {
-        let _ = writeln!(
-            out,
-            "  {}: {}",
-            r.label,
-            r.results
-                .error
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        );
+        let first = r
+            .results
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("");
+        let _ = writeln!(out, "  {}: {first}", r.label);
     }
+}
 
+/// Facts: one value (or text) per run, side by side.
+fn render_facts(runs: &[Run], facts: &[&String], out: &mut String) {
+    let mut head: Vec<String> = vec!["record".into(), "unit".into()];
+    head.extend(runs.iter().map(|r| r.label.clone()));
+    if runs.len() > 1 {
+        head.push("change".into());
+    }
+    let mut t = Table::new_owned(head);
+    for n in facts {
+        let mut row = vec![n.to_string(), unit_of(runs, n).unwrap_or_default()];
+        let vals: Vec<Option<&Record>> = runs.iter().map(|r| r.results.records.get(*n)).collect();
+        for v in &vals {
+            row.push(match v {
+                Some(r) => r
+                    .values()
+                    .iter()
+                    .map(fmt_value)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "-".into(),
+            });
+        }
+        if runs.len() > 1 {
+            let first_number =
+                |v: &Option<&Record>| v.map(numbers).and_then(|n| n.first().copied());
+            row.push(change(
+                vals.first().and_then(first_number),
+                vals.last().and_then(first_number),
+            ));
+        }
+        t.row(row);
+    }
+    out.push_str("\nvalues\n");
+    out.push_str(&t.render());
+}
+
+/// One series: a row per run with its statistics.
+fn render_series(runs: &[Run], n: &str, out: &mut String) {
+    let unit = unit_of(runs, n);
+    let _ = writeln!(
+        out,
+        "\n{n}{}",
+        unit.as_ref().map(|u| format!(" ({u})")).unwrap_or_default()
+    );
+    let cols = [
+        "run", "n", "mean", "p50", "p90", "p95", "p99", "min", "max", "95% CI", "change",
+    ];
+    let mut t = Table::new(
+        &cols[..if runs.len() > 1 {
+            cols.len()
+        } else {
+            cols.len() - 1
+        }],
+    );
+    let mut base: Option<f64> = None;
+    for (i, r) in runs.iter().enumerate() {
+        let Some(rec) = r.results.records.get(n) else {
+            let mut row = vec![r.label.clone(), "0".into()];
+            row.extend(std::iter::repeat_n("-".to_string(), cols.len() - 3));
+            t.row(row);
+            continue;
+        };
+        let Some(s) = Summary::of(&numbers(rec)) else {
+            continue;
+        };
+        if i == 0 {
+            base = Some(s.mean);
+        }
+        let mut row = vec![r.label.clone(), s.n.to_string()];
+        row.extend([s.mean, s.p50, s.p90, s.p95, s.p99, s.min, s.max].map(num));
+        row.push(s.ci95.map(|c| format!("±{}", num(c))).unwrap_or("-".into()));
+        if runs.len() > 1 {
+            row.push(if i == 0 {
+                String::new()
+            } else {
+                change(base, Some(s.mean))
+            });
+        }
+        t.row(row);
+    }
+    out.push_str(&t.render());
+}
+
+/// The whole text report.
+pub fn render(runs: &[Run]) -> String {
+    let mut out = String::new();
+    render_runs(runs, &mut out);
     let names = metric_names(runs);
     // facts: one value per run, or text; series: one block per metric
     let (series, facts): (Vec<&String>, Vec<&String>) =
         names.iter().partition(|n| is_series(runs, n));
     if !facts.is_empty() {
-        let mut head: Vec<String> = vec!["record".into(), "unit".into()];
-        head.extend(runs.iter().map(|r| r.label.clone()));
-        if runs.len() > 1 {
-            head.push("change".into());
-        }
-        let mut t = Table::new_owned(head);
-        for n in facts {
-            let mut row = vec![n.clone(), unit_of(runs, n).unwrap_or_default()];
-            let vals: Vec<Option<&Record>> =
-                runs.iter().map(|r| r.results.records.get(n)).collect();
-            for v in &vals {
-                row.push(match v {
-                    Some(r) => r
-                        .values()
-                        .iter()
-                        .map(fmt_value)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    None => "-".into(),
-                });
-            }
-            if runs.len() > 1 {
-                let first_number =
-                    |v: &Option<&Record>| v.map(numbers).and_then(|n| n.first().copied());
-                row.push(change(
-                    vals.first().and_then(first_number),
-                    vals.last().and_then(first_number),
-                ));
-            }
-            t.row(row);
-        }
-        out.push_str("\nvalues\n");
-        out.push_str(&t.render());
+        render_facts(runs, &facts, &mut out);
     }
-
-    // series: a row per run
     for n in series {
-        let unit = unit_of(runs, n);
-        let _ = writeln!(
-            out,
-            "\n{n}{}",
-            unit.as_ref().map(|u| format!(" ({u})")).unwrap_or_default()
-        );
-        let mut t = Table::new(
-            &[
-                "run", "n", "mean", "p50", "p95", "min", "max", "95% CI", "change",
-            ][..if runs.len() > 1 { 9 } else { 8 }],
-        );
-        let mut base: Option<f64> = None;
-        for (i, r) in runs.iter().enumerate() {
-            let Some(rec) = r.results.records.get(n) else {
-                let mut row = vec![r.label.clone(), "0".into()];
-                row.extend(std::iter::repeat_n("-".to_string(), 7));
-                t.row(row);
-                continue;
-            };
-            let Some(s) = Summary::of(&numbers(rec)) else {
-                continue;
-            };
-            if i == 0 {
-                base = Some(s.mean);
-            }
-            t.row(vec![
-                r.label.clone(),
-                s.n.to_string(),
-                num(s.mean),
-                num(s.p50),
-                num(s.p95),
-                num(s.min),
-                num(s.max),
-                s.ci95.map(|c| format!("±{}", num(c))).unwrap_or("-".into()),
-                if i == 0 {
-                    "".into()
-                } else {
-                    change(base, Some(s.mean))
-                },
-            ]);
-            if runs.len() == 1 {
-                t.rows.last_mut().map(|r| r.pop());
-            }
-        }
-        out.push_str(&t.render());
+        render_series(runs, n, &mut out);
     }
     if runs.len() > 1 {
         let _ = writeln!(
@@ -397,11 +402,13 @@ pub struct Threshold {
     pub value: f64,
 }
 
-pub const STATS: &[&str] = &["mean", "p50", "p95", "min", "max", "n", "last"];
+pub const STATS: &[&str] = &[
+    "mean", "p50", "p90", "p95", "p99", "min", "max", "n", "last",
+];
 
 impl Threshold {
     pub fn parse(s: &str) -> Result<Threshold, String> {
-        let usage = "write it as 'METRIC OP NUMBER', e.g. 'throughput < 9' or 'latency.p95 >= 200' (OP: < <= > >= == !=; stats: mean p50 p95 min max n last)";
+        let usage = "write it as 'METRIC OP NUMBER', e.g. 'throughput < 9' or 'latency.p95 >= 200' (OP: < <= > >= == !=; stats: mean p50 p90 p95 p99 min max n last)";
         let ops = ["<=", ">=", "==", "!=", "<", ">"];
         let (pos, op) = ops
             .iter()
@@ -462,7 +469,9 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
             seen = true;
             let x = match t.stat.as_str() {
                 "p50" => s.p50,
+                "p90" => s.p90,
                 "p95" => s.p95,
+                "p99" => s.p99,
                 "min" => s.min,
                 "max" => s.max,
                 "n" => s.n as f64,
@@ -512,7 +521,7 @@ pub fn to_json(runs: &[Run]) -> Value {
             let xs = numbers(rec);
             let v = match Summary::of(&xs) {
                 Some(s) if xs.len() == rec.values().len() => serde_json::json!({
-                    "unit": rec.unit, "n": s.n, "mean": s.mean, "p50": s.p50, "p95": s.p95,
+                    "unit": rec.unit, "n": s.n, "mean": s.mean, "p50": s.p50, "p90": s.p90, "p95": s.p95, "p99": s.p99,
                     "min": s.min, "max": s.max, "ci95": s.ci95,
                 }),
                 _ => serde_json::json!({"unit": rec.unit, "values": rec.values()}),

@@ -255,8 +255,29 @@ fn report_of_script_runs() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "mode=a is below 11: {s}");
     assert!(
-        s.contains("mode=a  5  10.20  10.20  10.38  10.00  10.40"),
+        s.contains("mode=a  5  10.20  10.20  10.36  10.38  10.40  10.00  10.40"),
         "{s}"
     );
     assert!(s.contains("+19.6%"), "{s}");
+    // p90 and p99 in thresholds and JSON, as latency SLOs need them
+    let out = p
+        .cmd()
+        .args([
+            "report",
+            "runs/a/latest",
+            "runs/b/latest",
+            "--fail-if",
+            "rate.p99 > 12.39",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = j.to_string();
+    assert!(
+        text.contains("\"p90\":12.36") && text.contains("\"p99\":12.396"),
+        "{text}"
+    );
 }
