@@ -54,67 +54,67 @@ fn kube_options(g: &scaffold::cli::Global) -> KubeOptions {
     }
 }
 
+/// A runtime with the Ctrl-C handler of `mode` installed.
+fn runtime_with(mode: Mode) -> (tokio::runtime::Runtime, std::sync::Arc<Interrupt>) {
+    let rt = runtime();
+    let interrupt = Interrupt::new();
+    interrupt.install(rt.handle(), mode);
+    (rt, interrupt)
+}
+
+fn repl(kube: KubeOptions, verbose: bool) -> i32 {
+    let (rt, interrupt) = runtime_with(Mode::Repl);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let settings = Settings {
+        script_display: "<repl>".into(),
+        artifacts_parent: cwd.join("artifacts"),
+        script_dir: cwd,
+        verbose,
+        breakpoints: false,
+        kube,
+        ..Default::default()
+    };
+    let host = Host::new(rt.handle().clone(), interrupt, settings);
+    scaffold::repl::run(host)
+}
+
+fn docs(format: DocsFormat) -> i32 {
+    let docs = scaffold::engine::docs::collect();
+    match format {
+        DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
+        DocsFormat::Json => {
+            scaffold::ui::out(serde_json::to_string_pretty(&docs).unwrap_or_default())
+        }
+    }
+    EXIT_OK
+}
+
 fn dispatch(cli: Cli) -> i32 {
     let kube = kube_options(&cli.global);
     let verbose = cli.global.verbose;
     match cli.command {
         Command::Script(a) => script(a, kube, verbose),
-        Command::Repl => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Repl);
-            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            let settings = Settings {
-                script_display: "<repl>".into(),
-                artifacts_parent: cwd.join("artifacts"),
-                script_dir: cwd,
-                verbose,
-                breakpoints: false,
-                kube,
-                ..Default::default()
-            };
-            let host = Host::new(rt.handle().clone(), interrupt, settings);
-            scaffold::repl::run(host)
-        }
+        Command::Repl => repl(kube, verbose),
         Command::Check { files } => check(&files),
-        Command::Docs { format } => {
-            let docs = scaffold::engine::docs::collect();
-            match format {
-                DocsFormat::Markdown => print!("{}", scaffold::engine::docs::markdown(&docs)),
-                DocsFormat::Json => {
-                    scaffold::ui::out(serde_json::to_string_pretty(&docs).unwrap_or_default())
-                }
-            }
-            EXIT_OK
-        }
+        Command::Docs { format } => docs(format),
         Command::Verify(scaffold::cli::VerifyCommand::K8sReady(a)) => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Script);
+            let (rt, interrupt) = runtime_with(Mode::Script);
             scaffold::cmd::verify::k8s_ready(&a, &kube, &rt, &interrupt)
         }
         Command::Apply(a) => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Script);
+            let (rt, interrupt) = runtime_with(Mode::Script);
             scaffold::cmd::apply::apply(&a, kube, verbose, &rt, interrupt)
         }
         Command::PortForward(a) => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Repl);
+            let (rt, interrupt) = runtime_with(Mode::Repl);
             scaffold::cmd::apply::port_forward(&a, &kube, &rt, &interrupt)
         }
         Command::Lazyget(c) => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Script);
+            let (_rt, interrupt) = runtime_with(Mode::Script);
             scaffold::cmd::lazyget::run(&c, &interrupt)
         }
         Command::Ron(a) => {
-            let rt = runtime();
-            let interrupt = Interrupt::new();
-            interrupt.install(rt.handle(), Mode::Script);
+            let (rt, interrupt) = runtime_with(Mode::Script);
             scaffold::cmd::ron::ron(&a, &kube, &rt, &interrupt)
         }
         Command::Report(a) => report(&a),

@@ -5,35 +5,59 @@ use crate::cli::{K8sReadyArgs, OutputFormat};
 use crate::k8s::kubeconfig::KubeOptions;
 use crate::k8s::ready::{self, Kind, Scope};
 
+/// The scope of the flags.
+fn scope(a: &K8sReadyArgs) -> Result<Scope, String> {
+    let mut scope = Scope {
+        namespaces: a.namespaces.clone(),
+        ..Default::default()
+    };
+    if !a.kinds.is_empty() {
+        scope.kinds = a
+            .kinds
+            .iter()
+            .map(|k| Kind::parse(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--kind: {e}"))?;
+    }
+    Ok(scope)
+}
+
+/// One line per resource (not ready first) and a count, or JSON.
+fn print(report: &ready::Report, output: OutputFormat) {
+    match output {
+        OutputFormat::Json => {
+            crate::ui::out(serde_json::to_string_pretty(report).unwrap_or_default())
+        }
+        OutputFormat::Text => {
+            for v in &report.resources {
+                crate::ui::out(v.line());
+            }
+            let (bad, all) = (report.not_ready().count(), report.resources.len());
+            if bad == 0 {
+                crate::ui::err(format!("all {all} resources ready"));
+            } else {
+                crate::ui::err(format!("{bad} of {all} resources not ready"));
+            }
+        }
+    }
+}
+
 pub fn k8s_ready(
     a: &K8sReadyArgs,
     kube: &KubeOptions,
     rt: &tokio::runtime::Runtime,
     interrupt: &crate::interrupt::Interrupt,
 ) -> i32 {
-    let usage = |m: String| {
-        crate::ui::err(format!("error: {m}"));
-        2
-    };
-    let timeout = match super::parse_duration(&a.timeout) {
-        Ok(t) => t,
-        Err(e) => return usage(format!("--timeout: {e}")),
-    };
-    let mut scope = Scope {
-        namespaces: a.namespaces.clone(),
-        ..Default::default()
-    };
-    if !a.kinds.is_empty() {
-        match a
-            .kinds
-            .iter()
-            .map(|k| Kind::parse(k))
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(k) => scope.kinds = k,
-            Err(e) => return usage(format!("--kind: {e}")),
+    let args = super::parse_duration(&a.timeout)
+        .map_err(|e| format!("--timeout: {e}"))
+        .and_then(|t| Ok((t, scope(a)?)));
+    let (timeout, scope) = match args {
+        Ok(x) => x,
+        Err(e) => {
+            crate::ui::err(format!("error: {e}"));
+            return 2;
         }
-    }
+    };
     let token = interrupt.token();
     let r = rt.block_on(async {
         let c = super::connect(kube).await?;
@@ -56,36 +80,15 @@ pub fn k8s_ready(
             _ = token.cancelled() => Err("interrupted".to_string()),
         }
     });
-    let report = match r {
-        Ok(r) => r,
-        Err(e) if e == "interrupted" => return 130,
+    match r {
+        Ok(report) => {
+            print(&report, a.output);
+            i32::from(!report.ready)
+        }
+        Err(e) if e == "interrupted" => 130,
         Err(e) => {
             crate::ui::err(format!("error: verify k8s-ready: {e}"));
-            return 1;
+            1
         }
-    };
-    match a.output {
-        OutputFormat::Json => {
-            crate::ui::out(serde_json::to_string_pretty(&report).unwrap_or_default())
-        }
-        OutputFormat::Text => {
-            for v in &report.resources {
-                crate::ui::out(v.line());
-            }
-            let bad = report.not_ready().count();
-            if bad == 0 {
-                crate::ui::err(format!("all {} resources ready", report.resources.len()));
-            } else {
-                crate::ui::err(format!(
-                    "{bad} of {} resources not ready",
-                    report.resources.len()
-                ));
-            }
-        }
-    }
-    if report.ready {
-        0
-    } else {
-        1
     }
 }

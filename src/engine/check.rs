@@ -125,95 +125,124 @@ impl<'e> Checker<'e> {
 
     fn check_ast(&mut self, ast: &AST, display: &str) -> HashSet<String> {
         let own: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
-        let mut vars: HashSet<String> = HashSet::new();
-        for f in ast.iter_functions() {
-            vars.extend(f.params.iter().map(|p| p.to_string()));
-        }
-        let mut imports: Vec<(String, String, rhai::Position)> = Vec::new();
-        let mut calls: Vec<(String, String, rhai::Position, bool)> = Vec::new();
-        ast.walk(&mut |path: &[ASTNode]| {
-            match path.last() {
-                Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
-                    if let Expr::StringConstant(s, _) = &x.0 {
-                        imports.push((s.to_string(), x.1.name.to_string(), *pos));
-                    }
-                }
-                Some(ASTNode::Stmt(Stmt::Var(x, _, _))) => {
-                    vars.insert(x.0.name.to_string());
-                }
-                Some(ASTNode::Stmt(Stmt::For(x, _))) => {
-                    vars.insert(x.0.name.to_string());
-                    if let Some(c) = &x.1 {
-                        vars.insert(c.name.to_string());
-                    }
-                }
-                Some(ASTNode::Expr(Expr::FnCall(x, pos)))
-                | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
-                    if x.op_token.is_none() =>
-                {
-                    calls.push((x.namespace.to_string(), x.name.to_string(), *pos, false));
-                }
-                Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => {
-                    calls.push((String::new(), x.name.to_string(), *pos, true));
-                }
-                _ => {}
-            }
-            true
-        });
+        let w = walk(ast);
         let mut modules: BTreeMap<String, Option<HashSet<String>>> = BTreeMap::new();
-        for (path, alias, pos) in imports {
+        for (path, alias, pos) in w.imports {
             match self.resolver.locate(Some(display), &path) {
                 Ok(l) => {
                     let fns = self.check_located(&l);
                     modules.insert(alias, fns);
                 }
-                Err(e) => self.findings.push(Finding {
-                    location: super::errors::location(Some(display), pos),
-                    message: e,
-                }),
+                Err(e) => self.find(display, pos, e),
             }
         }
-        for (ns, name, pos, method) in calls {
-            if !ns.is_empty() {
-                let alias = ns.trim_end_matches("::").to_string();
-                match modules.get(&alias) {
-                    Some(Some(fns)) if !fns.contains(&name) => {
-                        let hint = closest(&name, fns.iter().map(|s| s.as_str()))
-                            .map(|c| format!("; did you mean '{alias}::{c}'?"))
-                            .unwrap_or_default();
-                        self.findings.push(Finding {
-                            location: super::errors::location(Some(display), pos),
-                            message: format!("module '{alias}' has no function '{name}'{hint}"),
-                        });
-                    }
-                    Some(_) => {}
-                    None => self.findings.push(Finding {
-                        location: super::errors::location(Some(display), pos),
-                        message: format!(
-                            "'{alias}' is not an imported module (import \"...\" as {alias};)"
-                        ),
-                    }),
-                }
-                continue;
+        for (ns, name, pos, method) in w.calls {
+            let problem = if ns.is_empty() {
+                self.unknown_call(&name, method, &own, &w.vars)
+            } else {
+                module_call(&modules, &ns, &name)
+            };
+            if let Some(m) = problem {
+                self.find(display, pos, m);
             }
-            if self.known.contains(&name)
-                || own.contains(&name)
-                || (!method && vars.contains(&name))
-            {
-                continue;
-            }
-            let candidates = self.known.iter().chain(own.iter()).map(|s| s.as_str());
-            let hint = closest(&name, candidates)
-                .map(|c| format!("; did you mean '{c}'?"))
-                .unwrap_or_default();
-            self.findings.push(Finding {
-                location: super::errors::location(Some(display), pos),
-                message: format!(
-                    "unknown function '{name}': not a host function and not defined in this script or its imports{hint}"
-                ),
-            });
         }
         own
+    }
+
+    fn find(&mut self, display: &str, pos: rhai::Position, message: String) {
+        self.findings.push(Finding {
+            location: super::errors::location(Some(display), pos),
+            message,
+        });
+    }
+
+    /// A plain call of a function nobody defines.
+    fn unknown_call(
+        &self,
+        name: &str,
+        method: bool,
+        own: &HashSet<String>,
+        vars: &HashSet<String>,
+    ) -> Option<String> {
+        if self.known.contains(name) || own.contains(name) || (!method && vars.contains(name)) {
+            return None;
+        }
+        let candidates = self.known.iter().chain(own.iter()).map(|s| s.as_str());
+        let hint = closest(name, candidates)
+            .map(|c| format!("; did you mean '{c}'?"))
+            .unwrap_or_default();
+        Some(format!(
+            "unknown function '{name}': not a host function and not defined in this script or its imports{hint}"
+        ))
+    }
+}
+
+/// What a script's AST holds: imports, variable names, calls.
+#[derive(Default)]
+struct Walked {
+    imports: Vec<(String, String, rhai::Position)>,
+    vars: HashSet<String>,
+    /// (namespace, name, position, is a method call)
+    calls: Vec<(String, String, rhai::Position, bool)>,
+}
+
+fn walk(ast: &AST) -> Walked {
+    let mut w = Walked::default();
+    for f in ast.iter_functions() {
+        w.vars.extend(f.params.iter().map(|p| p.to_string()));
+    }
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
+                if let Expr::StringConstant(s, _) = &x.0 {
+                    w.imports.push((s.to_string(), x.1.name.to_string(), *pos));
+                }
+            }
+            Some(ASTNode::Stmt(Stmt::Var(x, _, _))) => {
+                w.vars.insert(x.0.name.to_string());
+            }
+            Some(ASTNode::Stmt(Stmt::For(x, _))) => {
+                w.vars.insert(x.0.name.to_string());
+                if let Some(c) = &x.1 {
+                    w.vars.insert(c.name.to_string());
+                }
+            }
+            Some(ASTNode::Expr(Expr::FnCall(x, pos)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(x, pos)))
+                if x.op_token.is_none() =>
+            {
+                w.calls
+                    .push((x.namespace.to_string(), x.name.to_string(), *pos, false));
+            }
+            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => {
+                w.calls
+                    .push((String::new(), x.name.to_string(), *pos, true));
+            }
+            _ => {}
+        }
+        true
+    });
+    w
+}
+
+/// A `module::function` call: the module imported, and the function in it.
+fn module_call(
+    modules: &BTreeMap<String, Option<HashSet<String>>>,
+    ns: &str,
+    name: &str,
+) -> Option<String> {
+    let alias = ns.trim_end_matches("::").to_string();
+    match modules.get(&alias) {
+        Some(Some(fns)) if !fns.contains(name) => {
+            let hint = closest(name, fns.iter().map(|s| s.as_str()))
+                .map(|c| format!("; did you mean '{alias}::{c}'?"))
+                .unwrap_or_default();
+            Some(format!("module '{alias}' has no function '{name}'{hint}"))
+        }
+        Some(_) => None,
+        None => Some(format!(
+            "'{alias}' is not an imported module (import \"...\" as {alias};)"
+        )),
     }
 }
 

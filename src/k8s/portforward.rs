@@ -224,6 +224,66 @@ impl Drop for Forward {
     }
 }
 
+/// Where connections go: resolved once up front (a wrong target fails at
+/// once), again when a connection to the cached pod fails.
+#[derive(Clone)]
+struct Route {
+    client: kube::Client,
+    ns: String,
+    target: Target,
+    port: u16,
+    cached: Arc<Mutex<Option<(String, u16)>>>,
+}
+
+impl Route {
+    async fn pod(&self, fresh: bool) -> Option<(String, u16)> {
+        let known = self.cached.lock().unwrap().clone();
+        match known {
+            Some(x) if !fresh => Some(x),
+            _ => match resolve(&self.client, &self.ns, &self.target, self.port).await {
+                Ok(x) => {
+                    *self.cached.lock().unwrap() = Some(x.clone());
+                    Some(x)
+                }
+                Err(e) => {
+                    tracing::warn!("port-forward: {e}");
+                    None
+                }
+            },
+        }
+    }
+
+    /// Carry one local connection to the pod: the cached pod first, a
+    /// freshly resolved one if that fails.
+    async fn carry(&self, mut sock: tokio::net::TcpStream, stop: CancellationToken) {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(self.client.clone(), &self.ns);
+        for attempt in 0..2 {
+            let Some((pod, pport)) = self.pod(attempt > 0).await else {
+                return;
+            };
+            let mut pf = match api.portforward(&pod, &[pport]).await {
+                Ok(pf) => pf,
+                Err(e) => {
+                    tracing::debug!("port-forward to {pod}:{pport} failed: {e}; re-resolving");
+                    *self.cached.lock().unwrap() = None;
+                    continue;
+                }
+            };
+            let Some(mut up) = pf.take_stream(pport) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut sock, &mut up) => {}
+                _ = stop.cancelled() => {}
+            }
+            drop(up);
+            let _ = pf.join().await;
+            return;
+        }
+    }
+}
+
 /// Listen on `addr` and forward each connection to the target.
 pub async fn start(
     client: kube::Client,
@@ -232,7 +292,6 @@ pub async fn start(
     port: u16,
     addr: SocketAddr,
 ) -> Result<Forward, String> {
-    // resolve once up front, so a wrong target fails at once
     let first = resolve(&client, &ns, &target, port)
         .await
         .map_err(|e| e.to_string())?;
@@ -248,64 +307,25 @@ pub async fn start(
     })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let stop = CancellationToken::new();
-    let cached = Arc::new(Mutex::new(Some(first)));
-    let s2 = stop.clone();
     let description = format!("{ns}/{target:?}:{port} on {local}");
+    let route = Route {
+        client,
+        ns,
+        target,
+        port,
+        cached: Arc::new(Mutex::new(Some(first))),
+    };
+    let s2 = stop.clone();
     tokio::spawn(async move {
         loop {
             let conn = tokio::select! {
                 _ = s2.cancelled() => return,
                 c = listener.accept() => c,
             };
-            let Ok((mut sock, _)) = conn else { continue };
+            let Ok((sock, _)) = conn else { continue };
             let _ = sock.set_nodelay(true);
-            let (client, ns, target, cached, s3) = (
-                client.clone(),
-                ns.clone(),
-                target.clone(),
-                cached.clone(),
-                s2.clone(),
-            );
-            tokio::spawn(async move {
-                let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-                    kube::Api::namespaced(client.clone(), &ns);
-                for attempt in 0..2 {
-                    let known = cached.lock().unwrap().clone();
-                    let (pod, pport) = match known {
-                        Some(x) if attempt == 0 => x,
-                        _ => match resolve(&client, &ns, &target, port).await {
-                            Ok(x) => {
-                                *cached.lock().unwrap() = Some(x.clone());
-                                x
-                            }
-                            Err(e) => {
-                                tracing::warn!("port-forward: {e}");
-                                return;
-                            }
-                        },
-                    };
-                    let mut pf = match api.portforward(&pod, &[pport]).await {
-                        Ok(pf) => pf,
-                        Err(e) => {
-                            tracing::debug!(
-                                "port-forward to {pod}:{pport} failed: {e}; re-resolving"
-                            );
-                            *cached.lock().unwrap() = None;
-                            continue;
-                        }
-                    };
-                    let Some(mut up) = pf.take_stream(pport) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut sock, &mut up) => {}
-                        _ = s3.cancelled() => {}
-                    }
-                    drop(up);
-                    let _ = pf.join().await;
-                    return;
-                }
-            });
+            let (route, s3) = (route.clone(), s2.clone());
+            tokio::spawn(async move { route.carry(sock, s3).await });
         }
     });
     Ok(Forward {

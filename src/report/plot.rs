@@ -109,6 +109,17 @@ pub fn draw(runs: &[Run], path: &Path, style: Style, only: &[String]) -> Result<
     }
 }
 
+/// Error bar ends per point: the 95% CI, or min..max for one sample.
+fn bars(p: &Panel) -> Vec<(usize, f64, f64, f64)> {
+    p.points
+        .iter()
+        .map(|(i, s)| match s.ci95 {
+            Some(c) => (*i, s.mean - c, s.mean, s.mean + c),
+            None => (*i, s.min, s.mean, s.max),
+        })
+        .collect()
+}
+
 fn draw_on<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     panels: &[Panel],
@@ -118,86 +129,91 @@ fn draw_on<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE).map_err(|x| x.to_string())?;
     let areas = root.split_evenly((panels.len(), 1));
     for (area, p) in areas.iter().zip(panels) {
-        // error bar ends: the 95% CI, or min..max for one sample
-        let bars: Vec<(usize, f64, f64, f64)> = p
-            .points
-            .iter()
-            .map(|(i, s)| match s.ci95 {
-                Some(c) => (*i, s.mean - c, s.mean, s.mean + c),
-                None => (*i, s.min, s.mean, s.max),
-            })
-            .collect();
-        let lo = bars.iter().map(|b| b.1).fold(0f64, f64::min);
-        let hi = bars.iter().map(|b| b.3).fold(0f64, f64::max);
-        let pad = ((hi - lo) * 0.1).max(1e-9);
-        let y0 = if lo < 0.0 { lo - pad } else { 0.0 };
-        let n = labels.len();
-        let title = if p.unit.is_empty() {
-            p.title.clone()
-        } else {
-            format!("{} ({})", p.title, p.unit)
-        };
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..(hi + pad))
-            .map_err(e)?;
-        let fmt = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.max(2) * 2 + 1)
-            .x_label_formatter(&fmt)
-            .y_desc(p.unit.clone())
-            .y_label_formatter(&|y| super::short_num(*y))
-            .draw()
-            .map_err(e)?;
-        match style {
-            Style::Bar => {
-                chart
-                    .draw_series(bars.iter().map(|(i, _, m, _)| {
-                        let x = *i as f64;
-                        Rectangle::new(
-                            [(x - 0.3, 0.0), (x + 0.3, *m)],
-                            COLORS[i % COLORS.len()].mix(0.8).filled(),
-                        )
-                    }))
-                    .map_err(e)?;
-            }
-            Style::Line => {
-                chart
-                    .draw_series(LineSeries::new(
-                        bars.iter().map(|(i, _, m, _)| (*i as f64, *m)),
-                        COLORS[0].stroke_width(2),
-                    ))
-                    .map_err(e)?;
-                chart
-                    .draw_series(
-                        bars.iter().map(|(i, _, m, _)| {
-                            Circle::new((*i as f64, *m), 4, COLORS[0].filled())
-                        }),
-                    )
-                    .map_err(e)?;
-            }
-        }
-        chart
-            .draw_series(bars.iter().map(|(i, l, m, h)| {
-                ErrorBar::new_vertical(*i as f64, *l, *m, *h, BLACK.stroke_width(2), 12)
-            }))
-            .map_err(e)?;
+        draw_panel(area, p, labels, style)?;
     }
+    Ok(())
+}
+
+/// One metric's chart: bars or a line of the means, with error bars.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    labels: &[String],
+    style: Style,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let bars = bars(p);
+    let lo = bars.iter().map(|b| b.1).fold(0f64, f64::min);
+    let hi = bars.iter().map(|b| b.3).fold(0f64, f64::max);
+    let pad = ((hi - lo) * 0.1).max(1e-9);
+    let y0 = if lo < 0.0 { lo - pad } else { 0.0 };
+    let n = labels.len();
+    let title = if p.unit.is_empty() {
+        p.title.clone()
+    } else {
+        format!("{} ({})", p.title, p.unit)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..(hi + pad))
+        .map_err(e)?;
+    let fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2) * 2 + 1)
+        .x_label_formatter(&fmt)
+        .y_desc(p.unit.clone())
+        .y_label_formatter(&|y| super::short_num(*y))
+        .draw()
+        .map_err(e)?;
+    match style {
+        Style::Bar => {
+            chart
+                .draw_series(bars.iter().map(|(i, _, m, _)| {
+                    let x = *i as f64;
+                    Rectangle::new(
+                        [(x - 0.3, 0.0), (x + 0.3, *m)],
+                        COLORS[i % COLORS.len()].mix(0.8).filled(),
+                    )
+                }))
+                .map_err(e)?;
+        }
+        Style::Line => {
+            chart
+                .draw_series(LineSeries::new(
+                    bars.iter().map(|(i, _, m, _)| (*i as f64, *m)),
+                    COLORS[0].stroke_width(2),
+                ))
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    bars.iter()
+                        .map(|(i, _, m, _)| Circle::new((*i as f64, *m), 4, COLORS[0].filled())),
+                )
+                .map_err(e)?;
+        }
+    }
+    chart
+        .draw_series(bars.iter().map(|(i, l, m, h)| {
+            ErrorBar::new_vertical(*i as f64, *l, *m, *h, BLACK.stroke_width(2), 12)
+        }))
+        .map_err(e)?;
     Ok(())
 }

@@ -178,9 +178,9 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Run a command to completion, or until the timeout or the cancel token.
-pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Output, String> {
-    let started = Instant::now();
+/// The child process of a command: its own process group, piped output,
+/// stdin only when there is text for it.
+fn command(cmd: &Cmd, opts: &Opts) -> Result<Command, String> {
     let mut c = match cmd {
         Cmd::Shell(s) => {
             let mut c = Command::new("sh");
@@ -202,16 +202,35 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
     for (k, v) in &opts.env {
         c.env(k, v);
     }
-    c.stdin(if opts.stdin.is_some() {
+    let stdin = if opts.stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .process_group(0)
-    .kill_on_drop(true);
-    let mut child = c.spawn().map_err(|e| match cmd {
+    };
+    c.stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    Ok(c)
+}
+
+type Pumped = tokio::task::JoinHandle<(crate::capture::Captured, VecDeque<String>)>;
+
+/// What a pump read, waiting at most `grace` (a grandchild may keep the
+/// pipes open after the command exits).
+async fn collected(t: Pumped, grace: Duration) -> (crate::capture::Captured, VecDeque<String>) {
+    tokio::time::timeout(grace, t)
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default()
+}
+
+/// Run a command to completion, or until the timeout or the cancel token.
+pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Output, String> {
+    let started = Instant::now();
+    let mut child = command(cmd, opts)?.spawn().map_err(|e| match cmd {
         Cmd::Argv(v) if e.kind() == std::io::ErrorKind::NotFound => {
             format!("cannot run '{}': not found on PATH", v[0])
         }
@@ -225,21 +244,20 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
             let _ = w.shutdown().await;
         });
     }
-    let out = child.stdout.take().expect("piped stdout");
-    let err = child.stderr.take().expect("piped stderr");
-    let o2 = opts.clone();
-    let o3 = opts.clone();
+    let (out, err) = (
+        child.stdout.take().expect("piped stdout"),
+        child.stderr.take().expect("piped stderr"),
+    );
+    let (o2, o3) = (opts.clone(), opts.clone());
     let out_task = tokio::spawn(async move { pump(out, false, &o2, false).await });
     let err_task = tokio::spawn(async move { pump(err, true, &o3, true).await });
-
     let deadline = async {
         match opts.timeout {
             Some(t) => tokio::time::sleep(t).await,
             None => std::future::pending().await,
         }
     };
-    let mut timed_out = false;
-    let mut interrupted = false;
+    let (mut timed_out, mut interrupted) = (false, false);
     let status = tokio::select! {
         s = child.wait() => s,
         _ = deadline => { timed_out = true; terminate(&mut child, pid).await }
@@ -247,24 +265,16 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
     }
     .map_err(|e| format!("waiting for '{}': {e}", cmd.display()))?;
     guard.armed = false;
-    // A grandchild may keep the pipes open after the shell exits; do not hang on it.
     let grace = Duration::from_millis(if timed_out || interrupted { 200 } else { 2000 });
-    let (out, _) = tokio::time::timeout(grace, out_task)
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
-    let (err, tail) = tokio::time::timeout(grace, err_task)
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
+    let ((out, _), (err, tail)) = (
+        collected(out_task, grace).await,
+        collected(err_task, grace).await,
+    );
     use std::os::unix::process::ExitStatusExt;
-    let code = status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(Output {
-        code,
+        code: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
         notes: [out.note(), err.note()].into_iter().flatten().collect(),
         stdout: out.text,
         stderr: err.text,
