@@ -157,7 +157,7 @@ fn plan(r: &Request) -> Result<Plan, String> {
     let t = spec(&r.tool)?;
     let s = |k: &str| t[k].as_str().unwrap_or("").to_string();
     let base = std::env::var(s("base_env")).unwrap_or_else(|_| s("base"));
-    let version = version_of(r, &t)?;
+    let version = version_of(r, t)?;
     let os = r
         .platform
         .clone()
@@ -169,8 +169,8 @@ fn plan(r: &Request) -> Result<Plan, String> {
         .arch
         .clone()
         .unwrap_or_else(|| std::env::consts::ARCH.into());
-    let platform = release_name(&t, "platforms", &os, &r.tool, "platform")?;
-    let arch = release_name(&t, "arches", &arch, &r.tool, "architecture")?;
+    let platform = release_name(t, "platforms", &os, &r.tool, "platform")?;
+    let arch = release_name(t, "arches", &arch, &r.tool, "architecture")?;
     let vars = [
         ("base", base.as_str()),
         ("version", version.as_str()),
