@@ -440,6 +440,16 @@ impl Host {
 /// Guard returned by [`Host::trace`].
 pub struct Trace(Option<(String, Instant)>);
 
+impl Trace {
+    /// Add what the call found to its trace line (`-> note`).
+    pub fn note(&mut self, note: String) {
+        if let Some((what, _)) = self.0.as_mut() {
+            what.push_str(" -> ");
+            what.push_str(&note);
+        }
+    }
+}
+
 impl Drop for Trace {
     fn drop(&mut self) {
         if let Some((what, t)) = self.0.take() {

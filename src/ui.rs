@@ -188,7 +188,7 @@ pub fn human_secs(secs: f64) -> String {
 }
 
 /// A progress line for long waits: a spinner with a changing message on a
-/// TTY; otherwise a plain line when the message changes, at most twice a second.
+/// TTY; otherwise a plain line each time the message changes.
 pub struct Progress {
     bar: Option<ProgressBar>,
     last: std::sync::Mutex<(std::time::Instant, String)>,
@@ -220,7 +220,7 @@ impl Progress {
             Some(b) => b.set_message(msg.to_string()),
             None => {
                 let mut l = self.last.lock().unwrap();
-                if l.1 != msg && l.0.elapsed() >= Duration::from_millis(500) {
+                if l.1 != msg {
                     *l = (std::time::Instant::now(), msg.to_string());
                     err(msg);
                 }

@@ -19,6 +19,8 @@ pub struct Faults {
     drop_streams: broadcast::Sender<()>,
     /// the next N watches get an ERROR event with this Status code (code, n)
     watch_error: Mutex<(u16, u64)>,
+    /// the token may only touch these namespaces (namespace-scoped RBAC)
+    rbac_namespaces: Mutex<Option<Vec<String>>>,
     /// open and new watches send nothing (a half-open connection)
     stall_watches: tokio::sync::watch::Sender<bool>,
 }
@@ -33,6 +35,7 @@ impl Default for Faults {
             drop_watches: broadcast::channel(16).0,
             drop_streams: broadcast::channel(16).0,
             watch_error: Mutex::new((0, 0)),
+            rbac_namespaces: Mutex::new(None),
             stall_watches: tokio::sync::watch::channel(false).0,
         }
     }
@@ -101,6 +104,43 @@ impl Faults {
     }
     pub(crate) fn stall_receiver(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stall_watches.subscribe()
+    }
+    /// Act like a token with namespace-scoped RBAC (a RoleBinding in each
+    /// of `namespaces`): requests outside them, cluster-wide requests for
+    /// namespaced kinds, and any request for cluster-scoped kinds (nodes)
+    /// get 403 worded like the real authorizer's. `None` lifts it.
+    pub fn restrict_to_namespaces(&self, namespaces: Option<&[&str]>) {
+        *self.rbac_namespaces.lock().unwrap() =
+            namespaces.map(|n| n.iter().map(|s| s.to_string()).collect());
+    }
+    pub(crate) fn rbac_denies(
+        &self,
+        kind: &crate::kinds::Kind,
+        ns: Option<&str>,
+        verb: &str,
+    ) -> Option<crate::store::ApiError> {
+        let allowed = self.rbac_namespaces.lock().unwrap().clone()?;
+        let ok = kind.namespaced && ns.is_some_and(|n| allowed.iter().any(|a| a == n));
+        if ok {
+            return None;
+        }
+        let verb = match verb {
+            "watch" | "list" | "get" | "create" | "update" | "patch" | "delete"
+            | "deletecollection" => verb,
+            _ => "get",
+        };
+        let scope = match ns {
+            Some(n) if kind.namespaced => format!("in the namespace \"{n}\""),
+            _ => "at the cluster scope".into(),
+        };
+        Some(crate::store::ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} is forbidden: User \"system:serviceaccount:bench:limited\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
+                kind.plural, kind.plural, kind.group
+            ),
+        ))
     }
     pub(crate) fn watch_dropper(&self) -> broadcast::Receiver<()> {
         self.drop_watches.subscribe()

@@ -490,6 +490,9 @@ impl FakeCluster {
             };
             self.add_node(&node, i == 0, self.opts.nodes > 1);
         }
+        if self.opts.nodes > 0 {
+            self.seed_kubernetes_service();
+        }
         if self.opts.nodes > 0 && self.opts.control_plane_pods {
             let cp = format!("{name}-control-plane");
             let ip = self.node_ip(0);
@@ -510,6 +513,23 @@ impl FakeCluster {
                                          "command": ["kube-controller-manager", "--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16", "--cluster-name=kind"]}]},
             }));
         }
+    }
+
+    /// The `kubernetes` Service of `default` and its endpoints, as every
+    /// real cluster has them (the API server's address).
+    fn seed_kubernetes_service(&self) {
+        let ip = self.node_ip(0);
+        let _ = self.seed(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}], "type": "ClusterIP"}}));
+        let _ = self.seed(json!({"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]}));
+        let _ = self.seed(json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+            "addressType": if ip.contains(':') { "IPv6" } else { "IPv4" },
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}));
     }
 
     /// Seed `pods` simulated, Running and Ready pods spread over `nodes` new

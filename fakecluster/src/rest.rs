@@ -124,6 +124,9 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         _ => "other",
     };
     sh.count(verb, &res);
+    if let Some(e) = sh.faults.rbac_denies(&t.kind, t.ns.as_deref(), verb) {
+        return error_response(&e);
+    }
     let ns = t.ns.clone().unwrap_or_default();
     let r = match verb {
         "watch" => return watch(sh, t, q),

@@ -159,15 +159,25 @@ pub mod cluster_api {
         Ok(m)
     }
 
-    /// `ip:port` of the API server from its kube-apiserver pod (host IP and
-    /// readiness-probe port); IPv6 as `[ip]:port`.
+    /// `ip:port` of the API server (IPv6 as `[ip]:port`): from its
+    /// `kube-apiserver-*` pod in kube-system (host IP and readiness-probe
+    /// port) when there is one, else the `kubernetes` EndpointSlice /
+    /// Endpoints of `default`, else the kubeconfig's server; `-v` says
+    /// which was used.
     #[rhai_fn(return_raw)]
     pub fn apiserver_url(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let c = client(&h, "apiserver_url")?;
-        let _t = h.trace("apiserver_url", String::new);
-        block_on(&h, crate::k8s::facts::apiserver_url(&c))?
-            .map_err(|e| k8s_error(&h, "apiserver_url", "", &e))
+        let c = h
+            .cluster()
+            .map_err(|e| error(format!("apiserver_url: {e}")))?;
+        let mut t = h.trace("apiserver_url", String::new);
+        let r = block_on(
+            &h,
+            crate::k8s::facts::apiserver_url(&c.client, &c.server_url),
+        )?
+        .map_err(|e| k8s_error(&h, "apiserver_url", "", &e))?;
+        t.note(format!("{} (from the {})", r.value, r.source));
+        Ok(r.value)
     }
 
     /// Every node: `#{name, internal_ip, labels, roles, ready}`.
@@ -270,15 +280,32 @@ pub mod cluster_api {
         Ok(names.into_iter().map(Dynamic::from).collect())
     }
 
-    /// The cluster's pod CIDR: kube-controller-manager's `--cluster-cidr`,
-    /// else the nodes' `spec.podCIDRs` (comma-separated).
+    /// The cluster's pod CIDR, where clusters keep it: the
+    /// controller-manager's `--cluster-cidr`, the `kubeadm-config`
+    /// ConfigMap's `podSubnet`, the `kube-proxy` ConfigMap's `clusterCIDR`;
+    /// only then the nodes' `spec.podCIDRs` (comma-separated), which are
+    /// each node's range, not the cluster's: `-v` says which was used, and
+    /// `cluster_cidr_info()` returns it with the answer.
     #[rhai_fn(return_raw)]
     pub fn cluster_cidr(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        cluster_cidr_info(ctx).map(|m| m["cidr"].to_string())
+    }
+
+    /// `#{cidr, source}`: the answer of `cluster_cidr()` and where it came
+    /// from (`"kube-controller-manager --cluster-cidr"`, `"kubeadm-config
+    /// podSubnet"`, `"kube-proxy clusterCIDR"`, or `"nodes' podCIDRs (...)"`).
+    #[rhai_fn(return_raw)]
+    pub fn cluster_cidr_info(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let c = client(&h, "cluster_cidr")?;
-        let _t = h.trace("cluster_cidr", String::new);
-        block_on(&h, crate::k8s::facts::cluster_cidr(&c))?
-            .map_err(|e| k8s_error(&h, "cluster_cidr", "", &e))
+        let mut t = h.trace("cluster_cidr", String::new);
+        let r = block_on(&h, crate::k8s::facts::cluster_cidr(&c))?
+            .map_err(|e| k8s_error(&h, "cluster_cidr", "", &e))?;
+        t.note(format!("{} (from the {})", r.value, r.source));
+        let mut m = Map::new();
+        m.insert("cidr".into(), Dynamic::from(r.value));
+        m.insert("source".into(), Dynamic::from(r.source.to_string()));
+        Ok(m)
     }
 }
 

@@ -72,42 +72,128 @@ pub fn host_port(ip: &str, port: &str) -> String {
     }
 }
 
-/// The pod whose name starts with `kube-apiserver` in kube-system:
-/// `status.hostIP` + the first container's readinessProbe httpGet port.
-pub async fn apiserver_url(client: &kube::Client) -> Result<String, K8sError> {
+/// An answer and where it came from (for `-v` and the caller).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sourced {
+    pub value: String,
+    pub source: &'static str,
+}
+
+fn not_found(message: String) -> K8sError {
+    K8sError::Api {
+        code: 404,
+        reason: "NotFound".into(),
+        message,
+    }
+}
+
+/// The API server from its `kube-apiserver-*` pod in kube-system (the
+/// original's way): `status.hostIP` + the first container's readiness
+/// probe port. `Ok(None)` when there is no such pod.
+async fn apiserver_from_pod(client: &kube::Client) -> Result<Option<String>, K8sError> {
     let (pods, _) = http::list_all(client, "/api/v1/namespaces/kube-system/pods", "").await?;
-    let pod = pods
-        .iter()
-        .find(|p| p["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("kube-apiserver")))
-        .ok_or_else(|| K8sError::Api {
-            code: 404,
-            reason: "NotFound".into(),
-            message: "no pod named kube-apiserver* in kube-system (managed control planes do not show one; use the kubeconfig's server instead)".into(),
-        })?;
+    let Some(pod) = pods.iter().find(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("kube-apiserver"))
+    }) else {
+        return Ok(None);
+    };
     let name = pod["metadata"]["name"].as_str().unwrap_or("");
     let ip = pod["status"]["hostIP"]
         .as_str()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| K8sError::Api {
-            code: 404,
-            reason: "NotFound".into(),
-            message: format!("pod kube-system/{name} has no status.hostIP yet"),
-        })?;
-    let port = &pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"];
-    let port = match port {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        _ => {
-            return Err(K8sError::Api {
-                code: 404,
-                reason: "NotFound".into(),
-                message: format!(
+        .ok_or_else(|| not_found(format!("pod kube-system/{name} has no status.hostIP yet")))?;
+    let port =
+        match &pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            _ => return Err(not_found(format!(
                 "pod kube-system/{name} has no readinessProbe.httpGet.port on its first container"
-            ),
-            })
+            ))),
+        };
+    Ok(Some(host_port(ip, &port)))
+}
+
+/// The `kubernetes` Service's endpoints in `default` (EndpointSlice, else
+/// Endpoints): where the API server really listens.
+async fn apiserver_from_endpoints(client: &kube::Client) -> Result<Option<String>, K8sError> {
+    let q = format!(
+        "labelSelector={}",
+        http::urlencode("kubernetes.io/service-name=kubernetes")
+    );
+    if let Ok((slices, _)) = http::list_all(
+        client,
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+        &q,
+    )
+    .await
+    {
+        for s in &slices {
+            let ip = s["endpoints"][0]["addresses"][0].as_str();
+            let port = s["ports"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["name"] == "https").or(p.first()))
+                .and_then(|p| p["port"].as_u64());
+            if let (Some(ip), Some(port)) = (ip, port) {
+                return Ok(Some(host_port(ip, &port.to_string())));
+            }
         }
+    }
+    let ep = match http::get_json(client, "/api/v1/namespaces/default/endpoints/kubernetes").await {
+        Ok(e) => e,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
     };
-    Ok(host_port(ip, &port))
+    let sub = &ep["subsets"][0];
+    Ok(
+        match (
+            sub["addresses"][0]["ip"].as_str(),
+            sub["ports"][0]["port"].as_u64(),
+        ) {
+            (Some(ip), Some(port)) => Some(host_port(ip, &port.to_string())),
+            _ => None,
+        },
+    )
+}
+
+/// `ip:port` (IPv6 as `[ip]:port`) of the API server: its pod when there
+/// is one (as the original did), else the `kubernetes` endpoints, else the
+/// kubeconfig's server.
+pub async fn apiserver_url(client: &kube::Client, server_url: &str) -> Result<Sourced, K8sError> {
+    if let Some(v) = apiserver_from_pod(client).await? {
+        return Ok(Sourced {
+            value: v,
+            source: "kube-apiserver pod",
+        });
+    }
+    if let Some(v) = apiserver_from_endpoints(client).await? {
+        return Ok(Sourced {
+            value: v,
+            source: "kubernetes endpoints",
+        });
+    }
+    let uri: ::http::Uri = server_url.parse().map_err(|_| {
+        not_found(format!(
+            "the kubeconfig's server '{server_url}' is not a URL"
+        ))
+    })?;
+    let host = uri
+        .host()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("http") {
+            80
+        } else {
+            443
+        });
+    Ok(Sourced {
+        value: host_port(host, &port.to_string()),
+        source: "kubeconfig server",
+    })
 }
 
 /// What `nodes()` tells about a node.
@@ -217,28 +303,64 @@ pub async fn label_nodes(
     Ok(names)
 }
 
-/// The controller-manager's `--cluster-cidr`, else the nodes' podCIDRs.
-pub async fn cluster_cidr(client: &kube::Client) -> Result<String, K8sError> {
+/// `--cluster-cidr=` of the kube-controller-manager pod, if there is one.
+async fn cidr_from_controller_manager(client: &kube::Client) -> Result<Option<String>, K8sError> {
     let (pods, _) = http::list_all(client, "/api/v1/namespaces/kube-system/pods", "").await?;
-    for p in pods.iter().filter(|p| {
+    let cm = pods.iter().filter(|p| {
         p["metadata"]["name"]
             .as_str()
             .is_some_and(|n| n.starts_with("kube-controller-manager"))
-    }) {
-        for c in p["spec"]["containers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            for field in ["command", "args"] {
-                for a in c[field].as_array().cloned().unwrap_or_default() {
-                    if let Some(v) = a.as_str().and_then(|s| s.strip_prefix("--cluster-cidr=")) {
-                        return Ok(v.to_string());
-                    }
+    });
+    for p in cm {
+        for c in p["spec"]["containers"].as_array().into_iter().flatten() {
+            let words = ["command", "args"]
+                .into_iter()
+                .flat_map(|f| c[f].as_array().cloned().unwrap_or_default());
+            for a in words {
+                if let Some(v) = a.as_str().and_then(|s| s.strip_prefix("--cluster-cidr=")) {
+                    return Ok(Some(v.to_string()));
                 }
             }
         }
     }
+    Ok(None)
+}
+
+/// A value from a kube-system ConfigMap's YAML document: `podSubnet` of
+/// `kubeadm-config`'s ClusterConfiguration, `clusterCIDR` of `kube-proxy`'s
+/// config.conf.
+async fn cidr_from_configmap(
+    client: &kube::Client,
+    name: &str,
+    key: &str,
+    field: &str,
+) -> Result<Option<String>, K8sError> {
+    let cm = match http::get_json(
+        client,
+        &format!("/api/v1/namespaces/kube-system/configmaps/{name}"),
+    )
+    .await
+    {
+        Ok(cm) => cm,
+        Err(e) if matches!(e.code(), Some(403 | 404)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(text) = cm["data"][key].as_str() else {
+        return Ok(None);
+    };
+    let doc = crate::yaml::parse_docs(text)
+        .ok()
+        .and_then(|d| d.into_iter().next())
+        .unwrap_or(Value::Null);
+    let v = doc["networking"][field]
+        .as_str()
+        .or(doc[field].as_str())
+        .filter(|s| !s.trim().is_empty());
+    Ok(v.map(str::to_string))
+}
+
+/// The nodes' `spec.podCIDRs`: each node's own range, not the cluster's.
+async fn cidr_from_nodes(client: &kube::Client) -> Result<Option<String>, K8sError> {
     let (nodes, _) = http::list_all(client, "/api/v1/nodes", "").await?;
     let mut cidrs: Vec<String> = vec![];
     for n in &nodes {
@@ -252,14 +374,48 @@ pub async fn cluster_cidr(client: &kube::Client) -> Result<String, K8sError> {
             }
         }
     }
-    if cidrs.is_empty() {
-        return Err(K8sError::Api {
-            code: 404,
-            reason: "NotFound".into(),
-            message: "no cluster CIDR: kube-controller-manager has no --cluster-cidr and no node has spec.podCIDRs (the CNI may manage pod addresses itself; pass the CIDR as a parameter)".into(),
+    Ok((!cidrs.is_empty()).then(|| cidrs.join(",")))
+}
+
+/// The cluster's pod CIDR, where real clusters keep it, in this order:
+/// the controller-manager's `--cluster-cidr`, the `kubeadm-config`
+/// ConfigMap's `podSubnet`, the `kube-proxy` ConfigMap's `clusterCIDR`;
+/// then the nodes' podCIDRs, with `source` saying that these are the
+/// nodes' ranges, not the cluster's.
+pub async fn cluster_cidr(client: &kube::Client) -> Result<Sourced, K8sError> {
+    if let Some(v) = cidr_from_controller_manager(client).await? {
+        return Ok(Sourced {
+            value: v,
+            source: "kube-controller-manager --cluster-cidr",
         });
     }
-    Ok(cidrs.join(","))
+    if let Some(v) = cidr_from_configmap(
+        client,
+        "kubeadm-config",
+        "ClusterConfiguration",
+        "podSubnet",
+    )
+    .await?
+    {
+        return Ok(Sourced {
+            value: v,
+            source: "kubeadm-config podSubnet",
+        });
+    }
+    if let Some(v) = cidr_from_configmap(client, "kube-proxy", "config.conf", "clusterCIDR").await?
+    {
+        return Ok(Sourced {
+            value: v,
+            source: "kube-proxy clusterCIDR",
+        });
+    }
+    if let Some(v) = cidr_from_nodes(client).await? {
+        return Ok(Sourced {
+            value: v,
+            source: "nodes' podCIDRs (each node's range, not the cluster's)",
+        });
+    }
+    Err(not_found("no cluster CIDR: no kube-controller-manager --cluster-cidr, no kubeadm-config podSubnet, no kube-proxy clusterCIDR, and no node has spec.podCIDRs (the CNI may manage pod addresses itself; pass the CIDR as a parameter)".into()))
 }
 
 /// Server version, one try within `limit` (`None` when there is no answer).

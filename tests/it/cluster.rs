@@ -308,9 +308,10 @@ fn ipv6_and_fallbacks() {
         .stdout(predicate::str::contains(
             "[fc00:f853:ccd:e793::2]:6443\nfc00:f853:ccd:e793::2",
         ));
-    // no controller-manager pod: the nodes' podCIDRs; no apiserver pod: a clear error
+    // no control-plane pods, as on managed clusters: the API server from the
+    // `kubernetes` endpoints, the CIDR from where clusters keep it, in order
     let p2 = Project::new();
-    let _fc2 = cluster(
+    let fc2 = cluster(
         &p2,
         Options {
             nodes: 2,
@@ -318,20 +319,72 @@ fn ipv6_and_fallbacks() {
             ..Default::default()
         },
     );
-    p2.file("s.rhai", "print(cluster_cidr());");
+    p2.file(
+        "s.rhai",
+        "print(cluster_cidr()); print(cluster_cidr_info().source); print(apiserver_url());",
+    );
+    let out = p2.cmd().args(["-v", "script", "s.rhai"]).output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{se}");
+    assert!(
+        so.contains(
+            "10.244.0.0/24,10.244.1.0/24\nnodes' podCIDRs (each node's range, not the cluster's)"
+        ),
+        "{so}"
+    );
+    assert!(
+        so.contains("172.18.0.2:6443"),
+        "the kubernetes endpoints: {so}"
+    );
+    assert!(
+        se.contains("from the kubernetes endpoints") && se.contains("from the nodes' podCIDRs"),
+        "-v says which: {se}"
+    );
+    // kube-proxy's ConfigMap, then kubeadm's, win over the nodes' ranges
+    fc2.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+        "data": {"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.250.0.0/16\nmode: iptables\n"}})).unwrap();
+    p2.file(
+        "c.rhai",
+        "let i = cluster_cidr_info(); print(i.cidr + \" from \" + i.source);",
+    );
     p2.cmd()
-        .args(["script", "s.rhai"])
+        .args(["script", "c.rhai"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("10.244.0.0/24,10.244.1.0/24"));
-    p2.file("u.rhai", "apiserver_url();");
+        .stdout(predicate::str::contains(
+            "10.250.0.0/16 from kube-proxy clusterCIDR",
+        ));
+    fc2.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+        "data": {"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworking:\n  dnsDomain: cluster.local\n  podSubnet: 10.240.0.0/12\n  serviceSubnet: 10.96.0.0/12\n"}})).unwrap();
+    p2.cmd()
+        .args(["script", "c.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "10.240.0.0/12 from kubeadm-config podSubnet",
+        ));
+    // without the endpoints either: the kubeconfig's server
+    fc2.delete(
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        "default",
+        "kubernetes",
+    )
+    .unwrap();
+    fc2.delete("v1", "Endpoints", "default", "kubernetes")
+        .unwrap();
+    p2.file("u.rhai", "print(apiserver_url());");
     p2.cmd()
         .args(["script", "u.rhai"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "apiserver_url: no pod named kube-apiserver* in kube-system",
-        ));
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "127.0.0.1:{}",
+            fc2.addr().port()
+        )));
 }
 
 #[test]
@@ -371,4 +424,141 @@ fn unreachable_server_fails_fast_naming_it() {
         .code(1)
         .stderr(predicate::str::contains(url.trim_start_matches("https://")));
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+/// A finished Job pod is done (a real kubelet reports it with
+/// PodReadyToStartContainers=False and Ready=False (PodCompleted)); a
+/// Failed pod that nothing replaces fails the wait at once, naming it; a
+/// Failed pod its Job replaced does not block.
+#[test]
+fn wait_ready_with_finished_failed_and_replaced_pods() {
+    let p = Project::new();
+    let fc = cluster(&p, Options::default());
+    let marker = p.path().join("first-attempt-done");
+    fc.seed(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "done", "namespace": "default"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox", "command": ["true"]}]}}}})).unwrap();
+    // fails once, then succeeds: its failed pod is replaced
+    fc.seed(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "retry", "namespace": "default"},
+        "spec": {"backoffLimit": 3, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox",
+            "command": ["sh", "-c", format!("test -e {m} && exit 0; touch {m}; exit 1", m = marker.display())]}]}}}})).unwrap();
+    p.file(
+        "w.rhai",
+        r#"let r = wait_ready(#{timeout: 60}); print("ready=" + r.ready + " total=" + r.total);"#,
+    );
+    let out = p.cmd().args(["script", "w.rhai"]).output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{se}{so}");
+    assert!(so.contains("ready=true"), "{so}");
+    let done = fc
+        .list("v1", "Pod")
+        .into_iter()
+        .find(|p| p["metadata"]["name"].as_str().unwrap().starts_with("done-"))
+        .unwrap();
+    assert_eq!(done["status"]["phase"], "Succeeded");
+    let conds = done["status"]["conditions"].to_string();
+    assert!(
+        conds.contains(r#""status":"False","type":"PodReadyToStartContainers""#)
+            || conds.contains(r#""type":"PodReadyToStartContainers","status":"False""#),
+        "the fake reports a finished pod like a kubelet: {conds}"
+    );
+    p.cmd()
+        .args(["verify", "k8s-ready"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replaced by pod retry-"));
+    // a bare pod that failed: nothing will replace it
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "broken", "namespace": "default"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 3"]}]}})).unwrap();
+    let t = Instant::now();
+    p.file("f.rhai", "wait_ready(#{timeout: 120});");
+    p.cmd()
+        .args(["script", "f.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "1 pod(s) failed and nothing replaced them",
+        ))
+        .stderr(predicate::str::contains("pod default/broken: phase Failed"));
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "at once, not after the timeout: {:?}",
+        t.elapsed()
+    );
+    fc.delete("v1", "Pod", "default", "broken").unwrap();
+    // a Job that gives up: its failed pod is fatal, naming the Job
+    fc.seed(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "hopeless", "namespace": "default"},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox", "command": ["false"]}]}}}})).unwrap();
+    p.cmd()
+        .args(["script", "f.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("its Job hopeless failed"));
+}
+
+/// With `namespaces`, only those namespaces are listed and watched:
+/// namespace-scoped RBAC is enough; nodes need cluster access, and the
+/// error says how to leave them out.
+#[test]
+fn wait_ready_in_namespaces_with_namespace_scoped_rbac() {
+    let p = Project::new();
+    let fc = cluster(&p, Options::default());
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}))
+        .unwrap();
+    fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "team"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "pause"}]}}}})).unwrap();
+    fc.faults().restrict_to_namespaces(Some(&["team"]));
+    p.file("ok.rhai", r#"let r = wait_ready(#{namespaces: ["team"], kinds: ["pods", "deploy", "ds", "sts"], timeout: 30}); print("ready=" + r.ready + " " + r.total);"#);
+    p.cmd()
+        .args(["script", "ok.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ready=true 2"));
+    p.file(
+        "v.rhai",
+        r#"print(verify_ready(#{namespaces: ["team"], kinds: ["pods"]}).ready);"#,
+    );
+    p.cmd()
+        .args(["script", "v.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("true"));
+    p.file(
+        "nodes.rhai",
+        r#"wait_ready(#{namespaces: ["team"], timeout: 30});"#,
+    );
+    p.cmd()
+        .args(["script", "nodes.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nodes is forbidden"))
+        .stderr(predicate::str::contains(
+            "this check needs cluster read access to nodes; leave nodes out with kinds:",
+        ));
+    p.file(
+        "all.rhai",
+        r#"wait_ready(#{kinds: ["pods"], timeout: 30});"#,
+    );
+    p.cmd()
+        .args(["script", "all.rhai"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "needs cluster-wide read access; name the namespaces to check",
+        ));
+    p.cmd()
+        .args([
+            "verify",
+            "k8s-ready",
+            "-n",
+            "team",
+            "--kind",
+            "pods",
+            "--kind",
+            "deploy",
+        ])
+        .assert()
+        .success();
 }
