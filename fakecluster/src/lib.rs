@@ -20,6 +20,7 @@ pub mod http;
 pub mod kinds;
 pub mod kubelet;
 pub mod patch;
+pub mod protobuf;
 pub mod proxy;
 pub mod rest;
 pub mod select;

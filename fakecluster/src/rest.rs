@@ -151,12 +151,12 @@ pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             )
             .await
         }
-        "create" => match read_body(req).await {
-            Ok((_, b)) => create(&sh, &t, &b),
+        "create" => match read_json_body(req).await {
+            Ok(b) => create(&sh, &t, &b),
             Err(e) => Err(e),
         },
-        "update" => match read_body(req).await {
-            Ok((_, b)) => update(&sh, &t, &b),
+        "update" => match read_json_body(req).await {
+            Ok(b) => update(&sh, &t, &b),
             Err(e) => Err(e),
         },
         "patch" => match read_body(req).await {
@@ -391,6 +391,23 @@ fn patch(
 /// query or the DeleteOptions body; without one, Jobs orphan their pods
 /// (batch/v1's default, as on a real server) and other kinds delete them
 /// in the background. Orphans lose their ownerReference.
+/// A create or update body as JSON: kubectl sends built-in kinds as
+/// protobuf (`kubectl create configmap ...`), read here like a real server.
+async fn read_json_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let (parts, b) = read_body(req).await?;
+    let ct = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !crate::protobuf::is_protobuf(ct, &b) {
+        return Ok(b);
+    }
+    let v =
+        crate::protobuf::to_json(&b).map_err(|e| ApiError::new(415, "UnsupportedMediaType", e))?;
+    Ok(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+}
+
 fn delete(sh: &Shared, t: &Target, q: &Query, body: &[u8]) -> Result<(u16, Value), ApiError> {
     let name = need_name(t)?;
     let ns = t.ns.as_deref().unwrap_or("");

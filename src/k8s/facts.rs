@@ -104,14 +104,15 @@ async fn apiserver_from_pod(client: &kube::Client) -> Result<Option<String>, K8s
         .as_str()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| not_found(format!("pod kube-system/{name} has no status.hostIP yet")))?;
-    let port =
-        match &pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) => s.clone(),
-            _ => return Err(not_found(format!(
+    let port = match &pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => {
+            return Err(not_found(format!(
                 "pod kube-system/{name} has no readinessProbe.httpGet.port on its first container"
-            ))),
-        };
+            )))
+        }
+    };
     Ok(Some(host_port(ip, &port)))
 }
 

@@ -443,3 +443,79 @@ fn cli_apply_and_port_forward() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// kubectl sends built-in kinds as protobuf (`kubectl create configmap`,
+/// `create deployment`, ...): the fake reads them as a real server does,
+/// so scripts that call kubectl through `sh` work offline.
+#[test]
+fn kubectl_create_sends_protobuf_the_fake_reads() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let kc = p.path().join("kubeconfig");
+    let kubectl = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("kubectl --kubeconfig {} {args}", kc.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    kubectl("create namespace team");
+    kubectl("create configmap cfg -n team --from-literal=a=b --from-literal=c=d");
+    kubectl("create secret generic pw -n team --from-literal=password=hunter2");
+    kubectl("create deployment web -n team --image=busybox --replicas=2 --port=8080");
+    kubectl("create service clusterip web -n team --tcp=80:8080");
+    kubectl("create role reader -n team --verb=get,list --resource=pods");
+    kubectl("create quota q -n team --hard=pods=5,cpu=2");
+    let ns = |n: &str, kind: &str, v: &str, name: &str| {
+        fc.get(v, kind, n, name)
+            .unwrap_or_else(|| panic!("{kind} {name} stored"))
+    };
+    assert!(fc.get("v1", "Namespace", "", "team").is_some());
+    use serde_json::json;
+    assert_eq!(
+        ns("team", "ConfigMap", "v1", "cfg")["data"],
+        json!({"a": "b", "c": "d"})
+    );
+    assert_eq!(
+        ns("team", "Secret", "v1", "pw")["data"]["password"],
+        "aHVudGVyMg=="
+    );
+    let d = ns("team", "Deployment", "apps/v1", "web");
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "busybox"
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        8080
+    );
+    assert!(
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"].is_null(),
+        "empty strings are unset, as in Go's JSON: {d}"
+    );
+    let s = ns("team", "Service", "v1", "web");
+    assert_eq!(s["spec"]["ports"][0]["port"], 80);
+    assert_eq!(
+        s["spec"]["ports"][0]["targetPort"], 8080,
+        "int-or-string as a number: {s}"
+    );
+    assert_eq!(
+        ns("team", "Role", "rbac.authorization.k8s.io/v1", "reader")["rules"][0]["verbs"],
+        json!(["get", "list"])
+    );
+    assert_eq!(
+        ns("team", "ResourceQuota", "v1", "q")["spec"]["hard"],
+        json!({"cpu": "2", "pods": "5"}),
+        "quantities as strings"
+    );
+    // and the objects are what kubectl reads back
+    assert!(kubectl("get configmap cfg -n team -o jsonpath={.data.c}").contains('d'));
+    assert!(kubectl("get deploy -n team").contains("web"));
+}
