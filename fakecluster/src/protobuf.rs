@@ -144,7 +144,7 @@ fn b64(b: &[u8]) -> Value {
 }
 
 /// A map entry: key (field 1, a string) and value (field 2).
-fn entry<'a>(b: &'a [u8]) -> Result<(String, Option<&'a [u8]>), String> {
+fn entry(b: &[u8]) -> Result<(String, Option<&[u8]>), String> {
     let mut r = Reader { b, i: 0 };
     let (mut k, mut v) = (String::new(), None);
     while let Some((tag, w)) = r.next()? {
