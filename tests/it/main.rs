@@ -5,7 +5,6 @@ mod util;
 
 mod check;
 mod cluster;
-mod e2e;
 mod errors;
 mod forward;
 mod interactive;
