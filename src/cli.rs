@@ -25,10 +25,10 @@ pub struct Global {
     /// Kubeconfig context to use instead of the current one
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
-    /// Client-side request rate limit (requests per second)
+    /// Client-side request rate limit of apply (requests per second) [default: 100]
     #[arg(long, global = true, value_name = "N")]
     pub qps: Option<f64>,
-    /// Client-side burst above --qps
+    /// Client-side burst above --qps [default: 200]
     #[arg(long, global = true, value_name = "N")]
     pub burst: Option<u32>,
     /// Trace every command and host function call with its arguments and duration (like set -x)

@@ -23,6 +23,8 @@ pub struct Faults {
     rbac_namespaces: Mutex<Option<Vec<String>>>,
     /// open and new watches send nothing (a half-open connection)
     stall_watches: tokio::sync::watch::Sender<bool>,
+    /// verbs the token lacks (`attach`, `exec`...), answered with 403
+    denied_verbs: Mutex<Vec<String>>,
 }
 
 impl Default for Faults {
@@ -37,6 +39,7 @@ impl Default for Faults {
             watch_error: Mutex::new((0, 0)),
             rbac_namespaces: Mutex::new(None),
             stall_watches: tokio::sync::watch::channel(false).0,
+            denied_verbs: Mutex::new(vec![]),
         }
     }
 }
@@ -113,12 +116,34 @@ impl Faults {
         *self.rbac_namespaces.lock().unwrap() =
             namespaces.map(|n| n.iter().map(|s| s.to_string()).collect());
     }
+    /// Act like a token without these verbs (subresources such as
+    /// `attach`, `exec`, `portforward`, `log`, or `create`, `delete`...):
+    /// 403 worded like the real authorizer's. An empty list lifts it.
+    pub fn deny_verbs(&self, verbs: &[&str]) {
+        *self.denied_verbs.lock().unwrap() = verbs.iter().map(|s| s.to_string()).collect();
+    }
     pub(crate) fn rbac_denies(
         &self,
         kind: &crate::kinds::Kind,
         ns: Option<&str>,
         verb: &str,
     ) -> Option<crate::store::ApiError> {
+        if self.denied_verbs.lock().unwrap().iter().any(|v| v == verb) {
+            let (res, v) = match verb {
+                "attach" | "exec" | "portforward" => (format!("{}/{verb}", kind.plural), "create"),
+                "log" => (format!("{}/log", kind.plural), "get"),
+                _ => (kind.plural.clone(), verb),
+            };
+            return Some(crate::store::ApiError::new(
+                403,
+                "Forbidden",
+                format!(
+                    "{res} is forbidden: User \"scaffold-test\" cannot {v} resource \"{res}\" in API group \"{}\" in the namespace \"{}\"",
+                    kind.group,
+                    ns.unwrap_or("")
+                ),
+            ));
+        }
         let allowed = self.rbac_namespaces.lock().unwrap().clone()?;
         let ok = kind.namespaced && ns.is_some_and(|n| allowed.iter().any(|a| a == n));
         if ok {

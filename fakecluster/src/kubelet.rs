@@ -79,6 +79,8 @@ pub struct ContainerRt {
     pub logs: Arc<LogBuf>,
     pub pid: Mutex<Option<u32>>,
     pub stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
+    /// stdin closes when the first attach ends (`stdinOnce`)
+    pub stdin_once: bool,
     pub state: Mutex<CState>,
     pub restarts: AtomicU32,
     pub mounts: Vec<(PathBuf, String)>,
@@ -505,6 +507,7 @@ impl Kubelet {
                 };
                 env.push((e["name"].as_str().unwrap_or("").to_string(), val));
             }
+            let stdin_once = c["stdinOnce"] == true;
             containers.push((
                 c,
                 Arc::new(ContainerRt {
@@ -514,6 +517,7 @@ impl Kubelet {
                     logs: LogBuf::new(),
                     pid: Mutex::new(None),
                     stdin: tokio::sync::Mutex::new(None),
+                    stdin_once,
                     state: Mutex::new(state),
                     restarts: AtomicU32::new(0),
                     mounts,

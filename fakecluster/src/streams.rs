@@ -3,7 +3,7 @@
 //! `pods/portforward` in the framing kube-rs uses.
 
 use crate::http::{error_response, tokio_stream_from, Body, Query};
-use crate::kubelet::{ContainerRt, PodRt};
+use crate::kubelet::{CState, ContainerRt, PodRt};
 use crate::shared::Shared;
 use crate::store::ApiError;
 use bytes::Bytes;
@@ -252,6 +252,14 @@ pub async fn upgrade(
                 }
                 Job::Exec(rt, c, cmd, q.flag("stdin"))
             }
+            Ok((_, c)) if !matches!(*c.state.lock().unwrap(), CState::Running { .. }) => {
+                // the kubelet attaches to a running container only
+                return error_response(&ApiError::new(
+                    500,
+                    "InternalError",
+                    format!("container {} is not running", c.name),
+                ));
+            }
             Ok((_, c)) => Job::Attach(c),
             Err(e) => return error_response(&e),
         },
@@ -470,16 +478,23 @@ async fn attach(ws: Ws, c: Arc<ContainerRt>) {
     let c2 = c.clone();
     let input = async move {
         while let Some(Ok(m)) = source.next().await {
-            if let Message::Binary(b) = m {
-                if b.first() == Some(&0) {
+            match m {
+                Message::Binary(b) if b.first() == Some(&0) => {
                     if let Some(w) = c2.stdin.lock().await.as_mut() {
                         let _ = w.write_all(&b[1..]).await;
                     }
                 }
-            } else if m.is_close() {
-                break;
+                // v5: the client closed its stdin
+                Message::Binary(b) if b[..] == [255, 0] => break,
+                m if m.is_close() => break,
+                _ => {}
             }
         }
+        // with stdinOnce the container's stdin closes with the first attach
+        if c2.stdin_once {
+            c2.stdin.lock().await.take();
+        }
+        std::future::pending::<()>().await
     };
     let output = async {
         loop {

@@ -15,6 +15,12 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Client-side rate limit of apply: a manifest of up to 200 objects goes
+/// at once (the API server's priority and fairness queues protect it),
+/// larger ones at 100 requests a second.
+pub const DEFAULT_QPS: f64 = 100.0;
+pub const DEFAULT_BURST: u32 = 200;
+
 /// The default for every timeout (API.md: 300 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -83,12 +89,15 @@ fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
         namespace: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
         create_or_replace: mode == "create_or_replace",
         force: o.bool("force", true)?,
-        qps: o.float("qps")?.or(h.settings.kube.qps).unwrap_or(50.0),
+        qps: o
+            .float("qps")?
+            .or(h.settings.kube.qps)
+            .unwrap_or(DEFAULT_QPS),
         burst: o
             .int("burst")?
             .map(|b| b.max(1) as u32)
             .or(h.settings.kube.burst)
-            .unwrap_or(100),
+            .unwrap_or(DEFAULT_BURST),
     })
 }
 
@@ -257,7 +266,8 @@ pub mod objects_api {
     /// original's `kubectl create || kubectl replace`), `force` (default
     /// true), `wait` (wait for applied workloads to be ready), `timeout`
     /// (for `wait`, default 300 s), `qps` / `burst` (client-side rate limit,
-    /// default 50 / 100 or `--qps` / `--burst`).
+    /// default 100 / 200 or `--qps` / `--burst`: a manifest of up to 200
+    /// objects goes at once, larger ones at 100 a second).
     ///
     /// ```rhai
     /// apply("kustomization-dir", #{wait: true});

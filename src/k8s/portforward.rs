@@ -255,33 +255,109 @@ impl Route {
 
     /// Carry one local connection to the pod: the cached pod first, a
     /// freshly resolved one if that fails.
-    async fn carry(&self, mut sock: tokio::net::TcpStream, stop: CancellationToken) {
-        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-            kube::Api::namespaced(self.client.clone(), &self.ns);
+    async fn carry(&self, sock: tokio::net::TcpStream, stop: CancellationToken) {
         for attempt in 0..2 {
             let Some((pod, pport)) = self.pod(attempt > 0).await else {
                 return;
             };
-            let mut pf = match api.portforward(&pod, &[pport]).await {
-                Ok(pf) => pf,
+            let ws = match open(&self.client, &self.ns, &pod, pport).await {
+                Ok(ws) => ws,
                 Err(e) => {
                     tracing::debug!("port-forward to {pod}:{pport} failed: {e}; re-resolving");
                     *self.cached.lock().unwrap() = None;
                     continue;
                 }
             };
-            let Some(mut up) = pf.take_stream(pport) else {
-                return;
-            };
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut sock, &mut up) => {}
+                r = pipe(ws, sock) => if let Err(e) = r {
+                    tracing::debug!("port-forward to {pod}:{pport}: {e}");
+                },
                 _ = stop.cancelled() => {}
             }
-            drop(up);
-            let _ = pf.join().await;
             return;
         }
     }
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The pod's portforward subresource for one port, as a WebSocket
+/// (channel protocol v4: channel 0 data, channel 1 errors).
+pub async fn open(client: &kube::Client, ns: &str, pod: &str, port: u16) -> Result<Ws, K8sError> {
+    let item = http::item_path(
+        &format!("/api/v1/namespaces/{}/pods", http::urlencode(ns)),
+        "pod",
+        pod,
+    )?;
+    let req = ::http::Request::get(format!("{item}/portforward?ports={port}"))
+        .body(vec![])
+        .map_err(|e| K8sError::Invalid(e.to_string()))?;
+    let conn = client
+        .connect(req)
+        .await
+        .map_err(|e| K8sError::Transport(http::transport_message(&e)))?;
+    Ok(conn.into_stream())
+}
+
+/// How much of the local connection goes into one WebSocket message.
+const CHUNK: usize = 256 * 1024;
+
+/// Carry one connection over the pod's WebSocket: what the pod sends is
+/// written straight to the socket (no queue or pipe in between, which is
+/// what keeps the throughput up), what the socket sends goes out in large
+/// messages. The first message of each channel is the port number.
+async fn pipe(ws: Ws, sock: tokio::net::TcpStream) -> Result<(), String> {
+    use futures::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut sink, mut stream) = ws.split();
+    let (mut rd, mut wr) = sock.into_split();
+    let down = async {
+        let mut seen = [false; 2];
+        while let Some(m) = stream.next().await {
+            let data = match m.map_err(|e| e.to_string())? {
+                Message::Binary(b) if !b.is_empty() => b,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            let (ch, payload) = (data[0] as usize, &data[1..]);
+            if ch > 1 || payload.is_empty() {
+                continue;
+            }
+            if !std::mem::replace(&mut seen[ch], true) {
+                continue; // the port number
+            }
+            if ch == 1 {
+                return Err(format!(
+                    "the pod's side: {}",
+                    String::from_utf8_lossy(payload)
+                ));
+            }
+            wr.write_all(payload).await.map_err(|e| e.to_string())?;
+        }
+        let _ = wr.shutdown().await;
+        Ok::<_, String>(())
+    };
+    let up = async {
+        let mut buf = vec![0u8; CHUNK + 1];
+        loop {
+            let n = rd.read(&mut buf[1..]).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            let mut msg = Vec::with_capacity(n + 1);
+            msg.push(0u8);
+            msg.extend_from_slice(&buf[1..=n]);
+            sink.send(Message::binary(msg))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        // no half-close in this protocol: the local side is done, so is the stream
+        let _ = sink.send(Message::Close(None)).await;
+        Ok::<_, String>(())
+    };
+    let (d, u) = tokio::join!(down, up);
+    d.and(u)
 }
 
 /// Listen on `addr` and forward each connection to the target.

@@ -415,3 +415,44 @@ fn cleanup_command_lists_runs_and_finds_every_kind() {
             "--older-than: invalid duration 'soon'",
         ));
 }
+
+/// An alpine ron's output comes through an attach that releases the
+/// command: it sees an empty stdin, both streams arrive, no marker shows;
+/// without the right to attach the command still runs (the gate opens by
+/// itself) and the output comes from the logs.
+#[test]
+fn output_through_the_attach_and_without_it() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let cmd = [
+        "ron",
+        "--node",
+        "kind-worker",
+        "--",
+        "sh",
+        "-c",
+        "cat; echo out; echo err >&2; exit 4",
+    ];
+    let not_markers = || predicate::str::contains("__scaffold_").not();
+    let before = fc.requests("attach", "pods");
+    p.cmd()
+        .args(cmd)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("out\n"))
+        .stdout(predicate::str::contains("err\n"))
+        .stdout(not_markers())
+        .stderr(not_markers());
+    assert!(fc.requests("attach", "pods") > before, "attached");
+    fc.faults().deny_verbs(&["attach"]);
+    p.cmd()
+        .args(cmd)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("out\n"))
+        .stdout(predicate::str::contains("err\n"))
+        .stdout(not_markers())
+        .stderr(not_markers());
+    fc.faults().deny_verbs(&[]);
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+}

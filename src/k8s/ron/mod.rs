@@ -7,6 +7,7 @@
 //! [`Spec::new`], the one set of defaults.
 
 pub mod cleanup;
+pub mod output;
 pub mod pod;
 pub mod spec;
 
@@ -17,6 +18,8 @@ pub use spec::{Spec, DEFAULT_TIMEOUT};
 use crate::capture::Capture;
 use crate::k8s::http::{self, K8sError};
 use crate::k8s::watch::ObjectWatch;
+pub use output::Out;
+use output::{Lines, Stage};
 use pod::PodState;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -26,8 +29,8 @@ use std::time::{Duration, Instant};
 /// How long the log stream may lag behind the command's exit.
 const LOG_GRACE: Duration = Duration::from_secs(10);
 
-/// Where output lines go (the terminal, with a node prefix for `ron_all`).
-pub type Out = Arc<dyn Fn(&str) + Send + Sync>;
+/// How long the copy-out container may take to run.
+const COPY_WAIT: Duration = Duration::from_secs(120);
 
 /// A DNS-1123 word: lowercase alphanumerics and dashes.
 fn dns_word(s: &str) -> String {
@@ -219,51 +222,75 @@ async fn create_all(
     .await
 }
 
-/// Watch the pod until `main` runs or has ended. What it waits for is said
-/// once; image pulls the kubelet retries are waited through for the retry
-/// budget, then reported with the kubelet's message.
-async fn until_started(
-    client: &kube::Client,
-    s: &Spec,
-    out: &Out,
-) -> Result<(ObjectWatch, PodState), String> {
-    let item = Made::Pod
-        .item(&s.namespace, &s.pod_name)
-        .map_err(|e| e.to_string())?;
-    let mut w = ObjectWatch::new(client, &item);
-    let mut said = String::new();
-    let mut pulling_since: Option<Instant> = None;
-    let name = format!("pod {}/{}", s.namespace, s.pod_name);
-    loop {
+/// Following the pod's states: what it waits for is said once; image
+/// pulls the kubelet retries are waited through for the retry budget, then
+/// reported with the kubelet's message; final states are errors.
+struct Progress<'a> {
+    s: &'a Spec,
+    out: &'a Out,
+    name: String,
+    said: String,
+    pulling_since: Option<Instant>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(s: &'a Spec, out: &'a Out) -> Progress<'a> {
+        Progress {
+            s,
+            out,
+            name: format!("pod {}/{}", s.namespace, s.pod_name),
+            said: String::new(),
+            pulling_since: None,
+        }
+    }
+
+    /// The next state of the pod from the watch, and whether it is on a
+    /// node yet (its logs can be asked for only then).
+    async fn next(&self, w: &mut ObjectWatch) -> Result<(PodState, bool), String> {
         let pod = w
             .next()
             .await
-            .map_err(|e| format!("watching {name}: {e}"))?;
-        let Some(pod) = pod else {
-            return Err(format!("{name} was deleted before it ran"));
-        };
-        match pod::state(&pod) {
-            PodState::Fatal(why) => return Err(format!("{name} cannot run: {why}")),
+            .map_err(|e| format!("watching {}: {e}", self.name))?;
+        let pod = pod.ok_or_else(|| format!("{} was deleted before it ended", self.name))?;
+        let scheduled = pod["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty());
+        Ok((pod::state(&pod), scheduled))
+    }
+
+    /// Take in a state: `Ok(Some)` once `main` runs or ended.
+    fn see(&mut self, st: PodState) -> Result<Option<PodState>, String> {
+        match st {
+            PodState::Fatal(why) => return Err(format!("{} cannot run: {why}", self.name)),
             PodState::Waiting(what) => {
-                pulling_since = None;
-                if what != said {
-                    out(&format!("{}ron: waiting for {what}", s.prefix));
-                    said = what;
+                self.pulling_since = None;
+                if what != self.said {
+                    (self.out)(&format!("{}ron: waiting for {what}", self.s.prefix));
+                    self.said = what;
                 }
             }
             PodState::PullRetrying(why) => {
-                let since = *pulling_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= s.retry_budget() {
+                let since = *self.pulling_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.s.retry_budget() {
                     return Err(format!(
-                        "{name} cannot run: {why} (still failing after {:.0}s of kubelet retries)",
+                        "{} cannot run: {why} (still failing after {:.0}s of kubelet retries)",
+                        self.name,
                         since.elapsed().as_secs_f64()
                     ));
                 }
             }
-            PodState::Starting => pulling_since = None,
-            st @ (PodState::Running | PodState::Exited(_)) => return Ok((w, st)),
+            PodState::Starting => self.pulling_since = None,
+            st @ (PodState::Running | PodState::Exited(_)) => return Ok(Some(st)),
         }
+        Ok(None)
     }
+}
+
+fn pod_watch(client: &kube::Client, s: &Spec) -> Result<ObjectWatch, String> {
+    let item = Made::Pod
+        .item(&s.namespace, &s.pod_name)
+        .map_err(|e| e.to_string())?;
+    Ok(ObjectWatch::new(client, &item))
 }
 
 /// Create everything and wait until `main` runs (node sessions stop here).
@@ -274,7 +301,14 @@ pub async fn start(
     out: &Out,
 ) -> Result<(), String> {
     create_all(client, s, created).await?;
-    until_started(client, s, out).await.map(|_| ())
+    let mut w = pod_watch(client, s)?;
+    let mut p = Progress::new(s, out);
+    loop {
+        let (st, _) = p.next(&mut w).await?;
+        if p.see(st)?.is_some() {
+            return Ok(());
+        }
+    }
 }
 
 /// A new record of what a run creates.
@@ -289,6 +323,12 @@ pub async fn run(
     created: Arc<Mutex<Created>>,
     out: Out,
 ) -> Result<Outcome, String> {
+    // with an exit marker the output is read live through an attach
+    let gated = Spec {
+        gate: s.exit_marker().is_some(),
+        ..s.clone()
+    };
+    let s = &gated;
     create_all(client, s, &created).await?;
     let events = s
         .show_events
@@ -312,41 +352,68 @@ pub async fn run(
     })
 }
 
-/// Wait for `main` to start, stream its logs, return its exit code and
-/// the logs (with a note when they may be cut).
+/// Wait for `main` to end, streaming its output; its exit code and the
+/// output (with a note when it may be cut). With an exit marker (images
+/// known to have `sh`) the code comes with the output the moment the
+/// command ends; otherwise from the pod's status, which the kubelet
+/// updates about once a second.
 async fn follow(
     client: &kube::Client,
     s: &Spec,
     out: Out,
 ) -> Result<(i32, String, Option<String>), String> {
-    let (mut w, mut st) = until_started(client, s, &out).await?;
     let logs = Arc::new(Mutex::new(Capture::new(
         &format!("{}-main", s.pod_name),
         s.spill.clone(),
     )));
-    let task = tokio::spawn(stream_logs(
-        client.clone(),
-        s.clone(),
-        logs.clone(),
-        out.clone(),
-    ));
-    let name = format!("pod {}/{}", s.namespace, s.pod_name);
-    let code = loop {
-        match st {
-            PodState::Exited(c) => break c,
-            PodState::Fatal(why) => return Err(format!("{name} cannot run: {why}")),
-            _ => {}
-        }
-        let pod = w
-            .next()
-            .await
-            .map_err(|e| format!("watching {name}: {e}"))?;
-        let Some(pod) = pod else {
-            return Err(format!("{name} was deleted while running"));
-        };
-        st = pod::state(&pod);
+    let (code_tx, mut code_rx) = tokio::sync::oneshot::channel();
+    let (stage_tx, stage) = tokio::sync::watch::channel(Stage::Pending);
+    let lines = Lines {
+        s: s.clone(),
+        logs: logs.clone(),
+        out: out.clone(),
+        count: 0,
     };
-    let note = finish_logs(task).await;
+    let task = AbortOnDrop(tokio::spawn(read_output(
+        client.clone(),
+        lines,
+        stage,
+        code_tx,
+    )));
+    let mut w = pod_watch(client, s)?;
+    let mut p = Progress::new(s, &out);
+    let mut marker_open = s.exit_marker().is_some();
+    let (code, by_marker) = loop {
+        tokio::select! {
+            c = &mut code_rx, if marker_open => match c {
+                Ok(c) => break (c, true),
+                // the output ended without a marker: the status tells
+                Err(_) => marker_open = false,
+            },
+            st = p.next(&mut w) => {
+                let (st, scheduled) = st?;
+                if scheduled {
+                    stage_tx.send_if_modified(|now| match (*now, &st) {
+                        (Stage::Pending, _) => { *now = Stage::OnNode; true }
+                        (Stage::OnNode, PodState::Running) => { *now = Stage::Running(Instant::now()); true }
+                        _ => false,
+                    });
+                }
+                if let Some(PodState::Exited(c)) = p.see(st)? {
+                    stage_tx.send_replace(Stage::Ended);
+                    break (c, false);
+                }
+            },
+        }
+    };
+    // after the marker everything the command wrote was read: the log
+    // stream may stay open for seconds until the kubelet notices the exit
+    let note = if by_marker {
+        task.0.abort();
+        None
+    } else {
+        finish_logs(task).await
+    };
     let captured = std::mem::replace(&mut *logs.lock().unwrap(), Capture::new("", None)).finish();
     let note = [note, captured.note()]
         .into_iter()
@@ -362,36 +429,79 @@ async fn follow(
     ))
 }
 
+/// A task that stops when its handle goes (an error path returns early).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), K8sError>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The output, from the attach to a gated `main` or else its logs; the
+/// exit code to `code` when the marker came.
+async fn read_output(
+    client: kube::Client,
+    mut lines: Lines,
+    mut stage: tokio::sync::watch::Receiver<Stage>,
+    code: tokio::sync::oneshot::Sender<i32>,
+) -> Result<(), K8sError> {
+    if lines.s.gate {
+        if let output::Attached::Read(c) = output::attach(&client, &mut lines, &mut stage).await {
+            if let Some(c) = c {
+                let _ = code.send(c);
+            }
+            return Ok(());
+        }
+    }
+    stream_logs(client, lines, stage, code).await
+}
+
+/// Follow `main`'s logs from as soon as the container exists (once the
+/// pod is on a node; retried while the container is being created); the
+/// exit marker's code goes to `code` at once.
 async fn stream_logs(
     client: kube::Client,
-    s: Spec,
-    logs: Arc<Mutex<Capture>>,
-    out: Out,
+    mut lines: Lines,
+    mut stage: tokio::sync::watch::Receiver<Stage>,
+    code: tokio::sync::oneshot::Sender<i32>,
 ) -> Result<(), K8sError> {
-    let item = Made::Pod.item(&s.namespace, &s.pod_name)?;
+    let item = Made::Pod.item(&lines.s.namespace, &lines.s.pod_name)?;
     let path = format!("{item}/log?container=main&follow=true");
-    crate::k8s::logs::follow_into(&client, &path, &mut |l: &str| {
-        out(&format!("{}{l}", s.prefix));
-        logs.lock().unwrap().line(l);
-    })
-    .await
+    let has_marker = lines.s.exit_marker().is_some();
+    let mut code = Some(code);
+    if stage.wait_for(|st| *st != Stage::Pending).await.is_err() {
+        return Ok(());
+    }
+    loop {
+        let mut sink = |l: &str| {
+            if let (Some(c), Some(tx)) = (lines.line(l), code.take()) {
+                let _ = tx.send(c);
+            }
+        };
+        let r = crate::k8s::logs::follow_into(&client, &path, &mut sink).await;
+        match r {
+            // not created or started yet ("ContainerCreating", "waiting to start")
+            Err(e) if e.code() == Some(400) => {}
+            // with a marker an empty stream is one that came too early
+            Ok(()) if has_marker && lines.count == 0 => {}
+            r => return r,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Give the log stream a moment to end after the command exited; stop it
 /// otherwise. A note when what was read may not be everything.
-async fn finish_logs(mut task: tokio::task::JoinHandle<Result<(), K8sError>>) -> Option<String> {
-    match tokio::time::timeout(LOG_GRACE, &mut task).await {
+async fn finish_logs(mut task: AbortOnDrop) -> Option<String> {
+    match tokio::time::timeout(LOG_GRACE, &mut task.0).await {
         Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(e))) => Some(format!(
-            "the log stream broke ({e}); the output shown may be cut"
+        Ok(Ok(Err(e))) => Some(format!("the log stream broke ({e}); the output shown may be cut")),
+        Ok(Err(e)) => Some(format!("reading the logs failed ({e}); the output shown may be cut")),
+        Err(_) => Some(format!(
+            "the log stream was still open {}s after the command exited; stopped it, the output shown may be cut",
+            LOG_GRACE.as_secs()
         )),
-        Ok(Err(e)) => Some(format!(
-            "reading the logs failed ({e}); the output shown may be cut"
-        )),
-        Err(_) => {
-            task.abort();
-            Some(format!("the log stream was still open {}s after the command exited; stopped it, the output shown may be cut", LOG_GRACE.as_secs()))
-        }
     }
 }
 
@@ -440,8 +550,29 @@ async fn show_events(client: kube::Client, s: Spec, out: Out) {
     }
 }
 
-/// `tar czf - /store` in the sleep container, streamed to the destination.
+/// `tar czf - /store` in the sleep container, streamed to the destination
+/// (once that container runs: `main` may have ended before it started).
 async fn copy_out(client: &kube::Client, s: &Spec) -> Result<PathBuf, String> {
+    let mut w = pod_watch(client, s)?;
+    let running = async {
+        loop {
+            let pod = w.next().await.map_err(|e| e.to_string())?;
+            let pod = pod.ok_or_else(|| format!("pod {} went away", s.pod_name))?;
+            if pod::container_running(&pod, "sleep") {
+                return Ok::<(), String>(());
+            }
+        }
+    };
+    tokio::time::timeout(COPY_WAIT, running)
+        .await
+        .map_err(|_| {
+            format!(
+                "the copy-out container of {}/{} did not run within {}s",
+                s.namespace,
+                s.pod_name,
+                COPY_WAIT.as_secs()
+            )
+        })??;
     let argv = ["tar", "czf", "-", "-C", "/", "store"]
         .map(String::from)
         .to_vec();

@@ -16,6 +16,20 @@ pub fn pod_manifest(s: &Spec) -> Value {
         argv.extend(s.nsenter_opts.split_whitespace().map(str::to_string));
     }
     argv.extend(s.argv.iter().cloned());
+    if let Some(m) = s.exit_marker() {
+        // the command as it was, then its exit code on a line of its own
+        let mut wrap = format!("\"$@\"; c=$?; printf '{m}%d\\n' $c; exit $c");
+        if s.gate {
+            // wait for the attach to close stdin (or give up), then start
+            // the command with no stdin, as an ungated one has
+            wrap = format!(
+                "(timeout {} cat >/dev/null) 2>/dev/null; echo {}; exec </dev/null; {wrap}",
+                super::spec::GATE_SECS,
+                s.start_marker()
+            );
+        }
+        argv = [vec!["sh".to_string(), "-c".into(), wrap, "sh".into()], argv].concat();
+    }
     let mut mounts = vec![];
     let mut volumes = vec![];
     if !s.files.is_empty() {
@@ -26,13 +40,16 @@ pub fn pod_manifest(s: &Spec) -> Value {
         mounts.push(json!({"name": "store", "mountPath": "/store"}));
         volumes.push(json!({"name": "store", "persistentVolumeClaim": {"claimName": s.pvc_name}}));
     }
+    // a pull only when the node lacks the image (not `Always`, the default
+    // of an untagged image): one registry round trip less per ron
     let mut containers = vec![json!({
-        "name": "main", "image": s.image, "command": argv,
+        "name": "main", "image": s.image, "command": argv, "imagePullPolicy": "IfNotPresent",
         "securityContext": {"privileged": true}, "volumeMounts": mounts,
+        "stdin": s.gate, "stdinOnce": s.gate,
     })];
     if s.pvc {
         containers.push(json!({
-            "name": "sleep", "image": s.image, "command": ["sleep", "infinity"],
+            "name": "sleep", "image": s.image, "command": ["sleep", "infinity"], "imagePullPolicy": "IfNotPresent",
             "volumeMounts": [{"name": "store", "mountPath": "/store"}],
         }));
     }
@@ -44,6 +61,9 @@ pub fn pod_manifest(s: &Spec) -> Value {
             "tolerations": [{"operator": "Exists"}],
             "hostPID": true, "hostNetwork": true, "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 1,
+            // no API token to request and mount, no service variables to
+            // compute: the pod starts sooner and carries no credentials
+            "automountServiceAccountToken": false, "enableServiceLinks": false,
             "containers": containers, "volumes": volumes,
         },
     })
@@ -179,6 +199,15 @@ pub fn state(pod: &Value) -> PodState {
         ));
     }
     PodState::Starting
+}
+
+/// Whether the named container is running.
+pub fn container_running(pod: &Value, name: &str) -> bool {
+    pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["name"] == name && c["state"]["running"].is_object())
 }
 
 #[cfg(test)]

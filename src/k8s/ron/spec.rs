@@ -9,6 +9,11 @@ use std::time::Duration;
 /// How long a ron's command may run, the CLI's and scripts' alike: long
 /// enough for any benchmark, short enough that a forgotten run ends.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a gated `main` waits for the attach before it runs the command
+/// anyway (see `output.rs`).
+pub const GATE_SECS: u64 = 5;
+
 #[derive(Clone)]
 pub struct Spec {
     pub node: String,
@@ -40,6 +45,10 @@ pub struct Spec {
     pub prefix: String,
     /// where a large output is written in full
     pub spill: Option<SpillDir>,
+    /// `main` waits (a few seconds at most) for an attach before the
+    /// command runs, so its output is read live (see `output.rs`); set by
+    /// `run` for images with an exit marker
+    pub gate: bool,
 }
 
 impl Spec {
@@ -80,7 +89,23 @@ impl Spec {
             timeout: DEFAULT_TIMEOUT,
             prefix: String::new(),
             spill: None,
+            gate: false,
         }
+    }
+
+    /// The line the wrapped command prints last with its exit code, when
+    /// the image is known to have `sh` (alpine, busybox): the code then
+    /// comes from the log stream at once instead of the pod's status,
+    /// which the kubelet updates about once a second.
+    pub fn exit_marker(&self) -> Option<String> {
+        let repo = self.image.split(['@', ':']).next().unwrap_or("");
+        let name = repo.rsplit('/').next().unwrap_or(repo);
+        matches!(name, "alpine" | "busybox").then(|| format!("__scaffold_exit_{}__ ", self.run_id))
+    }
+
+    /// The line the gated command prints before it starts.
+    pub fn start_marker(&self) -> String {
+        format!("__scaffold_start_{}__", self.run_id)
     }
 
     /// How long transient failures (image pulls the kubelet retries,
