@@ -87,9 +87,25 @@ fn handle(sh: &Arc<Shared>, ev: &Event) {
             retry_pending(sh);
         }
         "persistentvolumeclaims" if ev.etype == "ADDED" => {
-            bind_pvc(sh, o);
-            // pods that waited for this claim can be scheduled now
-            retry_pending(sh);
+            let delay = sh.faults.pvc_bind_delay();
+            if delay.is_zero() {
+                bind_pvc(sh, o);
+                // pods that waited for this claim can be scheduled now
+                retry_pending(sh);
+            } else {
+                // pods that come meanwhile see an unbound claim
+                retry_pending(sh);
+                let (sh, o) = (sh.clone(), o.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let k = kind(&sh, "", "PersistentVolumeClaim");
+                    let (ns, name) = name_of(&o);
+                    if let Some(now) = sh.store.get(&k, ns, name) {
+                        bind_pvc(&sh, &now);
+                        retry_pending(&sh);
+                    }
+                });
+            }
         }
         "customresourcedefinitions.apiextensions.k8s.io" if ev.etype != "DELETED" => {
             establish_crd(sh, o)
@@ -234,6 +250,21 @@ fn schedule(sh: &Arc<Shared>, pod: &Value) {
     if let Some(claim) = missing {
         let n = nodes.len();
         let msg = format!("0/{n} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.");
+        unschedulable(sh, pod, msg);
+        return;
+    }
+    // and one that is not bound yet (an Immediate claim the provisioner
+    // is still working on)
+    let unbound = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+        .filter_map(|c| sh.store.get(&pvck, ns, c))
+        .any(|c| c["status"]["phase"] != "Bound" && !is_manual(&c));
+    if unbound {
+        let n = nodes.len();
+        let msg = format!("0/{n} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.");
         unschedulable(sh, pod, msg);
         return;
     }

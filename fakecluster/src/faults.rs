@@ -23,6 +23,8 @@ pub struct Faults {
     rbac_namespaces: Mutex<Option<Vec<String>>>,
     /// open and new watches send nothing (a half-open connection)
     stall_watches: tokio::sync::watch::Sender<bool>,
+    /// how long the provisioner takes to bind a new claim (ms)
+    pvc_bind_delay_ms: AtomicU64,
     /// verbs the token lacks (`attach`, `exec`...), answered with 403
     denied_verbs: Mutex<Vec<String>>,
 }
@@ -40,6 +42,7 @@ impl Default for Faults {
             rbac_namespaces: Mutex::new(None),
             stall_watches: tokio::sync::watch::channel(false).0,
             denied_verbs: Mutex::new(vec![]),
+            pvc_bind_delay_ms: AtomicU64::new(0),
         }
     }
 }
@@ -115,6 +118,16 @@ impl Faults {
     pub fn restrict_to_namespaces(&self, namespaces: Option<&[&str]>) {
         *self.rbac_namespaces.lock().unwrap() =
             namespaces.map(|n| n.iter().map(|s| s.to_string()).collect());
+    }
+    /// Bind new claims only after `d`, like a real provisioner (a second
+    /// or two): until then pods using them are Unschedulable with "pod has
+    /// unbound immediate PersistentVolumeClaims".
+    pub fn set_pvc_bind_delay(&self, d: Duration) {
+        self.pvc_bind_delay_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+    pub fn pvc_bind_delay(&self) -> Duration {
+        Duration::from_millis(self.pvc_bind_delay_ms.load(Ordering::SeqCst))
     }
     /// Act like a token without these verbs (subresources such as
     /// `attach`, `exec`, `portforward`, `log`, or `create`, `delete`...):

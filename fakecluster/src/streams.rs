@@ -238,6 +238,7 @@ pub async fn upgrade(
         Exec(Arc<PodRt>, Arc<ContainerRt>, Vec<String>, bool),
         Attach(Arc<ContainerRt>),
         Forward(Vec<u16>),
+        Refused(String),
     }
     let job = match what {
         "exec" | "attach" => match pod_and_container(&sh, ns, name, q.get("container")) {
@@ -253,12 +254,9 @@ pub async fn upgrade(
                 Job::Exec(rt, c, cmd, q.flag("stdin"))
             }
             Ok((_, c)) if !matches!(*c.state.lock().unwrap(), CState::Running { .. }) => {
-                // the kubelet attaches to a running container only
-                return error_response(&ApiError::new(
-                    500,
-                    "InternalError",
-                    format!("container {} is not running", c.name),
-                ));
+                // the kubelet attaches to a running container only; its
+                // error comes after the API server upgraded the connection
+                Job::Refused(format!("container not found (\"{}\")", c.name))
             }
             Ok((_, c)) => Job::Attach(c),
             Err(e) => return error_response(&e),
@@ -306,6 +304,12 @@ pub async fn upgrade(
                 Job::Exec(rt, c, cmd, stdin) => exec(&sh2, ws, rt, c, cmd, stdin, v5).await,
                 Job::Attach(c) => attach(ws, c).await,
                 Job::Forward(ports) => forward(ws, ports).await,
+                Job::Refused(why) => {
+                    let (mut sink, _) = ws.split();
+                    let st = json!({"metadata": {}, "status": "Failure", "message": why, "reason": "InternalError", "code": 500});
+                    let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
+                    let _ = sink.send(normal_close()).await;
+                }
             }
         };
         tokio::select! {

@@ -456,3 +456,32 @@ fn output_through_the_attach_and_without_it() {
     fc.faults().deny_verbs(&[]);
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }
+
+/// A claim the provisioner binds a moment later is waited for (with a line
+/// saying so); the ron then runs and its claim goes with it.
+#[test]
+fn a_claim_bound_later_is_waited_for() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.faults()
+        .set_pvc_bind_delay(std::time::Duration::from_millis(1500));
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "--pvc",
+            "--auto-copy=false",
+            "--",
+            "sh",
+            "-c",
+            "echo kept > /store/x; echo wrote",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "waiting for PersistentVolumeClaim ron-pvc to be bound",
+        ))
+        .stdout(predicate::str::contains("wrote"));
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+}

@@ -171,8 +171,17 @@ fn scheduling(pod: &Value) -> Option<PodState> {
         && !msg.contains("didn't match")
         && !msg.contains("untolerated taint")
         && !msg.contains("Insufficient");
+    let claims: Vec<&str> = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+        .collect();
     Some(if only_claims {
-        PodState::Waiting(format!("its PersistentVolumeClaim to be bound ({msg})"))
+        PodState::Waiting(format!(
+            "PersistentVolumeClaim {} to be bound ({msg})",
+            claims.join(", ")
+        ))
     } else {
         PodState::Fatal(format!("Unschedulable: {msg}"))
     })
