@@ -333,8 +333,10 @@ pub enum OutputFormat {
 pub struct ScriptArgs {
     /// The script to run
     pub file: PathBuf,
-    /// Positional arguments for the script (read with args())
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// Arguments for the script (read with args()); scaffold's options may
+    /// come anywhere, a negative number is an argument, and everything
+    /// after `--` goes to the script verbatim (how it takes flags of its own)
+    #[arg(allow_negative_numbers = true)]
     pub args: Vec<String>,
     /// Parameter as a string, read with param()/params() (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -3,6 +3,31 @@
 use crate::util::Project;
 use predicates::prelude::*;
 
+/// scaffold's options anywhere, like cobra and clap users expect; words
+/// that are not options (negative numbers too) are the script's; `--` ends
+/// option parsing; an unknown option is a usage error that says how to
+/// pass it to the script.
+#[test]
+fn options_anywhere_and_double_dash() {
+    let p = Project::new();
+    p.file("a.rhai", r#"print(`args=${args()} x=${param("x", "")}`);"#);
+    p.cmd()
+        .args(["script", "a.rhai", "one", "--set", "x=1", "-5", "--no-breakpoints"])
+        .args(["--artifacts", "out", "--", "--own-flag", "--", "two"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            r#"args=["one", "-5", "--own-flag", "--", "two"] x=1"#,
+        ));
+    assert!(p.path().join("out/latest/results.json").exists());
+    p.cmd()
+        .args(["script", "a.rhai", "one", "--bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unexpected argument '--bogus'"))
+        .stderr(predicate::str::contains("use '-- --bogus'"));
+}
+
 #[test]
 fn params_args_and_results() {
     let p = Project::new();
@@ -20,7 +45,7 @@ fn params_args_and_results() {
     );
     p.cmd()
         .args(["script", "s.rhai", "--set", "name=bob", "--set", "runs=5"])
-        .args(["--set-json", r#"list=[1,"two"]"#, "pos1", "--flag-like"])
+        .args(["--set-json", r#"list=[1,"two"]"#, "pos1", "--", "--flag-like"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
