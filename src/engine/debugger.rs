@@ -8,19 +8,33 @@ use rhai::{ASTNode, Engine, Expr, Position, Stmt};
 use std::sync::{Arc, Mutex};
 
 /// The prompt shown at a stop (the REPL's, given by the caller so the
-/// engine does not depend on the REPL): location, message; `Err` aborts.
-pub type Prompt =
-    fn(&mut rhai::EvalContext, &str, Option<&str>) -> Result<(), Box<rhai::EvalAltResult>>;
+/// engine does not depend on the REPL): location, message, the script's
+/// top-level variables when stopped inside a function; `Err` aborts.
+pub type Prompt = fn(
+    &mut rhai::EvalContext,
+    &str,
+    Option<&str>,
+    Option<&TopLevel>,
+) -> Result<(), Box<rhai::EvalAltResult>>;
 
-/// Attach the debugger. `break_at` holds (source display name, line).
+/// The script's top-level variables (name, constant, value) as they were
+/// when the running function was called from the top level: Rhai functions
+/// cannot see them, the prompt can.
+pub type TopLevel = Vec<(String, bool, rhai::Dynamic)>;
+
+/// Attach the debugger. `break_at` holds (source display name, line);
+/// `functions` are the script's own functions: a call of one from the top
+/// level keeps a copy of the top-level variables for a stop inside it.
 #[allow(deprecated)] // register_debugger is marked volatile, not deprecated
 pub fn attach(
     engine: &mut Engine,
     host: Arc<Host>,
     break_at: Vec<(String, usize)>,
+    functions: Vec<String>,
     prompt: Prompt,
 ) {
     let lines = break_at.clone();
+    let top: Mutex<Option<TopLevel>> = Mutex::new(None);
     // After a --break-at stop we step over the rest of that line silently, so
     // one execution of a line stops once: (source, line, address of the
     // statement we stopped at). Reaching that same statement again (a loop)
@@ -32,6 +46,12 @@ pub fn attach(
                 name: "breakpoint".into(),
                 enabled: true,
             });
+            for name in &functions {
+                dbg.break_points_mut().push(BreakPoint::AtFunctionName {
+                    name: name.as_str().into(),
+                    enabled: true,
+                });
+            }
             for (src, line) in &lines {
                 dbg.break_points_mut().push(BreakPoint::AtPosition {
                     source: Some(src.as_str().into()),
@@ -49,13 +69,25 @@ pub fn attach(
             match event {
                 DebuggerEvent::BreakPoint(i) => {
                     let bp = ctx.global_runtime_state().debugger().break_points()[i].clone();
+                    let at_top = ctx
+                        .global_runtime_state()
+                        .debugger()
+                        .call_stack()
+                        .is_empty();
                     match bp {
+                        BreakPoint::AtFunctionName { name, .. } if name != "breakpoint" => {
+                            if at_top {
+                                *top.lock().unwrap() = Some(snapshot(ctx.scope()));
+                            }
+                            Ok(DebuggerCommand::Continue)
+                        }
                         BreakPoint::AtFunctionName { .. } => {
                             let msg = call_message(&mut ctx, &node)?;
                             host.breakpoint_handled
                                 .store(true, std::sync::atomic::Ordering::SeqCst);
                             let loc = format!("{src}:{line}");
-                            prompt(&mut ctx, &loc, msg.as_deref())?;
+                            let t = (!at_top).then(|| top.lock().unwrap().clone()).flatten();
+                            prompt(&mut ctx, &loc, msg.as_deref(), t.as_ref())?;
                             Ok(DebuggerCommand::Continue)
                         }
                         _ => {
@@ -64,11 +96,20 @@ pub fn attach(
                                     return Ok(DebuggerCommand::Next);
                                 }
                             }
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
+                            let t = (!at_top).then(|| top.lock().unwrap().clone()).flatten();
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
                         }
                     }
                 }
                 DebuggerEvent::Step => {
+                    let t = || {
+                        let inside = !ctx
+                            .global_runtime_state()
+                            .debugger()
+                            .call_stack()
+                            .is_empty();
+                        inside.then(|| top.lock().unwrap().clone()).flatten()
+                    };
                     let same_line = stepping
                         .lock()
                         .unwrap()
@@ -77,10 +118,12 @@ pub fn attach(
                     match same_line {
                         Some((true, false)) => Ok(DebuggerCommand::Next),
                         Some((true, true)) => {
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
+                            let t = t();
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
                         }
                         _ if is_break_line(&src, line) => {
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt)
+                            let t = t();
+                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
                         }
                         _ => {
                             *stepping.lock().unwrap() = None;
@@ -113,11 +156,20 @@ fn stop_at_line(
     line: usize,
     node: &ASTNode,
     prompt: Prompt,
+    top: Option<TopLevel>,
 ) -> Result<DebuggerCommand, Box<rhai::EvalAltResult>> {
     let loc = format!("{src}:{line}");
-    prompt(ctx, &loc, None)?;
+    prompt(ctx, &loc, None, top.as_ref())?;
     *stepping.lock().unwrap() = Some((src, line, node_id(node)));
     Ok(DebuggerCommand::Next)
+}
+
+/// A copy of the variables in scope.
+fn snapshot(scope: &rhai::Scope) -> TopLevel {
+    scope
+        .iter_raw()
+        .map(|(n, c, v)| (n.to_string(), c, v.clone()))
+        .collect()
 }
 
 /// Evaluate the message argument of a `breakpoint(msg)` call.

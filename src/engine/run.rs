@@ -45,13 +45,13 @@ pub fn run_script(
     let (mut engine, resolver) = super::build(Some(host.clone()));
     let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     resolver.add_origin(&display, super::resolver::Origin::File(abs));
-    if host.settings.breakpoints {
-        super::debugger::attach(&mut engine, host.clone(), break_at, prompt);
-    }
-
     let mut scope = Scope::new();
     let (ast, result) = match engine.compile(&text) {
         Ok(mut ast) => {
+            if host.settings.breakpoints {
+                let functions = ast.iter_functions().map(|f| f.name.to_string()).collect();
+                super::debugger::attach(&mut engine, host.clone(), break_at, functions, prompt);
+            }
             ast.set_source(display.as_str());
             // a panic anywhere still ends the run in order: exit handlers,
             // teardown, results.json

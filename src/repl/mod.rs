@@ -105,10 +105,9 @@ pub fn is_incomplete(parser: &rhai::Engine, input: &str) -> bool {
             match &*e.0 {
                 P::UnexpectedEOF => true,
                 P::BadInput(LexError::UnterminatedString) => true,
-                P::MissingToken(tok, _) => {
-                    // a closing token missing at the very end of input
-                    matches!(tok.as_str(), "}" | ")" | "]" | "`" | "\"") && at_end(input, e.1)
-                }
+                // a token missing at the very end of the input: a closing
+                // one, or the `;` a statement inside an open block needs
+                P::MissingToken(..) => at_end(input, e.1),
                 _ => {
                     at_end(input, e.1) && matches!(&*e.0, P::ExprExpected(_) | P::MissingSymbol(_))
                 }
@@ -230,9 +229,20 @@ pub fn run(host: Arc<Host>) -> i32 {
         crate::ui::flush(std::time::Duration::from_secs(2));
         match ed.readline("scaffold> ") {
             Ok(line) => {
-                let input = line.trim_end().to_string();
+                let mut input = line.trim_end().to_string();
                 if input.trim().is_empty() {
                     continue;
+                }
+                // on a terminal the validator already waited for the end of
+                // a block; piped input is read on here the same way
+                while is_incomplete(&engine, &input) {
+                    match ed.readline("     ...> ") {
+                        Ok(more) => {
+                            input.push('\n');
+                            input.push_str(more.trim_end());
+                        }
+                        Err(_) => break,
+                    }
                 }
                 let _ = ed.add_history_entry(input.as_str());
                 if let Some(p) = &hist {
@@ -283,8 +293,35 @@ fn eval(
         lib.clear_statements();
         v
     });
+    let hint = r.as_ref().err().and_then(|e| did_you_mean(e, scope, lib));
     show_result(r, src);
+    if let Some(h) = hint {
+        crate::ui::err(h);
+    }
     host.interrupt.reset();
+}
+
+/// "did you mean" for a function or variable that does not exist, as
+/// `scaffold check` gives it.
+pub fn did_you_mean(e: &EvalAltResult, scope: &Scope, lib: &AST) -> Option<String> {
+    let (name, pool): (String, Vec<String>) = match e {
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            let name = sig.split([' ', '(']).next().unwrap_or("").to_string();
+            let mut pool: Vec<String> = host_docs()
+                .iter()
+                .flat_map(|a| a.functions.iter().map(|f| f.name.clone()))
+                .collect();
+            pool.extend(lib.iter_functions().map(|f| f.name.to_string()));
+            (name, pool)
+        }
+        EvalAltResult::ErrorVariableNotFound(name, _) => (
+            name.clone(),
+            scope.iter_raw().map(|(n, ..)| n.to_string()).collect(),
+        ),
+        _ => return None,
+    };
+    let best = crate::util::closest(&name, pool.iter().map(|s| s.as_str()))?;
+    (best != name).then(|| format!("hint: did you mean '{best}'?"))
 }
 
 /// Handle a `:command`. Returns false to quit.

@@ -27,6 +27,14 @@ fn repl_multiline_history_completion_help() {
     let p = Project::new();
     let mut s = spawn(&p, &["repl"]);
     // multi-line: an open block continues
+    // a function typed over three lines, as in any language REPL
+    line(&mut s, "scaffold> ", "fn thrice(x) {");
+    s.send_line("x * 3").unwrap();
+    s.send_line("}").unwrap();
+    line(&mut s, "scaffold> ", "thrice(5)");
+    s.expect("15").unwrap();
+    line(&mut s, "scaffold> ", "wait_redy()");
+    s.expect("did you mean 'wait_ready'?").unwrap();
     line(&mut s, "scaffold> ", "fn twice(x) {");
     s.send_line("  x * 2 }").unwrap();
     line(&mut s, "scaffold> ", "let v = twice(21);");
@@ -98,18 +106,27 @@ fn breakpoint_sees_locals_and_continues() {
     let p = Project::new();
     p.file(
         "s.rhai",
-        "fn work(n) {\n    let local_value = n * 10;\n    breakpoint(\"inside work\");\n    local_value\n}\nlet r = work(4);\nprint(\"result=\" + r);\n",
+        "let lb_ip = \"10.0.0.7\";\nlet n = 1;\nfn work(n) {\n    let local_value = n * 10;\n    breakpoint(\"inside work\");\n    local_value\n}\nlet r = work(4);\nprint(\"result=\" + r);\n",
     );
     let mut s = spawn(&p, &["script", "s.rhai"]);
-    s.expect("[breakpoint] s.rhai:3: inside work").unwrap();
+    s.expect("[breakpoint] s.rhai:5: inside work").unwrap();
+    s.expect("top-level ones").unwrap();
     line(&mut s, "(breakpoint) ", "local_value + 2");
     s.expect("42").unwrap();
+    // the script's top-level variables too; the function's own shadow them
+    line(&mut s, "(breakpoint) ", "lb_ip + \"/\" + n");
+    s.expect("10.0.0.7/4").unwrap();
+    line(&mut s, "(breakpoint) ", "local_value = 41");
     line(&mut s, "(breakpoint) ", ":vars");
-    s.expect("local_value = 40").unwrap();
+    s.expect("local_value = 41").unwrap();
+    s.expect("top level (as of the call):").unwrap();
+    s.expect("lb_ip").unwrap();
+    line(&mut s, "(breakpoint) ", "lb_ipp");
+    s.expect("did you mean 'lb_ip'?").unwrap();
     line(&mut s, "(breakpoint) ", ":where");
     s.expect("work()").unwrap();
     line(&mut s, "(breakpoint) ", ":c");
-    s.expect("result=40").unwrap();
+    s.expect("result=41").unwrap();
     s.expect(Eof).unwrap();
 }
 

@@ -12,7 +12,15 @@ fn options_anywhere_and_double_dash() {
     let p = Project::new();
     p.file("a.rhai", r#"print(`args=${args()} x=${param("x", "")}`);"#);
     p.cmd()
-        .args(["script", "a.rhai", "one", "--set", "x=1", "-5", "--no-breakpoints"])
+        .args([
+            "script",
+            "a.rhai",
+            "one",
+            "--set",
+            "x=1",
+            "-5",
+            "--no-breakpoints",
+        ])
         .args(["--artifacts", "out", "--", "--own-flag", "--", "two"])
         .assert()
         .success()
@@ -45,7 +53,13 @@ fn params_args_and_results() {
     );
     p.cmd()
         .args(["script", "s.rhai", "--set", "name=bob", "--set", "runs=5"])
-        .args(["--set-json", r#"list=[1,"two"]"#, "pos1", "--", "--flag-like"])
+        .args([
+            "--set-json",
+            r#"list=[1,"two"]"#,
+            "pos1",
+            "--",
+            "--flag-like",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains(
