@@ -52,7 +52,7 @@ pub fn prompt(
                         super::print_vars(ctx.scope());
                         if let Some(t) = top {
                             let outer = outer_scope(t, ctx.scope());
-                            if outer.len() > 0 {
+                            if !outer.is_empty() {
                                 crate::ui::out("  top level (as of the call):");
                                 super::print_vars(&outer);
                             }
