@@ -271,6 +271,14 @@ pub struct ApplyArgs {
     /// How long --wait may take (e.g. 90s, 5m)
     #[arg(long, default_value = "5m")]
     pub timeout: String,
+    /// Change nothing: a server-side dry run of every object, one line each
+    /// (would create, would change, unchanged)
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+    /// Change nothing: show what would change against the live objects as a
+    /// unified diff, like kubectl diff (exit 1 when there are differences)
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub diff: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -340,11 +340,32 @@ fn patch(
                 "PATCH, application/apply-patch+yaml requires fieldManager to be set",
             ));
         }
+        // dryRun=All: the answer the request would get, nothing stored
+        let dry = q.get("dryRun") == Some("All");
         return match sh.store.get(&t.kind, &ns, &name) {
             None => {
                 let mut obj = p;
                 obj["metadata"]["name"] = json!(name);
-                let obj = crate::admission::admit(sh, &t.kind, &ns, obj)?;
+                let mut obj = crate::admission::admit(sh, &t.kind, &ns, obj)?;
+                if dry {
+                    if t.kind.namespaced
+                        && sh
+                            .store
+                            .get(&sh.store.kind("", "Namespace").unwrap(), "", &ns)
+                            .is_none()
+                    {
+                        return Err(ApiError::new(
+                            404,
+                            "NotFound",
+                            format!("namespaces \"{ns}\" not found"),
+                        ));
+                    }
+                    if t.kind.namespaced {
+                        obj["metadata"]["namespace"] = json!(ns);
+                    }
+                    obj["metadata"]["creationTimestamp"] = json!(crate::store::now());
+                    return Ok((201, obj));
+                }
                 sh.store.create(&t.kind, &ns, obj).map(|o| (201, o))
             }
             Some(mut cur) => {
@@ -358,6 +379,9 @@ fn patch(
                     cur["status"] = st;
                 } else {
                     crate::patch::apply(&mut cur, &p);
+                }
+                if dry {
+                    return Ok((200, cur));
                 }
                 if let Some(m) = cur["metadata"].as_object_mut() {
                     m.remove("resourceVersion");

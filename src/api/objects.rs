@@ -65,6 +65,9 @@ fn applied_map(a: &Applied) -> Dynamic {
     m.insert("namespace".into(), Dynamic::from(a.namespace.clone()));
     m.insert("name".into(), Dynamic::from(a.name.clone()));
     m.insert("action".into(), Dynamic::from(a.action.to_string()));
+    if let Some(d) = &a.diff {
+        m.insert("diff".into(), Dynamic::from(d.clone()));
+    }
     Dynamic::from_map(m)
 }
 
@@ -76,6 +79,8 @@ const APPLY_OPTS: &[&str] = &[
     "timeout",
     "qps",
     "burst",
+    "dry_run",
+    "diff",
 ];
 
 fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
@@ -267,10 +272,15 @@ pub mod objects_api {
     /// true), `wait` (wait for applied workloads to be ready), `timeout`
     /// (for `wait`, default 300 s), `qps` / `burst` (client-side rate limit,
     /// default 100 / 200 or `--qps` / `--burst`: a manifest of up to 200
-    /// objects goes at once, larger ones at 100 a second).
+    /// objects goes at once, larger ones at 100 a second). `dry_run: true`
+    /// changes nothing: every object is dry-run on the server and `action`
+    /// says `would create`, `would change` or `unchanged`; `diff: true`
+    /// does the same and adds `diff`, a unified diff of the live object
+    /// against the result (empty when unchanged), like `kubectl diff`.
     ///
     /// ```rhai
     /// apply("kustomization-dir", #{wait: true});
+    /// let changes = apply("manifests/", #{diff: true}).filter(|r| r.diff != "");
     /// apply(to_yaml(#{apiVersion: "v1", kind: "ConfigMap", metadata: #{name: "x"}}));
     /// ```
     #[rhai_fn(name = "apply", return_raw)]
@@ -286,6 +296,12 @@ pub mod objects_api {
         let c = client(&h, "apply")?;
         let mut disc = discovery(&h, "apply")?;
         let _t = h.trace("apply", || format!("{source}: {} objects", docs.len()));
+        let (dry_run, diff) = (o.bool("dry_run", false)?, o.bool("diff", false)?);
+        if dry_run || diff {
+            let p = crate::k8s::preview::preview(&c, &disc, &docs, &source, &ao, diff);
+            let previewed = block_on(&h, p)?.map_err(|e| error(format!("apply: {e}")))?;
+            return Ok(previewed.iter().map(applied_map).collect());
+        }
         let applied = block_on(&h, apply::apply(&c, &mut disc, &docs, &source, &ao))?
             .map_err(|e| error(format!("apply: {e}")))?;
         *h.discovery.lock().unwrap() = Some(disc);

@@ -48,13 +48,25 @@ pub fn apply(
     opts.insert("force".into(), Dynamic::from(!a.no_force));
     opts.insert("wait".into(), Dynamic::from(a.wait));
     opts.insert("timeout".into(), Dynamic::from(timeout.as_secs_f64()));
+    opts.insert("dry_run".into(), Dynamic::from(a.dry_run));
+    opts.insert("diff".into(), Dynamic::from(a.diff));
     let mut scope = Scope::new();
     scope.push("path", a.path.display().to_string());
     scope.push("opts", opts);
     match engine.eval_with_scope::<rhai::Array>(&mut scope, "apply(path, opts)") {
         Ok(refs) => {
+            let mut differs = false;
             for r in refs {
                 let m = r.cast::<Map>();
+                if let Some(d) = m.get("diff") {
+                    // like kubectl diff: the diffs only, exit 1 when any
+                    let d = d.to_string();
+                    differs |= !d.is_empty();
+                    if !d.is_empty() {
+                        crate::ui::out(d.trim_end());
+                    }
+                    continue;
+                }
                 let get = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
                 let api = get("apiVersion");
                 let group = api
@@ -68,7 +80,7 @@ pub fn apply(
                     get("action")
                 ));
             }
-            0
+            i32::from(differs)
         }
         Err(e) if crate::api::is_interrupt(&e) => 130,
         Err(e) => {

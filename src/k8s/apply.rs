@@ -29,8 +29,12 @@ pub struct Applied {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// `created`, `configured` (server-side apply) or `replaced`
+    /// `created`, `configured` (server-side apply) or `replaced`; for a
+    /// preview `would create`, `would change` or `unchanged`
     pub action: &'static str,
+    /// a preview's unified diff of the live object against the result
+    /// (empty when unchanged), when asked for
+    pub diff: Option<String>,
 }
 
 pub fn is_crd(d: &Doc) -> bool {
@@ -85,7 +89,7 @@ pub fn resolve_all<'a>(
 }
 
 /// The object as it will be sent: its namespace filled in for namespaced kinds.
-fn placed(r: &Resource, d: &Doc, default_ns: &str) -> (Value, String) {
+pub(crate) fn placed(r: &Resource, d: &Doc, default_ns: &str) -> (Value, String) {
     let mut obj = d.obj.clone();
     if !r.namespaced {
         return (obj, String::new());
@@ -153,6 +157,7 @@ async fn apply_one(
         namespace: ns,
         name,
         action,
+        diff: None,
     })
 }
 
@@ -186,7 +191,7 @@ async fn wait_established(
         })?
 }
 
-fn cannot(source: &str, d: &Doc, e: K8sError) -> String {
+pub(crate) fn cannot(source: &str, d: &Doc, e: K8sError) -> String {
     format!(
         "{}: cannot apply {} '{}': {e}",
         d.where_(source),
@@ -238,7 +243,7 @@ async fn apply_first(
 
 /// Names are needed for server-side apply: checked for every document
 /// before the first request.
-fn check_names(docs: &[Doc], source: &str, o: &ApplyOptions) -> Result<(), String> {
+pub(crate) fn check_names(docs: &[Doc], source: &str, o: &ApplyOptions) -> Result<(), String> {
     if o.create_or_replace {
         return Ok(());
     }

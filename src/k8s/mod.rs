@@ -13,6 +13,7 @@ pub mod logs;
 pub mod manifest;
 pub mod objects;
 pub mod portforward;
+pub mod preview;
 pub mod proxy;
 pub mod ratelimit;
 pub mod ready;

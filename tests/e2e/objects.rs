@@ -12,6 +12,7 @@ pub const TESTS: &[Test] = &[
         apply_crd_and_many,
     ),
     ("get_list_selectors_wait_for_delete", get_list_wait_delete),
+    ("apply_dry_run_and_diff_like_kubectl_diff", dry_run_and_diff),
     ("exec_a_mebibyte_both_ways_and_logs", exec_and_logs),
     ("port_forward_pod_service_deployment_and_cli", port_forwards),
 ];
@@ -138,6 +139,72 @@ fn get_list_wait_delete(ctx: &Ctx) -> Outcome {
     assert!(ctx
         .kubectl(&["get", "configmap", "keep", "-n", &ns, "-o", "name"])
         .contains("keep"));
+    ctx.kubectl(&["delete", "namespace", &ns, "--wait=true"]);
+    Ok(())
+}
+
+/// `--dry-run` and `--diff` change nothing; `--diff` agrees with
+/// `kubectl diff` (exit 1 with differences, 0 without) on objects the
+/// server defaults and controllers update (a Deployment).
+fn dry_run_and_diff(ctx: &Ctx) -> Outcome {
+    let ns = ctx.namespace("preview");
+    ctx.kubectl(&[
+        "delete",
+        "namespace",
+        &ns,
+        "--wait=true",
+        "--ignore-not-found",
+    ]);
+    let p = ctx.project();
+    let manifest = |data: &str, replicas: u32| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg, namespace: {ns}}}\ndata: {{a: \"{data}\"}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      terminationGracePeriodSeconds: 1\n      containers: [{{name: main, image: busybox, command: [sleep, '3600']}}]\n")
+    };
+    p.file("m.yaml", &manifest("1", 1));
+    let (code, out, err) = scaffold(&p, &["apply", "m.yaml", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("namespace/{ns} would create"))
+            && out.contains("configmap/cfg would create")
+            && out.contains("deployment.apps/web would create"),
+        "{out}"
+    );
+    let nsout = ctx.kubectl(&["get", "namespace", &ns, "--ignore-not-found", "-o", "name"]);
+    assert!(nsout.trim().is_empty(), "the dry run created {nsout}");
+    let (code, _, err) = scaffold(&p, &["apply", "m.yaml", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = scaffold(&p, &["apply", "m.yaml", "--diff"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "no differences after applying: {err}"
+    );
+    p.file("m2.yaml", &manifest("2", 2));
+    let (code, out, _) = scaffold(&p, &["apply", "m2.yaml", "--diff"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("--- live/{ns}/configmap/cfg"))
+            && out.contains(&format!("+++ merged/{ns}/deployment/web"))
+            && out.contains("+  replicas: 2"),
+        "{out}"
+    );
+    let m2 = p.path().join("m2.yaml");
+    let k = ctx.kubectl_out(&["diff", "--server-side", "-f", m2.to_str().unwrap()]);
+    assert_eq!(
+        k.status.code(),
+        Some(1),
+        "kubectl diff agrees there are differences"
+    );
+    assert!(ctx
+        .kubectl(&[
+            "get",
+            "configmap",
+            "cfg",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.data.a}"
+        ])
+        .contains('1'));
     ctx.kubectl(&["delete", "namespace", &ns, "--wait=true"]);
     Ok(())
 }

@@ -519,3 +519,69 @@ fn kubectl_create_sends_protobuf_the_fake_reads() {
     assert!(kubectl("get configmap cfg -n team -o jsonpath={.data.c}").contains('d'));
     assert!(kubectl("get deploy -n team").contains("web"));
 }
+
+/// A preview changes nothing: `--dry-run` says what would happen to each
+/// object (a namespace and a CRD kind the manifest itself brings included),
+/// `--diff` shows a unified diff and exits 1 only when something differs;
+/// scripts get the same with `dry_run` / `diff`.
+#[test]
+fn apply_dry_run_and_diff_change_nothing() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("m.yaml", MANIFEST);
+    p.cmd()
+        .args(["apply", "m.yaml", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("namespace/demo would create"))
+        .stdout(predicate::str::contains(
+            "widget.example.com/w1 would create",
+        ))
+        .stdout(predicate::str::contains("configmap/cfg would create"));
+    assert!(
+        fc.get("v1", "Namespace", "", "demo").is_none(),
+        "dry run created nothing"
+    );
+    p.cmd()
+        .args(["apply", "m.yaml", "--diff"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("+++ merged/demo/configmap/cfg"));
+    p.cmd().args(["apply", "m.yaml"]).assert().success();
+    p.cmd()
+        .args(["apply", "m.yaml", "--diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    p.file(
+        "m2.yaml",
+        &MANIFEST.replace(r#"data: {a: "1"}"#, r#"data: {a: "2"}"#),
+    );
+    p.cmd()
+        .args(["apply", "m2.yaml", "--diff"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("--- live/demo/configmap/cfg"))
+        .stdout(predicate::str::contains("-  a: '1'").or(predicate::str::contains("-  a: \"1\"")))
+        .stdout(predicate::str::contains("+  a: '2'").or(predicate::str::contains("+  a: \"2\"")));
+    assert_eq!(
+        fc.get("v1", "ConfigMap", "demo", "cfg").unwrap()["data"]["a"],
+        "1"
+    );
+    p.file(
+        "s.rhai",
+        r#"
+        let r = apply("m2.yaml", #{diff: true}).filter(|r| r.diff != "");
+        print("changed=" + r.map(|r| r.kind + "/" + r.name + ":" + r.action));
+        print("dry=" + apply("m.yaml", #{dry_run: true}).filter(|r| r.action != "unchanged").len());
+        "#,
+    );
+    p.cmd()
+        .args(["script", "s.rhai"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            r#"changed=["ConfigMap/cfg:would change"]"#,
+        ))
+        .stdout(predicate::str::contains("dry=0"));
+}
