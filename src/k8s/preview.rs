@@ -68,7 +68,7 @@ async fn one(
             .unwrap_or(&o.namespace);
         return Ok(result(
             d,
-            &d.api_version().to_string(),
+            d.api_version(),
             ns,
             None,
             d.obj.clone(),
