@@ -66,14 +66,7 @@ async fn one(
         let ns = d.obj["metadata"]["namespace"]
             .as_str()
             .unwrap_or(&o.namespace);
-        return Ok(result(
-            d,
-            d.api_version(),
-            ns,
-            None,
-            d.obj.clone(),
-            diff,
-        ));
+        return Ok(result(d, d.api_version(), ns, None, d.obj.clone(), diff));
     };
     let (obj, ns) = placed(r, d, &o.namespace);
     let item = r.item(&ns, d.name())?;

@@ -562,3 +562,52 @@ fn wait_ready_in_namespaces_with_namespace_scoped_rbac() {
         .assert()
         .success();
 }
+
+/// Waiting says what it waits for: without a terminal a line each time the
+/// set of pending objects changes (count, names, reasons); the wait ends
+/// the moment the last one turns ready.
+#[test]
+fn waiting_shows_what_is_pending() {
+    let p = Project::new();
+    let fc = cluster(&p, Options::default());
+    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "rules"}}))
+        .unwrap();
+    let running = json!([{"name": "main", "ready": false, "state": {"running": {}}}]);
+    for name in ["slow-a", "slow-b"] {
+        fc.seed(pod(name, "Running", &[("Ready", "False")], running.clone()))
+            .unwrap();
+    }
+    p.file(
+        "w.rhai",
+        r#"wait_ready(#{namespaces: ["rules"], kinds: ["pods"], timeout: 60}); print("ready");"#,
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "w.rhai"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = |name: &str| {
+        fc.update_status("v1", "Pod", "rules", name, |s| {
+            s["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+            s["containerStatuses"][0]["ready"] = json!(true);
+        })
+        .unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    ready("slow-a");
+    std::thread::sleep(Duration::from_millis(1000));
+    ready("slow-b");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("wait_ready: 2 of 2 not ready: pod rules/slow-a (")
+            && err.contains("wait_ready: 1 of 2 not ready: pod rules/slow-b ("),
+        "{err}"
+    );
+    // one line per change, not one per event or tick
+    assert_eq!(err.matches("1 of 2 not ready").count(), 1, "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ready"));
+}

@@ -174,3 +174,33 @@ fn no_breakpoints_flag_skips_in_a_terminal() {
     s.expect("done").unwrap();
     s.expect(Eof).unwrap();
 }
+
+/// On a terminal a wait is one live line: what is pending and for how long.
+#[test]
+fn waiting_is_a_live_line_on_a_terminal() {
+    use fakecluster::{FakeCluster, Options, MANUAL};
+    let p = Project::new();
+    let fc = FakeCluster::start(Options::default());
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    fc.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "rules"}}),
+    )
+    .unwrap();
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "slow", "namespace": "rules", "annotations": {MANUAL: "true"}},
+        "spec": {"nodeName": "kind-control-plane", "containers": [{"name": "main", "image": "pause"}]},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]}}))
+        .unwrap();
+    p.file(
+        "w.rhai",
+        r#"wait_ready(#{namespaces: ["rules"], kinds: ["pods"], timeout: 3});"#,
+    );
+    let mut s = spawn(&p, &["script", "w.rhai"]);
+    s.expect("wait_ready: 1 of 1 not ready: pod rules/slow (")
+        .unwrap();
+    // indicatif's elapsed time at the end of the line
+    s.expect("s]").unwrap();
+    s.expect("timed out").unwrap();
+    s.expect(Eof).unwrap();
+}

@@ -401,6 +401,22 @@ fn hello_scenario_runs() {
     assert!(r["records"]["kernel"]["value"].is_string());
 }
 
+/// docs/functions.md is `scaffold docs`: the reference cannot drift from
+/// the functions scripts really have.
+#[test]
+fn checked_in_reference_is_current() {
+    let p = Project::new();
+    let out = p.cmd().args(["docs"]).output().unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/functions.md");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        generated == checked_in,
+        "docs/functions.md is out of date: run `cargo run -- docs > docs/functions.md` and commit it"
+    );
+}
+
 #[test]
 fn docs_and_completion() {
     let p = Project::new();
