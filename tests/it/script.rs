@@ -173,6 +173,48 @@ fn usage_errors_exit_2() {
         .code(2);
 }
 
+/// Boolean flags as cobra takes them: bare, or `=true|false` (the value
+/// only with `=`, so the next word stays an argument).
+#[test]
+fn boolean_flags_like_cobra() {
+    let p = Project::new();
+    p.file("a.rhai", r#"print(`args=${args()}`);"#);
+    p.cmd()
+        .args(["script", "a.rhai", "--no-breakpoints", "one"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#"args=["one"]"#));
+    p.cmd()
+        .args(["script", "a.rhai", "--no-breakpoints=false", "two"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#"args=["two"]"#));
+    // parsed (the error is about the missing cluster, not the flags)
+    for flags in [
+        &["--pvc", "--auto-copy", "--manage-pvc=false"][..],
+        &[
+            "--pvc=true",
+            "--auto-copy=false",
+            "--nsenter",
+            "--show-events=false",
+        ][..],
+    ] {
+        p.cmd()
+            .env("KUBECONFIG", "/nonexistent")
+            .args(["ron", "--node", "n"])
+            .args(flags)
+            .args(["--", "true"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("no kubeconfig found"));
+    }
+    p.cmd()
+        .args(["ron", "--node", "n", "--pvc=maybe", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'maybe'"));
+}
+
 #[test]
 fn sigint_runs_on_exit_writes_results_and_exits_130() {
     let p = Project::new();
