@@ -97,6 +97,12 @@ impl Capture {
             self.start_spill();
         }
         if let Some((_, f)) = self.file.as_mut() {
+            // secret parameters are masked in what is written (per chunk)
+            let masked = std::str::from_utf8(bytes).map(crate::secrets::redact);
+            let bytes = match &masked {
+                Ok(t) => t.as_bytes(),
+                Err(_) => bytes,
+            };
             if let Err(e) = f.write_all(bytes) {
                 self.spill_error = Some(format!("writing the output file failed: {e}"));
                 self.file = None;
@@ -138,7 +144,10 @@ impl Capture {
                 path = dir.join(format!("{}-{n}.log", self.name));
             }
             let mut f = std::fs::File::create(&path)?;
-            f.write_all(&self.mem)?;
+            match std::str::from_utf8(&self.mem) {
+                Ok(t) => f.write_all(crate::secrets::redact(t).as_bytes())?,
+                Err(_) => f.write_all(&self.mem)?,
+            }
             Ok((path, f))
         });
         match open {

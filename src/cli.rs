@@ -352,6 +352,12 @@ pub struct ScriptArgs {
     /// Parameter as JSON, e.g. --set-json 'nodes=["a","b"]' (repeatable)
     #[arg(long = "set-json", value_name = "KEY=JSON")]
     pub set_json: Vec<String>,
+    /// Secret parameter, read with param() like --set but never written:
+    /// shown as <secret> in output, traces, errors and results.json. KEY
+    /// alone takes the value of the environment variable KEY (keeps it out
+    /// of shell history and `ps`) (repeatable)
+    #[arg(long = "set-secret", value_name = "KEY[=VALUE]")]
+    pub set_secret: Vec<String>,
     /// Parent directory of per-run result directories [default: artifacts/ next to the script]
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,

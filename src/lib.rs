@@ -18,6 +18,7 @@ pub mod paths;
 pub mod repl;
 pub mod report;
 pub mod results;
+pub mod secrets;
 pub mod shell;
 pub mod ui;
 pub mod util;

@@ -233,6 +233,28 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
             Err(e) => return usage(e),
         }
     }
+    for s in &a.set_secret {
+        let (k, v) = match s.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => match std::env::var(s) {
+                Ok(v) => (s.clone(), v),
+                Err(_) => return usage(format!(
+                    "--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}"
+                )),
+            },
+        };
+        if k.is_empty() {
+            return usage(format!("--set-secret {s}: expected KEY=VALUE or KEY"));
+        }
+        if v.len() < scaffold::secrets::MIN_LEN {
+            return usage(format!(
+                "--set-secret {k}: the value is shorter than {} characters; masking it would mangle other output, so pass it with --set",
+                scaffold::secrets::MIN_LEN
+            ));
+        }
+        scaffold::secrets::register(&v);
+        params.insert(k, serde_json::Value::String(v));
+    }
     let mut break_at = Vec::new();
     for b in &a.break_at {
         match b

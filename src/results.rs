@@ -152,7 +152,10 @@ impl Results {
     /// Write atomically (temp file + rename).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let tmp = path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        // secret parameters never reach the file (params, errors, tags)
+        let mut v = serde_json::to_value(self).map_err(std::io::Error::other)?;
+        crate::secrets::redact_json(&mut v);
+        let body = serde_json::to_vec_pretty(&v).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, body)?;
         std::fs::rename(&tmp, path)
     }

@@ -74,11 +74,11 @@ fn write_line(l: Line) {
         match l {
             Line::Out(s) => {
                 let mut o = std::io::stdout().lock();
-                let _ = writeln!(o, "{s}");
+                let _ = writeln!(o, "{}", crate::secrets::redact(&s));
                 let _ = o.flush();
             }
             Line::Err(s) => {
-                let _ = writeln!(std::io::stderr().lock(), "{s}");
+                let _ = writeln!(std::io::stderr().lock(), "{}", crate::secrets::redact(&s));
             }
             Line::Flush(ack) => {
                 let _ = ack.send(());
@@ -138,7 +138,7 @@ impl StepDisplay {
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_message(name.to_string());
+            bar.set_message(crate::secrets::redact(name).into_owned());
             bar.enable_steady_tick(Duration::from_millis(100));
             Self {
                 bar: Some(bar),
@@ -202,7 +202,7 @@ impl Progress {
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_message(msg.to_string());
+            bar.set_message(crate::secrets::redact(msg).into_owned());
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
@@ -217,7 +217,7 @@ impl Progress {
 
     pub fn set(&self, msg: &str) {
         match &self.bar {
-            Some(b) => b.set_message(msg.to_string()),
+            Some(b) => b.set_message(crate::secrets::redact(msg).into_owned()),
             None => {
                 let mut l = self.last.lock().unwrap();
                 if l.1 != msg {

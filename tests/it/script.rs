@@ -565,3 +565,70 @@ fn summary_of_numbers() {
         "{e}"
     );
 }
+
+/// A secret parameter reaches the script but never what scaffold writes:
+/// output, `-v` traces, errors, results.json (params and step errors).
+#[test]
+fn secret_parameters_are_never_written() {
+    let p = Project::new();
+    let secret = "hunter2-Tok3n";
+    p.file(
+        "s.rhai",
+        r#"
+        let t = params().tok;
+        print("length " + t.len());
+        step("leak", || sh("echo using " + t + "; exit 3"));
+        "#,
+    );
+    for how in [
+        vec!["--set-secret".to_string(), format!("tok={secret}")],
+        vec!["--set-secret".into(), "tok".into()],
+    ] {
+        let out = p
+            .cmd()
+            .env("tok", secret)
+            .args(["-v", "script", "s.rhai"])
+            .args(&how)
+            .output()
+            .unwrap();
+        let (so, se) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{se}");
+        assert!(
+            so.contains("length 13"),
+            "the script reads the real value: {so}"
+        );
+        assert!(!so.contains(secret) && !se.contains(secret), "{so}\n{se}");
+        assert!(
+            so.contains("using <secret>") && se.contains("<secret>"),
+            "{so}\n{se}"
+        );
+        let text = std::fs::read_to_string(p.path().join("artifacts/latest/results.json")).unwrap();
+        assert!(!text.contains(secret), "{text}");
+        let r = p.results();
+        assert_eq!(r["params"]["tok"], "<secret>");
+        assert!(
+            r["steps"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("<secret>"),
+            "{r}"
+        );
+    }
+    p.cmd()
+        .args(["script", "s.rhai", "--set-secret", "tok=abc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("shorter than 4 characters"))
+        .stderr(predicate::str::contains("abc").not());
+    p.cmd()
+        .env_remove("NOPE_UNSET")
+        .args(["script", "s.rhai", "--set-secret", "NOPE_UNSET"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no environment variable NOPE_UNSET",
+        ));
+}
