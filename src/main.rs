@@ -238,9 +238,11 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => match std::env::var(s) {
                 Ok(v) => (s.clone(), v),
-                Err(_) => return usage(format!(
+                Err(_) => {
+                    return usage(format!(
                     "--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}"
-                )),
+                ))
+                }
             },
         };
         if k.is_empty() {

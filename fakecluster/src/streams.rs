@@ -136,12 +136,13 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
             .body(crate::http::full(body))
             .unwrap();
     }
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(64);
+    let mut dropper = sh.faults.stream_dropper();
     let mut idx = snapshot.len();
     let logs = c.logs.clone();
     let stop = sh.shutdown.clone();
     tokio::spawn(async move {
-        if !body.is_empty() && tx.send(Bytes::from(body)).await.is_err() {
+        if !body.is_empty() && tx.send(Ok(Bytes::from(body))).await.is_err() {
             return;
         }
         let mut changed = logs.subscribe();
@@ -153,14 +154,14 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
                 v
             };
             for (t, b) in fresh {
-                if tx.send(fmt(t, &b)).await.is_err() {
+                if tx.send(Ok(fmt(t, &b))).await.is_err() {
                     return;
                 }
             }
             if logs.is_closed() {
                 let rest: Vec<(SystemTime, Bytes)> = logs.lines.lock().unwrap()[idx..].to_vec();
                 for (t, b) in rest {
-                    let _ = tx.send(fmt(t, &b)).await;
+                    let _ = tx.send(Ok(fmt(t, &b))).await;
                 }
                 return;
             }
@@ -168,10 +169,16 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
                 r = changed.changed() => if r.is_err() { return },
                 _ = stop.cancelled() => return,
                 _ = tx.closed() => return,
+                // a dropped connection: the body ends with an error, so the
+                // client sees a broken stream, not a finished one
+                _ = dropper.recv() => {
+                    let _ = tx.send(Err(std::io::Error::other("dropped"))).await;
+                    return;
+                }
             }
         }
     });
-    let stream = tokio_stream_from(rx).map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
+    let stream = tokio_stream_from(rx).map(|b| b.map(Frame::data));
     Response::builder()
         .status(200)
         .header("content-type", "text/plain")

@@ -24,6 +24,10 @@ pub enum K8sError {
     /// The request was refused before it was sent (an empty name, ...).
     #[error("{0}")]
     Invalid(String),
+    /// The API answered, but what ran behind it failed (a session's shell
+    /// broke, a command outlived its timeout or could not be parsed).
+    #[error("{0}")]
+    Command(String),
 }
 
 impl K8sError {

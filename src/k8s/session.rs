@@ -8,7 +8,7 @@
 use super::exec::ExecOutput;
 use super::http::K8sError;
 use super::ron::{self, Cleanup, Created, Out, Spec};
-use super::shellconn::ShellConn;
+use super::shellconn::{RunError, ShellConn};
 use crate::capture::SpillDir;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,16 +149,19 @@ impl Session {
         let r = tokio::time::timeout(timeout, conn.run(&line, self.spill.clone())).await;
         match r {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => {
+            Ok(Err(RunError::Malformed(e))) => {
+                Err(K8sError::Command(format!("on {}: {e}", self.node)))
+            }
+            Ok(Err(RunError::Broken(e))) => {
                 *guard = None;
-                Err(K8sError::Transport(format!(
+                Err(K8sError::Command(format!(
                     "the session's shell on {} broke while running the command ({e}); it may or may not have run, and it is not run again",
                     self.node
                 )))
             }
             Err(_) => {
                 *guard = None;
-                Err(K8sError::Transport(format!(
+                Err(K8sError::Command(format!(
                     "the command did not finish within {}s on {}; the session's shell was replaced (the command may still be running on the node)",
                     timeout.as_secs_f64(),
                     self.node
@@ -184,7 +187,7 @@ impl Session {
             None,
         );
         tokio::time::timeout(timeout, run).await.map_err(|_| {
-            K8sError::Transport(format!(
+            K8sError::Command(format!(
                 "the command did not finish within {}s on {}",
                 timeout.as_secs_f64(),
                 self.node

@@ -57,28 +57,33 @@ impl ShellConn {
 
     /// Run one shell command line in a subshell (so `cd`, variables and
     /// `exit` do not leak into the next command); its stdin is empty. The
-    /// command reaches the shell as one quoted word given to `eval`, so an
-    /// unbalanced quote or heredoc is a syntax error of that command (exit
-    /// code 2), never a shell waiting for more input.
+    /// command reaches the shell as one quoted word, checked with `sh -n`
+    /// and given to `eval`: an unbalanced quote or heredoc is refused
+    /// (`Malformed`, nothing ran), never a shell waiting for more input.
     pub async fn run(
         &mut self,
         command: &str,
         spill: Option<SpillDir>,
-    ) -> Result<ExecOutput, String> {
+    ) -> Result<ExecOutput, RunError> {
         if self.busy {
-            return Err("the shell was left in the middle of a command".into());
+            return Err(RunError::Broken(
+                "the shell was left in the middle of a command".into(),
+            ));
         }
         self.busy = true;
         let m = &self.marker;
         let quoted = command.replace('\'', "'\\''");
+        // checked with `sh -n` first: a command the shell cannot parse is
+        // not run at all, and says so
         let line = format!(
-            "( eval '{quoted}' ) </dev/null; printf '\\n{m} %d\\n' $?; printf '\\n{m}\\n' >&2\n"
+            "if sh -n -c '{quoted}'; then ( eval '{quoted}' ) </dev/null; printf '\\n{m} %d\\n' $?; else printf '\\n{m} syntax\\n'; fi; printf '\\n{m}\\n' >&2\n"
         );
+        let broken = |e: std::io::Error| RunError::Broken(e.to_string());
         self.stdin
             .write_all(line.as_bytes())
             .await
-            .map_err(|e| e.to_string())?;
-        self.stdin.flush().await.map_err(|e| e.to_string())?;
+            .map_err(broken)?;
+        self.stdin.flush().await.map_err(broken)?;
         let marker = self.marker.clone();
         let (out, err) = tokio::join!(
             read_to_marker(
@@ -92,23 +97,44 @@ impl ShellConn {
                 Capture::new("session-stderr", spill)
             )
         );
-        let (stdout, code) = out?;
-        let (stderr, _) = err?;
+        let (stdout, status) = out.map_err(RunError::Broken)?;
+        let (stderr, _) = err.map_err(RunError::Broken)?;
         self.busy = false;
+        let code = match status.as_str() {
+            "syntax" => {
+                return Err(RunError::Malformed(format!(
+                    "malformed command, not run: the shell cannot parse it ({}); check quotes, heredocs and brackets",
+                    stderr.lines().last().unwrap_or("syntax error").trim()
+                )))
+            }
+            s => s.parse().map_err(|_| {
+                RunError::Broken(format!("the shell reported no exit status ({s:?})"))
+            })?,
+        };
         Ok(ExecOutput {
-            code: code.unwrap_or(0),
+            code,
             stdout,
             stderr,
         })
     }
 }
 
-/// Read until a line `MARKER[ code]`; the newline written before the marker is dropped.
+/// Why a command did not give an exit code.
+#[derive(Debug)]
+pub enum RunError {
+    /// the shell cannot parse it: nothing ran, the shell is fine
+    Malformed(String),
+    /// the shell or its connection broke: the command may have run
+    Broken(String),
+}
+
+/// Read until a line `MARKER[ status]`; the output and the status word.
+/// The newline written before the marker is dropped.
 async fn read_to_marker(
     r: &mut Reader,
     marker: &str,
     mut all: Capture,
-) -> Result<(String, Option<i32>), String> {
+) -> Result<(String, String), String> {
     let mut line = Vec::new();
     // the line before the marker, held back: its newline belongs to the marker
     let mut held: Option<Vec<u8>> = None;
@@ -131,8 +157,7 @@ async fn read_to_marker(
                     }
                     all.push(&h);
                 }
-                let code = rest.trim().parse().ok();
-                return Ok((all.finish().text, code));
+                return Ok((all.finish().text, rest.trim().to_string()));
             }
         }
         if let Some(h) = held.replace(line.clone()) {

@@ -322,7 +322,7 @@ impl Watcher {
                 message: format!("watching {}: {message}", self.path),
             },
             K8sError::Transport(m) => K8sError::Transport(format!("watching {}: {m}", self.path)),
-            K8sError::Invalid(m) => K8sError::Invalid(m),
+            other @ (K8sError::Invalid(_) | K8sError::Command(_)) => other,
         }
     }
 }

@@ -16,6 +16,7 @@ mod objects;
 mod proxy;
 mod report;
 mod ron;
+mod safety;
 mod scenarios;
 mod script;
 mod stdlib;

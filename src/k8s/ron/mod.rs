@@ -448,10 +448,16 @@ async fn read_output(
 ) -> Result<(), K8sError> {
     if lines.s.gate {
         if let output::Attached::Read(c) = output::attach(&client, &mut lines, &mut stage).await {
-            if let Some(c) = c {
-                let _ = code.send(c);
-            }
-            return Ok(());
+            return match c {
+                Some(c) => {
+                    let _ = code.send(c);
+                    Ok(())
+                }
+                // killed, or the connection dropped: the status has the code
+                None => Err(K8sError::Transport(
+                    "the output stream ended before the command's exit marker".into(),
+                )),
+            };
         }
     }
     stream_logs(client, lines, stage, code).await
@@ -496,7 +502,7 @@ async fn stream_logs(
 async fn finish_logs(mut task: AbortOnDrop) -> Option<String> {
     match tokio::time::timeout(LOG_GRACE, &mut task.0).await {
         Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(e))) => Some(format!("the log stream broke ({e}); the output shown may be cut")),
+        Ok(Ok(Err(e))) => Some(format!("the output stream broke ({e}); the output shown may be cut")),
         Ok(Err(e)) => Some(format!("reading the logs failed ({e}); the output shown may be cut")),
         Err(_) => Some(format!(
             "the log stream was still open {}s after the command exited; stopped it, the output shown may be cut",
