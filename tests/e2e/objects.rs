@@ -188,11 +188,19 @@ fn dry_run_and_diff(ctx: &Ctx) -> Outcome {
         "{out}"
     );
     let m2 = p.path().join("m2.yaml");
-    let k = ctx.kubectl_out(&["diff", "--server-side", "-f", m2.to_str().unwrap()]);
+    // scaffold owns these fields (its field manager): kubectl takes them over
+    let k = ctx.kubectl_out(&[
+        "diff",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        m2.to_str().unwrap(),
+    ]);
     assert_eq!(
         k.status.code(),
         Some(1),
-        "kubectl diff agrees there are differences"
+        "kubectl diff agrees there are differences: {}",
+        String::from_utf8_lossy(&k.stderr)
     );
     assert!(ctx
         .kubectl(&[
