@@ -109,8 +109,17 @@ impl Capture {
             }
         }
         self.mem.extend_from_slice(bytes);
+        // trimmed only when twice the bound (amortised: no move of the
+        // whole tail per chunk), and at the end
+        if self.mem.len() > 2 * self.limit {
+            self.trim();
+        }
+    }
+
+    /// Drop the oldest bytes down to the bound, keeping whole lines where
+    /// possible.
+    fn trim(&mut self) {
         if self.mem.len() > self.limit {
-            // drop the oldest bytes, keeping whole lines where possible
             let over = self.mem.len() - self.limit;
             let cut = self.mem[over..]
                 .iter()
@@ -157,6 +166,7 @@ impl Capture {
     }
 
     pub fn finish(mut self) -> Captured {
+        self.trim();
         if let Some((_, f)) = self.file.as_mut() {
             let _ = f.flush();
         }
@@ -170,7 +180,8 @@ impl Capture {
 
     /// The text so far (for a capture that is still running).
     pub fn snapshot(&self) -> String {
-        String::from_utf8_lossy(&self.mem).into_owned()
+        let from = self.mem.len().saturating_sub(self.limit);
+        String::from_utf8_lossy(&self.mem[from..]).into_owned()
     }
 }
 

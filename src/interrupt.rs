@@ -123,6 +123,8 @@ impl Interrupt {
                     me.exit_now().await;
                 }
                 if mode == Mode::Script {
+                    // an output nobody reads must not hold up the cleanup
+                    crate::ui::never_block();
                     crate::ui::err("interrupted: stopping, running on_exit handlers and cleanup (Ctrl-C again to exit now)");
                 } else if me.shield.load(Ordering::SeqCst) > 0 {
                     crate::ui::err("cleanup in progress: it finishes first");

@@ -87,8 +87,18 @@ fn write_line(l: Line) {
     });
 }
 
+/// Set after Ctrl-C: from then on no thread waits for the output to be
+/// read (a line that finds the queue full is dropped and counted).
+static NEVER_BLOCK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stop waiting for the output to be read, on every thread (the run is
+/// being stopped: its cleanup must not wait for a reader that never comes).
+pub fn never_block() {
+    NEVER_BLOCK.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 fn send(l: Line) {
-    if WORKER.with(|w| w.get()) {
+    if WORKER.with(|w| w.get()) || NEVER_BLOCK.load(std::sync::atomic::Ordering::SeqCst) {
         if let Err(std::sync::mpsc::TrySendError::Full(_)) = writer().try_send(l) {
             DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }

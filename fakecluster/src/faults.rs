@@ -12,6 +12,8 @@ pub struct Faults {
     error_next: AtomicU64,
     /// latency added to every response (ms)
     latency_ms: AtomicU64,
+    /// answers held back after the work was done (ms)
+    response_delay_ms: AtomicU64,
     /// `/readyz` fails (the check name)
     readyz_failing: Mutex<Option<String>>,
     /// tell open watches / streams to drop
@@ -35,6 +37,7 @@ impl Default for Faults {
             throttle_next: AtomicU64::new(0),
             error_next: AtomicU64::new(0),
             latency_ms: AtomicU64::new(0),
+            response_delay_ms: AtomicU64::new(0),
             readyz_failing: Mutex::new(None),
             drop_watches: broadcast::channel(16).0,
             drop_streams: broadcast::channel(16).0,
@@ -67,6 +70,15 @@ impl Faults {
     pub fn set_latency(&self, d: Duration) {
         self.latency_ms
             .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+    /// Do each request's work at once but hold its answer back for `d`
+    /// (a create that happens although the client never hears of it).
+    pub fn set_response_delay(&self, d: Duration) {
+        self.response_delay_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+    pub fn response_delay(&self) -> Duration {
+        Duration::from_millis(self.response_delay_ms.load(Ordering::SeqCst))
     }
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms.load(Ordering::SeqCst))

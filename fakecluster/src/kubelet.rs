@@ -110,6 +110,9 @@ pub struct Kubelet {
     ips: AtomicU32,
     loopback_ips: AtomicBool,
     image_bin: Mutex<Option<PathBuf>>,
+    /// the next N image pulls fail like a throttling registry (429), then
+    /// the kubelet's own retry pulls
+    flaky_pulls: AtomicU32,
 }
 
 const SHIM: &str = r#"#!/bin/sh
@@ -166,7 +169,21 @@ impl Kubelet {
             ips: AtomicU32::new(0),
             loopback_ips: AtomicBool::new(false),
             image_bin: Mutex::new(None),
+            flaky_pulls: AtomicU32::new(0),
         }
+    }
+
+    /// Fail the next `n` image pulls with a registry's 429; each is retried
+    /// by the kubelet a moment later (ErrImagePull, ImagePullBackOff, then
+    /// the pull works), as a real kubelet does.
+    pub fn fail_next_pulls(&self, n: u32) {
+        self.flaky_pulls.store(n, Ordering::SeqCst);
+    }
+
+    fn take_flaky_pull(&self) -> bool {
+        self.flaky_pulls
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Give pods 127.0.x.y addresses (see Options::loopback_ips).
@@ -573,6 +590,40 @@ impl Kubelet {
                         message: format!("Back-off pulling image \"{}\"", c2.image),
                     };
                     me.sync(&rt2).await;
+                });
+                continue;
+            }
+            if self.take_flaky_pull() {
+                let msg = format!("failed to pull and unpack image \"{}\": unexpected status: 429 Too Many Requests (toomanyrequests: rate limit exceeded)", c.image);
+                *c.state.lock().unwrap() = CState::Waiting {
+                    reason: "ErrImagePull".into(),
+                    message: msg.clone(),
+                };
+                self.event(
+                    &pod,
+                    "Warning",
+                    "Failed",
+                    &format!("Failed to pull image \"{}\": {msg}", c.image),
+                );
+                self.sync(&rt).await;
+                let (me, rt2, pod2) = (self.clone(), rt.clone(), pod.clone());
+                let restart = restart.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    *c.state.lock().unwrap() = CState::Waiting {
+                        reason: "ImagePullBackOff".into(),
+                        message: format!("Back-off pulling image \"{}\"", c.image),
+                    };
+                    me.sync(&rt2).await;
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                    if c.runnable {
+                        me.run_container(rt2, c, spec, pod2, restart).await
+                    } else {
+                        *c.state.lock().unwrap() = CState::Running {
+                            started: crate::store::now(),
+                        };
+                        me.sync(&rt2).await;
+                    }
                 });
                 continue;
             }

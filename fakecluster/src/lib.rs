@@ -257,6 +257,12 @@ impl FakeCluster {
             .unwrap_or(0)
     }
 
+    /// Fail the next `n` image pulls like a throttling registry (429); the
+    /// kubelet retries each a second later and then succeeds.
+    pub fn fail_next_pulls(&self, n: u32) {
+        self.shared.kubelet.fail_next_pulls(n);
+    }
+
     /// All request counts (`"verb resource" -> n`).
     pub fn request_counts(&self) -> HashMap<String, u64> {
         self.shared.requests.lock().unwrap().clone()

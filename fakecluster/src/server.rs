@@ -50,7 +50,19 @@ pub async fn serve(sh: Arc<Shared>, listener: TcpListener, stop: CancellationTok
     }
 }
 
+/// Serve a request; with a response delay the work is done first and the
+/// answer held back (a client that gives up meanwhile never learns that
+/// its request was carried out).
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Response<Body> {
+    let hold = sh.faults.response_delay();
+    let r = answer(sh, req, cert_auth).await;
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
+    r
+}
+
+async fn answer(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Response<Body> {
     let lat = sh.faults.latency();
     if !lat.is_zero() {
         tokio::time::sleep(lat).await;

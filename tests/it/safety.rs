@@ -267,3 +267,234 @@ fn session_commands_never_run_twice_or_hang() {
     );
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }
+
+/// 17.9: Ctrl-C while a create is in flight (the server made the pod, its
+/// answer has not arrived) leaks nothing: the name was recorded first.
+#[test]
+fn ctrl_c_during_a_create_leaks_nothing() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.faults().set_response_delay(Duration::from_secs(3));
+    p.file("r.rhai", r#"ron(#{node: "kind-worker", cmd: "sleep 60"});"#);
+    let mut child = p
+        .std_cmd()
+        .args(["script", "r.rhai"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the pod exists while its create is unanswered", || {
+        fc.list("v1", "Pod").iter().any(|x| {
+            x["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("ron-")
+        })
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    fc.faults().set_response_delay(Duration::ZERO);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    until("nothing left", || leftovers(&fc).is_empty());
+}
+
+/// 17.12: Ctrl-C ends a command's whole process group (its background
+/// children too), and a second Ctrl-C during a slow cleanup still kills
+/// background processes and deletes scaffold's objects at once.
+#[test]
+fn ctrl_c_kills_process_groups_and_the_second_one_still_cleans_up() {
+    let alive = |tag: &str| {
+        std::process::Command::new("pgrep")
+            .args(["-f", tag])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "g.rhai",
+        r#"print("go"); sh("sleep 3771 & sleep 3772; wait");"#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "g.rhai"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the commands run", || {
+        alive("sleep 3771") && alive("sleep 3772")
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    until("the group is gone", || {
+        !alive("sleep 3771") && !alive("sleep 3772")
+    });
+    // a cleanup that takes long (an on_exit handler), cut short
+    p.file(
+        "e.rhai",
+        r#"
+        on_exit(|| sleep(60));
+        let bg = sh_bg("sleep 3773", #{quiet: true});
+        ron(#{node: "kind-worker", cmd: "sleep 60"});
+        "#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "e.rhai"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the ron runs", || {
+        alive("sleep 3773")
+            && fc
+                .list("v1", "Pod")
+                .iter()
+                .any(|x| x["status"]["phase"] == "Running")
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(800));
+    let t = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    until("the background process is gone", || !alive("sleep 3773"));
+    until("nothing left", || leftovers(&fc).is_empty());
+}
+
+/// 17.15: a command's output is kept in memory up to a bound; the whole of
+/// it goes to a file in the run's artifacts, and the result says where.
+#[test]
+fn large_output_is_bounded_and_kept_in_full() {
+    let p = Project::new();
+    p.file(
+        "o.rhai",
+        r#"
+        let r = sh("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 20000000; echo; echo end", #{quiet: true});
+        print("kept=" + r.stdout.len());
+        print("tail=" + r.stdout.contains("end"));
+        "#,
+    );
+    let out = p.cmd().args(["script", "o.rhai"]).output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{se}");
+    let kept: usize = so
+        .lines()
+        .find_map(|l| l.strip_prefix("kept="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(kept <= 16 * 1024 * 1024 + 64, "kept {kept}");
+    assert!(so.contains("tail=true"), "{so}");
+    let dir = p.path().join("artifacts/latest/output");
+    let full: u64 = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; {se}", dir.display()))
+        .flatten()
+        .map(|f| f.metadata().unwrap().len())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        full >= 20_000_000,
+        "the full output is in {}: {full}",
+        dir.display()
+    );
+}
+
+/// 17.16: a stdout pipe nobody reads never stalls the run: Ctrl-C still
+/// stops a ron that streams output, and it is cleaned up within seconds.
+#[test]
+fn unread_output_never_blocks_ctrl_c() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "r.rhai",
+        r#"ron(#{node: "kind-worker", cmd: "while true; do echo filling the pipe nobody reads; done"});"#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "r.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the ron runs", || {
+        fc.list("v1", "Pod")
+            .iter()
+            .any(|x| x["status"]["phase"] == "Running")
+    });
+    // by now the pipes (64 KiB) are long full
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "Ctrl-C did not stop the run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    until("nothing left", || leftovers(&fc).is_empty());
+}
+
+/// 17.18: durations are checked once, with a clear error, never a panic.
+#[test]
+fn durations_out_of_range_are_clear_errors() {
+    let p = Project::new();
+    for (call, want) in [
+        ("sleep(1e20)", "more than a year"),
+        ("sleep(-1)", "negative"),
+        (r#"sh("true", #{timeout: 1e20})"#, "more than a year"),
+        ("wait_until(-5, 1, || true)", "negative"),
+    ] {
+        p.file("d.rhai", &format!("{call};"));
+        let out = p.cmd().args(["script", "d.rhai"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{call}: {err}");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{call}: {err}"
+        );
+    }
+    for t in ["inf", "-5", "1e20", "NaN"] {
+        let out = p
+            .cmd()
+            .args(["verify", "k8s-ready", "--wait", &format!("--timeout={t}")])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--timeout={t}: {err}");
+        assert!(
+            err.contains("--timeout") && !err.contains("panicked"),
+            "{t}: {err}"
+        );
+    }
+}
+
+/// 17.19: image pulls a registry throttles (429) are waited through, as the
+/// kubelet retries them; the ron then runs.
+#[test]
+fn throttled_pulls_are_waited_through() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.fail_next_pulls(2);
+    p.cmd()
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "--",
+            "echo",
+            "pulled at last",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pulled at last"));
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+}
