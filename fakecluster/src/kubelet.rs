@@ -112,7 +112,7 @@ pub struct Kubelet {
     image_bin: Mutex<Option<PathBuf>>,
     /// the next N image pulls fail like a throttling registry (429), then
     /// the kubelet's own retry pulls
-    flaky_pulls: AtomicU32,
+    flaky_pulls: Mutex<(String, u32)>,
 }
 
 const SHIM: &str = r#"#!/bin/sh
@@ -169,21 +169,36 @@ impl Kubelet {
             ips: AtomicU32::new(0),
             loopback_ips: AtomicBool::new(false),
             image_bin: Mutex::new(None),
-            flaky_pulls: AtomicU32::new(0),
+            flaky_pulls: Mutex::new((String::new(), 0)),
         }
     }
 
-    /// Fail the next `n` image pulls with a registry's 429; each is retried
-    /// by the kubelet a moment later (ErrImagePull, ImagePullBackOff, then
-    /// the pull works), as a real kubelet does.
-    pub fn fail_next_pulls(&self, n: u32) {
-        self.flaky_pulls.store(n, Ordering::SeqCst);
+    /// Fail the next `n` pulls of images named with `image` with a
+    /// registry's 429; each is retried by the kubelet a moment later
+    /// (ErrImagePull, ImagePullBackOff, then the pull again), as a real
+    /// kubelet does.
+    pub fn fail_next_pulls(&self, image: &str, n: u32) {
+        *self.flaky_pulls.lock().unwrap() = (image.to_string(), n);
     }
 
-    fn take_flaky_pull(&self) -> bool {
-        self.flaky_pulls
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+    /// A pull a throttling registry refused: ErrImagePull and its event.
+    async fn pull_failed(&self, pod: &Value, rt: &Arc<PodRt>, c: &Arc<ContainerRt>) {
+        let msg = format!("failed to pull and unpack image \"{}\": unexpected status: 429 Too Many Requests (toomanyrequests: rate limit exceeded)", c.image);
+        *c.state.lock().unwrap() = CState::Waiting {
+            reason: "ErrImagePull".into(),
+            message: msg.clone(),
+        };
+        self.event(pod, "Warning", "Failed", &format!("Failed to pull image \"{}\": {msg}", c.image));
+        self.sync(rt).await;
+    }
+
+    fn take_flaky_pull(&self, image: &str) -> bool {
+        let mut f = self.flaky_pulls.lock().unwrap();
+        if f.1 > 0 && image.contains(f.0.as_str()) {
+            f.1 -= 1;
+            return true;
+        }
+        false
     }
 
     /// Give pods 127.0.x.y addresses (see Options::loopback_ips).
@@ -593,35 +608,29 @@ impl Kubelet {
                 });
                 continue;
             }
-            if self.take_flaky_pull() {
-                let msg = format!("failed to pull and unpack image \"{}\": unexpected status: 429 Too Many Requests (toomanyrequests: rate limit exceeded)", c.image);
-                *c.state.lock().unwrap() = CState::Waiting {
-                    reason: "ErrImagePull".into(),
-                    message: msg.clone(),
-                };
-                self.event(
-                    &pod,
-                    "Warning",
-                    "Failed",
-                    &format!("Failed to pull image \"{}\": {msg}", c.image),
-                );
-                self.sync(&rt).await;
+            if self.take_flaky_pull(&c.image) {
+                self.pull_failed(&pod, &rt, &c).await;
                 let (me, rt2, pod2) = (self.clone(), rt.clone(), pod.clone());
                 let restart = restart.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    *c.state.lock().unwrap() = CState::Waiting {
-                        reason: "ImagePullBackOff".into(),
-                        message: format!("Back-off pulling image \"{}\"", c.image),
-                    };
-                    me.sync(&rt2).await;
-                    tokio::time::sleep(Duration::from_millis(700)).await;
+                    // the kubelet's back-off, then the pull again
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        *c.state.lock().unwrap() = CState::Waiting {
+                            reason: "ImagePullBackOff".into(),
+                            message: format!("Back-off pulling image \"{}\"", c.image),
+                        };
+                        me.sync(&rt2).await;
+                        tokio::time::sleep(Duration::from_millis(700)).await;
+                        if !me.take_flaky_pull(&c.image) {
+                            break;
+                        }
+                        me.pull_failed(&pod2, &rt2, &c).await;
+                    }
                     if c.runnable {
                         me.run_container(rt2, c, spec, pod2, restart).await
                     } else {
-                        *c.state.lock().unwrap() = CState::Running {
-                            started: crate::store::now(),
-                        };
+                        *c.state.lock().unwrap() = CState::Running { started: crate::store::now() };
                         me.sync(&rt2).await;
                     }
                 });
@@ -975,6 +984,25 @@ pub fn record_event(
         .unwrap_or("default");
     let name = obj["metadata"]["name"].as_str().unwrap_or("");
     let now = crate::store::now();
+    // like client-go's event recorder: a repeated warning about the same
+    // object updates one Event (count, lastTimestamp), a MODIFIED event
+    if etype == "Warning" {
+        let uid = &obj["metadata"]["uid"];
+        let same = store.list(&k, Some(ns)).0.into_iter().find(|e| {
+            e["involvedObject"]["uid"] == *uid
+                && e["reason"] == reason
+                && e["message"] == message
+                && e["source"]["component"] == component
+        });
+        if let Some(e) = same {
+            let ename = e["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let _ = store.modify(&k, ns, &ename, false, |o| {
+                o["count"] = json!(o["count"].as_i64().unwrap_or(1) + 1);
+                o["lastTimestamp"] = json!(now.clone());
+            });
+            return;
+        }
+    }
     let _: Result<Value, ApiError> = store.create(
         &k,
         ns,

@@ -257,10 +257,10 @@ impl FakeCluster {
             .unwrap_or(0)
     }
 
-    /// Fail the next `n` image pulls like a throttling registry (429); the
-    /// kubelet retries each a second later and then succeeds.
-    pub fn fail_next_pulls(&self, n: u32) {
-        self.shared.kubelet.fail_next_pulls(n);
+    /// Fail the next `n` pulls of images named with `image` like a
+    /// throttling registry (429); the kubelet retries each a second later.
+    pub fn fail_next_pulls(&self, image: &str, n: u32) {
+        self.shared.kubelet.fail_next_pulls(image, n);
     }
 
     /// All request counts (`"verb resource" -> n`).

@@ -483,7 +483,7 @@ fn durations_out_of_range_are_clear_errors() {
 fn throttled_pulls_are_waited_through() {
     let p = Project::new();
     let fc = cluster(&p);
-    fc.fail_next_pulls(2);
+    fc.fail_next_pulls("alpine", 2);
     p.cmd()
         .args([
             "ron",
@@ -496,5 +496,22 @@ fn throttled_pulls_are_waited_through() {
         .assert()
         .success()
         .stdout(predicate::str::contains("pulled at last"));
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+}
+
+/// 17.7: `show_events` follows updates of an Event too: a warning that
+/// repeats (one Event, its count raised) is shown again with its count.
+#[test]
+fn repeated_events_are_shown_with_their_count() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.fail_next_pulls("alpine", 3);
+    p.cmd()
+        .args(["ron", "--node", "kind-worker", "--show-events", "--", "echo", "ran"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("event: Warning Failed: Failed to pull image"))
+        .stdout(predicate::str::contains("429 Too Many Requests (toomanyrequests: rate limit exceeded) (x3)"))
+        .stdout(predicate::str::contains("ran"));
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }
