@@ -188,7 +188,12 @@ impl Kubelet {
             reason: "ErrImagePull".into(),
             message: msg.clone(),
         };
-        self.event(pod, "Warning", "Failed", &format!("Failed to pull image \"{}\": {msg}", c.image));
+        self.event(
+            pod,
+            "Warning",
+            "Failed",
+            &format!("Failed to pull image \"{}\": {msg}", c.image),
+        );
         self.sync(rt).await;
     }
 
@@ -630,7 +635,9 @@ impl Kubelet {
                     if c.runnable {
                         me.run_container(rt2, c, spec, pod2, restart).await
                     } else {
-                        *c.state.lock().unwrap() = CState::Running { started: crate::store::now() };
+                        *c.state.lock().unwrap() = CState::Running {
+                            started: crate::store::now(),
+                        };
                         me.sync(&rt2).await;
                     }
                 });
@@ -727,6 +734,7 @@ impl Kubelet {
             .as_str()
             .map(PathBuf::from)
             .unwrap_or_else(|| rt.dir.join("work"));
+        let mut failed_starts = 0u32;
         loop {
             if !c.mounts.is_empty() && !self.mounts_ok {
                 *c.state.lock().unwrap() = CState::Waiting {
@@ -749,12 +757,19 @@ impl Kubelet {
             let mut child = match cmd.spawn() {
                 Ok(ch) => ch,
                 Err(e) => {
+                    // like the kubelet: RunContainerError, then the start
+                    // again after a back-off (a loaded machine's EAGAIN or
+                    // ETXTBSY passes; a missing binary stays in the state)
                     *c.state.lock().unwrap() = CState::Waiting {
                         reason: "RunContainerError".into(),
                         message: format!("failed to start {}: {e}", argv[0]),
                     };
                     self.sync(&rt).await;
-                    return;
+                    failed_starts = (failed_starts + 1).min(5);
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(125 << failed_starts)) => continue,
+                        _ = rt.stop.cancelled() => { c.logs.close(); return; }
+                    }
                 }
             };
             let pid = child.id();

@@ -507,11 +507,23 @@ fn repeated_events_are_shown_with_their_count() {
     let fc = cluster(&p);
     fc.fail_next_pulls("alpine", 3);
     p.cmd()
-        .args(["ron", "--node", "kind-worker", "--show-events", "--", "echo", "ran"])
+        .args([
+            "ron",
+            "--node",
+            "kind-worker",
+            "--show-events",
+            "--",
+            "echo",
+            "ran",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("event: Warning Failed: Failed to pull image"))
-        .stdout(predicate::str::contains("429 Too Many Requests (toomanyrequests: rate limit exceeded) (x3)"))
+        .stdout(predicate::str::contains(
+            "event: Warning Failed: Failed to pull image",
+        ))
+        .stdout(predicate::str::contains(
+            "429 Too Many Requests (toomanyrequests: rate limit exceeded) (x3)",
+        ))
         .stdout(predicate::str::contains("ran"));
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }

@@ -51,7 +51,14 @@ fn service_to(fc: &FakeCluster, ns: &str, name: &str, svc_port: u16, server: &Te
         .iter()
         .any(|p| p["metadata"]["labels"]["app"] == name && p["status"]["phase"] == "Running")
     {
-        assert!(t.elapsed() < Duration::from_secs(20), "no {name} pod runs");
+        if t.elapsed() > Duration::from_secs(60) {
+            let pods: Vec<_> = fc
+                .list("v1", "Pod")
+                .into_iter()
+                .map(|p| p["status"].clone())
+                .collect();
+            panic!("no {name} pod runs: {pods:#?}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
