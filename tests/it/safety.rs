@@ -527,3 +527,40 @@ fn repeated_events_are_shown_with_their_count() {
         .stdout(predicate::str::contains("ran"));
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }
+
+/// 17.11: in the REPL, a second Ctrl-C while a ron's cleanup runs does not
+/// cancel the cleanup: it says so, the cleanup finishes, nothing is left.
+#[test]
+fn repl_ctrl_c_during_cleanup_lets_it_finish() {
+    use expectrl::{Eof, Session};
+    let p = Project::new();
+    let fc = cluster(&p);
+    let mut c = p.std_cmd();
+    c.arg("repl");
+    let mut s = Session::spawn(c).expect("spawn in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(40)));
+    s.expect("scaffold> ").unwrap();
+    s.send_line(r#"ron(#{node: "kind-worker", cmd: "sleep 60"})"#)
+        .unwrap();
+    until("the ron pod runs", || {
+        fc.list("v1", "Pod").iter().any(|x| {
+            x["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("ron-")
+                && x["status"]["phase"] == "Running"
+        })
+    });
+    // every request of the cleanup now takes 2 s: the second Ctrl-C comes
+    // while the first delete is on its way
+    fc.faults().set_latency(Duration::from_secs(2));
+    s.send("\x03").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    s.send("\x03").unwrap();
+    s.expect("cleanup in progress: it finishes first").unwrap();
+    s.expect("scaffold> ").unwrap();
+    fc.faults().set_latency(Duration::ZERO);
+    assert_eq!(leftovers(&fc), Vec::<String>::new());
+    s.send_line(":quit").unwrap();
+    s.expect(Eof).unwrap();
+}
