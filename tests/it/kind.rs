@@ -432,3 +432,67 @@ fn lazyget_help_and_docs_describe_it() {
             "### `lazyget(tool: String, options: Map) -> String`",
         ));
 }
+
+/// Safety 17.13: a session opened before `kind_create` switched clusters
+/// keeps the cluster it was opened on: it still runs commands there, and
+/// it is closed there (explicitly and at the end of the run), never
+/// against the new cluster.
+#[test]
+fn sessions_keep_their_cluster_across_kind_create() {
+    let p = Project::new();
+    let first = fakecluster::FakeCluster::start(fakecluster::Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    first
+        .write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    let second = fakecluster::FakeCluster::start(fakecluster::Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    let path = stub_path(&p, second.kubeconfig(), true);
+    p.file(
+        "s.rhai",
+        r#"
+        let a = node_session("kind-worker");
+        let b = node_session("kind-worker");
+        print("before=" + a.exec("printf $((6*7))").stdout);
+        kind_create(#{name: "bench", config: kind_config(#{name: "bench", workers: 1})});
+        print("ctx=" + current_context());
+        print("after=" + a.exec("printf $((6*8))").stdout);
+        a.close();
+        print("closed a");
+        // b is closed by the end of the run
+        "#,
+    );
+    let out = p
+        .cmd()
+        .args(["script", "s.rhai"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("before=42"), "{s}");
+    assert!(s.contains("ctx=kind-bench"), "{s}");
+    assert!(
+        s.contains("after=48"),
+        "the session runs on its cluster: {s}"
+    );
+    assert!(s.contains("closed a"), "{s}");
+    assert_eq!(
+        crate::util::leftovers(&first),
+        Vec::<String>::new(),
+        "both sessions were closed on the cluster they were opened on"
+    );
+    assert_eq!(
+        second.requests("create", "pods") + second.requests("delete", "pods"),
+        0,
+        "nothing about the sessions went to the new cluster"
+    );
+}
