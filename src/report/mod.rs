@@ -2,6 +2,7 @@
 //! by side (series as mean, p50, p90, p95, p99, min, max, 95% CI, n), show the change
 //! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
 
+pub mod compare;
 pub mod plot;
 pub mod stats;
 
