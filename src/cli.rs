@@ -68,6 +68,8 @@ pub enum Command {
     Lazyget(LazygetCommand),
     /// Run On Node: run a command on a node through a privileged pod
     Ron(Box<RonArgs>),
+    /// Run a script over a grid of parameters, each point several times
+    Sweep(SweepArgs),
     /// Compare runs: summaries side by side, change in percent, thresholds, plots
     Report(ReportArgs),
     /// Delete everything scaffold created (by label), e.g. after kill -9
@@ -86,15 +88,82 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
+  scaffold sweep scenarios/xdp/main.rhai --grid mode=nkpr,kpr,xdp --repeat 5
+  scaffold sweep main.rhai --grid size=64,1500 --set duration=30 --order random --seed 7
+  scaffold sweep main.rhai --grid mode=a,b --parallel 2 --contexts kind-one,kind-two
+  scaffold sweep --resume scenarios/xdp/artifacts/sweep-2026-12-01T10-15-00Z
+  scaffold report scenarios/xdp/artifacts/sweep-2026-12-01T10-15-00Z --baseline mode=nkpr")]
+pub struct SweepArgs {
+    /// The script (not needed with --resume)
+    #[arg(required_unless_present = "resume")]
+    pub file: Option<PathBuf>,
+    /// Arguments for every run's script (args()); put them after `--`
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// A parameter and its values, set in each run like --set (repeatable;
+    /// the grid is every combination)
+    #[arg(long = "grid", value_name = "KEY=V1,V2,...")]
+    pub grid: Vec<String>,
+    /// Runs per grid point
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// Parameter with the same value in every run (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Parameter as JSON in every run (repeatable)
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Secret parameter of every run (as `scaffold script --set-secret`):
+    /// passed to the runs through their environment, never written
+    #[arg(long = "set-secret", value_name = "KEY[=VALUE]")]
+    pub set_secret: Vec<String>,
+    /// Run order: round-robin over the grid points (drift on a shared
+    /// machine hits every point alike), all repeats of a point together, or
+    /// shuffled with --seed
+    #[arg(long, value_enum, default_value = "interleaved")]
+    pub order: crate::sweep::Order,
+    /// Seed of --order random (default: from the clock, written to sweep.json)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Stop a run that takes longer (e.g. 30m): it is interrupted, cleans
+    /// up, and is recorded as timed out
+    #[arg(long, value_name = "DURATION")]
+    pub run_timeout: Option<String>,
+    /// Runs at once, each on its own context of --contexts
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub parallel: usize,
+    /// Kubeconfig contexts for the runs, comma-separated: a context runs one
+    /// run at a time
+    #[arg(long, value_name = "CTX,CTX", value_delimiter = ',')]
+    pub contexts: Vec<String>,
+    /// Continue an interrupted sweep: the runs not finished yet
+    #[arg(long, value_name = "SWEEP_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Stop at the first failed or timed-out run
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub fail_fast: bool,
+    /// Stop at breakpoints (default: skipped in sweeps)
+    #[arg(long = "break", default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub breakpoints: bool,
+    /// Parent of the sweep directory [default: artifacts/ next to the script]
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
   scaffold report scenarios/xdp/artifacts                 every run in an artifacts directory
   scaffold report runs/nkpr runs/kpr runs/xdp --plot cpu.svg
-  scaffold report artifacts/latest --fail-if 'throughput < 9' --fail-if 'latency.p95 > 200'")]
+  scaffold report artifacts/latest --fail-if 'throughput < 9' --fail-if 'latency.p95 > 200'
+  scaffold report artifacts/sweep-2026-12-01T10-15-00Z --baseline mode=nkpr --fail-if 'throughput[mode=xdp].median < 10'")]
 pub struct ReportArgs {
     /// results.json files, run directories, or artifacts directories holding runs
     #[arg(required = true)]
     pub results: Vec<PathBuf>,
     /// Exit 1 when this holds for any run: 'METRIC[.STAT] OP NUMBER'
-    /// (STAT: mean (default), p50, p90, p95, p99, min, max, n, last; OP: < <= > >= == !=)
+    /// (STAT: mean (default), median, p50, p90, p95, p99, min, max, n, last;
+    /// OP: < <= > >= == !=); for a sweep, per group: 'METRIC[mode=xdp].median < 10'
+    /// (over the runs' values; default median; without [..] every group)
     #[arg(long = "fail-if", value_name = "CONDITION")]
     pub fail_if: Vec<String>,
     /// Draw the recorded numbers to FILE.svg or FILE.png
@@ -109,6 +178,14 @@ pub struct ReportArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: ReportFormat,
+    /// Sweeps: compare each group with the group at this grid value
+    /// (e.g. mode=nkpr) instead of every pair of groups
+    #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE]")]
+    pub baseline: Option<String>,
+    /// Sweeps: the one value each run gives per series
+    /// (median, mean, p90, p95, p99, min, max, last)
+    #[arg(long, default_value = "median")]
+    pub stat: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -364,6 +441,10 @@ pub struct ScriptArgs {
     /// Log breakpoints and continue instead of prompting
     #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub no_breakpoints: bool,
+    /// This exact run directory instead of a new one under --artifacts
+    /// (used by `scaffold sweep`)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub run_dir: Option<PathBuf>,
     /// Stop at FILE:LINE without editing the script (repeatable)
     #[arg(long = "break-at", value_name = "FILE:LINE")]
     pub break_at: Vec<String>,

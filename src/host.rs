@@ -31,6 +31,8 @@ pub struct Settings {
     /// `--break-at FILE:LINE`
     pub break_at: Vec<(String, usize)>,
     pub kube: KubeOptions,
+    /// This exact run directory (a sweep's run) instead of a new one
+    pub fixed_run_dir: Option<PathBuf>,
 }
 
 /// The host call was interrupted by Ctrl-C.
@@ -284,6 +286,11 @@ impl Host {
     pub fn run_dir(&self) -> Result<PathBuf, String> {
         if let Some(d) = self.run_dir.get() {
             return Ok(d.clone());
+        }
+        if let Some(d) = &self.settings.fixed_run_dir {
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create run directory {}: {e}", d.display()))?;
+            return Ok(self.run_dir.get_or_init(|| d.clone()).clone());
         }
         let parent = &self.settings.artifacts_parent;
         std::fs::create_dir_all(parent).map_err(|e| {

@@ -117,6 +117,7 @@ fn dispatch(cli: Cli) -> i32 {
             let (rt, interrupt) = runtime_with(Mode::Script);
             scaffold::cmd::ron::ron(&a, &kube, &rt, &interrupt)
         }
+        Command::Sweep(a) => scaffold::sweep::run::sweep(&a, &cli.global),
         Command::Report(a) => report(&a),
         Command::Cleanup {
             run,
@@ -158,6 +159,9 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if a.results.iter().any(|d| report::sweep::is_sweep(d)) {
+        return report_sweep(a, &thresholds);
+    }
     let runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +199,59 @@ fn report(a: &scaffold::cli::ReportArgs) -> i32 {
             scaffold::ui::err(format!("error: {e}"));
             EXIT_USAGE
         }
+    }
+}
+
+/// `scaffold report SWEEP_DIR`: groups by grid point, compared.
+fn report_sweep(a: &scaffold::cli::ReportArgs, thresholds: &[scaffold::report::Threshold]) -> i32 {
+    use scaffold::report::{self, sweep};
+    let fail = |code: i32, e: String| {
+        scaffold::ui::err(format!("error: {e}"));
+        code
+    };
+    if a.results.len() != 1 {
+        return fail(
+            EXIT_USAGE,
+            "report one sweep directory at a time (its runs are grouped by grid point)".into(),
+        );
+    }
+    let baseline = match a.baseline.as_deref().map(sweep::parse_point).transpose() {
+        Ok(b) => b,
+        Err(e) => return fail(EXIT_USAGE, format!("--baseline {e}")),
+    };
+    let s = match sweep::load(&a.results[0], &a.stat) {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_ERROR, e),
+    };
+    let shown = match a.output {
+        scaffold::cli::ReportFormat::Text => {
+            sweep::render(&s, baseline.as_ref()).map(|t| print!("{t}"))
+        }
+        scaffold::cli::ReportFormat::Json => sweep::to_json(&s, baseline.as_ref())
+            .map(|v| scaffold::ui::out(serde_json::to_string_pretty(&v).unwrap_or_default())),
+    };
+    if let Err(e) = shown {
+        return fail(EXIT_USAGE, e);
+    }
+    if let Some(p) = &a.plot {
+        if let Err(e) = report::plot::draw_sweep(&s, p, &a.metrics) {
+            return fail(EXIT_ERROR, e);
+        }
+        scaffold::ui::err(format!("plot: {}", p.display()));
+    }
+    if thresholds.is_empty() {
+        return EXIT_OK;
+    }
+    match sweep::check(&s, thresholds) {
+        Ok((lines, failed)) => {
+            eprint!("\nthresholds\n{lines}");
+            if failed {
+                fail(EXIT_ERROR, "a --fail-if condition holds".into())
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => fail(EXIT_USAGE, e),
     }
 }
 
@@ -288,6 +345,13 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
         breakpoints: !a.no_breakpoints && scaffold::ui::interactive(),
         break_at,
         kube,
+        fixed_run_dir: a.run_dir.map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                std::env::current_dir().unwrap_or_default().join(d)
+            }
+        }),
     };
     let rt = runtime();
     let interrupt = Interrupt::new();

@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod plot;
 pub mod stats;
+pub mod sweep;
 
 use crate::results::{Record, Results};
 use serde_json::Value;
@@ -399,17 +400,22 @@ pub struct Threshold {
     pub text: String,
     pub metric: String,
     pub stat: String,
+    /// the statistic was written out (else the default: mean of a run's
+    /// series, median of a sweep group's runs)
+    pub stat_given: bool,
+    /// `METRIC[mode=xdp]`: the sweep groups it applies to
+    pub group: Option<String>,
     pub op: String,
     pub value: f64,
 }
 
 pub const STATS: &[&str] = &[
-    "mean", "p50", "p90", "p95", "p99", "min", "max", "n", "last",
+    "mean", "median", "p50", "p90", "p95", "p99", "min", "max", "n", "last",
 ];
 
 impl Threshold {
     pub fn parse(s: &str) -> Result<Threshold, String> {
-        let usage = "write it as 'METRIC OP NUMBER', e.g. 'throughput < 9' or 'latency.p95 >= 200' (OP: < <= > >= == !=; stats: mean p50 p90 p95 p99 min max n last)";
+        let usage = "write it as 'METRIC OP NUMBER', e.g. 'throughput < 9' or 'latency.p95 >= 200', for a sweep group 'throughput[mode=xdp].median < 10' (OP: < <= > >= == !=; stats: mean median p50 p90 p95 p99 min max n last)";
         let ops = ["<=", ">=", "==", "!=", "<", ">"];
         let (pos, op) = ops
             .iter()
@@ -424,20 +430,33 @@ impl Threshold {
         let value: f64 = right
             .parse()
             .map_err(|_| format!("--fail-if '{s}': '{right}' is not a number; {usage}"))?;
-        let (metric, stat) = match left.rsplit_once('.') {
-            Some((m, st)) if STATS.contains(&st) => (m.to_string(), st.to_string()),
-            _ => (left.to_string(), "mean".to_string()),
+        let (metric, stat, stat_given) = match left.rsplit_once('.') {
+            Some((m, st)) if STATS.contains(&st) => (m.to_string(), st.to_string(), true),
+            _ => (left.to_string(), "mean".to_string(), false),
+        };
+        // METRIC[mode=xdp]: a sweep group
+        let (metric, group) = match metric.split_once('[') {
+            Some((m, rest)) => {
+                let sel = rest.strip_suffix(']').filter(|g| !g.trim().is_empty()).ok_or_else(|| {
+                    format!("--fail-if '{s}': write a group as METRIC[KEY=VALUE], e.g. 'throughput[mode=xdp].median < 10'")
+                })?;
+                sweep::parse_point(sel).map_err(|e| format!("--fail-if '{s}': {e}"))?;
+                (m.trim().to_string(), Some(sel.to_string()))
+            }
+            None => (metric, None),
         };
         Ok(Threshold {
             text: s.trim().to_string(),
             metric,
             stat,
+            stat_given,
+            group,
             op: op.to_string(),
             value,
         })
     }
 
-    fn holds(&self, x: f64) -> bool {
+    pub fn holds(&self, x: f64) -> bool {
         match self.op.as_str() {
             "<" => x < self.value,
             "<=" => x <= self.value,
@@ -455,6 +474,12 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
     let mut out = String::new();
     let mut failed = false;
     for t in thresholds {
+        if t.group.is_some() {
+            return Err(format!(
+                "--fail-if '{}': [..] selects groups of a sweep; give the sweep directory (scaffold report SWEEP_DIR)",
+                t.text
+            ));
+        }
         let mut seen = false;
         for r in runs {
             let Some(rec) = r.results.records.get(&t.metric) else {
@@ -469,7 +494,7 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
             };
             seen = true;
             let x = match t.stat.as_str() {
-                "p50" => s.p50,
+                "p50" | "median" => s.p50,
                 "p90" => s.p90,
                 "p95" => s.p95,
                 "p99" => s.p99,

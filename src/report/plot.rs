@@ -217,3 +217,175 @@ where
         .map_err(e)?;
     Ok(())
 }
+
+/// One metric of a sweep: each group's per-run values.
+struct GroupPanel {
+    title: String,
+    unit: String,
+    groups: Vec<Vec<f64>>,
+}
+
+/// `scaffold report SWEEP_DIR --plot FILE`: per metric, a box per group
+/// (quartiles of the runs' values, whiskers min..max, a line at the
+/// median) with every run's value as a point beside it.
+pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Result<(), String> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let metrics = s.metrics();
+    for m in only {
+        if !metrics.contains(m) {
+            return Err(format!(
+                "--metric {m}: no run of the sweep recorded a number under that name; recorded: {}",
+                metrics.join(", ")
+            ));
+        }
+    }
+    let panels: Vec<GroupPanel> = metrics
+        .iter()
+        .filter(|m| only.is_empty() || only.contains(m))
+        .map(|m| GroupPanel {
+            title: m.clone(),
+            unit: s
+                .groups
+                .iter()
+                .flat_map(|g| &g.runs)
+                .filter_map(|(_, r)| r.records.get(m))
+                .find_map(|r| r.unit.clone())
+                .unwrap_or_default(),
+            groups: s.groups.iter().map(|g| s.values(g, m)).collect(),
+        })
+        .collect();
+    if panels.is_empty() {
+        return Err("nothing to plot: the sweep's runs recorded no numbers".into());
+    }
+    let labels: Vec<String> = s.groups.iter().map(|g| g.label.clone()).collect();
+    let width = (220 + 160 * labels.len() as u32).clamp(640, 1800);
+    let height = 360 * panels.len() as u32;
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let err = |e: String| format!("cannot draw {}: {e}", path.display());
+    match ext.as_str() {
+        "svg" => {
+            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+            boxes_on(&root, &panels, &labels).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        "png" => {
+            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+            boxes_on(&root, &panels, &labels).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        _ => Err(format!(
+            "--plot {}: unknown image format; end the name with .svg or .png",
+            path.display()
+        )),
+    }
+}
+
+fn boxes_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[GroupPanel],
+    labels: &[String],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|x| x.to_string())?;
+    let areas = root.split_evenly((panels.len(), 1));
+    for (area, p) in areas.iter().zip(panels) {
+        box_panel(area, p, labels)?;
+    }
+    Ok(())
+}
+
+fn box_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &GroupPanel,
+    labels: &[String],
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    use super::stats::percentile;
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let all: Vec<f64> = p.groups.iter().flatten().copied().collect();
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if all.is_empty() { (0.0, 1.0) } else { (lo, hi) };
+    let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
+    let n = labels.len();
+    let title = if p.unit.is_empty() {
+        p.title.clone()
+    } else {
+        format!("{} ({})", p.title, p.unit)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+        .map_err(e)?;
+    let fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2) * 2 + 1)
+        .x_label_formatter(&fmt)
+        .y_desc(p.unit.clone())
+        .y_label_formatter(&|y| super::short_num(*y))
+        .draw()
+        .map_err(e)?;
+    for (i, xs) in p.groups.iter().enumerate() {
+        if xs.is_empty() {
+            continue;
+        }
+        let mut v = xs.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let (q1, med, q3) = (
+            percentile(&v, 25.0),
+            percentile(&v, 50.0),
+            percentile(&v, 75.0),
+        );
+        let x = i as f64;
+        let color = COLORS[i % COLORS.len()];
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.25, q1), (x + 0.05, q3)],
+                color.mix(0.35).filled(),
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x - 0.25, med), (x + 0.05, med)],
+                BLACK.stroke_width(2),
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(ErrorBar::new_vertical(
+                x - 0.1,
+                v[0],
+                med,
+                v[v.len() - 1],
+                color.stroke_width(1),
+                10,
+            )))
+            .map_err(e)?;
+        // the runs themselves, spread a little sideways
+        chart
+            .draw_series(v.iter().enumerate().map(|(k, y)| {
+                let dx = 0.15 + 0.12 * (k % 4) as f64 / 4.0;
+                Circle::new((x + dx, *y), 3, color.filled())
+            }))
+            .map_err(e)?;
+    }
+    Ok(())
+}

@@ -20,4 +20,5 @@ mod safety;
 mod scenarios;
 mod script;
 mod stdlib;
+mod sweep;
 mod watch;

@@ -1,0 +1,474 @@
+//! `scaffold report SWEEP_DIR`: the runs of a sweep grouped by grid point.
+//! As benchstat does, each run gives one value per metric (the run's median
+//! of that series, or `--stat`), so samples of different runs are never
+//! pooled into one test; per group: n (runs), median and its 95% interval;
+//! per pair of groups (or against `--baseline`): the change of the median
+//! with a bootstrap interval and the Mann–Whitney U test's p-value
+//! (compare.rs).
+
+use super::compare::{change_ci, mann_whitney, median_ci, MedianCi, UTest, ALPHA};
+use super::stats::{percentile, Summary};
+use super::{num, numbers, Threshold};
+use crate::results::Results;
+use crate::sweep::{label, SweepFile};
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Statistics that turn a run's series into its one value.
+pub const RUN_STATS: &[&str] = &["median", "mean", "p90", "p95", "p99", "min", "max", "last"];
+
+/// A grid point and the runs that finished there.
+pub struct Group {
+    pub point: Map<String, Value>,
+    pub label: String,
+    pub runs: Vec<(String, Results)>,
+}
+
+/// A sweep read from disk.
+pub struct Sweep {
+    pub dir: PathBuf,
+    pub file: SweepFile,
+    pub groups: Vec<Group>,
+    /// runs left out: (run dir, status)
+    pub excluded: Vec<(String, String)>,
+    /// the statistic of each run's series
+    pub stat: String,
+}
+
+/// Is `dir` a sweep directory?
+pub fn is_sweep(dir: &Path) -> bool {
+    dir.is_dir() && SweepFile::path(dir).is_file()
+}
+
+pub fn load(dir: &Path, stat: &str) -> Result<Sweep, String> {
+    if !RUN_STATS.contains(&stat) {
+        return Err(format!(
+            "--stat {stat}: unknown; use one of {}",
+            RUN_STATS.join(", ")
+        ));
+    }
+    let file = SweepFile::read(dir)?;
+    let mut groups: Vec<Group> = crate::sweep::points(&file.grid)
+        .into_iter()
+        .map(|p| Group {
+            label: label(&p),
+            point: p,
+            runs: vec![],
+        })
+        .collect();
+    let mut excluded = vec![];
+    for r in &file.runs {
+        if r.status != "ok" {
+            excluded.push((r.dir.clone(), r.status.clone()));
+            continue;
+        }
+        let path = dir.join(&r.dir).join("results.json");
+        match Results::read(&path) {
+            Ok(res) => {
+                if let Some(g) = groups.iter_mut().find(|g| g.point == r.point) {
+                    g.runs.push((r.dir.clone(), res));
+                }
+            }
+            Err(_) => excluded.push((r.dir.clone(), "no results.json".into())),
+        }
+    }
+    Ok(Sweep {
+        dir: dir.to_path_buf(),
+        file,
+        groups,
+        excluded,
+        stat: stat.to_string(),
+    })
+}
+
+/// The one value of a run's record.
+fn run_value(xs: &[f64], stat: &str) -> Option<f64> {
+    let s = Summary::of(xs)?;
+    Some(match stat {
+        "mean" => s.mean,
+        "p90" => s.p90,
+        "p95" => s.p95,
+        "p99" => s.p99,
+        "min" => s.min,
+        "max" => s.max,
+        "last" => *xs.last()?,
+        _ => s.p50,
+    })
+}
+
+impl Sweep {
+    /// Numeric records, in first-seen order.
+    pub fn metrics(&self) -> Vec<String> {
+        let mut names: Vec<String> = vec![];
+        for g in &self.groups {
+            for (_, r) in &g.runs {
+                for (k, rec) in &r.records {
+                    let numeric =
+                        !rec.values().is_empty() && rec.values().iter().all(Value::is_number);
+                    if numeric && !names.contains(k) {
+                        names.push(k.clone());
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    fn unit(&self, metric: &str) -> Option<String> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.runs)
+            .filter_map(|(_, r)| r.records.get(metric))
+            .find_map(|r| r.unit.clone())
+    }
+
+    /// One value per run of `g` that recorded `metric`.
+    pub fn values(&self, g: &Group, metric: &str) -> Vec<f64> {
+        g.runs
+            .iter()
+            .filter_map(|(_, r)| r.records.get(metric))
+            .filter_map(|rec| run_value(&numbers(rec), &self.stat))
+            .collect()
+    }
+
+    /// The pairs to compare: each group against its baseline (the group at
+    /// the same point with the baseline's values), else every pair.
+    pub fn pairs(
+        &self,
+        baseline: Option<&Map<String, Value>>,
+    ) -> Result<Vec<(usize, usize)>, String> {
+        let n = self.groups.len();
+        let Some(b) = baseline else {
+            return Ok((0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .collect());
+        };
+        for (k, v) in b {
+            let axis = self.file.grid.iter().find(|a| &a.key == k).ok_or_else(|| {
+                format!(
+                    "--baseline {k}=...: {k} is not a grid parameter of this sweep ({})",
+                    self.file
+                        .grid
+                        .iter()
+                        .map(|a| a.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            let v = super::plain(v);
+            if !axis.values.contains(&v) {
+                return Err(format!(
+                    "--baseline {k}={v}: not one of the sweep's values ({})",
+                    axis.values.join(", ")
+                ));
+            }
+        }
+        let mut out = vec![];
+        for (j, g) in self.groups.iter().enumerate() {
+            if b.iter().all(|(k, v)| g.point.get(k) == Some(v)) {
+                continue; // a baseline itself
+            }
+            let mut want = g.point.clone();
+            for (k, v) in b {
+                want.insert(k.clone(), v.clone());
+            }
+            if let Some(i) = self.groups.iter().position(|x| x.point == want) {
+                out.push((i, j));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `mode=nkpr` or `mode=nkpr,size=64` as a point.
+pub fn parse_point(s: &str) -> Result<Map<String, Value>, String> {
+    let mut m = Map::new();
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .ok_or_else(|| format!("'{s}': expected KEY=VALUE[,KEY=VALUE], e.g. mode=nkpr"))?;
+        m.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
+    }
+    Ok(m)
+}
+
+/// One comparison of two groups for a metric.
+struct Cmp {
+    base: usize,
+    other: usize,
+    change: Option<(f64, f64, f64)>,
+    test: Option<UTest>,
+}
+
+impl Cmp {
+    fn verdict(&self) -> &'static str {
+        match &self.test {
+            None => "not recorded in both",
+            Some(t) if !t.can_tell() => "too few runs to tell",
+            Some(t) if t.p >= ALPHA => "no significant difference",
+            Some(_) => "significant",
+        }
+    }
+}
+
+fn compare(s: &Sweep, metric: &str, pairs: &[(usize, usize)]) -> Vec<Cmp> {
+    pairs
+        .iter()
+        .map(|&(i, j)| {
+            let a = s.values(&s.groups[i], metric);
+            let b = s.values(&s.groups[j], metric);
+            Cmp {
+                base: i,
+                other: j,
+                change: change_ci(&a, &b),
+                test: mann_whitney(&a, &b),
+            }
+        })
+        .collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
+}
+
+fn ci_text(m: &MedianCi) -> String {
+    let mut s = format!("[{}, {}]", num(m.lo), num(m.hi));
+    if m.level < 0.95 {
+        let _ = write!(s, " ({:.1}%)", m.level * 100.0);
+    }
+    s
+}
+
+/// The text report of a sweep.
+pub fn render(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<String, String> {
+    let pairs = s.pairs(baseline)?;
+    let mut out = String::new();
+    let f = &s.file;
+    let ok: usize = s.groups.iter().map(|g| g.runs.len()).sum();
+    let _ = writeln!(out, "sweep {}", s.dir.display());
+    let _ = writeln!(
+        out,
+        "  script {}; {} runs ({ok} ok); grid {}; {} repeat(s), {} order",
+        f.script,
+        f.runs.len(),
+        if f.grid.is_empty() {
+            "-".to_string()
+        } else {
+            f.grid
+                .iter()
+                .map(|a| format!("{}={}", a.key, a.values.join(",")))
+                .collect::<Vec<_>>()
+                .join(" × ")
+        },
+        f.repeat,
+        serde_json::to_value(f.order)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "  one value per run: the run's {} of each series; groups compared with the Mann-Whitney U test (two-sided, alpha 0.05)",
+        s.stat
+    );
+    for (dir, status) in &s.excluded {
+        let _ = writeln!(out, "  left out: {dir} ({status})");
+    }
+    let metrics = s.metrics();
+    if metrics.is_empty() {
+        out.push_str("\nno numbers recorded (record(name, number) in the script)\n");
+        return Ok(out);
+    }
+    for m in &metrics {
+        let unit = s.unit(m);
+        let _ = writeln!(
+            out,
+            "\n{m}{}",
+            unit.map(|u| format!(" ({u})")).unwrap_or_default()
+        );
+        let mut t =
+            super::Table::new(&["group", "n", "median", "95% CI of the median", "min", "max"]);
+        for g in &s.groups {
+            let xs = s.values(g, m);
+            match median_ci(&xs) {
+                Some(mc) => {
+                    let sorted = {
+                        let mut v = xs.clone();
+                        v.sort_by(|a, b| a.total_cmp(b));
+                        v
+                    };
+                    t.row(vec![
+                        g.label.clone(),
+                        xs.len().to_string(),
+                        num(mc.median),
+                        if xs.len() > 1 {
+                            ci_text(&mc)
+                        } else {
+                            "-".into()
+                        },
+                        num(sorted[0]),
+                        num(sorted[sorted.len() - 1]),
+                    ]);
+                }
+                None => t.row(vec![
+                    g.label.clone(),
+                    "0".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]),
+            }
+        }
+        out.push_str(&t.render());
+        let cmps = compare(s, m, &pairs);
+        if cmps.is_empty() {
+            continue;
+        }
+        let mut t = super::Table::new(&["comparison", "change", "95% CI", "p", ""]);
+        for c in &cmps {
+            t.row(vec![
+                format!("{} vs {}", s.groups[c.other].label, s.groups[c.base].label),
+                c.change.map(|x| pct(x.0)).unwrap_or("-".into()),
+                c.change
+                    .map(|x| format!("[{}, {}]", pct(x.1), pct(x.2)))
+                    .unwrap_or("-".into()),
+                c.test
+                    .as_ref()
+                    .map(|t| format!("{:.3}", t.p))
+                    .unwrap_or("-".into()),
+                c.verdict().to_string(),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
+    let _ = writeln!(
+        out,
+        "\nchange: of the median, with a bootstrap 95% interval; a 95% interval needs 6 runs per group (fewer show their coverage); a difference can show from 4 runs per group"
+    );
+    Ok(out)
+}
+
+/// `-o json`
+pub fn to_json(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<Value, String> {
+    let pairs = s.pairs(baseline)?;
+    let mut metrics = Map::new();
+    for m in s.metrics() {
+        let groups: Vec<Value> = s
+            .groups
+            .iter()
+            .map(|g| {
+                let xs = s.values(g, &m);
+                let mc = median_ci(&xs);
+                json!({
+                    "group": g.label, "point": g.point, "n": xs.len(), "values": xs,
+                    "median": mc.as_ref().map(|x| x.median),
+                    "ci": mc.as_ref().filter(|_| xs.len() > 1).map(|x| [x.lo, x.hi]),
+                    "ci_level": mc.as_ref().filter(|_| xs.len() > 1).map(|x| x.level),
+                })
+            })
+            .collect();
+        let cmps: Vec<Value> = compare(s, &m, &pairs)
+            .iter()
+            .map(|c| {
+                json!({
+                    "base": s.groups[c.base].label, "other": s.groups[c.other].label,
+                    "change": c.change.map(|x| x.0),
+                    "ci": c.change.map(|x| [x.1, x.2]),
+                    "u": c.test.as_ref().map(|t| t.u),
+                    "p": c.test.as_ref().map(|t| t.p),
+                    "method": c.test.as_ref().map(|t| t.method),
+                    "can_tell": c.test.as_ref().map(|t| t.can_tell()),
+                    "significant": c.test.as_ref().map(|t| t.significant()),
+                    "verdict": c.verdict(),
+                })
+            })
+            .collect();
+        metrics.insert(
+            m.clone(),
+            json!({"unit": s.unit(&m), "groups": groups, "comparisons": cmps}),
+        );
+    }
+    Ok(json!({
+        "sweep": s.dir.display().to_string(),
+        "script": s.file.script,
+        "stat": s.stat,
+        "grid": s.file.grid,
+        "runs": s.file.runs,
+        "excluded": s.excluded.iter().map(|(d, st)| json!({"dir": d, "status": st})).collect::<Vec<_>>(),
+        "metrics": metrics,
+    }))
+}
+
+/// A group statistic of `--fail-if` over the per-run values.
+fn group_stat(xs: &[f64], stat: &str) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    match stat {
+        "n" => v.len() as f64,
+        "mean" => v.iter().sum::<f64>() / v.len() as f64,
+        "min" => v[0],
+        "max" => v[v.len() - 1],
+        "p90" => percentile(&v, 90.0),
+        "p95" => percentile(&v, 95.0),
+        "p99" => percentile(&v, 99.0),
+        _ => percentile(&v, 50.0),
+    }
+}
+
+/// `--fail-if` per group: `METRIC[mode=xdp].median < 10` checks one group,
+/// `METRIC.median < 10` every group. The statistic is over the per-run
+/// values (default: median).
+pub fn check(s: &Sweep, thresholds: &[Threshold]) -> Result<(String, bool), String> {
+    let mut out = String::new();
+    let mut failed = false;
+    for t in thresholds {
+        let sel = t.group.as_deref().map(parse_point).transpose()?;
+        let mut seen = false;
+        for g in &s.groups {
+            if let Some(sel) = &sel {
+                if !sel.iter().all(|(k, v)| g.point.get(k) == Some(v)) {
+                    continue;
+                }
+            }
+            let xs = s.values(g, &t.metric);
+            if xs.is_empty() {
+                continue;
+            }
+            seen = true;
+            let stat = if t.stat_given {
+                t.stat.as_str()
+            } else {
+                "median"
+            };
+            let x = group_stat(&xs, stat);
+            let hit = t.holds(x);
+            failed |= hit;
+            let _ = writeln!(
+                out,
+                "{} {}: {}[{}].{stat} = {} (n={})",
+                if hit { "FAIL" } else { "ok  " },
+                t.text,
+                t.metric,
+                g.label,
+                num(x),
+                xs.len()
+            );
+        }
+        if !seen {
+            return Err(format!(
+                "--fail-if '{}': no group{} of the sweep recorded '{}'; recorded: {}",
+                t.text,
+                t.group
+                    .as_deref()
+                    .map(|g| format!(" [{g}]"))
+                    .unwrap_or_default(),
+                t.metric,
+                s.metrics().join(", ")
+            ));
+        }
+    }
+    Ok((out, failed))
+}

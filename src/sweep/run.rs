@@ -1,0 +1,604 @@
+//! Running a sweep: each run is `scaffold script` as a child process (its
+//! own Ctrl-C handling, cleanup and results.json), one at a time or one per
+//! context with `--parallel`. The sweep forwards Ctrl-C to the running
+//! runs (in their own process groups, so a terminal's Ctrl-C reaches them
+//! once, through the sweep), records every outcome in sweep.json after each
+//! run, and leaves the rest `pending` for `--resume`.
+
+use super::{label, parse_axis, plan, Order, RunEntry, SweepFile, SCHEMA};
+use crate::cli::{Global, SweepArgs};
+use crate::engine::run::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a timed-out run may take to clean up after its Ctrl-C before it
+/// gets the second one (its emergency path, a few seconds), then SIGKILL.
+const CLEANUP_GRACE: Duration = Duration::from_secs(60);
+
+/// What every run of this sweep is started with.
+struct Launch {
+    exe: PathBuf,
+    dir: PathBuf,
+    global: Global,
+    /// secret parameters: name -> value, handed to runs in their environment
+    secrets: Vec<(String, String)>,
+    breakpoints: bool,
+    parallel: usize,
+    timeout: Option<Duration>,
+    fail_fast: bool,
+}
+
+/// Shared between the workers and the Ctrl-C task.
+struct State {
+    file: Mutex<SweepFile>,
+    /// set on Ctrl-C or --fail-fast: start no more runs
+    stop: AtomicBool,
+    interrupts: AtomicUsize,
+    /// process ids of running runs (each leads its own process group)
+    running: Mutex<Vec<u32>>,
+}
+
+fn usage(msg: String) -> i32 {
+    crate::ui::err(format!("error: {msg}"));
+    EXIT_USAGE
+}
+
+fn kv(flag: &str, s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{flag} {s}: expected KEY=VALUE")),
+    }
+}
+
+/// Secret parameters from `--set-secret KEY=VALUE` or `KEY` (environment).
+fn secrets(a: &SweepArgs) -> Result<Vec<(String, String)>, String> {
+    let mut out = vec![];
+    for s in &a.set_secret {
+        let (k, v) = match s.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (
+                s.clone(),
+                std::env::var(s).map_err(|_| {
+                    format!("--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}")
+                })?,
+            ),
+        };
+        let valid = !k.is_empty()
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "--set-secret {k}: a sweep hands secrets to its runs in environment variables, so the name must be letters, digits and _"
+            ));
+        }
+        if v.len() < crate::secrets::MIN_LEN {
+            return Err(format!(
+                "--set-secret {k}: the value is shorter than {} characters; pass it with --set",
+                crate::secrets::MIN_LEN
+            ));
+        }
+        crate::secrets::register(&v);
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// A new sweep from the command line (validated), and its directory.
+fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, PathBuf), String> {
+    let file = a.file.as_ref().ok_or("give the script to sweep")?;
+    if !file.is_file() {
+        return Err(format!("script {} does not exist", file.display()));
+    }
+    let axes = a
+        .grid
+        .iter()
+        .map(|g| parse_axis(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, x) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|y| y.key == x.key) {
+            return Err(format!(
+                "--grid {}: given twice; list all its values in one --grid",
+                x.key
+            ));
+        }
+    }
+    if a.repeat == 0 {
+        return Err("--repeat 0: give at least 1".into());
+    }
+    let mut params = Map::new();
+    let mut json_params = vec![];
+    for s in &a.set {
+        let (k, v) = kv("--set", s)?;
+        params.insert(k, Value::String(v));
+    }
+    for s in &a.set_json {
+        let (k, v) = kv("--set-json", s)?;
+        let j: Value =
+            serde_json::from_str(&v).map_err(|e| format!("--set-json {s}: invalid JSON: {e}"))?;
+        params.insert(k.clone(), j);
+        json_params.push(k);
+    }
+    for (k, _) in secrets {
+        params.insert(k.clone(), Value::String("<secret>".into()));
+    }
+    if let Some(x) = axes.iter().find(|x| params.contains_key(&x.key)) {
+        return Err(format!(
+            "{} is both a --grid parameter and a fixed one (--set); drop one",
+            x.key
+        ));
+    }
+    let run_timeout = a
+        .run_timeout
+        .as_deref()
+        .map(crate::util::parse_duration)
+        .transpose()
+        .map_err(|e| format!("--run-timeout: {e}"))?;
+    let seed = a.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let abs = std::fs::canonicalize(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let parent = match &a.artifacts {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => std::env::current_dir().unwrap_or_default().join(p),
+        None => abs.parent().unwrap_or(Path::new("/")).join("artifacts"),
+    };
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let stamp = crate::results::dir_stamp(SystemTime::now());
+    let mut dir = parent.join(format!("sweep-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = parent.join(format!("sweep-{stamp}-{n}"));
+    }
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let f = SweepFile {
+        schema: SCHEMA,
+        script: abs.display().to_string(),
+        created: crate::results::rfc3339(SystemTime::now()),
+        runs: plan(&axes, a.repeat, a.order, seed),
+        grid: axes,
+        repeat: a.repeat,
+        order: a.order,
+        seed,
+        params,
+        json_params,
+        secret_params: secrets.iter().map(|(k, _)| k.clone()).collect(),
+        args: a.args.clone(),
+        run_timeout: run_timeout.map(|d| d.as_secs_f64()),
+    };
+    Ok((f, dir))
+}
+
+/// The sweep of `--resume DIR`, its unfinished runs set back to pending.
+fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<SweepFile, String> {
+    if !a.grid.is_empty() || !a.set.is_empty() || !a.set_json.is_empty() || a.repeat != 1 {
+        return Err("--resume continues the sweep as sweep.json recorded it; drop --grid, --repeat, --set and --set-json".into());
+    }
+    let mut f = SweepFile::read(dir)?;
+    for k in &f.secret_params {
+        if !secrets.iter().any(|(s, _)| s == k) {
+            return Err(format!(
+                "the sweep has the secret parameter {k}, which is never written: give --set-secret {k}=VALUE (or export {k} and give --set-secret {k}) again"
+            ));
+        }
+    }
+    if !Path::new(&f.script).is_file() {
+        return Err(format!("the sweep's script {} is gone", f.script));
+    }
+    for r in &mut f.runs {
+        if matches!(r.status.as_str(), "running" | "interrupted") {
+            r.status = "pending".into();
+        }
+    }
+    Ok(f)
+}
+
+/// `scaffold sweep`
+pub fn sweep(a: &SweepArgs, g: &Global) -> i32 {
+    let secrets = match secrets(a) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    if a.parallel == 0 {
+        return usage("--parallel 0: give at least 1".into());
+    }
+    if a.parallel > 1 && a.contexts.len() < a.parallel {
+        return usage(format!(
+            "--parallel {} needs as many clusters: give --contexts with {} kubeconfig contexts (a cluster runs one run at a time)",
+            a.parallel, a.parallel
+        ));
+    }
+    if a.parallel > 1 && a.breakpoints {
+        return usage(
+            "--break stops at breakpoints on this terminal: use it without --parallel".into(),
+        );
+    }
+    if let Some(c) = a.contexts.iter().find(|c| c.trim().is_empty()) {
+        return usage(format!("--contexts: an empty context name ({c:?})"));
+    }
+    let (file, dir) = match &a.resume {
+        Some(dir) => match resumed(a, dir, &secrets) {
+            Ok(f) => (f, dir.clone()),
+            Err(e) => return usage(e),
+        },
+        None => match new_sweep(a, &secrets) {
+            Ok(x) => x,
+            Err(e) => return usage(e),
+        },
+    };
+    if let Err(e) = file.write(&dir) {
+        crate::ui::err(format!("error: {e}"));
+        return EXIT_ERROR;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            crate::ui::err(format!("error: cannot find the scaffold binary: {e}"));
+            return EXIT_ERROR;
+        }
+    };
+    let launch = Arc::new(Launch {
+        exe,
+        dir: dir.clone(),
+        global: g.clone(),
+        secrets,
+        breakpoints: a.breakpoints,
+        parallel: a.parallel,
+        timeout: file.run_timeout.map(Duration::from_secs_f64),
+        fail_fast: a.fail_fast,
+    });
+    let todo: Vec<usize> = file
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == "pending")
+        .map(|(i, _)| i)
+        .collect();
+    let total = file.runs.len();
+    crate::ui::err(format!(
+        "sweep: {} run(s) to go of {total} ({} grid point(s) × {} repeat(s), {}), in {}",
+        todo.len(),
+        super::points(&file.grid).len(),
+        file.repeat,
+        match file.order {
+            Order::Interleaved => "interleaved".to_string(),
+            Order::Grouped => "grouped".to_string(),
+            Order::Random => format!("random, seed {}", file.seed),
+        },
+        dir.display()
+    ));
+    let state = Arc::new(State {
+        file: Mutex::new(file),
+        stop: AtomicBool::new(false),
+        interrupts: AtomicUsize::new(0),
+        running: Mutex::new(vec![]),
+    });
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::ui::err(format!("error: cannot start: {e}"));
+            return EXIT_ERROR;
+        }
+    };
+    let started = Instant::now();
+    rt.block_on(async {
+        watch_signals(state.clone(), launch.clone());
+        let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(todo)));
+        let contexts: Vec<Option<String>> = if a.contexts.is_empty() {
+            vec![g.context.clone()]
+        } else {
+            a.contexts
+                .iter()
+                .map(|c| Some(c.trim().to_string()))
+                .collect()
+        };
+        let workers = (0..a.parallel).map(|w| {
+            let (state, launch, queue) = (state.clone(), launch.clone(), queue.clone());
+            let ctx = contexts[w % contexts.len()].clone();
+            async move { worker(state, launch, queue, ctx, total).await }
+        });
+        futures::future::join_all(workers).await;
+    });
+    let f = state.file.lock().unwrap().clone();
+    let _ = f.write(&dir);
+    summary(
+        &f,
+        &dir,
+        started.elapsed(),
+        state.interrupts.load(Ordering::SeqCst) > 0,
+    )
+}
+
+/// The closing lines and the exit code: 130 after Ctrl-C, 1 when a run
+/// failed or timed out, else 0.
+fn summary(f: &SweepFile, dir: &Path, took: Duration, interrupted: bool) -> i32 {
+    let count = |s: &str| f.runs.iter().filter(|r| r.status == s).count();
+    let (ok, failed, timeout, left) = (
+        count("ok"),
+        count("failed"),
+        count("timeout"),
+        count("pending") + count("interrupted") + count("running"),
+    );
+    crate::ui::err(format!(
+        "sweep: {} run(s): {ok} ok, {failed} failed, {timeout} timed out, {left} not run, in {:.1} s",
+        f.runs.len(),
+        took.as_secs_f64()
+    ));
+    crate::ui::err(format!("compare them: scaffold report {}", dir.display()));
+    if left > 0 {
+        crate::ui::err(format!(
+            "continue it: scaffold sweep --resume {}",
+            dir.display()
+        ));
+    }
+    if interrupted {
+        130
+    } else if failed + timeout > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+/// First Ctrl-C (or SIGTERM): start no more runs and pass the Ctrl-C on to
+/// the running ones, which clean up; the second one passes on too (their
+/// emergency exit).
+fn watch_signals(state: Arc<State>, launch: Arc<Launch>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        crate::ui::warn("cannot install the Ctrl-C handler");
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
+            let n = state.interrupts.fetch_add(1, Ordering::SeqCst) + 1;
+            state.stop.store(true, Ordering::SeqCst);
+            if n == 1 {
+                crate::ui::err("interrupted: no more runs; the running run cleans up (Ctrl-C again to make it exit now)");
+            }
+            // with --break the runs share the terminal's process group and
+            // got this Ctrl-C themselves
+            if !launch.breakpoints {
+                for pid in state.running.lock().unwrap().iter() {
+                    // SAFETY: kill(2) on a child we started and still wait for
+                    unsafe { libc::kill(*pid as i32, libc::SIGINT) };
+                }
+            }
+        }
+    });
+}
+
+async fn worker(
+    state: Arc<State>,
+    launch: Arc<Launch>,
+    queue: Arc<Mutex<std::collections::VecDeque<usize>>>,
+    ctx: Option<String>,
+    total: usize,
+) {
+    loop {
+        if state.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(i) = queue.lock().unwrap().pop_front() else {
+            return;
+        };
+        let entry = {
+            let mut f = state.file.lock().unwrap();
+            let r = &mut f.runs[i];
+            // a directory left by an earlier attempt stays as it was
+            let base = format!("run-{:03}", r.index);
+            let mut d = base.clone();
+            let mut n = 1;
+            while launch.dir.join(&d).exists() {
+                n += 1;
+                d = format!("{base}.{n}");
+            }
+            r.dir = d;
+            r.status = "running".into();
+            r.start = Some(crate::results::rfc3339(SystemTime::now()));
+            r.context = ctx.clone();
+            let _ = f.write(&launch.dir);
+            f.runs[i].clone()
+        };
+        let script = state.file.lock().unwrap().script.clone();
+        crate::ui::err(format!(
+            "== sweep run {}/{total}: {} (repeat {}){}",
+            entry.index,
+            label(&entry.point),
+            entry.repeat,
+            ctx.as_deref()
+                .map(|c| format!(" on {c}"))
+                .unwrap_or_default()
+        ));
+        let t = Instant::now();
+        let (status, code) = run_one(&state, &launch, &script, &entry, ctx.as_deref()).await;
+        let took = t.elapsed().as_secs_f64();
+        {
+            let mut f = state.file.lock().unwrap();
+            let r = &mut f.runs[i];
+            r.status = status.to_string();
+            r.exit_code = code;
+            r.duration = Some(took);
+            let _ = f.write(&launch.dir);
+        }
+        crate::ui::err(format!(
+            "== sweep run {}/{total}: {} (repeat {}): {status}{} in {took:.1} s",
+            entry.index,
+            label(&entry.point),
+            entry.repeat,
+            code.filter(|c| *c != 0)
+                .map(|c| format!(" (exit {c})"))
+                .unwrap_or_default()
+        ));
+        if launch.fail_fast && matches!(status, "failed" | "timeout") {
+            crate::ui::err("--fail-fast: stopping the sweep");
+            state.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The command line of one run.
+fn command(
+    launch: &Launch,
+    script: &str,
+    f: &SweepFile,
+    r: &RunEntry,
+    ctx: Option<&str>,
+) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(&launch.exe);
+    let g = &launch.global;
+    if let Some(k) = &g.kubeconfig {
+        c.arg("--kubeconfig").arg(k);
+    }
+    if let Some(ctx) = ctx {
+        c.args(["--context", ctx]);
+    }
+    if let Some(q) = g.qps {
+        c.arg(format!("--qps={q}"));
+    }
+    if let Some(b) = g.burst {
+        c.arg(format!("--burst={b}"));
+    }
+    if g.verbose {
+        c.arg("-v");
+    }
+    c.arg("script").arg(script);
+    c.arg("--run-dir").arg(launch.dir.join(&r.dir));
+    if !launch.breakpoints {
+        c.arg("--no-breakpoints");
+    }
+    for (k, v) in f.params.iter().chain(r.point.iter()) {
+        if f.secret_params.contains(k) {
+            continue;
+        }
+        if f.json_params.contains(k) {
+            c.arg("--set-json").arg(format!("{k}={v}"));
+        } else {
+            c.arg("--set")
+                .arg(format!("{k}={}", crate::report::plain(v)));
+        }
+    }
+    for (k, v) in &launch.secrets {
+        c.arg("--set-secret").arg(k);
+        c.env(k, v);
+    }
+    if !f.args.is_empty() {
+        c.arg("--").args(&f.args);
+    }
+    if !launch.breakpoints {
+        // the sweep passes Ctrl-C on, exactly once per press
+        c.process_group(0);
+        c.stdin(std::process::Stdio::null());
+    }
+    c
+}
+
+/// Run one run to its end: its status and exit code.
+async fn run_one(
+    state: &State,
+    launch: &Launch,
+    script: &str,
+    r: &RunEntry,
+    ctx: Option<&str>,
+) -> (&'static str, Option<i32>) {
+    let f = state.file.lock().unwrap().clone();
+    let mut c = command(launch, script, &f, r, ctx);
+    if launch.parallel > 1 {
+        // side by side, the runs' output would interleave: each to its file
+        let dir = launch.dir.join(&r.dir);
+        let log = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::File::create(dir.join("output.log")));
+        match log.and_then(|l| Ok((l.try_clone()?, l))) {
+            Ok((o, e)) => {
+                c.stdout(o).stderr(e);
+            }
+            Err(e) => {
+                crate::ui::err(format!(
+                    "error: cannot write {}/output.log: {e}",
+                    dir.display()
+                ));
+                return ("failed", None);
+            }
+        }
+    }
+    let mut child = match c.spawn() {
+        Ok(ch) => ch,
+        Err(e) => {
+            crate::ui::err(format!("error: cannot start {}: {e}", launch.exe.display()));
+            return ("failed", None);
+        }
+    };
+    let pid = child.id().unwrap_or(0);
+    state.running.lock().unwrap().push(pid);
+    let mut timed_out = false;
+    let status = match launch.timeout {
+        None => child.wait().await,
+        Some(t) => match tokio::time::timeout(t, child.wait()).await {
+            Ok(s) => s,
+            Err(_) => {
+                timed_out = true;
+                crate::ui::err(format!(
+                    "run {} took longer than --run-timeout ({} s): interrupting it (it cleans up)",
+                    r.index,
+                    t.as_secs_f64()
+                ));
+                stop(&mut child, pid).await
+            }
+        },
+    };
+    state.running.lock().unwrap().retain(|p| *p != pid);
+    let code = status.ok().and_then(|s| {
+        use std::os::unix::process::ExitStatusExt;
+        s.code().or_else(|| s.signal().map(|n| 128 + n))
+    });
+    let status = if timed_out {
+        "timeout"
+    } else if code == Some(0) {
+        "ok"
+    } else if code == Some(130) && state.interrupts.load(Ordering::SeqCst) > 0 {
+        "interrupted"
+    } else {
+        "failed"
+    };
+    (status, code)
+}
+
+/// Ctrl-C to a run, time to clean up, a second Ctrl-C, then SIGKILL to its
+/// process group.
+async fn stop(
+    child: &mut tokio::process::Child,
+    pid: u32,
+) -> std::io::Result<std::process::ExitStatus> {
+    let sig = |s| {
+        // SAFETY: kill(2) on our own child (and its group for SIGKILL)
+        unsafe { libc::kill(pid as i32, s) };
+    };
+    sig(libc::SIGINT);
+    if let Ok(s) = tokio::time::timeout(CLEANUP_GRACE, child.wait()).await {
+        return s;
+    }
+    sig(libc::SIGINT);
+    if let Ok(s) = tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+        return s;
+    }
+    // SAFETY: as above, the whole group
+    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    child.wait().await
+}
