@@ -587,6 +587,12 @@ async fn forward(ws: Ws, ports: Vec<u16>) {
             }
         }
     }
+    // like the kubelet's stream server: once every port's forward has ended
+    // (here: failed to connect), the connection closes
+    if writers.iter().all(Option::is_none) {
+        let _ = sink.send(normal_close()).await;
+        return;
+    }
     drop(tx);
     let out = async {
         while let Some(m) = rx.recv().await {

@@ -269,8 +269,14 @@ impl Route {
                 }
             };
             tokio::select! {
-                r = pipe(ws, sock) => if let Err(e) = r {
-                    tracing::debug!("port-forward to {pod}:{pport}: {e}");
+                r = pipe(ws, sock) => match r {
+                    // the pod refused (nothing listens there): say so, the
+                    // client only sees its connection closed
+                    Err(e) if e.starts_with("the pod's side") => {
+                        crate::ui::warn(&format!("port-forward to pod/{pod}:{pport}: {e}"));
+                    }
+                    Err(e) => tracing::debug!("port-forward to {pod}:{pport}: {e}"),
+                    Ok(()) => {}
                 },
                 _ = stop.cancelled() => {}
             }
@@ -356,8 +362,17 @@ async fn pipe(ws: Ws, sock: tokio::net::TcpStream) -> Result<(), String> {
         let _ = sink.send(Message::Close(None)).await;
         Ok::<_, String>(())
     };
-    let (d, u) = tokio::join!(down, up);
-    d.and(u)
+    tokio::pin!(down, up);
+    tokio::select! {
+        // the pod's side ended (its error, or it closed): so does the local
+        // connection (dropped on return), or a client waiting for an
+        // answer would wait for its own timeout
+        d = &mut down => d,
+        u = &mut up => {
+            let d = down.await;
+            d.and(u)
+        }
+    }
 }
 
 /// Listen on `addr` and forward each connection to the target.

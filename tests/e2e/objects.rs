@@ -346,9 +346,23 @@ spec:
             let c = port_forward("deploy/web", ":8080", #{{namespace: "{ns}"}});
             print("deploy=" + get.call("127.0.0.1:" + c.local_port));
             print("scoped=" + with_port_forward("svc/web", 80, #{{namespace: "{ns}"}}, |addr| get.call(addr)));
+            // nothing listens on 8081: the connection ends at once
+            let t = timestamp();
+            let refused = with_port_forward("pod/{pod}", 8081, #{{namespace: "{ns}"}}, |addr| {{
+                let r = sh(["python3", "-c", "import sys, urllib.request; urllib.request.urlopen('http://' + sys.argv[1] + '/', timeout=20)", addr], #{{check: false, quiet: true}});
+                r.code
+            }});
+            print("refused_code=" + refused + " took=" + t.elapsed);
             "#
         ),
     );
+    let took: f64 = out
+        .lines()
+        .find_map(|l| l.split("took=").nth(1))
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no took= in {out}"));
+    assert!(!out.contains("refused_code=0"), "{out}");
+    assert!(took < 10.0, "a refused pod port took {took} s: {out}");
     for want in [
         "pod=hello-from-the-pod",
         "svc=hello-from-the-pod",

@@ -357,3 +357,62 @@ fn prometheus_queries() {
             "prom_query: Prometheus: bad_data: 1:4: parse error: unexpected identifier",
         ));
 }
+
+/// A forwarded port where nothing listens in the pod: the connection is
+/// closed at once with the pod's error (as kubectl's is), not held open
+/// until the client gives up.
+#[test]
+fn a_refused_pod_port_fails_fast() {
+    let p = crate::util::Project::new();
+    let fc = fakecluster::FakeCluster::start(fakecluster::Options {
+        nodes: 1,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    // a free port nobody listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "quiet", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10",
+            "ports": [{"containerPort": port}]}]}}))
+        .unwrap();
+    p.file(
+        "s.rhai",
+        &format!(
+            r#"
+            wait_for("pod", "quiet", #{{condition: |o| o.status.phase == "Running", timeout: 30}});
+            let t = timestamp();
+            with_port_forward("pod/quiet", {port}, #{{}}, |addr| {{
+                try {{ http("GET", "http://" + addr + "/", #{{timeout: 20}}); print("answered"); }} catch (e) {{ print("error: " + e); }}
+            }});
+            print("took=" + t.elapsed);
+            "#
+        ),
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("error: "), "{s}");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("port-forward to pod/quiet") && e.contains("refused"),
+        "the pod's error is shown: {e}"
+    );
+    let took: f64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("took="))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(took < 5.0, "the refused connection took {took} s: {s}");
+}

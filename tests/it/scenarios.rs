@@ -60,7 +60,9 @@ esac
         (
             "cilium",
             format!(
-                "case \"$*\" in\n  \"status\") [ -e {inst} ] || exit 1; echo '    /¯¯\\'; echo 'Cilium: OK';;\n  \"status --wait\") echo 'Cilium: OK';;\n  \"status --verbose\") echo 'KubeProxyReplacement:   True   [eth0 192.168.39.10 (Direct Routing)]';;\n  install*) touch {inst}; echo 'ℹ️  Using Cilium version 1.16.5'; echo '🔮 Auto-detected cluster name: minikube';;\n  \"connectivity test\") echo '✅ All 42 tests (300 actions) successful';;\nesac\n",
+                // like the chart: install and upgrade write the cilium-config
+                // ConfigMap from the --set values; status reads it
+                "case \"$*\" in\n  \"status\") [ -e {inst} ] || exit 1; echo '    /¯¯\\'; echo 'Cilium: OK';;\n  \"status --wait\") echo 'Cilium: OK';;\n  \"status --verbose\") if kubectl -n kube-system get configmap cilium-config -o jsonpath='{{.data.kube-proxy-replacement}}' | grep -q true; then echo 'KubeProxyReplacement:   True   [eth0 192.168.39.10 (Direct Routing)]'; else echo 'KubeProxyReplacement:   False'; fi;;\n  install*|upgrade*) kpr=false; acc=disabled; lbm=snat; rm=tunnel\n    for a in \"$@\"; do case \"$a\" in kubeProxyReplacement=true) kpr=true;; loadBalancer.acceleration=native) acc=native;; loadBalancer.mode=dsr) lbm=dsr;; routingMode=native) rm=native;; esac; done\n    kubectl -n kube-system create configmap cilium-config --from-literal=kube-proxy-replacement=$kpr --from-literal=bpf-lb-acceleration=$acc --from-literal=bpf-lb-mode=$lbm --from-literal=routing-mode=$rm --dry-run=client -o yaml | kubectl apply -f - >/dev/null || exit 1\n    touch {inst}; echo 'ℹ️  Using Cilium version 1.16.5'; echo '🔮 Auto-detected cluster name: minikube';;\n  \"connectivity test\") echo '✅ All 42 tests (300 actions) successful';;\nesac\n",
                 inst = p.path().join("cilium-installed").display()
             ),
         ),
@@ -449,6 +451,132 @@ fn kubeconfig_as(p: &Project, fc: &FakeCluster, context: &str) -> PathBuf {
     let path = p.path().join(format!("kubeconfig-{context}"));
     std::fs::write(&path, text.replace("kind-kind", context)).unwrap();
     path
+}
+
+/// A sweep over the xdp modes in an order that changes the cluster every
+/// time (xdp, nkpr, kpr): each run reconfigures Cilium and kube-proxy to its
+/// own mode and records the mode Cilium really runs in; nkpr after a
+/// kube-proxy-free mode brings kube-proxy back, and without a kept copy it
+/// fails instead of measuring the wrong configuration.
+#[test]
+fn xdp_sweep_runs_every_mode_in_its_own_configuration() {
+    let p = Project::new();
+    let fc = cluster_of(4, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let kc = kubeconfig_as(&p, &fc, "minikube");
+    let out = p
+        .cmd()
+        .args(["sweep"])
+        .arg(repo().join("scenarios/xdp/main.rhai"))
+        .args([
+            "--grid",
+            "mode=xdp,nkpr,kpr",
+            "--order",
+            "grouped",
+            "--artifacts",
+            "sweeps",
+        ])
+        .args(["--set", "duration=1", "--set", "skip_ct=true"])
+        .args([
+            "--set",
+            "monitoring_node=kind-worker",
+            "--set",
+            "server_node=kind-worker2",
+        ])
+        .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+        .env("KUBECONFIG", &kc)
+        .env("PATH", path_with(&bin))
+        .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let dir = std::fs::read_dir(p.path().join("sweeps"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .find(|d| d.join("sweep.json").is_file())
+        .unwrap();
+    let sweep: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    for r in sweep["runs"].as_array().unwrap() {
+        let res: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(r["dir"].as_str().unwrap()).join("results.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            res["records"]["cilium_mode"]["value"], r["point"]["mode"],
+            "run {} measured in another mode",
+            r["dir"]
+        );
+    }
+    let c = calls(&p);
+    assert_eq!(
+        c.iter().filter(|l| l.starts_with("cilium install")).count(),
+        1,
+        "{c:#?}"
+    );
+    let upgrades: Vec<&String> = c
+        .iter()
+        .filter(|l| l.starts_with("cilium upgrade"))
+        .collect();
+    assert_eq!(upgrades.len(), 2, "{c:#?}");
+    assert!(
+        !upgrades[0].contains("kubeProxyReplacement=true")
+            && upgrades[0].contains("--reset-values")
+    );
+    assert!(
+        upgrades[1].contains("kubeProxyReplacement=true") && !upgrades[1].contains("acceleration")
+    );
+    assert!(
+        e.contains("kube_proxy: restored from kube-system/kube-proxy-saved"),
+        "{e}"
+    );
+    // after kpr: no kube-proxy; without the kept copy nkpr cannot be honest
+    assert!(fc
+        .get("apps/v1", "DaemonSet", "kube-system", "kube-proxy")
+        .is_none());
+    fc.delete("v1", "ConfigMap", "kube-system", "kube-proxy-saved")
+        .unwrap();
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/xdp/main.rhai"))
+        .args([
+            "--set",
+            "mode=nkpr",
+            "--set",
+            "duration=1",
+            "--set",
+            "skip_ct=true",
+            "--artifacts",
+            "art-nkpr",
+        ])
+        .args([
+            "--set",
+            "monitoring_node=kind-worker",
+            "--set",
+            "server_node=kind-worker2",
+        ])
+        .args(["--set", "lb_node=kind-worker3"])
+        .env("KUBECONFIG", &kc)
+        .env("PATH", path_with(&bin))
+        .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no copy was kept"), "{e}");
+    let r = p.results_in(&p.path().join("art-nkpr"));
+    assert!(
+        r["records"]["netperf_throughput"].is_null(),
+        "nothing measured"
+    );
 }
 
 #[test]
