@@ -75,6 +75,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// All values of this record, in recording order, without copying them.
+    pub fn iter_values(&self) -> impl Iterator<Item = &Value> {
+        self.samples
+            .as_deref()
+            .unwrap_or(self.value.as_slice())
+            .iter()
+    }
+
     /// All values of this record, in recording order.
     pub fn values(&self) -> Vec<Value> {
         match (&self.value, &self.samples) {

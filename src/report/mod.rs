@@ -132,7 +132,7 @@ pub fn plain(v: &Value) -> String {
 
 /// The numbers of a record (non-numbers dropped).
 pub fn numbers(r: &Record) -> Vec<f64> {
-    r.values().iter().filter_map(Value::as_f64).collect()
+    r.iter_values().filter_map(Value::as_f64).collect()
 }
 
 /// Record names over all runs, in first-seen order (BTreeMap: sorted per run).

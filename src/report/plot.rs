@@ -251,7 +251,7 @@ pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Resu
                 .filter_map(|(_, r)| r.records.get(m))
                 .find_map(|r| r.unit.clone())
                 .unwrap_or_default(),
-            groups: s.groups.iter().map(|g| s.values(g, m)).collect(),
+            groups: (0..s.groups.len()).map(|gi| s.values(gi, m)).collect(),
         })
         .collect();
     if panels.is_empty() {

@@ -34,6 +34,9 @@ pub struct Sweep {
     pub excluded: Vec<(String, String)>,
     /// the statistic of each run's series
     pub stat: String,
+    /// metric -> per group, the one value of each run (computed once)
+    per_run: std::collections::HashMap<String, Vec<Vec<f64>>>,
+    names: Vec<String>,
 }
 
 /// Is `dir` a sweep directory?
@@ -73,13 +76,31 @@ pub fn load(dir: &Path, stat: &str) -> Result<Sweep, String> {
             Err(_) => excluded.push((r.dir.clone(), "no results.json".into())),
         }
     }
-    Ok(Sweep {
+    let mut s = Sweep {
         dir: dir.to_path_buf(),
         file,
         groups,
         excluded,
         stat: stat.to_string(),
-    })
+        per_run: Default::default(),
+        names: vec![],
+    };
+    s.names = s.scan_metrics();
+    for m in s.metrics() {
+        let v: Vec<Vec<f64>> = s
+            .groups
+            .iter()
+            .map(|g| {
+                g.runs
+                    .iter()
+                    .filter_map(|(_, r)| r.records.get(&m))
+                    .filter_map(|rec| run_value(&numbers(rec), stat))
+                    .collect()
+            })
+            .collect();
+        s.per_run.insert(m, v);
+    }
+    Ok(s)
 }
 
 /// The one value of a run's record.
@@ -100,12 +121,16 @@ fn run_value(xs: &[f64], stat: &str) -> Option<f64> {
 impl Sweep {
     /// Numeric records, in first-seen order.
     pub fn metrics(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    fn scan_metrics(&self) -> Vec<String> {
         let mut names: Vec<String> = vec![];
         for g in &self.groups {
             for (_, r) in &g.runs {
                 for (k, rec) in &r.records {
-                    let numeric =
-                        !rec.values().is_empty() && rec.values().iter().all(Value::is_number);
+                    let numeric = rec.iter_values().next().is_some()
+                        && rec.iter_values().all(Value::is_number);
                     if numeric && !names.contains(k) {
                         names.push(k.clone());
                     }
@@ -123,13 +148,13 @@ impl Sweep {
             .find_map(|r| r.unit.clone())
     }
 
-    /// One value per run of `g` that recorded `metric`.
-    pub fn values(&self, g: &Group, metric: &str) -> Vec<f64> {
-        g.runs
-            .iter()
-            .filter_map(|(_, r)| r.records.get(metric))
-            .filter_map(|rec| run_value(&numbers(rec), &self.stat))
-            .collect()
+    /// One value per run of group `gi` that recorded `metric`.
+    pub fn values(&self, gi: usize, metric: &str) -> Vec<f64> {
+        self.per_run
+            .get(metric)
+            .and_then(|v| v.get(gi))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The pairs to compare: each group against its baseline (the group at
@@ -217,8 +242,8 @@ fn compare(s: &Sweep, metric: &str, pairs: &[(usize, usize)]) -> Vec<Cmp> {
     pairs
         .iter()
         .map(|&(i, j)| {
-            let a = s.values(&s.groups[i], metric);
-            let b = s.values(&s.groups[j], metric);
+            let a = s.values(i, metric);
+            let b = s.values(j, metric);
             Cmp {
                 base: i,
                 other: j,
@@ -290,8 +315,8 @@ pub fn render(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<String
         );
         let mut t =
             super::Table::new(&["group", "n", "median", "95% CI of the median", "min", "max"]);
-        for g in &s.groups {
-            let xs = s.values(g, m);
+        for (gi, g) in s.groups.iter().enumerate() {
+            let xs = s.values(gi, m);
             match median_ci(&xs) {
                 Some(mc) => {
                     let sorted = {
@@ -359,8 +384,9 @@ pub fn to_json(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<Value
         let groups: Vec<Value> = s
             .groups
             .iter()
-            .map(|g| {
-                let xs = s.values(g, &m);
+            .enumerate()
+            .map(|(gi, g)| {
+                let xs = s.values(gi, &m);
                 let mc = median_ci(&xs);
                 json!({
                     "group": g.label, "point": g.point, "n": xs.len(), "values": xs,
@@ -427,13 +453,13 @@ pub fn check(s: &Sweep, thresholds: &[Threshold]) -> Result<(String, bool), Stri
     for t in thresholds {
         let sel = t.group.as_deref().map(parse_point).transpose()?;
         let mut seen = false;
-        for g in &s.groups {
+        for (gi, g) in s.groups.iter().enumerate() {
             if let Some(sel) = &sel {
                 if !sel.iter().all(|(k, v)| g.point.get(k) == Some(v)) {
                     continue;
                 }
             }
-            let xs = s.values(g, &t.metric);
+            let xs = s.values(gi, &t.metric);
             if xs.is_empty() {
                 continue;
             }

@@ -16,6 +16,7 @@ mod ready;
 mod real;
 mod report;
 mod ron;
+mod sweep;
 
 use common::*;
 use serde_json::json;
@@ -120,11 +121,15 @@ fn main() {
         let bin = scaffold_bin();
         rows.extend(report::bench_report(&a, &bin));
     }
+    if want("sweep", &["sweep_overhead", "sweep_report"]) {
+        let bin = scaffold_bin();
+        rows.extend(sweep::bench_sweep(&a, &bin));
+    }
     if let Some(f) = &a.filter {
         rows.retain(|r| {
             r.name.contains(f.as_str())
                 || [
-                    "engine", "fake", "ready", "objects", "ron", "report", "real",
+                    "engine", "fake", "ready", "objects", "ron", "report", "real", "sweep",
                 ]
                 .iter()
                 .any(|g| f.starts_with(g))
