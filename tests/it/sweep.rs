@@ -621,3 +621,62 @@ fn report_p_values_agree_with_scipy_when_present() {
         );
     }
 }
+
+#[test]
+fn random_order_is_repeatable_with_its_seed() {
+    let p = Project::new();
+    p.file("s.rhai", r#"record("x", 1);"#);
+    let order = |art: &str, seed: &str| {
+        let out = p
+            .cmd()
+            .args([
+                "sweep",
+                "s.rhai",
+                "--grid",
+                "m=a,b,c",
+                "--repeat",
+                "3",
+                "--order",
+                "random",
+                "--artifacts",
+                art,
+            ])
+            .args(
+                (!seed.is_empty())
+                    .then_some(["--seed", seed])
+                    .into_iter()
+                    .flatten(),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = std::fs::read_dir(p.path().join(art))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let j = sweep_json(&dir);
+        let runs: Vec<String> = j["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}#{}", r["point"]["m"].as_str().unwrap(), r["repeat"]))
+            .collect();
+        (runs, j["seed"].as_u64().unwrap())
+    };
+    let (a, _) = order("one", "11");
+    let (b, _) = order("two", "11");
+    assert_eq!(a, b);
+    let mut sorted = a.clone();
+    sorted.sort();
+    assert_eq!(sorted.len(), 9);
+    // a seed from the clock is recorded, and repeats the order
+    let (c, seed) = order("three", "");
+    let (d, _) = order("four", &seed.to_string());
+    assert_eq!(c, d);
+}
