@@ -1,5 +1,6 @@
 //! Plain async Rust over the Kubernetes API. Nothing here knows Rhai.
 
+pub mod apimetrics;
 pub mod apply;
 pub mod client;
 pub mod discovery;
@@ -9,9 +10,11 @@ pub mod http;
 pub mod kubeconfig;
 pub mod labelled;
 pub mod labels;
+pub mod load;
 pub mod logs;
 pub mod manifest;
 pub mod objects;
+pub mod podlatency;
 pub mod portforward;
 pub mod preview;
 pub mod proxy;

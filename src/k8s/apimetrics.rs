@@ -1,0 +1,247 @@
+//! API latency (`measure_api`), as ClusterLoader2's API responsiveness
+//! measurement computes it: the API server's
+//! `apiserver_request_duration_seconds` histogram read from `/metrics` at
+//! the start and at the end, quantiles from the difference of the bucket
+//! counts (linear interpolation inside a bucket, like Prometheus's
+//! `histogram_quantile`), and `apiserver_request_total` by code for errors.
+
+use std::collections::BTreeMap;
+
+/// One call kind: verb, resource (with `/subresource`), scope.
+pub type Call = (String, String, String);
+
+/// What one read of `/metrics` holds that we use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// per call: bucket upper bound -> cumulative count (+Inf as f64::INFINITY)
+    pub buckets: BTreeMap<Call, Vec<(f64, f64)>>,
+    /// per call: the number of requests (`_count`)
+    pub counts: BTreeMap<Call, f64>,
+    /// per (verb, resource, code): requests
+    pub totals: BTreeMap<(String, String, String), f64>,
+}
+
+/// `name{a="x",b="y"} 12.5 [timestamp]` -> (name, labels, value)
+fn parse_line(line: &str) -> Option<(&str, BTreeMap<&str, &str>, f64)> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (name, labels, rest) = match line.find('{') {
+        Some(p) => {
+            let close = line.rfind('}')?;
+            (&line[..p], &line[p + 1..close], &line[close + 1..])
+        }
+        None => {
+            let (n, r) = line.split_once(char::is_whitespace)?;
+            (n, "", r)
+        }
+    };
+    let value: f64 = match rest.split_whitespace().next()? {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    let mut m = BTreeMap::new();
+    let mut rest = labels;
+    while let Some(eq) = rest.find("=\"") {
+        let k = rest[..eq].trim_start_matches(',').trim();
+        let after = &rest[eq + 2..];
+        // the values of these metrics' labels hold no escaped quotes
+        let end = after.find('"')?;
+        m.insert(k, &after[..end]);
+        rest = &after[end + 1..];
+    }
+    Some((name, m, value))
+}
+
+fn call(l: &BTreeMap<&str, &str>) -> Call {
+    let res = match (l.get("resource"), l.get("subresource")) {
+        (Some(r), Some(s)) if !s.is_empty() => format!("{r}/{s}"),
+        (Some(r), _) => r.to_string(),
+        _ => String::new(),
+    };
+    (
+        l.get("verb").unwrap_or(&"").to_string(),
+        res,
+        l.get("scope").unwrap_or(&"").to_string(),
+    )
+}
+
+/// Read the text of `/metrics`.
+pub fn parse(text: &str) -> Snapshot {
+    let mut s = Snapshot::default();
+    for line in text.lines() {
+        let Some((name, l, v)) = parse_line(line) else {
+            continue;
+        };
+        match name {
+            "apiserver_request_duration_seconds_bucket" => {
+                let le = match l.get("le") {
+                    Some(&"+Inf") => f64::INFINITY,
+                    Some(x) => match x.parse() {
+                        Ok(x) => x,
+                        Err(_) => continue,
+                    },
+                    None => continue,
+                };
+                let b = s.buckets.entry(call(&l)).or_default();
+                // several series (component, dry_run, group, version) per
+                // call: summed per bound
+                match b.iter_mut().find(|(x, _)| *x == le) {
+                    Some(e) => e.1 += v,
+                    None => b.push((le, v)),
+                }
+            }
+            "apiserver_request_duration_seconds_count" => {
+                *s.counts.entry(call(&l)).or_default() += v;
+            }
+            "apiserver_request_total" => {
+                let (verb, res, _) = call(&l);
+                let code = l.get("code").unwrap_or(&"").to_string();
+                *s.totals.entry((verb, res, code)).or_default() += v;
+            }
+            _ => {}
+        }
+    }
+    for b in s.buckets.values_mut() {
+        b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    }
+    s
+}
+
+/// The quantile `q` (0..1) of a cumulative histogram, as Prometheus's
+/// histogram_quantile: linear inside the bucket; in the +Inf bucket, the
+/// highest finite bound.
+pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for &(le, c) in buckets {
+        if c >= rank {
+            if le.is_infinite() {
+                return Some(prev.0);
+            }
+            if c == prev.1 {
+                return Some(le);
+            }
+            return Some(prev.0 + (le - prev.0) * (rank - prev.1) / (c - prev.1));
+        }
+        prev = (le, c);
+    }
+    Some(prev.0)
+}
+
+/// One call kind's latency over the measurement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    pub call: Call,
+    pub count: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+/// The SLO of a call (SIG Scalability): 1 s for single-object calls
+/// (scope `resource`), 5 s for namespace-scoped lists, 30 s for
+/// cluster-wide ones; WATCH and CONNECT are long-lived and have none.
+pub fn slo(c: &Call) -> Option<f64> {
+    match c.0.as_str() {
+        "WATCH" | "WATCHLIST" | "CONNECT" => None,
+        _ => match c.2.as_str() {
+            "resource" => Some(1.0),
+            "namespace" => Some(5.0),
+            "cluster" => Some(30.0),
+            _ => None,
+        },
+    }
+}
+
+/// The difference `end - start`: per call, quantiles of the requests in
+/// between; and the requests by code.
+pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, BTreeMap<(String, String, String), f64>) {
+    let mut out = vec![];
+    for (c, b) in &end.buckets {
+        let before = start.buckets.get(c);
+        let d: Vec<(f64, f64)> = b
+            .iter()
+            .map(|(le, n)| {
+                let was = before
+                    .and_then(|x| x.iter().find(|(l, _)| l == le))
+                    .map_or(0.0, |x| x.1);
+                (*le, (n - was).max(0.0))
+            })
+            .collect();
+        let count = d.last().map_or(0.0, |x| x.1);
+        if count <= 0.0 {
+            continue;
+        }
+        out.push(Latency {
+            call: c.clone(),
+            count,
+            p50: quantile(0.5, &d).unwrap_or(0.0),
+            p90: quantile(0.9, &d).unwrap_or(0.0),
+            p99: quantile(0.99, &d).unwrap_or(0.0),
+        });
+    }
+    let mut codes = BTreeMap::new();
+    for (k, n) in &end.totals {
+        let d = n - start.totals.get(k).copied().unwrap_or(0.0);
+        if d > 0.0 {
+            codes.insert(k.clone(), d);
+        }
+    }
+    (out, codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution
+# TYPE apiserver_request_duration_seconds histogram
+apiserver_request_duration_seconds_bucket{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1",le="0.005"} 10
+apiserver_request_duration_seconds_bucket{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1",le="0.025"} 60
+apiserver_request_duration_seconds_bucket{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1",le="0.05"} 100
+apiserver_request_duration_seconds_bucket{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1",le="+Inf"} 100
+apiserver_request_duration_seconds_count{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1"} 100
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1"} 97
+apiserver_request_total{code="429",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1"} 3
+"#;
+
+    #[test]
+    fn histogram_quantiles_from_known_buckets() {
+        let s = parse(TEXT);
+        let c: Call = ("POST".into(), "pods".into(), "resource".into());
+        let b = &s.buckets[&c];
+        assert_eq!(b.len(), 4);
+        // rank 50 of 100 lies in (0.005, 0.025] holding 10..60: 0.005 + 0.02 * 40/50
+        assert!((quantile(0.5, b).unwrap() - 0.021).abs() < 1e-12);
+        // rank 99 in (0.025, 0.05] holding 60..100: 0.025 + 0.025 * 39/40
+        assert!((quantile(0.99, b).unwrap() - 0.049375).abs() < 1e-12);
+        assert_eq!(s.totals[&("POST".into(), "pods".into(), "429".into())], 3.0);
+    }
+
+    #[test]
+    fn deltas_count_only_what_happened_in_between() {
+        let start = parse(TEXT);
+        let end = parse(&TEXT.replace("} 100\n", "} 200\n").replace("le=\"0.05\"} 200", "le=\"0.05\"} 200").replace("} 60\n", "} 60\n").replace("} 97", "} 190").replace("} 3\n", "} 10\n"));
+        let (lat, codes) = delta(&start, &end);
+        assert_eq!(lat.len(), 1);
+        // the 100 new requests all fell in (0.025, 0.05]
+        assert_eq!(lat[0].count, 100.0);
+        assert!((lat[0].p50 - 0.0375).abs() < 1e-12, "{:?}", lat[0]);
+        assert_eq!(codes[&("POST".into(), "pods".into(), "429".into())], 7.0);
+        assert_eq!(codes[&("POST".into(), "pods".into(), "201".into())], 93.0);
+    }
+
+    #[test]
+    fn slos() {
+        assert_eq!(slo(&("POST".into(), "pods".into(), "resource".into())), Some(1.0));
+        assert_eq!(slo(&("LIST".into(), "pods".into(), "cluster".into())), Some(30.0));
+        assert_eq!(slo(&("WATCH".into(), "pods".into(), "cluster".into())), None);
+    }
+}

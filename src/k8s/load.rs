@@ -1,0 +1,420 @@
+//! Load at a rate (`create_objects`): many objects created with a
+//! client-side rate limit and a bound on requests in flight, 429s retried
+//! and counted, every object labelled with the run and the load, and the
+//! whole load waited for, churned and deleted as one.
+
+use super::discovery::Resource;
+use super::http::{self, K8sError};
+use super::labels::{MANAGED_BY, RUN_ID};
+use super::ratelimit::RateLimit;
+use super::ready::rules;
+use super::watch::{Event, Watcher};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The label that names one `create_objects` load.
+pub const LOAD_ID: &str = "scaffold.load/id";
+
+/// One object to create.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub res: Resource,
+    pub ns: String,
+    pub name: String,
+    pub body: Value,
+}
+
+/// How fast to create.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub qps: f64,
+    pub burst: u32,
+    pub concurrency: usize,
+}
+
+/// A load: what it asked for, what was created, and the counts.
+pub struct Load {
+    pub id: String,
+    pub client: kube::Client,
+    pub items: Vec<Item>,
+    /// indices into `items` that exist now
+    pub created: Mutex<HashSet<usize>>,
+    pub failed: AtomicU64,
+    pub throttled: AtomicU64,
+    /// the first few errors, for messages
+    pub errors: Mutex<Vec<String>>,
+    /// namespaces this load made (deleted with it)
+    pub namespaces: Vec<String>,
+    pub keep: bool,
+    /// seconds the creation took
+    pub duration: Mutex<f64>,
+}
+
+/// The labels of every object of a load.
+pub fn labels(run_id: &str, load_id: &str) -> Value {
+    json!({MANAGED_BY: "scaffold", RUN_ID: run_id, LOAD_ID: load_id})
+}
+
+impl Load {
+    pub fn new(
+        client: kube::Client,
+        id: String,
+        items: Vec<Item>,
+        namespaces: Vec<String>,
+        keep: bool,
+    ) -> Load {
+        Load {
+            id,
+            client,
+            items,
+            created: Mutex::new(HashSet::new()),
+            failed: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            errors: Mutex::new(vec![]),
+            namespaces,
+            keep,
+            duration: Mutex::new(0.0),
+        }
+    }
+
+    pub fn created_count(&self) -> usize {
+        self.created.lock().unwrap().len()
+    }
+
+    fn note_error(&self, e: String) {
+        let mut errs = self.errors.lock().unwrap();
+        if errs.len() < 5 {
+            errs.push(e);
+        }
+    }
+
+    /// Create the namespaces the load spreads over (labelled like the
+    /// load, so `scaffold cleanup` finds them).
+    pub async fn make_namespaces(&self, run_id: &str) -> Result<(), K8sError> {
+        for ns in &self.namespaces {
+            let body = json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ns, "labels": labels(run_id, &self.id)}});
+            let r = http::request(
+                &self.client,
+                "POST",
+                "/api/v1/namespaces",
+                Some("application/json"),
+                serde_json::to_vec(&body).unwrap_or_default(),
+                true,
+            )
+            .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if e.code() == Some(409) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Create the objects `which` (indices into items) at `rate`.
+    pub async fn create(&self, which: &[usize], rate: Rate) {
+        let limit = RateLimit::new(rate.qps, rate.burst);
+        let start = Instant::now();
+        futures::stream::iter(which.iter().copied())
+            .map(|i| {
+                let limit = &limit;
+                async move {
+                    limit.acquire().await;
+                    self.create_one(i).await
+                }
+            })
+            .buffer_unordered(rate.concurrency.max(1))
+            .for_each(|_| async {})
+            .await;
+        *self.duration.lock().unwrap() = start.elapsed().as_secs_f64();
+    }
+
+    /// POST one object: a 429 (the server did not process it) is waited
+    /// out and retried, like transient 5xx and lost connections within the
+    /// retry budget; anything else counts as failed.
+    async fn create_one(&self, i: usize) {
+        let it = &self.items[i];
+        let path = it.res.collection(Some(&it.ns));
+        let body = serde_json::to_vec(&it.body).unwrap_or_default();
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let r = http::send_once(&self.client, "POST", &path, Some("application/json"), body.clone()).await;
+            let delay = match r {
+                Ok((code, _, _)) if code < 300 => {
+                    self.created.lock().unwrap().insert(i);
+                    return;
+                }
+                Ok((429, ra, _)) => {
+                    self.throttled.fetch_add(1, Ordering::Relaxed);
+                    ra.map(Duration::from_secs).unwrap_or(Duration::from_secs(1))
+                }
+                Ok((code, _, b)) if code >= 500 => {
+                    let e = http::api_error(code, &b);
+                    if start.elapsed() > http::retry_budget() {
+                        self.failed.fetch_add(1, Ordering::Relaxed);
+                        self.note_error(format!("{}/{}: {e}", it.ns, it.name));
+                        return;
+                    }
+                    Duration::from_millis(100 << attempt.min(4))
+                }
+                Ok((code, _, b)) => {
+                    let e = http::api_error(code, &b);
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    self.note_error(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
+                    return;
+                }
+                // the create may have happened: a retry's 409 is success then
+                Err(e) => {
+                    if start.elapsed() > http::retry_budget() {
+                        self.failed.fetch_add(1, Ordering::Relaxed);
+                        self.note_error(format!("{}/{}: {e}", it.ns, it.name));
+                        return;
+                    }
+                    Duration::from_millis(200 << attempt.min(3))
+                }
+            };
+            tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
+            if attempt > 1 && self.exists(i).await {
+                self.created.lock().unwrap().insert(i);
+                return;
+            }
+        }
+    }
+
+    async fn exists(&self, i: usize) -> bool {
+        let it = &self.items[i];
+        match it.res.item(&it.ns, &it.name) {
+            Ok(p) => http::get_json(&self.client, &p).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// The collections the load's objects are in: (resource, namespace).
+    fn collections(&self, only_created: bool) -> BTreeMap<(String, String), Resource> {
+        let created = self.created.lock().unwrap().clone();
+        let mut out = BTreeMap::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if only_created && !created.contains(&i) {
+                continue;
+            }
+            let ns = if it.res.namespaced { it.ns.clone() } else { String::new() };
+            out.entry((it.res.collection(Some(&ns)), ns))
+                .or_insert_with(|| it.res.clone());
+        }
+        out
+    }
+
+    fn selector(&self) -> String {
+        format!("labelSelector={}", http::urlencode(&format!("{LOAD_ID}={}", self.id)))
+    }
+
+    /// Wait until every created object that has a readiness rule (pods,
+    /// Deployments, DaemonSets, StatefulSets) is ready; a failed pod is an
+    /// error at once. `Ok(ready count)`.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<usize, String> {
+        let deadline = Instant::now() + timeout;
+        let mut total = 0;
+        for ((path, _), res) in self.collections(true) {
+            let Ok(kind) = rules::Kind::parse(&res.plural) else {
+                continue;
+            };
+            if res.group != "" && res.group != "apps" {
+                continue;
+            }
+            let want: HashSet<String> = {
+                let created = self.created.lock().unwrap();
+                self.items
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, it)| created.contains(i) && it.res.plural == res.plural && path == it.res.collection(Some(&it.ns)))
+                    .map(|(_, it)| it.name.clone())
+                    .collect()
+            };
+            let mut ready: HashSet<String> = HashSet::new();
+            let mut w = Watcher::new(&self.client, &path, &self.selector());
+            let judge = |o: &Value, ready: &mut HashSet<String>| -> Result<(), String> {
+                let v = rules::evaluate(kind, o);
+                if v.failed {
+                    return Err(format!("{} {} failed: {}", kind.name(), v.id(), v.reason));
+                }
+                if v.ready {
+                    ready.insert(v.name.clone());
+                } else {
+                    ready.remove(&v.name);
+                }
+                Ok(())
+            };
+            while !want.iter().all(|n| ready.contains(n)) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ev = tokio::time::timeout(left, w.next()).await.map_err(|_| {
+                    let missing: Vec<&String> = want.iter().filter(|n| !ready.contains(*n)).take(5).collect();
+                    format!(
+                        "{} of {} {} not ready after {} s (e.g. {})",
+                        want.len() - want.iter().filter(|n| ready.contains(*n)).count(),
+                        want.len(),
+                        res.plural,
+                        timeout.as_secs(),
+                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+                match ev.map_err(|e| format!("watching {path}: {e}"))? {
+                    Event::Restarted(items) => {
+                        ready.clear();
+                        for o in &items {
+                            judge(o, &mut ready)?;
+                        }
+                    }
+                    Event::Applied(o) => judge(&o, &mut ready)?,
+                    Event::Deleted(o) => {
+                        ready.remove(o["metadata"]["name"].as_str().unwrap_or(""));
+                    }
+                }
+            }
+            total += want.len();
+        }
+        Ok(total)
+    }
+
+    /// Delete the objects `which` one by one (background propagation);
+    /// with `wait`, until they are gone. Deleted objects leave `created`.
+    pub async fn delete_items(&self, which: &[usize], rate: Rate, wait: Option<Duration>) -> Vec<String> {
+        let limit = RateLimit::new(rate.qps, rate.burst);
+        let left = Mutex::new(vec![]);
+        futures::stream::iter(which.iter().copied())
+            .map(|i| {
+                let (limit, left) = (&limit, &left);
+                async move {
+                    limit.acquire().await;
+                    let it = &self.items[i];
+                    let Ok(path) = it.res.item(&it.ns, &it.name) else {
+                        return;
+                    };
+                    let r = super::objects::delete_path(&self.client, &path, super::objects::Propagation::Background).await;
+                    match r {
+                        Ok(_) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => {
+                            left.lock().unwrap().push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
+                            return;
+                        }
+                    }
+                    if let Some(t) = wait {
+                        if let Err(e) = super::watch::wait_gone(&self.client, &path, t).await {
+                            left.lock().unwrap().push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
+                            return;
+                        }
+                    }
+                    self.created.lock().unwrap().remove(&i);
+                }
+            })
+            .buffer_unordered(rate.concurrency.max(1))
+            .for_each(|_| async {})
+            .await;
+        left.into_inner().unwrap()
+    }
+
+    /// Delete the whole load: its namespaces when it made them, else every
+    /// object by its label (a deletecollection per collection). With
+    /// `wait`, until everything is gone. What could not be deleted.
+    pub async fn delete_all(&self, wait: Option<Duration>) -> Vec<String> {
+        let mut left = vec![];
+        if !self.namespaces.is_empty() {
+            for ns in &self.namespaces {
+                let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
+                match super::objects::delete_path(&self.client, &path, super::objects::Propagation::Background).await {
+                    Ok(_) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => left.push(format!("namespace {ns}: {e}")),
+                }
+            }
+        }
+        // objects outside the load's namespaces (or all, without them)
+        for ((path, ns), _) in self.collections(false) {
+            if self.namespaces.contains(&ns) {
+                continue;
+            }
+            let q = format!("{path}?{}&propagationPolicy=Background", self.selector());
+            match http::request(&self.client, "DELETE", &q, None, vec![], true).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => left.push(format!("{path} ({LOAD_ID}={}): {e}", self.id)),
+            }
+        }
+        if let Some(t) = wait {
+            let deadline = Instant::now() + t;
+            for ((path, ns), _) in self.collections(false) {
+                loop {
+                    let gone = match http::list_all(&self.client, &path, &self.selector()).await {
+                        Ok((items, _)) => items.is_empty(),
+                        Err(e) => e.is_not_found(),
+                    };
+                    if gone {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        left.push(format!("{path}: still there after {} s", t.as_secs()));
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                let _ = ns;
+            }
+            for ns in &self.namespaces {
+                let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
+                if let Err(e) = super::watch::wait_gone(&self.client, &path, deadline.saturating_duration_since(Instant::now())).await {
+                    left.push(format!("namespace {ns}: {e}"));
+                }
+            }
+        }
+        self.created.lock().unwrap().clear();
+        left
+    }
+}
+
+/// Replace `{{name}}` placeholders in a template: `i`, `namespace`, and the
+/// user's variables. An unknown placeholder is an error naming it.
+pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(p) = rest.find("{{") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a '{{' without its '}}' in the template".to_string())?;
+        let key = after[..end].trim();
+        let v = vars.get(key).ok_or_else(|| {
+            format!(
+                "the template uses {{{{{key}}}}} but no such variable is set (known: {}); add it to vars",
+                vars.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        out.push_str(v);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_render_and_name_unknown_variables() {
+        let mut v = BTreeMap::new();
+        v.insert("i".to_string(), "7".to_string());
+        v.insert("namespace".to_string(), "load-1".to_string());
+        assert_eq!(render("name: p-{{i}}\nns: {{ namespace }}", &v).unwrap(), "name: p-7\nns: load-1");
+        let e = render("x: {{image}}", &v).unwrap_err();
+        assert!(e.contains("{{image}}") && e.contains("i, namespace"), "{e}");
+        assert!(render("x: {{i", &v).is_err());
+    }
+}

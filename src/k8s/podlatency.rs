@@ -1,0 +1,294 @@
+//! Pod startup latency (`measure_pods`), measured as ClusterLoader2 does:
+//! a watch started before the load sees each pod's transitions, and the
+//! time of each is the moment the watch saw it. The API's own timestamps
+//! (one-second resolution) are kept next to them.
+//!
+//! Phases, from the pod's creation (the watch's first sight of it, or the
+//! API's creationTimestamp):
+//! - `scheduled`: condition PodScheduled=True (kube-burner: PodScheduled)
+//! - `initialized`: condition Initialized=True (kube-burner: Initialized)
+//! - `started`: every container reports `state.running.startedAt` (the
+//!   SIG Scalability pod startup SLI; kube-burner's ContainersReady is the
+//!   nearest, but includes readiness probes)
+//! - `ready`: condition Ready=True (kube-burner: Ready)
+
+use super::http::K8sError;
+use super::watch::{Event, Watcher};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+pub const PHASES: [&str; 4] = ["scheduled", "initialized", "started", "ready"];
+
+/// What was seen of one pod: per phase, (watch time, API time), as seconds
+/// since the Unix epoch.
+#[derive(Clone, Debug, Default)]
+pub struct PodTimes {
+    pub namespace: String,
+    pub name: String,
+    /// the watch's first sight (ADDED, or the first list)
+    pub seen: Option<f64>,
+    /// the API's creationTimestamp
+    pub created: Option<f64>,
+    pub watch: [Option<f64>; 4],
+    pub api: [Option<f64>; 4],
+    pub failed: bool,
+    pub restarted: bool,
+    /// it existed before the measurement started (its creation was not seen)
+    pub before: bool,
+}
+
+impl PodTimes {
+    /// Watch-observed latency of phase `k` (from the watch's first sight).
+    pub fn watch_latency(&self, k: usize) -> Option<f64> {
+        Some(self.watch[k]? - self.seen?)
+    }
+    /// API-timestamp latency of phase `k` (whole seconds).
+    pub fn api_latency(&self, k: usize) -> Option<f64> {
+        Some(self.api[k]? - self.created?)
+    }
+    /// Counted: seen being created, never failed or restarted.
+    pub fn counted(&self) -> bool {
+        !self.before && !self.failed && !self.restarted
+    }
+}
+
+/// `2026-12-01T10:00:01Z` as seconds since the epoch.
+pub fn parse_time(ts: &str) -> Option<f64> {
+    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let frac = ts
+        .get(19..)
+        .and_then(|r| r.strip_prefix('.'))
+        .map(|r| r.trim_end_matches('Z'))
+        .and_then(|r| format!("0.{r}").parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as f64 + frac)
+}
+
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn condition_time(pod: &Value, t: &str) -> Option<Option<f64>> {
+    let c = pod["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t && c["status"] == "True")?;
+    Some(c["lastTransitionTime"].as_str().and_then(parse_time))
+}
+
+/// The phases reached in this state of the pod: (reached, API time).
+fn reached(pod: &Value) -> [Option<Option<f64>>; 4] {
+    let containers = pod["spec"]["containers"].as_array().map_or(0, Vec::len);
+    let statuses = pod["status"]["containerStatuses"].as_array();
+    let started = statuses.and_then(|s| {
+        if s.len() < containers || containers == 0 {
+            return None;
+        }
+        let mut latest: Option<f64> = None;
+        for c in s {
+            let t = c["state"]["running"]["startedAt"].as_str()?;
+            let t = parse_time(t);
+            latest = match (latest, t) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (None, b) => b,
+                (a, None) => a,
+            };
+        }
+        Some(latest)
+    });
+    [
+        condition_time(pod, "PodScheduled"),
+        condition_time(pod, "Initialized"),
+        started,
+        condition_time(pod, "Ready"),
+    ]
+}
+
+/// Record what one watch event shows of a pod, at time `at`.
+pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &Value, at: f64, first_list: bool) {
+    let md = &pod["metadata"];
+    let uid = md["uid"].as_str().unwrap_or("").to_string();
+    let p = all.entry(uid).or_insert_with(|| PodTimes {
+        namespace: md["namespace"].as_str().unwrap_or("").into(),
+        name: md["name"].as_str().unwrap_or("").into(),
+        seen: Some(at),
+        created: md["creationTimestamp"].as_str().and_then(parse_time),
+        before: first_list,
+        ..Default::default()
+    });
+    for (k, r) in reached(pod).into_iter().enumerate() {
+        if let Some(api) = r {
+            if p.watch[k].is_none() {
+                p.watch[k] = Some(at);
+                p.api[k] = api;
+            }
+        }
+    }
+    if pod["status"]["phase"] == "Failed" {
+        p.failed = true;
+    }
+    let restarts = pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["restartCount"].as_i64().unwrap_or(0) > 0);
+    if restarts {
+        p.restarted = true;
+    }
+}
+
+/// A running measurement: one watch per namespace (or one cluster-wide).
+pub struct Measure {
+    pub pods: Arc<Mutex<HashMap<String, PodTimes>>>,
+    pub error: Arc<Mutex<Option<String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// the first lists are in (the measurement sees what comes next)
+    ready: Vec<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Measure {
+    /// Start watching pods at `paths` (collection paths) with `query`.
+    pub fn start(client: &kube::Client, paths: &[String], query: &str) -> Measure {
+        let pods = Arc::new(Mutex::new(HashMap::new()));
+        let error = Arc::new(Mutex::new(None));
+        let mut tasks = vec![];
+        let mut ready = vec![];
+        for path in paths {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            ready.push(rx);
+            let mut w = Watcher::new(client, path, query);
+            let (pods, error) = (pods.clone(), error.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tx = Some(tx);
+                let mut first = true;
+                loop {
+                    match w.next().await {
+                        Ok(Event::Restarted(items)) => {
+                            let at = now();
+                            let mut all = pods.lock().unwrap();
+                            for o in &items {
+                                observe(&mut all, o, at, first);
+                            }
+                            first = false;
+                            if let Some(tx) = tx.take() {
+                                let _ = tx.send(());
+                            }
+                        }
+                        Ok(Event::Applied(o)) => observe(&mut pods.lock().unwrap(), &o, now(), false),
+                        Ok(Event::Deleted(_)) => {}
+                        Err(e) => {
+                            *error.lock().unwrap() = Some(e.to_string());
+                            return;
+                        }
+                    }
+                }
+            }));
+        }
+        Measure {
+            pods,
+            error,
+            tasks,
+            ready,
+        }
+    }
+
+    /// Wait for the first lists, so nothing created after this is missed.
+    pub async fn started(&mut self) -> Result<(), K8sError> {
+        for rx in self.ready.drain(..) {
+            if rx.await.is_err() {
+                let e = self.error.lock().unwrap().clone().unwrap_or_default();
+                return Err(K8sError::Transport(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop watching; everything seen.
+    pub fn stop(&self) -> Vec<PodTimes> {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let mut v: Vec<PodTimes> = self.pods.lock().unwrap().values().cloned().collect();
+        v.sort_by(|a, b| (a.seen, &a.namespace, &a.name).partial_cmp(&(b.seen, &b.namespace, &b.name)).unwrap_or(std::cmp::Ordering::Equal));
+        v
+    }
+}
+
+impl Drop for Measure {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times_parse_with_and_without_fractions() {
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1.0));
+        assert_eq!(parse_time("2026-12-01T00:00:00Z"), Some(1_796_083_200.0));
+        assert!((parse_time("1970-01-01T00:00:01.250Z").unwrap() - 1.25).abs() < 1e-9);
+        assert_eq!(parse_time("nonsense"), None);
+    }
+
+    /// A scripted sequence of watch events with known times: each phase's
+    /// latency is the time the watch saw it, from the first sight.
+    #[test]
+    fn phases_from_a_sequence_of_flips() {
+        let mut all = HashMap::new();
+        let pod = |conds: Value, started: bool| {
+            json!({"metadata": {"uid": "u1", "name": "p", "namespace": "n", "creationTimestamp": "1970-01-01T00:00:10Z"},
+                "spec": {"containers": [{"name": "a"}, {"name": "b"}]},
+                "status": {"phase": "Pending", "conditions": conds,
+                  "containerStatuses": if started {
+                      json!([{"name": "a", "restartCount": 0, "state": {"running": {"startedAt": "1970-01-01T00:00:12Z"}}},
+                             {"name": "b", "restartCount": 0, "state": {"running": {"startedAt": "1970-01-01T00:00:13Z"}}}])
+                  } else { json!([]) }}})
+        };
+        let c = |t: &str, at: &str| json!({"type": t, "status": "True", "lastTransitionTime": at});
+        observe(&mut all, &pod(json!([]), false), 100.0, false);
+        observe(&mut all, &pod(json!([c("PodScheduled", "1970-01-01T00:00:10Z")]), false), 100.25, false);
+        observe(&mut all, &pod(json!([c("PodScheduled", "1970-01-01T00:00:10Z"), c("Initialized", "1970-01-01T00:00:11Z")]), false), 100.5, false);
+        let full = json!([c("PodScheduled", "1970-01-01T00:00:10Z"), c("Initialized", "1970-01-01T00:00:11Z"), c("Ready", "1970-01-01T00:00:14Z")]);
+        observe(&mut all, &pod(full.clone(), true), 103.0, false);
+        observe(&mut all, &pod(full, true), 105.0, false); // repeated: first sight counts
+        let p = &all["u1"];
+        let w: Vec<Option<f64>> = (0..4).map(|k| p.watch_latency(k)).collect();
+        assert_eq!(w, [Some(0.25), Some(0.5), Some(3.0), Some(3.0)]);
+        let a: Vec<Option<f64>> = (0..4).map(|k| p.api_latency(k)).collect();
+        assert_eq!(a, [Some(0.0), Some(1.0), Some(3.0), Some(4.0)]);
+        assert!(p.counted());
+    }
+
+    #[test]
+    fn failed_restarted_and_earlier_pods_are_not_counted() {
+        let mut all = HashMap::new();
+        let mk = |uid: &str, phase: &str, restarts: i64| {
+            json!({"metadata": {"uid": uid, "name": uid, "namespace": "n"},
+                "spec": {"containers": [{"name": "a"}]},
+                "status": {"phase": phase, "containerStatuses": [{"name": "a", "restartCount": restarts, "state": {}}]}})
+        };
+        observe(&mut all, &mk("f", "Failed", 0), 1.0, false);
+        observe(&mut all, &mk("r", "Running", 2), 1.0, false);
+        observe(&mut all, &mk("b", "Running", 0), 1.0, true);
+        assert!(all.values().all(|p| !p.counted()));
+    }
+}
