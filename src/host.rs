@@ -53,6 +53,8 @@ pub struct Host {
     namespaces_used: Mutex<std::collections::BTreeSet<String>>,
     /// node sessions opened so far (numbers their pods)
     pub sessions_opened: std::sync::atomic::AtomicU32,
+    /// create_objects loads started so far (numbers their ids)
+    loads: std::sync::atomic::AtomicU32,
     target: Mutex<Option<Result<Target, String>>>,
     cluster: Mutex<Option<Cluster>>,
     context_overlay: OnceLock<Option<tempfile::TempPath>>,
@@ -72,6 +74,8 @@ pub enum Owned {
     Process(Arc<crate::shell::background::BgProcess>),
     Forward(Arc<crate::k8s::portforward::Forward>),
     Session(Arc<crate::k8s::session::Session>),
+    /// objects of `create_objects`, deleted unless kept
+    Load(Arc<crate::k8s::load::Load>),
 }
 
 impl Owned {
@@ -80,17 +84,19 @@ impl Owned {
             (Owned::Process(a), Owned::Process(b)) => Arc::ptr_eq(a, b),
             (Owned::Forward(a), Owned::Forward(b)) => Arc::ptr_eq(a, b),
             (Owned::Session(a), Owned::Session(b)) => Arc::ptr_eq(a, b),
+            (Owned::Load(a), Owned::Load(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
 
     /// Tear-down order: processes first (they may use forwards), then
-    /// forwards, then sessions (pods on the cluster).
+    /// forwards, then loads and sessions (objects on the cluster).
     fn rank(&self) -> u8 {
         match self {
             Owned::Process(_) => 0,
             Owned::Forward(_) => 1,
-            Owned::Session(_) => 2,
+            Owned::Load(_) => 2,
+            Owned::Session(_) => 3,
         }
     }
 }
@@ -138,6 +144,7 @@ impl Host {
             owned: Mutex::new(Vec::new()),
             namespaces_used: Mutex::new(Default::default()),
             sessions_opened: Default::default(),
+            loads: Default::default(),
             target: Mutex::new(None),
             cluster: Mutex::new(None),
             context_overlay: OnceLock::new(),
@@ -171,6 +178,11 @@ impl Host {
 
     /// This run creates objects of its own in `ns` (the emergency path
     /// deletes them there by label).
+    /// The number of the next `create_objects` load (1, 2, ...).
+    pub fn loads_started(&self) -> u32 {
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+    }
+
     pub fn uses_namespace(&self, ns: &str) {
         self.namespaces_used.lock().unwrap().insert(ns.to_string());
     }
@@ -196,6 +208,18 @@ impl Host {
                     }
                     Owned::Forward(f) => f.stop.cancel(),
                     Owned::Session(s) => left.extend(self.rt.block_on(s.close())),
+                    Owned::Load(l) if !l.keep => {
+                        let n = l.created_count() + l.namespaces.len();
+                        if n > 0 {
+                            crate::ui::info(&format!(
+                                "cleanup: deleting the {} object(s) of load {}",
+                                l.created_count(),
+                                l.id
+                            ));
+                            left.extend(self.rt.block_on(l.delete_all(None)));
+                        }
+                    }
+                    Owned::Load(_) => {}
                 }
             }
         });

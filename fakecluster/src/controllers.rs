@@ -45,7 +45,22 @@ fn handle(sh: &Arc<Shared>, ev: &Event) {
                 sh.kubelet.stop(o);
             } else if o["spec"]["nodeName"].as_str().unwrap_or("").is_empty() {
                 if ev.etype == "ADDED" && !is_manual(o) {
-                    schedule(sh, o);
+                    let d = sh.faults.schedule_delay();
+                    if d.is_zero() {
+                        schedule(sh, o);
+                    } else {
+                        let (sh, o) = (sh.clone(), o.clone());
+                        tokio::spawn(async move {
+                            tokio::time::sleep(d).await;
+                            let pk = kind(&sh, "", "Pod");
+                            let (ns, name) = name_of(&o);
+                            if let Some(now) = sh.store.get(&pk, ns, name) {
+                                if now["spec"]["nodeName"].as_str().unwrap_or("").is_empty() {
+                                    schedule(&sh, &now);
+                                }
+                            }
+                        });
+                    }
                 }
             } else {
                 sh.kubelet.ensure(o);

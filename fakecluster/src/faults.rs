@@ -29,6 +29,10 @@ pub struct Faults {
     pvc_bind_delay_ms: AtomicU64,
     /// verbs the token lacks (`attach`, `exec`...), answered with 403
     denied_verbs: Mutex<Vec<String>>,
+    /// `/metrics` answers 403
+    metrics_denied: std::sync::atomic::AtomicBool,
+    /// how long scheduling each new pod takes (ms)
+    schedule_delay_ms: AtomicU64,
 }
 
 impl Default for Faults {
@@ -45,6 +49,8 @@ impl Default for Faults {
             rbac_namespaces: Mutex::new(None),
             stall_watches: tokio::sync::watch::channel(false).0,
             denied_verbs: Mutex::new(vec![]),
+            metrics_denied: Default::default(),
+            schedule_delay_ms: AtomicU64::new(0),
             pvc_bind_delay_ms: AtomicU64::new(0),
         }
     }
@@ -82,6 +88,21 @@ impl Faults {
     }
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms.load(Ordering::SeqCst))
+    }
+    /// How long the scheduler takes to bind each new pod.
+    pub fn set_schedule_delay(&self, d: Duration) {
+        self.schedule_delay_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+    pub fn schedule_delay(&self) -> Duration {
+        Duration::from_millis(self.schedule_delay_ms.load(Ordering::SeqCst))
+    }
+    /// Answer `/metrics` with 403, like a user without the nonResourceURL.
+    pub fn deny_metrics(&self, on: bool) {
+        self.metrics_denied.store(on, Ordering::SeqCst);
+    }
+    pub fn denies_metrics(&self) -> bool {
+        self.metrics_denied.load(Ordering::SeqCst)
     }
     /// Make one `/readyz` check fail (`None` heals it).
     pub fn set_readyz_failing(&self, check: Option<&str>) {

@@ -96,6 +96,10 @@ pub struct PodRt {
     pub stop: CancellationToken,
     pub pod_ip: String,
     pub host_ip: String,
+    /// Initialized=True may be reported (see Kubelet::set_phase_delays)
+    pub initialized: AtomicBool,
+    /// Ready may be reported once the containers run
+    pub ready_gate: AtomicBool,
 }
 
 pub struct Kubelet {
@@ -113,6 +117,9 @@ pub struct Kubelet {
     /// the next N image pulls fail like a throttling registry (429), then
     /// the kubelet's own retry pulls
     flaky_pulls: Mutex<(String, u32)>,
+    /// per pod: before Initialized, then before the containers start, then
+    /// before Ready (known, distinct times of each transition for tests)
+    phase_delays: Mutex<[Duration; 3]>,
 }
 
 const SHIM: &str = r#"#!/bin/sh
@@ -170,6 +177,7 @@ impl Kubelet {
             loopback_ips: AtomicBool::new(false),
             image_bin: Mutex::new(None),
             flaky_pulls: Mutex::new((String::new(), 0)),
+            phase_delays: Mutex::new([Duration::ZERO; 3]),
         }
     }
 
@@ -179,6 +187,12 @@ impl Kubelet {
     /// kubelet does.
     pub fn fail_next_pulls(&self, image: &str, n: u32) {
         *self.flaky_pulls.lock().unwrap() = (image.to_string(), n);
+    }
+
+    /// Delays of each pod's start: before Initialized, before its
+    /// containers start (after Initialized), before Ready (after they run).
+    pub fn set_phase_delays(&self, init: Duration, start: Duration, ready: Duration) {
+        *self.phase_delays.lock().unwrap() = [init, start, ready];
     }
 
     /// A pull a throttling registry refused: ErrImagePull and its event.
@@ -301,6 +315,8 @@ impl Kubelet {
                 format!("10.244.{}.{}", (n / 250) % 250, n % 250 + 2)
             },
             host_ip,
+            initialized: AtomicBool::new(true),
+            ready_gate: AtomicBool::new(true),
         });
         self.pods.lock().unwrap().insert(uid, rt.clone());
         let me = self.clone();
@@ -572,7 +588,38 @@ impl Kubelet {
             })
             .collect();
         *rt.containers.lock().unwrap() = containers.iter().map(|(_, c)| c.clone()).collect();
+        let [d_init, d_start, d_ready] = *self.phase_delays.lock().unwrap();
+        if !d_ready.is_zero() {
+            rt.ready_gate.store(false, Ordering::SeqCst);
+        }
+        if !d_init.is_zero() {
+            rt.initialized.store(false, Ordering::SeqCst);
+            self.sync(&rt).await;
+            tokio::select! {
+                _ = rt.stop.cancelled() => return,
+                _ = tokio::time::sleep(d_init) => {}
+            }
+            rt.initialized.store(true, Ordering::SeqCst);
+        }
         self.sync(&rt).await;
+        if !d_start.is_zero() {
+            tokio::select! {
+                _ = rt.stop.cancelled() => return,
+                _ = tokio::time::sleep(d_start) => {}
+            }
+        }
+        if !d_ready.is_zero() {
+            let (me, rt2) = (self.clone(), rt.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = rt2.stop.cancelled() => {}
+                    _ = tokio::time::sleep(d_ready) => {
+                        rt2.ready_gate.store(true, Ordering::SeqCst);
+                        me.sync(&rt2).await;
+                    }
+                }
+            });
+        }
         for (spec, c) in containers {
             if matches!(&*c.state.lock().unwrap(), CState::Waiting { reason, .. } if reason != "ContainerCreating")
             {
@@ -895,7 +942,8 @@ impl Kubelet {
         } else {
             "Succeeded"
         };
-        let all_ready = running == n && n > 0;
+        let all_ready = running == n && n > 0 && rt.ready_gate.load(Ordering::SeqCst);
+        let initialized = rt.initialized.load(Ordering::SeqCst);
         let now = crate::store::now();
         let cond = |t: &str, ok: bool, reason: Option<&str>| {
             let mut c = json!({"type": t, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": now});
@@ -918,7 +966,11 @@ impl Kubelet {
                 phase != "Succeeded" && phase != "Failed",
                 None
             ),
-            cond("Initialized", true, None),
+            cond(
+                "Initialized",
+                initialized,
+                (!initialized).then_some("ContainersNotInitialized")
+            ),
             cond("Ready", all_ready, not_ready_reason),
             cond("ContainersReady", all_ready, not_ready_reason),
             cond("PodScheduled", true, None),

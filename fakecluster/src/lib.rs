@@ -19,6 +19,7 @@ pub mod faults;
 pub mod http;
 pub mod kinds;
 pub mod kubelet;
+pub mod metrics;
 pub mod patch;
 pub mod protobuf;
 pub mod proxy;
@@ -147,6 +148,7 @@ impl FakeCluster {
             loopback_ips: opts.loopback_ips,
             requests: Mutex::new(HashMap::new()),
             ids: AtomicU64::new(1),
+            metrics: Default::default(),
         });
         let listener = rt
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", opts.port)))
@@ -261,6 +263,18 @@ impl FakeCluster {
     /// throttling registry (429); the kubelet retries each a second later.
     pub fn fail_next_pulls(&self, image: &str, n: u32) {
         self.shared.kubelet.fail_next_pulls(image, n);
+    }
+
+    /// Delays of every new pod's start, so its conditions flip at known,
+    /// distinct times: before Initialized, before its containers start,
+    /// before Ready. Scheduling is delayed with `faults().set_schedule_delay`.
+    pub fn set_phase_delays(
+        &self,
+        init: std::time::Duration,
+        start: std::time::Duration,
+        ready: std::time::Duration,
+    ) {
+        self.shared.kubelet.set_phase_delays(init, start, ready);
     }
 
     /// All request counts (`"verb resource" -> n`).

@@ -90,7 +90,70 @@ fn parse_target(sh: &Shared, path: &str) -> Result<Result<Target, Response<Body>
     Ok(Ok(t))
 }
 
+/// Serve a resource request, timed into `/metrics` like the API server's
+/// request metrics (long-running WATCH and CONNECT requests are not).
 pub async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let t0 = std::time::Instant::now();
+    let key = metric_key(&sh, &req);
+    let r = route_inner(sh.clone(), req).await;
+    if let Some(k) = key {
+        sh.metrics
+            .observe(k, r.status().as_u16(), t0.elapsed().as_secs_f64());
+    }
+    r
+}
+
+/// (VERB, group, version, resource, subresource, scope) as kube-apiserver
+/// labels a request; None for WATCH and CONNECT.
+fn metric_key(sh: &Shared, req: &Request<Incoming>) -> Option<crate::metrics::Key> {
+    let t = parse_target(sh, req.uri().path()).ok()?.ok()?;
+    let q = Query::parse(req.uri().query());
+    let sub = t.sub.clone().unwrap_or_default();
+    if q.flag("watch") || ["exec", "attach", "portforward", "proxy"].contains(&sub.as_str()) {
+        return None;
+    }
+    let verb = match (req.method(), &t.name) {
+        (&Method::GET, None) => "LIST",
+        (&Method::GET, Some(_)) => "GET",
+        (&Method::POST, _) => "POST",
+        (&Method::PUT, _) => "PUT",
+        (&Method::PATCH, _) => {
+            if req
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"))
+            {
+                "APPLY"
+            } else {
+                "PATCH"
+            }
+        }
+        (&Method::DELETE, None) => "DELETECOLLECTION",
+        (&Method::DELETE, Some(_)) => "DELETE",
+        _ => return None,
+    };
+    let scope = if t.name.is_some() || (verb == "POST" && !t.kind.namespaced) {
+        "resource"
+    } else if t.ns.is_some() {
+        if verb == "POST" {
+            "resource"
+        } else {
+            "namespace"
+        }
+    } else {
+        "cluster"
+    };
+    Some((
+        verb.to_string(),
+        t.kind.group.clone(),
+        t.kind.version.clone(),
+        t.kind.plural.clone(),
+        sub,
+        scope.to_string(),
+    ))
+}
+
+async fn route_inner(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let t = match parse_target(&sh, &path) {
         Ok(Ok(t)) => t,

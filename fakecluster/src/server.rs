@@ -100,6 +100,12 @@ async fn answer(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Res
     match path.as_str() {
         "/version" => json_response(200, &crate::discovery::version()),
         "/healthz" | "/livez" | "/readyz" => health(&sh, &req, &path),
+        "/metrics" => {
+            if sh.faults.denies_metrics() {
+                return error_response(&ApiError::new(403, "Forbidden", "forbidden: User \"system:serviceaccount:default:bench\" cannot get path \"/metrics\""));
+            }
+            text_response(200, sh.metrics.render())
+        }
         "/api" => json_response(200, &crate::discovery::api_versions()),
         "/apis" => json_response(200, &crate::discovery::api_groups(&sh.store)),
         "/openapi/v2" => json_response(200, &crate::discovery::openapi_v2()),

@@ -20,6 +20,8 @@ pub struct Shared {
     pub loopback_ips: bool,
     pub(crate) requests: Mutex<HashMap<String, u64>>,
     pub(crate) ids: AtomicU64,
+    /// request metrics for `/metrics`
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Shared {

@@ -9,6 +9,7 @@ pub mod files;
 pub mod forward;
 pub mod http;
 pub mod kind;
+pub mod load;
 pub mod manifests;
 pub mod nodes;
 pub mod objects;
@@ -70,6 +71,11 @@ pub const AREAS: &[Area] = &[
         name: "forward",
         title: "Port-forwards, registry and Prometheus",
         module: || exported_module!(forward::forward_api),
+    },
+    Area {
+        name: "load",
+        title: "Control-plane load and measurements",
+        module: || exported_module!(load::load_api),
     },
     Area {
         name: "nodes",

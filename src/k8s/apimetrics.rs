@@ -162,7 +162,10 @@ pub fn slo(c: &Call) -> Option<f64> {
 
 /// The difference `end - start`: per call, quantiles of the requests in
 /// between; and the requests by code.
-pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, BTreeMap<(String, String, String), f64>) {
+pub fn delta(
+    start: &Snapshot,
+    end: &Snapshot,
+) -> (Vec<Latency>, BTreeMap<(String, String, String), f64>) {
     let mut out = vec![];
     for (c, b) in &end.buckets {
         let before = start.buckets.get(c);
@@ -228,7 +231,14 @@ apiserver_request_total{code="429",component="apiserver",dry_run="",group="",res
     #[test]
     fn deltas_count_only_what_happened_in_between() {
         let start = parse(TEXT);
-        let end = parse(&TEXT.replace("} 100\n", "} 200\n").replace("le=\"0.05\"} 200", "le=\"0.05\"} 200").replace("} 60\n", "} 60\n").replace("} 97", "} 190").replace("} 3\n", "} 10\n"));
+        let end = parse(
+            &TEXT
+                .replace("} 100\n", "} 200\n")
+                .replace("le=\"0.05\"} 200", "le=\"0.05\"} 200")
+                .replace("} 60\n", "} 60\n")
+                .replace("} 97", "} 190")
+                .replace("} 3\n", "} 10\n"),
+        );
         let (lat, codes) = delta(&start, &end);
         assert_eq!(lat.len(), 1);
         // the 100 new requests all fell in (0.025, 0.05]
@@ -240,8 +250,17 @@ apiserver_request_total{code="429",component="apiserver",dry_run="",group="",res
 
     #[test]
     fn slos() {
-        assert_eq!(slo(&("POST".into(), "pods".into(), "resource".into())), Some(1.0));
-        assert_eq!(slo(&("LIST".into(), "pods".into(), "cluster".into())), Some(30.0));
-        assert_eq!(slo(&("WATCH".into(), "pods".into(), "cluster".into())), None);
+        assert_eq!(
+            slo(&("POST".into(), "pods".into(), "resource".into())),
+            Some(1.0)
+        );
+        assert_eq!(
+            slo(&("LIST".into(), "pods".into(), "cluster".into())),
+            Some(30.0)
+        );
+        assert_eq!(
+            slo(&("WATCH".into(), "pods".into(), "cluster".into())),
+            None
+        );
     }
 }

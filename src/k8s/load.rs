@@ -145,7 +145,14 @@ impl Load {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let r = http::send_once(&self.client, "POST", &path, Some("application/json"), body.clone()).await;
+            let r = http::send_once(
+                &self.client,
+                "POST",
+                &path,
+                Some("application/json"),
+                body.clone(),
+            )
+            .await;
             let delay = match r {
                 Ok((code, _, _)) if code < 300 => {
                     self.created.lock().unwrap().insert(i);
@@ -153,7 +160,8 @@ impl Load {
                 }
                 Ok((429, ra, _)) => {
                     self.throttled.fetch_add(1, Ordering::Relaxed);
-                    ra.map(Duration::from_secs).unwrap_or(Duration::from_secs(1))
+                    ra.map(Duration::from_secs)
+                        .unwrap_or(Duration::from_secs(1))
                 }
                 Ok((code, _, b)) if code >= 500 => {
                     let e = http::api_error(code, &b);
@@ -204,7 +212,11 @@ impl Load {
             if only_created && !created.contains(&i) {
                 continue;
             }
-            let ns = if it.res.namespaced { it.ns.clone() } else { String::new() };
+            let ns = if it.res.namespaced {
+                it.ns.clone()
+            } else {
+                String::new()
+            };
             out.entry((it.res.collection(Some(&ns)), ns))
                 .or_insert_with(|| it.res.clone());
         }
@@ -212,7 +224,10 @@ impl Load {
     }
 
     fn selector(&self) -> String {
-        format!("labelSelector={}", http::urlencode(&format!("{LOAD_ID}={}", self.id)))
+        format!(
+            "labelSelector={}",
+            http::urlencode(&format!("{LOAD_ID}={}", self.id))
+        )
     }
 
     /// Wait until every created object that has a readiness rule (pods,
@@ -233,7 +248,11 @@ impl Load {
                 self.items
                     .iter()
                     .enumerate()
-                    .filter(|(i, it)| created.contains(i) && it.res.plural == res.plural && path == it.res.collection(Some(&it.ns)))
+                    .filter(|(i, it)| {
+                        created.contains(i)
+                            && it.res.plural == res.plural
+                            && path == it.res.collection(Some(&it.ns))
+                    })
                     .map(|(_, it)| it.name.clone())
                     .collect()
             };
@@ -254,14 +273,22 @@ impl Load {
             while !want.iter().all(|n| ready.contains(n)) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let ev = tokio::time::timeout(left, w.next()).await.map_err(|_| {
-                    let missing: Vec<&String> = want.iter().filter(|n| !ready.contains(*n)).take(5).collect();
+                    let missing: Vec<&String> = want
+                        .iter()
+                        .filter(|n| !ready.contains(*n))
+                        .take(5)
+                        .collect();
                     format!(
                         "{} of {} {} not ready after {} s (e.g. {})",
                         want.len() - want.iter().filter(|n| ready.contains(*n)).count(),
                         want.len(),
                         res.plural,
                         timeout.as_secs(),
-                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?;
                 match ev.map_err(|e| format!("watching {path}: {e}"))? {
@@ -284,7 +311,12 @@ impl Load {
 
     /// Delete the objects `which` one by one (background propagation);
     /// with `wait`, until they are gone. Deleted objects leave `created`.
-    pub async fn delete_items(&self, which: &[usize], rate: Rate, wait: Option<Duration>) -> Vec<String> {
+    pub async fn delete_items(
+        &self,
+        which: &[usize],
+        rate: Rate,
+        wait: Option<Duration>,
+    ) -> Vec<String> {
         let limit = RateLimit::new(rate.qps, rate.burst);
         let left = Mutex::new(vec![]);
         futures::stream::iter(which.iter().copied())
@@ -296,18 +328,27 @@ impl Load {
                     let Ok(path) = it.res.item(&it.ns, &it.name) else {
                         return;
                     };
-                    let r = super::objects::delete_path(&self.client, &path, super::objects::Propagation::Background).await;
+                    let r = super::objects::delete_path(
+                        &self.client,
+                        &path,
+                        super::objects::Propagation::Background,
+                    )
+                    .await;
                     match r {
                         Ok(_) => {}
                         Err(e) if e.is_not_found() => {}
                         Err(e) => {
-                            left.lock().unwrap().push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
+                            left.lock()
+                                .unwrap()
+                                .push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
                             return;
                         }
                     }
                     if let Some(t) = wait {
                         if let Err(e) = super::watch::wait_gone(&self.client, &path, t).await {
-                            left.lock().unwrap().push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
+                            left.lock()
+                                .unwrap()
+                                .push(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
                             return;
                         }
                     }
@@ -328,7 +369,13 @@ impl Load {
         if !self.namespaces.is_empty() {
             for ns in &self.namespaces {
                 let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
-                match super::objects::delete_path(&self.client, &path, super::objects::Propagation::Background).await {
+                match super::objects::delete_path(
+                    &self.client,
+                    &path,
+                    super::objects::Propagation::Background,
+                )
+                .await
+                {
                     Ok(_) => {}
                     Err(e) if e.is_not_found() => {}
                     Err(e) => left.push(format!("namespace {ns}: {e}")),
@@ -368,7 +415,13 @@ impl Load {
             }
             for ns in &self.namespaces {
                 let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
-                if let Err(e) = super::watch::wait_gone(&self.client, &path, deadline.saturating_duration_since(Instant::now())).await {
+                if let Err(e) = super::watch::wait_gone(
+                    &self.client,
+                    &path,
+                    deadline.saturating_duration_since(Instant::now()),
+                )
+                .await
+                {
                     left.push(format!("namespace {ns}: {e}"));
                 }
             }
@@ -412,7 +465,10 @@ mod tests {
         let mut v = BTreeMap::new();
         v.insert("i".to_string(), "7".to_string());
         v.insert("namespace".to_string(), "load-1".to_string());
-        assert_eq!(render("name: p-{{i}}\nns: {{ namespace }}", &v).unwrap(), "name: p-7\nns: load-1");
+        assert_eq!(
+            render("name: p-{{i}}\nns: {{ namespace }}", &v).unwrap(),
+            "name: p-7\nns: load-1"
+        );
         let e = render("x: {{image}}", &v).unwrap_err();
         assert!(e.contains("{{image}}") && e.contains("i, namespace"), "{e}");
         assert!(render("x: {{i", &v).is_err());

@@ -188,7 +188,9 @@ impl Measure {
                                 let _ = tx.send(());
                             }
                         }
-                        Ok(Event::Applied(o)) => observe(&mut pods.lock().unwrap(), &o, now(), false),
+                        Ok(Event::Applied(o)) => {
+                            observe(&mut pods.lock().unwrap(), &o, now(), false)
+                        }
                         Ok(Event::Deleted(_)) => {}
                         Err(e) => {
                             *error.lock().unwrap() = Some(e.to_string());
@@ -223,7 +225,11 @@ impl Measure {
             t.abort();
         }
         let mut v: Vec<PodTimes> = self.pods.lock().unwrap().values().cloned().collect();
-        v.sort_by(|a, b| (a.seen, &a.namespace, &a.name).partial_cmp(&(b.seen, &b.namespace, &b.name)).unwrap_or(std::cmp::Ordering::Equal));
+        v.sort_by(|a, b| {
+            (a.seen, &a.namespace, &a.name)
+                .partial_cmp(&(b.seen, &b.namespace, &b.name))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         v
     }
 }
@@ -265,9 +271,29 @@ mod tests {
         };
         let c = |t: &str, at: &str| json!({"type": t, "status": "True", "lastTransitionTime": at});
         observe(&mut all, &pod(json!([]), false), 100.0, false);
-        observe(&mut all, &pod(json!([c("PodScheduled", "1970-01-01T00:00:10Z")]), false), 100.25, false);
-        observe(&mut all, &pod(json!([c("PodScheduled", "1970-01-01T00:00:10Z"), c("Initialized", "1970-01-01T00:00:11Z")]), false), 100.5, false);
-        let full = json!([c("PodScheduled", "1970-01-01T00:00:10Z"), c("Initialized", "1970-01-01T00:00:11Z"), c("Ready", "1970-01-01T00:00:14Z")]);
+        observe(
+            &mut all,
+            &pod(json!([c("PodScheduled", "1970-01-01T00:00:10Z")]), false),
+            100.25,
+            false,
+        );
+        observe(
+            &mut all,
+            &pod(
+                json!([
+                    c("PodScheduled", "1970-01-01T00:00:10Z"),
+                    c("Initialized", "1970-01-01T00:00:11Z")
+                ]),
+                false,
+            ),
+            100.5,
+            false,
+        );
+        let full = json!([
+            c("PodScheduled", "1970-01-01T00:00:10Z"),
+            c("Initialized", "1970-01-01T00:00:11Z"),
+            c("Ready", "1970-01-01T00:00:14Z")
+        ]);
         observe(&mut all, &pod(full.clone(), true), 103.0, false);
         observe(&mut all, &pod(full, true), 105.0, false); // repeated: first sight counts
         let p = &all["u1"];

@@ -1,0 +1,777 @@
+//! Control-plane load and its measurements from scripts, in the manner of
+//! kube-burner and ClusterLoader2: `create_objects` (with `churn`),
+//! `measure_pods` (pod startup latency), `measure_api` (API latency).
+
+use crate::api::call::{block_on, client, default_ns, error, secs, to_json, RResult};
+use crate::api::opts::Opts;
+use crate::host::{Host, Owned};
+use crate::k8s::apimetrics::{self, Snapshot};
+use crate::k8s::http;
+use crate::k8s::load::{self, Item, Load, Rate};
+use crate::k8s::podlatency::{Measure, PodTimes, PHASES};
+use crate::report::stats::percentile;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Script handle of a load.
+#[derive(Clone)]
+pub struct LoadHandle(pub Arc<Load>, pub Rate);
+
+/// Script handle of a pod startup measurement.
+#[derive(Clone)]
+pub struct PodMeasure(pub Arc<Mutex<Option<Measure>>>, pub bool);
+
+/// Script handle of an API latency measurement.
+#[derive(Clone)]
+pub struct ApiMeasure(pub Arc<(kube::Client, Snapshot, bool)>);
+
+const CREATE_OPTS: &[&str] = &[
+    "count",
+    "qps",
+    "burst",
+    "concurrency",
+    "namespace",
+    "namespaces",
+    "namespace_prefix",
+    "set_labels",
+    "keep",
+    "vars",
+];
+
+/// The objects of a load: the template rendered (or the closure called)
+/// for each i, named, namespaced and labelled.
+fn build_items(
+    ctx: &NativeCallContext,
+    h: &Host,
+    template: &Dynamic,
+    o: &Opts,
+    count: usize,
+    id: &str,
+    namespaces: &[String],
+) -> RResult<Vec<Item>> {
+    let f = "create_objects";
+    let disc = crate::api::objects::discovery(h, f)?;
+    let default = o.string("namespace")?.unwrap_or_else(|| default_ns(h));
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(m) = o.map("vars")? {
+        for (k, v) in m {
+            vars.insert(k.to_string(), v.to_string());
+        }
+    }
+    let extra = o.map("set_labels")?.unwrap_or_default();
+    // a template: a file, else YAML text
+    let text = if template.is_string() {
+        let t = template.to_string();
+        let p = h.resolve_path(&t);
+        Some(if !t.contains('\n') && p.is_file() {
+            std::fs::read_to_string(&p)
+                .map_err(|e| error(format!("{f}: cannot read {}: {e}", p.display())))?
+        } else {
+            t
+        })
+    } else {
+        None
+    };
+    let closure = template.clone().try_cast::<FnPtr>();
+    if text.is_none() && closure.is_none() {
+        return Err(error(format!(
+            "{f}: the template must be YAML text, a file, or a closure |i| #{{...}}; got {}",
+            template.type_name()
+        )));
+    }
+    let labels = load::labels(&h.run_id, id);
+    let mut items = Vec::with_capacity(count);
+    for i in 0..count {
+        let ns = if namespaces.is_empty() {
+            default.clone()
+        } else {
+            namespaces[i % namespaces.len()].clone()
+        };
+        let mut obj: Value = match (&text, &closure) {
+            (Some(t), _) => {
+                vars.insert("i".into(), i.to_string());
+                vars.insert("namespace".into(), ns.clone());
+                vars.insert("run_id".into(), h.run_id.clone());
+                let r = load::render(t, &vars).map_err(|e| error(format!("{f}: {e}")))?;
+                let mut docs = crate::yaml::parse_docs(&r)
+                    .map_err(|e| error(format!("{f}: the template is not YAML: {e}")))?;
+                if docs.len() != 1 {
+                    return Err(error(format!(
+                        "{f}: the template holds {} documents; give one object",
+                        docs.len()
+                    )));
+                }
+                docs.pop().unwrap_or_default()
+            }
+            (None, Some(fp)) => {
+                let v: Dynamic = fp.call_within_context(ctx, (i as i64,))?;
+                if !v.is_map() {
+                    return Err(error(format!(
+                        "{f}: the closure returned {}, not an object map",
+                        v.type_name()
+                    )));
+                }
+                to_json(&v)
+            }
+            _ => unreachable!("checked above"),
+        };
+        let (av, kind) = (
+            obj["apiVersion"].as_str().unwrap_or("").to_string(),
+            obj["kind"].as_str().unwrap_or("").to_string(),
+        );
+        let res = disc.by_gvk(&av, &kind).cloned().ok_or_else(|| {
+            error(format!("{f}: object {i} has apiVersion '{av}' and kind '{kind}', which the server does not serve"))
+        })?;
+        if obj["metadata"]["generateName"].is_string() && !obj["metadata"]["name"].is_string() {
+            return Err(error(format!(
+                "{f}: objects need names (waits, churn and deletes address each one): use name: x-{{{{i}}}} instead of generateName"
+            )));
+        }
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = Value::Object(Default::default());
+        }
+        let name = match obj["metadata"]["name"].as_str() {
+            Some(n) if !n.trim().is_empty() => n.to_string(),
+            _ => format!("{}-{id}-{i}", kind.to_ascii_lowercase()),
+        };
+        obj["metadata"]["name"] = Value::String(name.clone());
+        let ns = if res.namespaced {
+            if namespaces.is_empty() {
+                obj["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or(&ns)
+                    .to_string()
+            } else {
+                ns
+            }
+        } else {
+            String::new()
+        };
+        if res.namespaced {
+            obj["metadata"]["namespace"] = Value::String(ns.clone());
+        }
+        let l = &mut obj["metadata"]["labels"];
+        if !l.is_object() {
+            *l = Value::Object(Default::default());
+        }
+        for (k, v) in extra.iter() {
+            l[k.as_str()] = Value::String(v.to_string());
+        }
+        for (k, v) in labels.as_object().into_iter().flatten() {
+            l[k.as_str()] = v.clone();
+        }
+        items.push(Item {
+            res,
+            ns,
+            name,
+            body: obj,
+        });
+    }
+    Ok(items)
+}
+
+fn rate(o: &Opts) -> RResult<Rate> {
+    let qps = o.float("qps")?.unwrap_or(20.0);
+    if !(qps > 0.0 && qps.is_finite()) {
+        return Err(error(format!(
+            "create_objects: qps {qps} must be a positive number"
+        )));
+    }
+    let burst = o.int("burst")?.unwrap_or(qps.ceil() as i64);
+    let conc = o.int("concurrency")?.unwrap_or(32);
+    if burst < 1 || conc < 1 {
+        return Err(error(
+            "create_objects: burst and concurrency must be at least 1",
+        ));
+    }
+    Ok(Rate {
+        qps,
+        burst: burst.min(u32::MAX as i64) as u32,
+        concurrency: conc as usize,
+    })
+}
+
+/// p50, p90, p99, max and n of some seconds.
+fn quantiles(mut xs: Vec<f64>) -> Map {
+    let mut m = Map::new();
+    m.insert("n".into(), Dynamic::from(xs.len() as i64));
+    if xs.is_empty() {
+        return m;
+    }
+    xs.sort_by(|a, b| a.total_cmp(b));
+    for (k, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)] {
+        m.insert(k.into(), Dynamic::from(percentile(&xs, p)));
+    }
+    m.insert("max".into(), Dynamic::from(xs[xs.len() - 1]));
+    m
+}
+
+/// The pod startup SLO (SIG Scalability): p99 of creation to all
+/// containers started, watch-observed, at most 5 s.
+pub const POD_STARTUP_SLO: f64 = 5.0;
+
+/// What `measure_pods(..).stop()` returns (and records).
+fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> Map {
+    let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted()).collect();
+    let mut phases = Map::new();
+    let mut api = Map::new();
+    let mut incomplete = 0;
+    for (k, name) in PHASES.iter().enumerate() {
+        let w: Vec<f64> = counted.iter().filter_map(|p| p.watch_latency(k)).collect();
+        let a: Vec<f64> = counted.iter().filter_map(|p| p.api_latency(k)).collect();
+        if record && !w.is_empty() {
+            let mut tags = serde_json::Map::new();
+            tags.insert("source".into(), Value::String("watch".into()));
+            h.results.lock().unwrap().record_many(
+                &format!("pod_latency_{name}_seconds"),
+                w.iter().map(|x| serde_json::json!(x)).collect(),
+                Some("s".into()),
+                tags,
+            );
+        }
+        if k == 3 {
+            incomplete = counted.len() - w.len();
+        }
+        phases.insert((*name).into(), Dynamic::from_map(quantiles(w)));
+        api.insert((*name).into(), Dynamic::from_map(quantiles(a)));
+    }
+    let started: Vec<f64> = counted.iter().filter_map(|p| p.watch_latency(2)).collect();
+    let mut slo = Map::new();
+    let p99 = if started.is_empty() {
+        None
+    } else {
+        let mut s = started.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        Some(percentile(&s, 99.0))
+    };
+    slo.insert(
+        "name".into(),
+        "pod startup: p99 of creation to all containers started (watch) <= 5 s".into(),
+    );
+    slo.insert("threshold".into(), Dynamic::from(POD_STARTUP_SLO));
+    slo.insert(
+        "p99".into(),
+        p99.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    slo.insert(
+        "met".into(),
+        Dynamic::from(p99.is_some_and(|x| x <= POD_STARTUP_SLO)),
+    );
+    let mut excluded = Map::new();
+    excluded.insert(
+        "failed".into(),
+        Dynamic::from(pods.iter().filter(|p| p.failed).count() as i64),
+    );
+    excluded.insert(
+        "restarted".into(),
+        Dynamic::from(pods.iter().filter(|p| p.restarted && !p.failed).count() as i64),
+    );
+    excluded.insert(
+        "existing".into(),
+        Dynamic::from(pods.iter().filter(|p| p.before).count() as i64),
+    );
+    excluded.insert("not_ready".into(), Dynamic::from(incomplete as i64));
+    let per_pod: Array = counted
+        .iter()
+        .map(|p| {
+            let mut m = Map::new();
+            m.insert("namespace".into(), p.namespace.clone().into());
+            m.insert("name".into(), p.name.clone().into());
+            let opt = |x: Option<f64>| x.map(Dynamic::from).unwrap_or(Dynamic::UNIT);
+            m.insert("created".into(), opt(p.created));
+            m.insert("seen".into(), opt(p.seen));
+            for (k, name) in PHASES.iter().enumerate() {
+                m.insert((*name).into(), opt(p.watch_latency(k)));
+                m.insert(format!("{name}_at").into(), opt(p.watch[k]));
+                m.insert(format!("{name}_api").into(), opt(p.api[k]));
+            }
+            Dynamic::from_map(m)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("pods".into(), Dynamic::from(counted.len() as i64));
+    out.insert("phases".into(), Dynamic::from_map(phases));
+    out.insert("api".into(), Dynamic::from_map(api));
+    out.insert("slo".into(), Dynamic::from_map(slo));
+    out.insert("excluded".into(), Dynamic::from_map(excluded));
+    out.insert("per_pod".into(), Dynamic::from_array(per_pod));
+    out
+}
+
+/// `/metrics` of the API server, read; a 403 says what access it needs.
+fn read_metrics(h: &Host, c: &kube::Client, func: &str) -> RResult<Snapshot> {
+    let r = block_on(h, http::request(c, "GET", "/metrics", None, vec![], true))?;
+    match r {
+        Ok(b) => Ok(apimetrics::parse(&String::from_utf8_lossy(&b))),
+        Err(e) if e.code() == Some(403) => Err(error(format!(
+            "{func}: reading the API server's /metrics is forbidden for this user ({e}); it needs get on the nonResourceURL /metrics (for example the ClusterRole system:monitoring bound to the user), or measure without measure_api"
+        ))),
+        Err(e) => Err(error(format!("{func}: cannot read /metrics: {e}"))),
+    }
+}
+
+#[export_module]
+pub mod load_api {
+    use super::*;
+    use crate::api::call::host;
+    use rhai::EvalAltResult;
+
+    /// Create `count` objects from a template at a rate, like kube-burner:
+    /// the template is YAML text or a file with `{{i}}`, `{{namespace}}`,
+    /// `{{run_id}}` and your `vars` substituted, or a closure `|i| #{...}`
+    /// returning the object. Options: `count` (required), `qps` (20),
+    /// `burst` (= qps), `concurrency` (requests in flight, 32), `namespace`
+    /// (default: the context's), `namespaces` (N: spread over N namespaces
+    /// it creates, `<namespace_prefix>-<k>`), `namespace_prefix`
+    /// (`load-<run id>`), `set_labels` (a map), `vars`, `keep` (false).
+    /// Every object carries the run's labels and `scaffold.load/id`; 429s
+    /// are waited out, retried and counted. What it made is deleted at the
+    /// end of the run unless `keep: true` (`scaffold cleanup` finds it).
+    /// The handle has `.created`, `.failed`, `.throttled`, `.duration`,
+    /// `.rate` (created per second), `.errors`, `.namespaces`,
+    /// `.wait_ready(#{timeout})` and `.delete(#{wait})`.
+    ///
+    /// ```rhai
+    /// let load = create_objects(`
+    /// apiVersion: v1
+    /// kind: Pod
+    /// metadata: {name: "pod-{{i}}"}
+    /// spec: {containers: [{name: c, image: "{{image}}"}]}
+    /// `, #{count: 100, qps: 20, namespaces: 2, vars: #{image: "registry.k8s.io/pause:3.10"}});
+    /// load.wait_ready(#{timeout: 300});
+    /// ```
+    #[rhai_fn(name = "create_objects", return_raw)]
+    pub fn create_objects(
+        ctx: NativeCallContext,
+        template: Dynamic,
+        options: Map,
+    ) -> Result<LoadHandle, Box<EvalAltResult>> {
+        let f = "create_objects";
+        let h = host(&ctx)?;
+        let o = Opts::new(f, options, CREATE_OPTS)?;
+        let count = o.int("count")?.ok_or_else(|| {
+            error(format!(
+                "{f}: give count, the number of objects (count: 100)"
+            ))
+        })?;
+        if !(1..=1_000_000).contains(&count) {
+            return Err(error(format!(
+                "{f}: count {count} must be between 1 and 1000000"
+            )));
+        }
+        let rate = rate(&o)?;
+        let c = client(&h, f)?;
+        let id = format!("{}-{}", h.run_id, h.loads_started());
+        let n_ns = o.int("namespaces")?.unwrap_or(0);
+        if !(0..=10_000).contains(&n_ns) {
+            return Err(error(format!(
+                "{f}: namespaces {n_ns} must be between 0 and 10000"
+            )));
+        }
+        let prefix = o
+            .string("namespace_prefix")?
+            .unwrap_or_else(|| format!("load-{}", h.run_id));
+        let namespaces: Vec<String> = (0..n_ns).map(|k| format!("{prefix}-{k}")).collect();
+        let items = build_items(&ctx, &h, &template, &o, count as usize, &id, &namespaces)?;
+        for it in &items {
+            if !it.ns.is_empty() {
+                h.uses_namespace(&it.ns);
+            }
+        }
+        let keep = o.bool("keep", false)?;
+        let l = Arc::new(Load::new(c, id, items, namespaces, keep));
+        h.own(Owned::Load(l.clone()));
+        let _t = h.trace(f, || format!("{count} objects at {} qps", rate.qps));
+        block_on(&h, l.make_namespaces(&h.run_id))?
+            .map_err(|e| error(format!("{f}: cannot create the namespaces: {e}")))?;
+        let all: Vec<usize> = (0..l.items.len()).collect();
+        block_on(&h, l.create(&all, rate))?;
+        let failed = l.failed.load(std::sync::atomic::Ordering::Relaxed);
+        if failed > 0 {
+            crate::ui::warn(&format!(
+                "{f}: {failed} of {count} objects failed: {}",
+                l.errors.lock().unwrap().join("; ")
+            ));
+        }
+        Ok(LoadHandle(l, rate))
+    }
+
+    /// Objects created (and still there).
+    #[rhai_fn(get = "created")]
+    pub fn created(l: &mut LoadHandle) -> i64 {
+        l.0.created_count() as i64
+    }
+    /// Objects that could not be created.
+    #[rhai_fn(get = "failed")]
+    pub fn failed(l: &mut LoadHandle) -> i64 {
+        l.0.failed.load(std::sync::atomic::Ordering::Relaxed) as i64
+    }
+    /// 429 answers waited out and retried.
+    #[rhai_fn(get = "throttled")]
+    pub fn throttled(l: &mut LoadHandle) -> i64 {
+        l.0.throttled.load(std::sync::atomic::Ordering::Relaxed) as i64
+    }
+    /// Seconds the creation took.
+    #[rhai_fn(get = "duration")]
+    pub fn duration(l: &mut LoadHandle) -> f64 {
+        *l.0.duration.lock().unwrap()
+    }
+    /// Objects created per second.
+    #[rhai_fn(get = "rate")]
+    pub fn rate_of(l: &mut LoadHandle) -> f64 {
+        let d = *l.0.duration.lock().unwrap();
+        if d > 0.0 {
+            l.0.created_count() as f64 / d
+        } else {
+            0.0
+        }
+    }
+    /// The first errors, for messages.
+    #[rhai_fn(get = "errors")]
+    pub fn errors(l: &mut LoadHandle) -> Array {
+        l.0.errors
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| Dynamic::from(e.clone()))
+            .collect()
+    }
+    /// The namespaces the load made.
+    #[rhai_fn(get = "namespaces")]
+    pub fn namespaces(l: &mut LoadHandle) -> Array {
+        l.0.namespaces
+            .iter()
+            .map(|n| Dynamic::from(n.clone()))
+            .collect()
+    }
+
+    /// Wait until every created pod, Deployment, DaemonSet and StatefulSet
+    /// of the load is ready (other kinds are ready once created); a failed
+    /// pod is an error at once. Option: `timeout` (seconds, 300). Returns
+    /// how many were waited for.
+    #[rhai_fn(name = "wait_ready", return_raw)]
+    pub fn wait_ready(
+        ctx: NativeCallContext,
+        l: &mut LoadHandle,
+        options: Map,
+    ) -> Result<i64, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new("wait_ready", options, &["timeout"])?;
+        let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
+        let _t = h.trace("load.wait_ready", String::new);
+        let n = block_on(&h, l.0.wait_ready(t))?
+            .map_err(|e| error(format!("wait_ready: load {}: {e}", l.0.id)))?;
+        Ok(n as i64)
+    }
+
+    /// Delete the load (its namespaces when it made them, else its objects
+    /// by label). Option: `wait` (true: until everything is gone, at most
+    /// `timeout` seconds, 300).
+    #[rhai_fn(name = "delete", return_raw)]
+    pub fn delete_load(
+        ctx: NativeCallContext,
+        l: &mut LoadHandle,
+        options: Map,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new("delete", options, &["wait", "timeout"])?;
+        let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
+        let wait = o.bool("wait", true)?.then_some(t);
+        let _t = h.trace("load.delete", String::new);
+        let left = h.interrupt.shielded(|| h.rt.block_on(l.0.delete_all(wait)));
+        if !left.is_empty() {
+            return Err(error(format!(
+                "delete: load {}: {}",
+                l.0.id,
+                left.join("; ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// `delete` with `wait: true`.
+    #[rhai_fn(name = "delete", return_raw)]
+    pub fn delete_load1(
+        ctx: NativeCallContext,
+        l: &mut LoadHandle,
+    ) -> Result<(), Box<EvalAltResult>> {
+        delete_load(ctx, l, Map::new())
+    }
+
+    /// `wait_ready` with a 300 s timeout.
+    #[rhai_fn(name = "wait_ready", return_raw)]
+    pub fn wait_ready1(
+        ctx: NativeCallContext,
+        l: &mut LoadHandle,
+    ) -> Result<i64, Box<EvalAltResult>> {
+        wait_ready(ctx, l, Map::new())
+    }
+
+    /// Text of a load.
+    #[rhai_fn(name = "to_string", name = "to_debug")]
+    pub fn load_string(l: &mut LoadHandle) -> String {
+        format!(
+            "Load({}: {} created, {} failed)",
+            l.0.id,
+            l.0.created_count(),
+            l.0.failed.load(std::sync::atomic::Ordering::Relaxed)
+        )
+    }
+
+    /// Churn a load as kube-burner does: `cycles` times, delete `percent`
+    /// of its objects (waiting until they are gone), create them again at
+    /// the load's rate, wait until they are ready, then pause `interval`
+    /// seconds. Options: `percent` (10), `interval` (10), `cycles` (1),
+    /// `timeout` (per wait, 300). Returns `#{deleted, created, failed}`.
+    #[rhai_fn(name = "churn", return_raw)]
+    pub fn churn(
+        ctx: NativeCallContext,
+        l: LoadHandle,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new(
+            "churn",
+            options,
+            &["percent", "interval", "cycles", "timeout"],
+        )?;
+        let pct = o.float("percent")?.unwrap_or(10.0);
+        if !(pct > 0.0 && pct <= 100.0) {
+            return Err(error(format!("churn: percent {pct} must be in (0, 100]")));
+        }
+        let interval = match o.raw("interval") {
+            Some(v) => secs("churn: interval", v)?,
+            None => Duration::from_secs(10),
+        };
+        let cycles = o.int("cycles")?.unwrap_or(1).max(0) as usize;
+        let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
+        let (mut deleted, mut created) = (0usize, 0usize);
+        let failed_before = l.0.failed.load(std::sync::atomic::Ordering::Relaxed);
+        for cycle in 0..cycles {
+            let mut have: Vec<usize> = l.0.created.lock().unwrap().iter().copied().collect();
+            have.sort_unstable();
+            let k = ((have.len() as f64) * pct / 100.0).ceil() as usize;
+            if k == 0 {
+                break;
+            }
+            // a different share each cycle
+            let start = (cycle * k) % have.len();
+            let pick: Vec<usize> = (0..k).map(|j| have[(start + j) % have.len()]).collect();
+            let _t = h.trace("churn", || format!("cycle {}: {k} objects", cycle + 1));
+            let left = block_on(&h, l.0.delete_items(&pick, l.1, Some(t)))?;
+            if !left.is_empty() {
+                return Err(error(format!("churn: cannot delete: {}", left.join("; "))));
+            }
+            deleted += pick.len();
+            let before = l.0.created_count();
+            block_on(&h, l.0.create(&pick, l.1))?;
+            created += l.0.created_count() - (before);
+            block_on(&h, l.0.wait_ready(t))?.map_err(|e| error(format!("churn: {e}")))?;
+            if cycle + 1 < cycles {
+                block_on(&h, tokio::time::sleep(interval))?;
+            }
+        }
+        let mut m = Map::new();
+        m.insert("deleted".into(), Dynamic::from(deleted as i64));
+        m.insert("created".into(), Dynamic::from(created as i64));
+        m.insert(
+            "failed".into(),
+            Dynamic::from(
+                (l.0.failed.load(std::sync::atomic::Ordering::Relaxed) - failed_before) as i64,
+            ),
+        );
+        Ok(m)
+    }
+
+    /// Start measuring pod startup latency, as ClusterLoader2 does: a watch
+    /// (started now, before the load) sees each pod's PodScheduled,
+    /// Initialized, all containers started and Ready, and the time of each
+    /// is when the watch saw it. Options: `namespace` or `namespaces` (an
+    /// array; default all namespaces), `selector` (labels, a string or a
+    /// map), `record` (true: `.stop()` records the series
+    /// `pod_latency_{scheduled,initialized,started,ready}_seconds`).
+    /// `.stop()` returns `#{pods, phases, api, slo, excluded, per_pod}`:
+    /// per phase p50/p90/p99/max/n from the watch's times (`api`: the same
+    /// from the API's one-second timestamps), the pod startup SLO (p99 of
+    /// creation to all containers started <= 5 s), and the pods left out
+    /// (failed, restarted, existing before, not ready).
+    ///
+    /// ```rhai
+    /// let m = measure_pods(#{namespace: "load"});
+    /// create_objects("pod.yaml", #{count: 30, namespace: "load"}).wait_ready();
+    /// let r = m.stop();
+    /// print(`started p99 ${r.phases.started.p99} s, SLO met: ${r.slo.met}`);
+    /// ```
+    #[rhai_fn(name = "measure_pods", return_raw)]
+    pub fn measure_pods(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<PodMeasure, Box<EvalAltResult>> {
+        let f = "measure_pods";
+        let h = host(&ctx)?;
+        let o = Opts::new(
+            f,
+            options,
+            &["namespace", "namespaces", "selector", "record"],
+        )?;
+        let mut nss = o.strings("namespaces")?.unwrap_or_default();
+        if let Some(ns) = o.string("namespace")? {
+            nss.push(ns);
+        }
+        let paths: Vec<String> = if nss.is_empty() {
+            vec!["/api/v1/pods".into()]
+        } else {
+            nss.iter()
+                .map(|n| format!("/api/v1/namespaces/{}/pods", http::urlencode(n)))
+                .collect()
+        };
+        let sel = o.selector("selector")?;
+        let q = if sel.is_empty() {
+            String::new()
+        } else {
+            format!("labelSelector={}", http::urlencode(&sel))
+        };
+        let c = client(&h, f)?;
+        let record = o.bool("record", true)?;
+        let _t = h.trace(f, || paths.join(", "));
+        let mut m = {
+            let _g = h.rt.enter();
+            Measure::start(&c, &paths, &q)
+        };
+        block_on(&h, m.started())?.map_err(|e| error(format!("{f}: cannot watch pods: {e}")))?;
+        Ok(PodMeasure(Arc::new(Mutex::new(Some(m))), record))
+    }
+
+    /// `measure_pods` over all namespaces.
+    #[rhai_fn(name = "measure_pods", return_raw)]
+    pub fn measure_pods0(ctx: NativeCallContext) -> Result<PodMeasure, Box<EvalAltResult>> {
+        measure_pods(ctx, Map::new())
+    }
+
+    /// Stop a pod measurement: the latencies (see `measure_pods`).
+    #[rhai_fn(name = "stop", return_raw)]
+    pub fn stop_pods(
+        ctx: NativeCallContext,
+        m: &mut PodMeasure,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let Some(meas) = m.0.lock().unwrap().take() else {
+            return Err(error("stop: this measurement was stopped already"));
+        };
+        if let Some(e) = meas.error.lock().unwrap().clone() {
+            return Err(error(format!("measure_pods: the watch failed: {e}")));
+        }
+        let pods = meas.stop();
+        Ok(pod_summary(&h, &pods, m.1))
+    }
+
+    /// Start measuring API latency as ClusterLoader2 does: read the API
+    /// server's `/metrics` now; `.stop()` reads it again and returns, per
+    /// call (verb, resource, scope), the request count and p50/p90/p99 from
+    /// the difference of the `apiserver_request_duration_seconds` buckets,
+    /// its SLO (1 s for single objects, 5 s for namespace lists, 30 s for
+    /// cluster lists) and whether it was met, plus the requests by error
+    /// code (`apiserver_request_total`). Records
+    /// `api_mutating_p99_seconds` (the worst single-object mutating call,
+    /// the SLO's figure). Needs get on the nonResourceURL `/metrics`.
+    /// Option: `record` (true).
+    #[rhai_fn(name = "measure_api", return_raw)]
+    pub fn measure_api(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<ApiMeasure, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let o = Opts::new("measure_api", options, &["record"])?;
+        let c = client(&h, "measure_api")?;
+        let s = read_metrics(&h, &c, "measure_api")?;
+        Ok(ApiMeasure(Arc::new((c, s, o.bool("record", true)?))))
+    }
+
+    /// `measure_api` with default options.
+    #[rhai_fn(name = "measure_api", return_raw)]
+    pub fn measure_api0(ctx: NativeCallContext) -> Result<ApiMeasure, Box<EvalAltResult>> {
+        measure_api(ctx, Map::new())
+    }
+
+    /// Stop an API measurement: `#{calls, errors, slo}` (see `measure_api`).
+    #[rhai_fn(name = "stop", return_raw)]
+    pub fn stop_api(ctx: NativeCallContext, m: &mut ApiMeasure) -> Result<Map, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let end = read_metrics(&h, &m.0 .0, "measure_api")?;
+        let (lat, codes) = apimetrics::delta(&m.0 .1, &end);
+        let mut calls = Array::new();
+        let mut violations = Array::new();
+        let mut worst_mutating: Option<f64> = None;
+        for l in &lat {
+            let slo = apimetrics::slo(&l.call);
+            let met = slo.is_none_or(|s| l.p99 <= s);
+            let mut c = Map::new();
+            c.insert("verb".into(), l.call.0.clone().into());
+            c.insert("resource".into(), l.call.1.clone().into());
+            c.insert("scope".into(), l.call.2.clone().into());
+            c.insert("count".into(), Dynamic::from(l.count));
+            c.insert("p50".into(), Dynamic::from(l.p50));
+            c.insert("p90".into(), Dynamic::from(l.p90));
+            c.insert("p99".into(), Dynamic::from(l.p99));
+            c.insert(
+                "slo".into(),
+                slo.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+            );
+            c.insert("met".into(), Dynamic::from(met));
+            if !met {
+                violations.push(Dynamic::from(format!(
+                    "{} {} ({}): p99 {:.3} s > {} s",
+                    l.call.0,
+                    l.call.1,
+                    l.call.2,
+                    l.p99,
+                    slo.unwrap_or(0.0)
+                )));
+            }
+            if ["POST", "PUT", "PATCH", "DELETE", "APPLY"].contains(&l.call.0.as_str())
+                && l.call.2 == "resource"
+            {
+                worst_mutating = Some(worst_mutating.map_or(l.p99, |w| w.max(l.p99)));
+            }
+            calls.push(Dynamic::from_map(c));
+        }
+        let mut errors = Map::new();
+        for ((verb, res, code), n) in &codes {
+            if code.parse::<u16>().is_ok_and(|c| c >= 400) {
+                let key = format!("{code}");
+                let prev = errors
+                    .get(key.as_str())
+                    .and_then(|v| v.as_float().ok())
+                    .unwrap_or(0.0);
+                errors.insert(key.into(), Dynamic::from(prev + n));
+                let _ = (verb, res);
+            }
+        }
+        if m.0 .2 {
+            if let Some(w) = worst_mutating {
+                h.results.lock().unwrap().record(
+                    "api_mutating_p99_seconds",
+                    serde_json::json!(w),
+                    Some("s".into()),
+                    Default::default(),
+                );
+            }
+        }
+        let mut slo = Map::new();
+        slo.insert("met".into(), Dynamic::from(violations.is_empty()));
+        slo.insert("violations".into(), Dynamic::from_array(violations));
+        slo.insert(
+            "mutating_p99".into(),
+            worst_mutating.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        );
+        let mut out = Map::new();
+        out.insert("calls".into(), Dynamic::from_array(calls));
+        out.insert("errors".into(), Dynamic::from_map(errors));
+        out.insert("slo".into(), Dynamic::from_map(slo));
+        Ok(out)
+    }
+}
