@@ -906,7 +906,11 @@ impl Kubelet {
                 }
                 CState::Running { started } => {
                     running += 1;
-                    (json!({"running": {"startedAt": started}}), true)
+                    // ready once the pod's readiness delay has passed
+                    (
+                        json!({"running": {"startedAt": started}}),
+                        rt.ready_gate.load(Ordering::SeqCst),
+                    )
                 }
                 CState::Terminated {
                     code,

@@ -23,7 +23,11 @@ pub struct LoadHandle(pub Arc<Load>, pub Rate);
 
 /// Script handle of a pod startup measurement.
 #[derive(Clone)]
-pub struct PodMeasure(pub Arc<Mutex<Option<Measure>>>, pub bool);
+pub struct PodMeasure(
+    pub Arc<Mutex<Option<Measure>>>,
+    pub bool,
+    pub Arc<(kube::Client, Vec<String>, String)>,
+);
 
 /// Script handle of an API latency measurement.
 #[derive(Clone)]
@@ -643,7 +647,11 @@ pub mod load_api {
             Measure::start(&c, &paths, &q)
         };
         block_on(&h, m.started())?.map_err(|e| error(format!("{f}: cannot watch pods: {e}")))?;
-        Ok(PodMeasure(Arc::new(Mutex::new(Some(m))), record))
+        Ok(PodMeasure(
+            Arc::new(Mutex::new(Some(m))),
+            record,
+            Arc::new((c, paths, q)),
+        ))
     }
 
     /// `measure_pods` over all namespaces.
@@ -665,6 +673,8 @@ pub mod load_api {
         if let Some(e) = meas.error.lock().unwrap().clone() {
             return Err(error(format!("measure_pods: the watch failed: {e}")));
         }
+        let (c, paths, q) = &*m.2;
+        block_on(&h, meas.settle(c, paths, q, Duration::from_secs(3)))?;
         let pods = meas.stop();
         Ok(pod_summary(&h, &pods, m.1))
     }

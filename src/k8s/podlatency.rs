@@ -219,6 +219,43 @@ impl Measure {
         Ok(())
     }
 
+    /// Let the watch catch up with what the API shows now (at most `max`):
+    /// a script that stops right after its own wait saw the last pod
+    /// ready must not lose that pod's last transition to the watch's lag.
+    pub async fn settle(
+        &self,
+        client: &kube::Client,
+        paths: &[String],
+        query: &str,
+        max: std::time::Duration,
+    ) {
+        let deadline = std::time::Instant::now() + max;
+        let mut want: Vec<(String, usize)> = vec![];
+        for p in paths {
+            if let Ok((items, _)) = super::http::list_all(client, p, query).await {
+                for o in &items {
+                    let uid = o["metadata"]["uid"].as_str().unwrap_or("").to_string();
+                    for (k, r) in reached(o).iter().enumerate() {
+                        if r.is_some() {
+                            want.push((uid.clone(), k));
+                        }
+                    }
+                }
+            }
+        }
+        while std::time::Instant::now() < deadline {
+            let done = {
+                let all = self.pods.lock().unwrap();
+                want.iter()
+                    .all(|(u, k)| all.get(u).is_some_and(|p| p.watch[*k].is_some()))
+            };
+            if done || self.error.lock().unwrap().is_some() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stop watching; everything seen.
     pub fn stop(&self) -> Vec<PodTimes> {
         for t in &self.tasks {

@@ -11,6 +11,7 @@ mod interactive;
 mod kind;
 mod kubeconfig;
 mod layers;
+mod load;
 mod manifests;
 mod objects;
 mod proxy;

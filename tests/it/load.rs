@@ -1,0 +1,300 @@
+//! Control-plane load and measurements against the fake server:
+//! create_objects (rate, templates, closures, labels, 429s, failures,
+//! cleanup, keep, Ctrl-C), churn, measure_pods with known per-phase delays,
+//! measure_api from the fake's own /metrics.
+
+use crate::util::Project;
+use fakecluster::{FakeCluster, Options};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn cluster(p: &Project) -> FakeCluster {
+    let fc = FakeCluster::start(Options {
+        nodes: 2,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    fc
+}
+
+const POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: "p-{{i}}", labels: {app: load}}
+spec: {containers: [{name: c, image: "{{image}}"}]}
+"#;
+
+fn run(p: &Project, script: &str) -> (bool, String, String) {
+    p.file("s.rhai", script);
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn ours(fc: &FakeCluster) -> Vec<Value> {
+    let mut v = fc.list("v1", "Pod");
+    v.extend(fc.list("v1", "Namespace"));
+    v.into_iter()
+        .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold")
+        .collect()
+}
+
+#[test]
+fn create_objects_honours_the_rate_labels_and_cleans_up() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let l = create_objects("pod.yaml", #{count: 41, qps: 20, burst: 1, concurrency: 4,
+            namespaces: 2, namespace_prefix: "ld", set_labels: #{team: "perf"},
+            vars: #{image: "registry.k8s.io/pause:3.10"}});
+        print(`created=${l.created} failed=${l.failed} throttled=${l.throttled}`);
+        print(`duration=${l.duration} rate=${l.rate}`);
+        print("namespaces=" + l.namespaces);
+        let c = create_objects(|i| #{apiVersion: "v1", kind: "ConfigMap",
+            metadata: #{name: "cm-" + i}, data: #{n: `${i * i}`}}, #{count: 3, qps: 100});
+        print("cm=" + get("configmap", "cm-2").data.n);
+        let p = get("pod", "p-3", #{namespace: "ld-1"});
+        print("labels=" + p.metadata.labels.team + "," + p.metadata.labels["scaffold.load/id"] + "," + p.metadata.labels.app);
+        print("image=" + p.spec.containers[0].image);
+        print("ready=" + l.wait_ready(#{timeout: 30}));
+        "#,
+    );
+    assert!(ok, "{e}{s}");
+    assert!(s.contains("created=41 failed=0 throttled=0"), "{s}");
+    // 41 objects, a burst of 1 at 20 per second: 40 waits of 50 ms
+    let dur: f64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("duration="))
+        .and_then(|l| l.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1.9..3.5).contains(&dur),
+        "the rate was not honoured: {dur} s\n{s}"
+    );
+    assert!(s.contains("namespaces=[\"ld-0\", \"ld-1\"]"), "{s}");
+    assert!(s.contains("cm=4"), "closures make objects: {s}");
+    assert!(s.contains("labels=perf,"), "{s}");
+    assert!(s.contains("image=registry.k8s.io/pause:3.10"), "{s}");
+    assert!(s.contains("ready=41"), "{s}");
+    // deleted at the end of the run: objects and the namespaces it made
+    let t = Instant::now();
+    while !ours(&fc).is_empty()
+        || fc
+            .list("v1", "ConfigMap")
+            .iter()
+            .any(|c| c["metadata"]["name"] == "cm-1")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "left: {:?}",
+            ours(&fc)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn throttling_is_retried_and_counted_failures_are_counted() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    p.file(
+        "t.rhai",
+        r#"
+        let l = create_objects("pod.yaml", #{count: 10, qps: 1000, vars: #{image: "pause"}});
+        print(`created=${l.created} failed=${l.failed} throttled=${l.throttled}`);
+        let bad = create_objects(`
+apiVersion: v1
+kind: Pod
+metadata: {name: "q-{{i}}", namespace: nowhere}
+spec: {containers: [{name: c, image: pause}]}
+`, #{count: 3, qps: 1000});
+        print(`bad created=${bad.created} failed=${bad.failed} errors=${bad.errors.len()}`);
+        try { create_objects(POD_TEXT, #{count: 1}); } catch (e) { print("unknown var: " + e); }
+        "#
+        .replace("POD_TEXT", &format!("`{POD}`"))
+        .as_str(),
+    );
+    fc.faults().throttle_next(3);
+    let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}{s}");
+    // the first requests (discovery, then creates) meet the 429s; creates count theirs
+    assert!(s.contains("created=10 failed=0"), "{s}");
+    assert!(s.contains("bad created=0 failed=3 errors=3"), "{s}");
+    assert!(e.contains("3 of 3 objects failed"), "{e}");
+    assert!(
+        s.contains("unknown var: ") && s.contains("{{image}}"),
+        "{s}"
+    );
+}
+
+#[test]
+fn kept_loads_stay_and_cleanup_finds_them_and_ctrl_c_leaks_nothing() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"create_objects("pod.yaml", #{count: 5, keep: true, vars: #{image: "pause"}});"#,
+    );
+    assert!(ok, "{e}{s}");
+    assert_eq!(ours(&fc).len(), 5, "kept");
+    let out = p.cmd().args(["cleanup", "--dry-run"]).output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("p-4"),
+        "scaffold cleanup finds the load: {all}"
+    );
+    let out = p.cmd().args(["cleanup"]).output().unwrap();
+    assert!(out.status.success());
+    let t = Instant::now();
+    while !ours(&fc).is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Ctrl-C in the middle of a slow load: what was created is deleted
+    p.file(
+        "slow.rhai",
+        r#"create_objects("pod.yaml", #{count: 200, qps: 10, burst: 1, vars: #{image: "pause"}});"#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "slow.rhai"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while ours(&fc).len() < 5 {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let t = Instant::now();
+    while !ours(&fc).is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "left after Ctrl-C: {}",
+            ours(&fc).len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn churn_replaces_a_share_of_the_objects() {
+    let p = Project::new();
+    let _fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let l = create_objects("pod.yaml", #{count: 20, qps: 1000, vars: #{image: "pause"}});
+        let before = get("pod", "p-0").metadata.uid;
+        let c = churn(l, #{percent: 25, interval: 0.1, cycles: 2});
+        print(`deleted=${c.deleted} created=${c.created} failed=${c.failed} now=${l.created}`);
+        print("replaced=" + (get("pod", "p-0").metadata.uid != before));
+        "#,
+    );
+    assert!(ok, "{e}{s}");
+    assert!(s.contains("deleted=10 created=10 failed=0 now=20"), "{s}");
+    assert!(
+        s.contains("replaced=true"),
+        "the first cycle churns p-0..p-4: {s}"
+    );
+}
+
+#[test]
+fn measure_pods_sees_each_phase_at_its_known_time() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.faults().set_schedule_delay(Duration::from_millis(200));
+    fc.set_phase_delays(
+        Duration::from_millis(300),
+        Duration::from_millis(400),
+        Duration::from_millis(500),
+    );
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let m = measure_pods(#{namespace: "default", selector: #{app: "load"}});
+        let l = create_objects("pod.yaml", #{count: 20, qps: 1000, vars: #{image: "pause"}});
+        l.wait_ready(#{timeout: 30});
+        let r = m.stop();
+        for ph in ["scheduled", "initialized", "started", "ready"] {
+            print(`${ph} ${r.phases[ph].n} ${r.phases[ph].p50} ${r.phases[ph].max}`);
+        }
+        print(`pods=${r.pods} slo=${r.slo.met} p99=${r.slo.p99} per_pod=${r.per_pod.len()}`);
+        "#,
+    );
+    assert!(ok, "{e}{s}");
+    // scheduled at 0.2 s, initialized 0.3 s later, started 0.4 s later, ready 0.5 s later
+    let want = [
+        ("scheduled", 0.2),
+        ("initialized", 0.5),
+        ("started", 0.9),
+        ("ready", 1.4),
+    ];
+    for (ph, at) in want {
+        let l = s.lines().find(|l| l.starts_with(ph)).unwrap();
+        let w: Vec<&str> = l.split(' ').collect();
+        assert_eq!(w[1], "20", "{l}");
+        let p50: f64 = w[2].parse().unwrap();
+        assert!(
+            p50 >= at - 0.02 && p50 < at + 0.35,
+            "{ph}: p50 {p50} s, expected about {at} s\n{s}"
+        );
+    }
+    assert!(s.contains("pods=20 slo=true"), "{s}");
+    let r = p.results();
+    let started = r["records"]["pod_latency_started_seconds"]["samples"]
+        .as_array()
+        .unwrap();
+    assert_eq!(started.len(), 20);
+    assert_eq!(r["records"]["pod_latency_ready_seconds"]["unit"], "s");
+}
+
+#[test]
+fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let a = measure_api();
+        create_objects("pod.yaml", #{count: 25, qps: 1000, vars: #{image: "pause"}});
+        let r = a.stop();
+        for c in r.calls { if c.verb == "POST" && c.resource == "pods" { print(`posts=${c.count} scope=${c.scope} met=${c.met} p99=${c.p99}`); } }
+        print(`slo=${r.slo.met}`);
+        "#,
+    );
+    assert!(ok, "{e}{s}");
+    assert!(s.contains("posts=25.0 scope=resource met=true"), "{s}");
+    assert!(s.contains("slo=true"), "{s}");
+    assert!(p.results()["records"]["api_mutating_p99_seconds"]["value"].is_number());
+    fc.faults().deny_metrics(true);
+    let (ok, s, e) = run(&p, "measure_api();");
+    assert!(!ok, "{s}");
+    assert!(
+        e.contains("forbidden") && e.contains("nonResourceURL /metrics"),
+        "{e}"
+    );
+}
