@@ -209,8 +209,8 @@ impl Host {
                     Owned::Forward(f) => f.stop.cancel(),
                     Owned::Session(s) => left.extend(self.rt.block_on(s.close())),
                     Owned::Load(l) if !l.keep => {
-                        let n = l.created_count() + l.namespaces.len();
-                        if n > 0 {
+                        let done = l.deleted.load(std::sync::atomic::Ordering::SeqCst);
+                        if !done && l.created_count() + l.namespaces.len() > 0 {
                             crate::ui::info(&format!(
                                 "cleanup: deleting the {} object(s) of load {}",
                                 l.created_count(),

@@ -752,7 +752,7 @@ pub mod load_api {
         let mut errors = Map::new();
         for ((verb, res, code), n) in &codes {
             if code.parse::<u16>().is_ok_and(|c| c >= 400) {
-                let key = format!("{code}");
+                let key = code.to_string();
                 let prev = errors
                     .get(key.as_str())
                     .and_then(|v| v.as_float().ok())

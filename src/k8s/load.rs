@@ -52,6 +52,8 @@ pub struct Load {
     pub keep: bool,
     /// seconds the creation took
     pub duration: Mutex<f64>,
+    /// deleted as a whole (nothing left for the end of the run)
+    pub deleted: std::sync::atomic::AtomicBool,
 }
 
 /// The labels of every object of a load.
@@ -78,6 +80,7 @@ impl Load {
             namespaces,
             keep,
             duration: Mutex::new(0.0),
+            deleted: Default::default(),
         }
     }
 
@@ -240,7 +243,7 @@ impl Load {
             let Ok(kind) = rules::Kind::parse(&res.plural) else {
                 continue;
             };
-            if res.group != "" && res.group != "apps" {
+            if !res.group.is_empty() && res.group != "apps" {
                 continue;
             }
             let want: HashSet<String> = {
@@ -427,6 +430,9 @@ impl Load {
             }
         }
         self.created.lock().unwrap().clear();
+        if left.is_empty() {
+            self.deleted.store(true, Ordering::SeqCst);
+        }
         left
     }
 }

@@ -7,6 +7,8 @@ pub const TESTS: &[Test] = &[
     ("scenario_hello", hello),
     ("scenario_pod2pod_both_overlays", pod2pod),
     ("scenario_xdp", xdp),
+    ("scenario_pod_density_30_pods", pod_density),
+    ("pod_latency_agrees_with_the_api", pod_latency),
     ("kind_clusters", kind),
     ("manifests_without_their_images", manifests),
 ];
@@ -71,6 +73,161 @@ fn pod2pod(ctx: &Ctx) -> Outcome {
         &p,
         r#"for d in ["pod2pod-client", "pod2pod-server"] { delete("deployment", d, #{wait: true}); } delete("service", "pod2pod-server");"#,
     );
+    Ok(())
+}
+
+/// The pod-density scenario with 30 pods: every pod measured, the SLOs
+/// checked, the report's p99 threshold, nothing left behind.
+fn pod_density(ctx: &Ctx) -> Outcome {
+    let p = ctx.project();
+    let (code, so, se) = scaffold(
+        &p,
+        &[
+            "script",
+            repo()
+                .join("scenarios/pod-density/main.rhai")
+                .to_str()
+                .unwrap(),
+            "--set",
+            "pods=30",
+            "--set",
+            "qps=20",
+            "--artifacts",
+            "density",
+        ],
+    );
+    assert_eq!(code, 0, "{se}\n{so}");
+    assert!(so.contains("SLO pod startup"), "{so}");
+    let r = p.results_in(&p.path().join("density"));
+    let started = r["records"]["pod_latency_started_seconds"]["samples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(started.len(), 30, "{r}");
+    assert!(
+        r["records"]["api_mutating_p99_seconds"]["value"].is_number(),
+        "{r}"
+    );
+    let (code, so, se) = scaffold(
+        &p,
+        &[
+            "report",
+            "density/latest",
+            "--fail-if",
+            "pod_latency_started_seconds.p99 > 30",
+        ],
+    );
+    assert_eq!(code, 0, "{se}{so}");
+    let left = ctx.kubectl(&["get", "pods", "-A", "-l", "app=pod-density", "-o", "name"]);
+    let ns = ctx.kubectl(&["get", "namespaces", "-o", "name"]);
+    assert!(
+        left.trim().is_empty() && !ns.contains("pod-density"),
+        "left: {left} {ns}"
+    );
+    Ok(())
+}
+
+/// Each pod's watch-observed times agree with the timestamps the API shows
+/// for it (`kubectl get pods -o json`, one-second resolution) within 1 s
+/// plus the watch's delay.
+fn pod_latency(ctx: &Ctx) -> Outcome {
+    let ns = ctx.namespace("podlatency");
+    let p = ctx.project();
+    let out = run_ok(
+        &p,
+        &format!(
+            r#"
+            let m = measure_pods(#{{namespace: "{ns}"}});
+            let l = create_objects(`
+apiVersion: v1
+kind: Pod
+metadata: {{name: "lat-{{{{i}}}}"}}
+spec: {{terminationGracePeriodSeconds: 0, containers: [{{name: c, image: "registry.k8s.io/pause:3.10"}}]}}
+`, #{{count: 30, qps: 20, namespace: "{ns}", keep: true}});
+            l.wait_ready(#{{timeout: 180}});
+            let r = m.stop();
+            write_file("pods.json", to_json(r.per_pod));
+            print(`n=${{r.pods}} p99=${{r.phases.started.p99}}`);
+            "#
+        ),
+    );
+    assert!(out.contains("n=30"), "{out}");
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("pods.json")).unwrap())
+            .unwrap();
+    let api: serde_json::Value = serde_json::from_str(&ctx.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        &ns,
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .unwrap();
+    let t =
+        |s: &serde_json::Value| scaffold::k8s::podlatency::parse_time(s.as_str().unwrap()).unwrap();
+    let mut checked = 0;
+    for pod in api["items"].as_array().unwrap() {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        let o = ours
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not measured"));
+        let created = t(&pod["metadata"]["creationTimestamp"]);
+        let started = pod["status"]["containerStatuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| t(&c["state"]["running"]["startedAt"]))
+            .fold(0f64, f64::max);
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .map(|c| t(&c["lastTransitionTime"]))
+            .unwrap();
+        // the kubelet's last status write (the one that reported Ready),
+        // as the API server recorded it
+        let written = pod["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["manager"] == "kubelet" && m["subresource"] == "status")
+            .map(|m| t(&m["time"]))
+            .fold(0f64, f64::max);
+        let seen = |k: &str| o[k].as_f64().unwrap();
+        // what the API server wrote itself (creation, the kubelet's last
+        // status write): the watch saw it within the second of resolution
+        // plus its own delay
+        for (what, api_t, ours_t) in [
+            ("created", created, seen("seen")),
+            ("ready (status written)", written, seen("ready_at")),
+        ] {
+            let d = ours_t - api_t;
+            assert!(
+                (-0.05..2.0).contains(&d),
+                "{name} {what}: watch {ours_t} vs API {api_t} ({d:+.3} s)"
+            );
+        }
+        // what the kubelet timestamps when it happens on the node: the
+        // watch never sees it before then (the kubelet reports it later)
+        for (what, api_t, ours_t) in [
+            ("started", started, seen("started_at")),
+            ("ready", ready, seen("ready_at")),
+        ] {
+            assert!(
+                ours_t - api_t > -0.05,
+                "{name} {what}: watch {ours_t} before the API's {api_t}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 30);
+    ctx.kubectl(&["delete", "namespace", &ns, "--wait=true"]);
     Ok(())
 }
 

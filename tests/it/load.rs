@@ -298,3 +298,78 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
         "{e}"
     );
 }
+
+/// The pod-density scenario on the fake: every pod measured, the SLO table,
+/// the records `scaffold report --fail-if` reads, nothing left.
+#[test]
+fn pod_density_scenario_measures_and_cleans_up() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.set_phase_delays(
+        Duration::from_millis(50),
+        Duration::from_millis(50),
+        Duration::from_millis(50),
+    );
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pod-density/main.rhai");
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(&script)
+        .args([
+            "--set",
+            "pods_per_node=12",
+            "--set",
+            "qps=200",
+            "--set",
+            "namespaces=2",
+            "--artifacts",
+            "art",
+        ])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("SLO pod startup") && s.contains(": met"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("started") && l.contains(" 12 ")),
+        "one schedulable node: {s}"
+    );
+    let r = p.results_in(&p.path().join("art"));
+    assert_eq!(r["records"]["pods"]["value"], 12);
+    assert_eq!(
+        r["records"]["pod_latency_ready_seconds"]["samples"]
+            .as_array()
+            .unwrap()
+            .len(),
+        12
+    );
+    let out = p
+        .cmd()
+        .args([
+            "report",
+            "art/latest",
+            "--fail-if",
+            "pod_latency_started_seconds.p99 > 5",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ours(&fc).is_empty(), "left: {:?}", ours(&fc));
+    assert!(!fc
+        .list("v1", "Namespace")
+        .iter()
+        .any(|n| n["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("pod-density")));
+}
