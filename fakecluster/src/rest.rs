@@ -279,11 +279,17 @@ fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<B
         .filter(|o| matches(&o.value, &l, &f))
         .collect();
     let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let start: usize = match q.get("continue").filter(|c| !c.is_empty()) {
-        Some(c) => c
-            .parse()
-            .map_err(|_| ApiError::new(400, "BadRequest", "invalid continue token"))?,
-        None => 0,
+    // like the API server, every page of a list belongs to the first
+    // page's snapshot: its resourceVersion travels in the continue token
+    // (the fake serves later pages from the current state, so a watch from
+    // that resourceVersion may repeat changes, never miss them)
+    let (start, rv): (usize, u64) = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let bad = || ApiError::new(400, "BadRequest", "invalid continue token");
+            let (off, first) = c.split_once('-').ok_or_else(bad)?;
+            (off.parse().map_err(|_| bad())?, first.parse().map_err(|_| bad())?)
+        }
+        None => (0, rv),
     };
     let total = items.len();
     let mut meta = json!({"resourceVersion": rv.to_string()});
@@ -295,7 +301,7 @@ fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<B
         };
         items = items.drain(start.min(total)..end).collect();
         if end < total {
-            meta["continue"] = json!(end.to_string());
+            meta["continue"] = json!(format!("{end}-{rv}"));
             meta["remainingItemCount"] = json!(total - end);
         }
     }

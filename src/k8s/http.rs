@@ -254,6 +254,10 @@ pub async fn list_pages(
     mut f: impl FnMut(Vec<Value>),
 ) -> Result<String, K8sError> {
     let mut cont = String::new();
+    // the list's resourceVersion is the first page's: every later page
+    // belongs to that snapshot (a server that reports a newer one on later
+    // pages would make a watch from it skip the changes in between)
+    let mut first_rv: Option<String> = None;
     loop {
         let mut q = format!(
             "limit=500{}{query}",
@@ -271,6 +275,7 @@ pub async fn list_pages(
             .as_str()
             .unwrap_or("")
             .to_string();
+        let rv = first_rv.get_or_insert(rv).clone();
         cont = v["metadata"]["continue"].as_str().unwrap_or("").to_string();
         if cont.is_empty() {
             return Ok(rv);

@@ -11,6 +11,7 @@
 mod common;
 mod engine;
 mod fake;
+mod load;
 mod objects;
 mod ready;
 mod real;
@@ -121,6 +122,18 @@ fn main() {
         let bin = scaffold_bin();
         rows.extend(report::bench_report(&a, &bin));
     }
+    if want(
+        "load",
+        &[
+            "load_create_1000",
+            "load_rate_100",
+            "measure_pods_wall",
+            "measure_pods_rss",
+        ],
+    ) {
+        let bin = scaffold_bin();
+        rows.extend(load::bench_load(&a, &bin));
+    }
     if want("sweep", &["sweep_overhead", "sweep_report"]) {
         let bin = scaffold_bin();
         rows.extend(sweep::bench_sweep(&a, &bin));
@@ -129,7 +142,7 @@ fn main() {
         rows.retain(|r| {
             r.name.contains(f.as_str())
                 || [
-                    "engine", "fake", "ready", "objects", "ron", "report", "real", "sweep",
+                    "engine", "fake", "ready", "objects", "ron", "report", "real", "sweep", "load",
                 ]
                 .iter()
                 .any(|g| f.starts_with(g))

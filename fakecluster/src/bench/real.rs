@@ -94,7 +94,8 @@ pub fn bench_real(a: &Args, bin: &Path, kubeconfig: &Path) -> Vec<Row> {
             .is_none_or(|f| f == "real" || n.starts_with(f) || f.starts_with(n))
     };
     type Part = fn(&Real) -> Vec<Row>;
-    let parts: [(&str, Part); 6] = [
+    let parts: [(&str, Part); 7] = [
+        ("real_load", load_rows),
         ("real_ron", ron_vs_by_hand),
         ("real_exec", exec_rows),
         ("real_apply", apply_rows),
@@ -809,4 +810,87 @@ fn wait_and_scenario_rows(r: &Real) -> Vec<Row> {
             extra: json!({}),
         },
     ]
+}
+
+/// 30 pods to Ready: `create_objects` + `.wait_ready()` against `kubectl
+/// create -f` + `kubectl wait`, and the pod startup p50/p99 that
+/// `measure_pods` sees for each (both measured from a scaffold script, the
+/// kubectl side through `sh`).
+fn load_rows(r: &Real) -> Vec<Row> {
+    let n = if r.a.quick { 2 } else { 4 };
+    let pods = 30;
+    let ns = &r.ns;
+    let mut yaml = String::new();
+    for i in 0..pods {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: k-{i}, namespace: {ns}, labels: {{app: kload}}}}\nspec: {{terminationGracePeriodSeconds: 0, containers: [{{name: c, image: registry.k8s.io/pause:3.10}}]}}\n"
+        ));
+    }
+    std::fs::write(r.dir.path().join("pods.yaml"), yaml).unwrap();
+    let kc = r.kc.display().to_string();
+    let (mut ours, mut theirs) = (vec![], vec![]);
+    let (mut ours_p, mut theirs_p) = (vec![], vec![]);
+    for _ in 0..n {
+        let out = r.script(
+            "load.rhai",
+            &format!(
+                r#"let m = measure_pods(#{{namespace: "{ns}", selector: #{{app: "sload"}}, record: false}});
+                let t = timestamp();
+                let l = create_objects(`
+apiVersion: v1
+kind: Pod
+metadata: {{name: "s-{{{{i}}}}", labels: {{app: sload}}}}
+spec: {{terminationGracePeriodSeconds: 0, containers: [{{name: c, image: registry.k8s.io/pause:3.10}}]}}
+`, #{{count: {pods}, qps: 50, namespace: "{ns}"}});
+                l.wait_ready(#{{timeout: 300}});
+                let secs = t.elapsed;
+                let p = m.stop();
+                l.delete(#{{wait: true}});
+                print(`secs=${{secs}} p50=${{p.phases.started.p50}} p99=${{p.phases.started.p99}}`);"#
+            ),
+        );
+        ours.push(field(&out, "secs"));
+        ours_p.push((field(&out, "p50"), field(&out, "p99")));
+        let out = r.script(
+            "kubectl.rhai",
+            &format!(
+                r#"let m = measure_pods(#{{namespace: "{ns}", selector: #{{app: "kload"}}, record: false}});
+                let t = timestamp();
+                sh(["kubectl", "--kubeconfig", "{kc}", "create", "-f", "pods.yaml"], #{{quiet: true}});
+                sh(["kubectl", "--kubeconfig", "{kc}", "wait", "-n", "{ns}", "--for=condition=Ready", "pod", "-l", "app=kload", "--timeout=300s"], #{{quiet: true}});
+                let secs = t.elapsed;
+                let p = m.stop();
+                sh(["kubectl", "--kubeconfig", "{kc}", "delete", "-f", "pods.yaml", "--wait=true"], #{{quiet: true}});
+                print(`secs=${{secs}} p50=${{p.phases.started.p50}} p99=${{p.phases.started.p99}}`);"#
+            ),
+        );
+        theirs.push(field(&out, "secs"));
+        theirs_p.push((field(&out, "p50"), field(&out, "p99")));
+    }
+    let (o, t) = (stats(ours), stats(theirs));
+    let ratio = o.median / t.median;
+    let med = |v: &[(f64, f64)], k: usize| {
+        stats(v.iter().map(|x| if k == 0 { x.0 } else { x.1 }).collect()).median
+    };
+    vec![Row {
+        name: "real_load_30_pods",
+        what: format!("{pods} pods to Ready: create_objects (qps 50) + wait_ready vs kubectl create -f + kubectl wait"),
+        unit: "s",
+        target: None,
+        guard: Some(("<= 1.5x kubectl".into(), ratio <= 1.5)),
+        peer: Some(("kubectl create -f + wait".into(), t)),
+        ours: o,
+        extra: json!({
+            "startup_started_p50_p99_create_objects": [med(&ours_p, 0), med(&ours_p, 1)],
+            "startup_started_p50_p99_kubectl": [med(&theirs_p, 0), med(&theirs_p, 1)],
+        }),
+    }]
+}
+
+/// `key=NUMBER` in a script's output.
+fn field(out: &str, key: &str) -> f64 {
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
 }

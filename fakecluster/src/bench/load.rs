@@ -1,0 +1,162 @@
+//! Control-plane load on the fake server: `create_objects` at a rate (1,000
+//! pods at qps 1000; the achieved rate at qps 100), and what `measure_pods`
+//! costs over many pods (wall time and RSS with and without it).
+
+use crate::common::*;
+use fakecluster::{FakeCluster, Options};
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: "p-{{i}}", labels: {app: bench}}
+spec: {containers: [{name: c, image: pause}]}
+"#;
+
+fn fake() -> (FakeCluster, tempfile::TempDir) {
+    let fc = FakeCluster::start(Options {
+        nodes: 3,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fc.write_kubeconfig_to(&dir.path().join("kubeconfig"))
+        .unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+    (fc, dir)
+}
+
+/// Run a script in `dir` (its kubeconfig); (wall s, RSS MiB, stdout).
+fn script(bin: &Path, dir: &Path, text: &str) -> (f64, f64, String) {
+    std::fs::write(dir.join("s.rhai"), text).unwrap();
+    let (s, m, ok) = run_measured(Command::new(bin).current_dir(dir).args([
+        "script",
+        "s.rhai",
+        "--no-breakpoints",
+    ]));
+    assert!(ok, "bench script failed: {text}");
+    let out = Command::new("cat")
+        .arg(dir.join("out.txt"))
+        .output()
+        .unwrap();
+    (s, m, String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn num(out: &str, key: &str) -> f64 {
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
+    let n = if a.quick { 2 } else { 5 };
+    let mut rows = vec![];
+    // 1,000 pods at qps 1000 (burst 100), and the rate at qps 100
+    let (mut fast, mut rates) = (vec![], vec![]);
+    for _ in 0..n {
+        let (_fc, dir) = fake();
+        let (_, _, out) = script(
+            bin,
+            dir.path(),
+            r#"let l = create_objects("pod.yaml", #{count: 1000, qps: 1000, burst: 100, keep: true});
+               write_file("out.txt", `created=${l.created} duration=${l.duration}`);"#,
+        );
+        assert_eq!(num(&out, "created"), 1000.0, "{out}");
+        fast.push(num(&out, "duration"));
+        let (_fc, dir) = fake();
+        let (_, _, out) = script(
+            bin,
+            dir.path(),
+            r#"let l = create_objects("pod.yaml", #{count: 300, qps: 100, burst: 1, keep: true});
+               write_file("out.txt", `created=${l.created} rate=${l.rate}`);"#,
+        );
+        rates.push(num(&out, "rate"));
+    }
+    let f = stats(fast);
+    rows.push(Row {
+        name: "load_create_1000",
+        what:
+            "create_objects of 1,000 pods on the fake server at qps 1000 (burst 100, 32 in flight)"
+                .into(),
+        unit: "s",
+        target: Some((format!("<= 2 s ({:.2})", f.median), f.median <= 2.0)),
+        guard: Some(("under 5 s".into(), f.median < 5.0)),
+        peer: None,
+        ours: f,
+        extra: json!({}),
+    });
+    let r = stats(rates);
+    let off = (r.median - 100.0).abs() / 100.0;
+    rows.push(Row {
+        name: "load_rate_100",
+        what: "achieved rate of create_objects asked for qps 100 (300 pods, burst 1)".into(),
+        unit: "obj/s",
+        target: Some((format!("within 5% of 100 ({:.1})", r.median), off <= 0.05)),
+        guard: Some(("within 15%".into(), off <= 0.15)),
+        peer: None,
+        ours: r,
+        extra: json!({}),
+    });
+    // measure_pods over many pods whose phases take known time
+    let pods = if a.quick { 2_000 } else { 10_000 };
+    let (mut with, mut without, mut rss_with, mut rss_without) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        for measure in [false, true] {
+            let (fc, dir) = fake();
+            fc.set_phase_delays(
+                Duration::from_millis(20),
+                Duration::from_millis(20),
+                Duration::from_millis(20),
+            );
+            let text = format!(
+                r#"let m = {};
+                   let l = create_objects("pod.yaml", #{{count: {pods}, qps: 2000, burst: 200, keep: true}});
+                   l.wait_ready(#{{timeout: 600}});
+                   let r = if m != () {{ m.stop() }} else {{ #{{pods: 0}} }};
+                   write_file("out.txt", `pods=${{r.pods}}`);"#,
+                if measure {
+                    "measure_pods(#{selector: #{app: \"bench\"}})"
+                } else {
+                    "()"
+                }
+            );
+            let (s, m, out) = script(bin, dir.path(), &text);
+            if measure {
+                assert_eq!(num(&out, "pods"), pods as f64, "{out}");
+                with.push(s);
+                rss_with.push(m);
+            } else {
+                without.push(s);
+                rss_without.push(m);
+            }
+        }
+    }
+    let (w, wo) = (stats(with), stats(without));
+    let (rw, rwo) = (stats(rss_with), stats(rss_without));
+    let added = w.median / wo.median - 1.0;
+    let added_rss = rw.median - rwo.median;
+    rows.push(Row {
+        name: "measure_pods_wall",
+        what: format!("{pods} pods created and waited for with measure_pods, against the same without it (wall)"),
+        unit: "s",
+        target: Some((format!("<= +5% ({:+.1}%)", added * 100.0), added <= 0.05)),
+        guard: Some(("<= +25%".into(), added <= 0.25)),
+        peer: Some(("the same without measure_pods".into(), wo)),
+        ours: w,
+        extra: json!({"pods": pods}),
+    });
+    rows.push(Row {
+        name: "measure_pods_rss",
+        what: format!("peak RSS with measure_pods over {pods} pods, against without"),
+        unit: "MiB",
+        target: Some((format!("<= +50 MiB ({added_rss:+.1})"), added_rss <= 50.0)),
+        guard: Some(("<= +150 MiB".into(), added_rss <= 150.0)),
+        peer: Some(("the same without measure_pods".into(), rwo)),
+        ours: rw,
+        extra: json!({"pods": pods}),
+    });
+    rows
+}
