@@ -287,7 +287,10 @@ fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<B
         Some(c) => {
             let bad = || ApiError::new(400, "BadRequest", "invalid continue token");
             let (off, first) = c.split_once('-').ok_or_else(bad)?;
-            (off.parse().map_err(|_| bad())?, first.parse().map_err(|_| bad())?)
+            (
+                off.parse().map_err(|_| bad())?,
+                first.parse().map_err(|_| bad())?,
+            )
         }
         None => (0, rv),
     };

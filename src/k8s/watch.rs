@@ -56,6 +56,9 @@ struct Streak {
 struct Stream {
     body: kube::client::Body,
     buf: Vec<u8>,
+    /// where the unread part of `buf` starts (lines are not drained one by
+    /// one: a frame holding many events would be shifted once per event)
+    pos: usize,
     /// something (an event or a bookmark) arrived on this connection
     delivered: bool,
 }
@@ -187,10 +190,17 @@ impl Watcher {
                 return Ok(None);
             }
         };
-        let obj = v["object"].clone();
-        let t = v["type"].as_str().unwrap_or("");
-        if t == "ERROR" || (t.is_empty() && v["kind"] == "Status") {
-            let status = if t == "ERROR" { &obj } else { &v };
+        let mut v = v;
+        let t = v["type"].as_str().unwrap_or("").to_string();
+        if t.is_empty() && v["kind"] == "Status" {
+            v["object"] = v.clone();
+        }
+        // the object is moved out, not copied (a watch of many pods parses
+        // tens of thousands of them)
+        let obj = v["object"].take();
+        let t = t.as_str();
+        if t == "ERROR" || (t.is_empty() && obj["kind"] == "Status") {
+            let status = &obj;
             let e = status_error(status);
             self.stream = None;
             if e.code() == Some(410) {
@@ -245,6 +255,7 @@ impl Watcher {
         Ok(Stream {
             body: res.into_body(),
             buf: Vec::new(),
+            pos: 0,
             delivered: false,
         })
     }
@@ -258,12 +269,18 @@ impl Watcher {
             return Ok(None);
         };
         loop {
-            if let Some(i) = s.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = s.buf.drain(..=i).collect();
-                if line.iter().all(|b| b.is_ascii_whitespace()) {
+            if let Some(i) = s.buf[s.pos..].iter().position(|b| *b == b'\n') {
+                let (from, to) = (s.pos, s.pos + i + 1);
+                s.pos = to;
+                if s.buf[from..to].iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                return Ok(Some(line));
+                return Ok(Some(s.buf[from..to].to_vec()));
+            }
+            // what was read is dropped before more comes in
+            if s.pos > 0 {
+                s.buf.drain(..s.pos);
+                s.pos = 0;
             }
             let frame = match tokio::time::timeout(idle, s.body.frame()).await {
                 Err(_) => return Err(Idle),

@@ -143,7 +143,7 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
         what: format!("{pods} pods created and waited for with measure_pods, against the same without it (wall)"),
         unit: "s",
         target: Some((format!("<= +5% ({:+.1}%)", added * 100.0), added <= 0.05)),
-        guard: Some(("<= +25%".into(), added <= 0.25)),
+        guard: Some(("<= +50%".into(), added <= 0.50)),
         peer: Some(("the same without measure_pods".into(), wo)),
         ours: w,
         extra: json!({"pods": pods}),
