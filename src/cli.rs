@@ -121,7 +121,7 @@ pub struct SweepArgs {
     /// machine hits every point alike), all repeats of a point together, or
     /// shuffled with --seed
     #[arg(long, value_enum, default_value = "interleaved")]
-    pub order: crate::sweep::Order,
+    pub order: Order,
     /// Seed of --order random (default: from the clock, written to sweep.json)
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -171,7 +171,7 @@ pub struct ReportArgs {
     pub plot: Option<PathBuf>,
     /// Chart style of --plot
     #[arg(long, value_enum, default_value = "bar")]
-    pub plot_style: crate::report::plot::Style,
+    pub plot_style: PlotStyle,
     /// Plot only these records (repeatable)
     #[arg(long = "metric", value_name = "NAME")]
     pub metrics: Vec<String>,
@@ -454,4 +454,25 @@ pub struct ScriptArgs {
 pub enum DocsFormat {
     Markdown,
     Json,
+}
+
+/// The order of the runs.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// round-robin over the grid points: repeat 1 of every point, then repeat 2, ...
+    Interleaved,
+    /// every repeat of a point, then the next point
+    Grouped,
+    /// shuffled with a seed
+    Random,
+}
+
+/// Chart style of `scaffold report --plot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlotStyle {
+    Bar,
+    Line,
 }

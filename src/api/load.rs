@@ -9,7 +9,7 @@ use crate::k8s::apimetrics::{self, Snapshot};
 use crate::k8s::http;
 use crate::k8s::load::{self, Item, Load, Rate};
 use crate::k8s::podlatency::{Measure, PodTimes, PHASES};
-use crate::report::stats::percentile;
+use crate::util::percentile;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;

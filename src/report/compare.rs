@@ -7,6 +7,7 @@
 //! ties, else the normal approximation with tie and continuity corrections.
 
 use super::stats::percentile;
+use crate::util::Rng;
 
 /// The significance level of every comparison.
 pub const ALPHA: f64 = 0.05;
@@ -209,27 +210,6 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<UTest> {
         method: "asymptotic",
         min_p,
     })
-}
-
-/// A small deterministic generator (splitmix64): the same data give the
-/// same intervals in every report.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in 0..n.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
 }
 
 /// Percentile-bootstrap 95% interval of the change of the median from

@@ -121,14 +121,7 @@ fn run_dir_name(p: &Path) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// A JSON value as a person writes it: strings without quotes.
-pub fn plain(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
+pub use crate::util::plain;
 
 /// The numbers of a record (non-numbers dropped).
 pub fn numbers(r: &Record) -> Vec<f64> {
@@ -393,6 +386,19 @@ impl Table {
     }
 }
 
+/// `mode=nkpr` or `mode=nkpr,size=64` as a point.
+pub fn parse_point(s: &str) -> Result<serde_json::Map<String, Value>, String> {
+    let mut m = serde_json::Map::new();
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .ok_or_else(|| format!("'{s}': expected KEY=VALUE[,KEY=VALUE], e.g. mode=nkpr"))?;
+        m.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
+    }
+    Ok(m)
+}
+
 /// `--fail-if 'throughput < 9'`, `'latency.p95 >= 200'`: the condition that
 /// fails the report (exit 1) when it holds for any run.
 #[derive(Debug, Clone, PartialEq)]
@@ -440,7 +446,7 @@ impl Threshold {
                 let sel = rest.strip_suffix(']').filter(|g| !g.trim().is_empty()).ok_or_else(|| {
                     format!("--fail-if '{s}': write a group as METRIC[KEY=VALUE], e.g. 'throughput[mode=xdp].median < 10'")
                 })?;
-                sweep::parse_point(sel).map_err(|e| format!("--fail-if '{s}': {e}"))?;
+                parse_point(sel).map_err(|e| format!("--fail-if '{s}': {e}"))?;
                 (m.trim().to_string(), Some(sel.to_string()))
             }
             None => (metric, None),

@@ -10,11 +10,7 @@ use std::path::Path;
 
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Style {
-    Bar,
-    Line,
-}
+pub use crate::cli::PlotStyle as Style;
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),

@@ -7,6 +7,7 @@
 //! (compare.rs).
 
 use super::compare::{change_ci, mann_whitney, median_ci, MedianCi, UTest, ALPHA};
+pub use super::parse_point;
 use super::stats::{percentile, Summary};
 use super::{num, numbers, Threshold};
 use crate::results::Results;
@@ -204,19 +205,6 @@ impl Sweep {
         }
         Ok(out)
     }
-}
-
-/// `mode=nkpr` or `mode=nkpr,size=64` as a point.
-pub fn parse_point(s: &str) -> Result<Map<String, Value>, String> {
-    let mut m = Map::new();
-    for part in s.split(',') {
-        let (k, v) = part
-            .split_once('=')
-            .filter(|(k, _)| !k.trim().is_empty())
-            .ok_or_else(|| format!("'{s}': expected KEY=VALUE[,KEY=VALUE], e.g. mode=nkpr"))?;
-        m.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
-    }
-    Ok(m)
 }
 
 /// One comparison of two groups for a metric.

@@ -6,22 +6,12 @@
 
 pub mod run;
 
-use crate::report::compare::Rng;
+use crate::util::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// The order of the runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    /// round-robin over the grid points: repeat 1 of every point, then repeat 2, ...
-    Interleaved,
-    /// every repeat of a point, then the next point
-    Grouped,
-    /// shuffled with a seed
-    Random,
-}
+pub use crate::cli::Order;
 
 /// One grid parameter and its values, in the order given.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,7 +70,7 @@ pub fn label(point: &Map<String, Value>) -> String {
     }
     point
         .iter()
-        .map(|(k, v)| format!("{k}={}", crate::report::plain(v)))
+        .map(|(k, v)| format!("{k}={}", crate::util::plain(v)))
         .collect::<Vec<_>>()
         .join(",")
 }

@@ -491,8 +491,7 @@ fn command(
         if f.json_params.contains(k) {
             c.arg("--set-json").arg(format!("{k}={v}"));
         } else {
-            c.arg("--set")
-                .arg(format!("{k}={}", crate::report::plain(v)));
+            c.arg("--set").arg(format!("{k}={}", crate::util::plain(v)));
         }
     }
     for (k, v) in &launch.secrets {

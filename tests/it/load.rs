@@ -197,6 +197,31 @@ fn kept_loads_stay_and_cleanup_finds_them_and_ctrl_c_leaks_nothing() {
     }
 }
 
+/// A script that fails after creating a load: the load is deleted by the
+/// end of the run all the same.
+#[test]
+fn a_failing_script_leaves_no_load_behind() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"create_objects("pod.yaml", #{count: 8, namespaces: 2, vars: #{image: "pause"}});
+           throw "the benchmark broke";"#,
+    );
+    assert!(!ok, "{s}");
+    assert!(e.contains("the benchmark broke"), "{e}");
+    let t = Instant::now();
+    while !ours(&fc).is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "left: {:?}",
+            ours(&fc).len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn churn_replaces_a_share_of_the_objects() {
     let p = Project::new();
