@@ -509,6 +509,10 @@ async fn attach(ws: Ws, c: Arc<ContainerRt>) {
     };
     let output = async {
         loop {
+            // closed is read before the lines: the logs close after their
+            // last line, so a close seen here means that line is taken too
+            // (read after, a line written in between was never sent)
+            let closed = logs.is_closed();
             let fresh: Vec<Bytes> = {
                 let l = logs.lines.lock().unwrap();
                 let v = l[idx.min(l.len())..]
@@ -523,7 +527,7 @@ async fn attach(ws: Ws, c: Arc<ContainerRt>) {
                     return;
                 }
             }
-            if logs.is_closed() {
+            if closed {
                 let _ = sink
                     .send(frame(
                         3,
