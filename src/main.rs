@@ -255,13 +255,6 @@ fn report_sweep(a: &scaffold::cli::ReportArgs, thresholds: &[scaffold::report::T
     }
 }
 
-fn parse_kv(flag: &str, s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{flag} {s}: expected KEY=VALUE")),
-    }
-}
-
 fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
     let usage = |msg: String| {
         scaffold::ui::err(format!("error: {msg}"));
@@ -272,7 +265,7 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
     }
     let mut params = serde_json::Map::new();
     for s in &a.set {
-        match parse_kv("--set", s) {
+        match scaffold::util::parse_kv("--set", s) {
             Ok((k, v)) => {
                 params.insert(k, serde_json::Value::String(v));
             }
@@ -280,7 +273,7 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
         }
     }
     for s in &a.set_json {
-        match parse_kv("--set-json", s) {
+        match scaffold::util::parse_kv("--set-json", s) {
             Ok((k, v)) => match serde_json::from_str(&v) {
                 Ok(j) => {
                     params.insert(k, j);
@@ -291,28 +284,12 @@ fn script(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> i32 {
         }
     }
     for s in &a.set_secret {
-        let (k, v) = match s.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => match std::env::var(s) {
-                Ok(v) => (s.clone(), v),
-                Err(_) => {
-                    return usage(format!(
-                    "--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}"
-                ))
-                }
-            },
-        };
-        if k.is_empty() {
-            return usage(format!("--set-secret {s}: expected KEY=VALUE or KEY"));
+        match scaffold::secrets::parse_arg(s) {
+            Ok((k, v)) => {
+                params.insert(k, serde_json::Value::String(v));
+            }
+            Err(e) => return usage(e),
         }
-        if v.len() < scaffold::secrets::MIN_LEN {
-            return usage(format!(
-                "--set-secret {k}: the value is shorter than {} characters; masking it would mangle other output, so pass it with --set",
-                scaffold::secrets::MIN_LEN
-            ));
-        }
-        scaffold::secrets::register(&v);
-        params.insert(k, serde_json::Value::String(v));
     }
     let mut break_at = Vec::new();
     for b in &a.break_at {

@@ -14,6 +14,34 @@ pub const MASK: &str = "<secret>";
 /// mangle every line); `--set-secret` refuses them.
 pub const MIN_LEN: usize = 4;
 
+/// One `--set-secret` argument: `KEY=VALUE`, or `KEY` alone for the value
+/// of the environment variable KEY. The value is registered (masked from
+/// now on); an empty key, a missing variable or a value too short to mask
+/// are errors that say what to do.
+pub fn parse_arg(s: &str) -> Result<(String, String), String> {
+    let (k, v) = match s.split_once('=') {
+        Some((k, v)) => (k.to_string(), v.to_string()),
+        None => (
+            s.to_string(),
+            std::env::var(s).map_err(|_| {
+                format!(
+                    "--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}"
+                )
+            })?,
+        ),
+    };
+    if k.is_empty() {
+        return Err(format!("--set-secret {s}: expected KEY=VALUE or KEY"));
+    }
+    if v.len() < MIN_LEN {
+        return Err(format!(
+            "--set-secret {k}: the value is shorter than {MIN_LEN} characters; masking it would mangle other output, so pass it with --set"
+        ));
+    }
+    register(&v);
+    Ok((k, v))
+}
+
 /// Remember a value to mask from now on.
 pub fn register(value: &str) {
     if value.len() >= MIN_LEN {

@@ -144,6 +144,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
 }
 
+/// `KEY=VALUE` of a command-line flag (`--set`, `--set-json`).
+pub fn parse_kv(flag: &str, s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{flag} {s}: expected KEY=VALUE")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

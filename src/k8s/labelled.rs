@@ -9,7 +9,7 @@ use super::objects::{self, Propagation};
 use super::ron::{MANAGED_BY, RUN_ID};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// One labelled object.
 #[derive(Clone, Debug)]
@@ -39,23 +39,9 @@ pub fn age_of(ts: &str) -> Option<Duration> {
     if ts.len() < 20 || b[4] != b'-' || b[10] != b'T' {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    // days from civil (Howard Hinnant's algorithm)
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    Some(Duration::from_secs((now - secs).max(0) as u64))
+    let secs = super::podlatency::parse_time(ts)?.floor();
+    let now = super::podlatency::now().floor();
+    Some(Duration::from_secs((now - secs).max(0.0) as u64))
 }
 
 /// Kinds worth searching: listable and deletable, one version per kind.
@@ -156,7 +142,7 @@ mod tests {
         let a = age_of("2020-01-01T00:00:00Z").unwrap();
         assert!(a > Duration::from_secs(5 * 365 * 86_400));
         assert!(age_of("not a time").is_none());
-        let now = crate::results::rfc3339(SystemTime::now());
+        let now = crate::results::rfc3339(std::time::SystemTime::now());
         assert!(age_of(&now).unwrap() < Duration::from_secs(5));
     }
 }

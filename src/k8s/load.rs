@@ -399,7 +399,7 @@ impl Load {
         }
         if let Some(t) = wait {
             let deadline = Instant::now() + t;
-            for ((path, ns), _) in self.collections(false) {
+            for (path, _) in self.collections(false).into_keys() {
                 loop {
                     let gone = match http::list_all(&self.client, &path, &self.selector()).await {
                         Ok((items, _)) => items.is_empty(),
@@ -414,7 +414,6 @@ impl Load {
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                let _ = ns;
             }
             for ns in &self.namespaces {
                 let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));

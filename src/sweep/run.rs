@@ -46,41 +46,18 @@ fn usage(msg: String) -> i32 {
     EXIT_USAGE
 }
 
-fn kv(flag: &str, s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{flag} {s}: expected KEY=VALUE")),
-    }
-}
-
 /// Secret parameters from `--set-secret KEY=VALUE` or `KEY` (environment).
 fn secrets(a: &SweepArgs) -> Result<Vec<(String, String)>, String> {
     let mut out = vec![];
     for s in &a.set_secret {
-        let (k, v) = match s.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (
-                s.clone(),
-                std::env::var(s).map_err(|_| {
-                    format!("--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}")
-                })?,
-            ),
-        };
-        let valid = !k.is_empty()
-            && !k.starts_with(|c: char| c.is_ascii_digit())
+        let (k, v) = crate::secrets::parse_arg(s)?;
+        let valid = !k.starts_with(|c: char| c.is_ascii_digit())
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(format!(
                 "--set-secret {k}: a sweep hands secrets to its runs in environment variables, so the name must be letters, digits and _"
             ));
         }
-        if v.len() < crate::secrets::MIN_LEN {
-            return Err(format!(
-                "--set-secret {k}: the value is shorter than {} characters; pass it with --set",
-                crate::secrets::MIN_LEN
-            ));
-        }
-        crate::secrets::register(&v);
         out.push((k, v));
     }
     Ok(out)
@@ -111,11 +88,11 @@ fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, 
     let mut params = Map::new();
     let mut json_params = vec![];
     for s in &a.set {
-        let (k, v) = kv("--set", s)?;
+        let (k, v) = crate::util::parse_kv("--set", s)?;
         params.insert(k, Value::String(v));
     }
     for s in &a.set_json {
-        let (k, v) = kv("--set-json", s)?;
+        let (k, v) = crate::util::parse_kv("--set-json", s)?;
         let j: Value =
             serde_json::from_str(&v).map_err(|e| format!("--set-json {s}: invalid JSON: {e}"))?;
         params.insert(k.clone(), j);
