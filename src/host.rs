@@ -11,7 +11,7 @@ use crate::results::Results;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 /// What the command line said about this run.
 #[derive(Clone, Debug, Default)]
@@ -323,15 +323,8 @@ impl Host {
                 parent.display()
             )
         })?;
-        let stamp = crate::results::dir_stamp(SystemTime::now());
-        let mut dir = parent.join(&stamp);
-        let mut n = 1;
-        while dir.exists() {
-            n += 1;
-            dir = parent.join(format!("{stamp}-{n}"));
-        }
-        std::fs::create_dir(&dir)
-            .map_err(|e| format!("cannot create run directory {}: {e}", dir.display()))?;
+        let dir = crate::results::new_stamped_dir(parent, "")
+            .map_err(|e| format!("cannot create a run directory in {}: {e}", parent.display()))?;
         let latest = parent.join("latest");
         let _ = std::fs::remove_file(&latest);
         let _ = std::os::unix::fs::symlink(dir.file_name().unwrap(), &latest);

@@ -267,6 +267,20 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// A new directory `<parent>/<prefix><stamp>` (`-2`, `-3`, ... after it
+/// when that exists), created; the parent must exist.
+pub fn new_stamped_dir(parent: &Path, prefix: &str) -> std::io::Result<std::path::PathBuf> {
+    let stamp = dir_stamp(SystemTime::now());
+    let mut dir = parent.join(format!("{prefix}{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = parent.join(format!("{prefix}{stamp}-{n}"));
+    }
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
+}
+
 /// `2026-11-25T03-31-14Z`: a file-name-safe UTC stamp for run directories.
 pub fn dir_stamp(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, _) = parts(t);

@@ -474,6 +474,22 @@ impl Threshold {
     }
 }
 
+/// One statistic (a name of [`STATS`]) of the numbers `xs` summarised in
+/// `s`; an unknown name is the mean.
+pub fn stat_value(s: &Summary, xs: &[f64], stat: &str) -> f64 {
+    match stat {
+        "p50" | "median" => s.p50,
+        "p90" => s.p90,
+        "p95" => s.p95,
+        "p99" => s.p99,
+        "min" => s.min,
+        "max" => s.max,
+        "n" => s.n as f64,
+        "last" => *xs.last().unwrap_or(&f64::NAN),
+        _ => s.mean,
+    }
+}
+
 /// Check thresholds; one line per (threshold, run), and whether any failed.
 /// A metric no run recorded is an error (a typo must not pass silently).
 pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), String> {
@@ -499,17 +515,7 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
                 ));
             };
             seen = true;
-            let x = match t.stat.as_str() {
-                "p50" | "median" => s.p50,
-                "p90" => s.p90,
-                "p95" => s.p95,
-                "p99" => s.p99,
-                "min" => s.min,
-                "max" => s.max,
-                "n" => s.n as f64,
-                "last" => *xs.last().unwrap_or(&f64::NAN),
-                _ => s.mean,
-            };
+            let x = stat_value(&s, &xs, &t.stat);
             let hit = t.holds(x);
             failed |= hit;
             let _ = writeln!(

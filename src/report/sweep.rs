@@ -8,7 +8,7 @@
 
 use super::compare::{change_ci, mann_whitney, median_ci, MedianCi, UTest, ALPHA};
 pub use super::parse_point;
-use super::stats::{percentile, Summary};
+use super::stats::Summary;
 use super::{num, numbers, Threshold};
 use crate::results::Results;
 use crate::sweep::{label, SweepFile};
@@ -106,17 +106,7 @@ pub fn load(dir: &Path, stat: &str) -> Result<Sweep, String> {
 
 /// The one value of a run's record.
 fn run_value(xs: &[f64], stat: &str) -> Option<f64> {
-    let s = Summary::of(xs)?;
-    Some(match stat {
-        "mean" => s.mean,
-        "p90" => s.p90,
-        "p95" => s.p95,
-        "p99" => s.p99,
-        "min" => s.min,
-        "max" => s.max,
-        "last" => *xs.last()?,
-        _ => s.p50,
-    })
+    Some(super::stat_value(&Summary::of(xs)?, xs, stat))
 }
 
 impl Sweep {
@@ -418,18 +408,7 @@ pub fn to_json(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<Value
 
 /// A group statistic of `--fail-if` over the per-run values.
 fn group_stat(xs: &[f64], stat: &str) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    match stat {
-        "n" => v.len() as f64,
-        "mean" => v.iter().sum::<f64>() / v.len() as f64,
-        "min" => v[0],
-        "max" => v[v.len() - 1],
-        "p90" => percentile(&v, 90.0),
-        "p95" => percentile(&v, 95.0),
-        "p99" => percentile(&v, 99.0),
-        _ => percentile(&v, 50.0),
-    }
+    Summary::of(xs).map_or(f64::NAN, |s| super::stat_value(&s, xs, stat))
 }
 
 /// `--fail-if` per group: `METRIC[mode=xdp].median < 10` checks one group,

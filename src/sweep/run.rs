@@ -127,14 +127,12 @@ fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, 
     };
     std::fs::create_dir_all(&parent)
         .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let stamp = crate::results::dir_stamp(SystemTime::now());
-    let mut dir = parent.join(format!("sweep-{stamp}"));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = parent.join(format!("sweep-{stamp}-{n}"));
-    }
-    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let dir = crate::results::new_stamped_dir(&parent, "sweep-").map_err(|e| {
+        format!(
+            "cannot create a sweep directory in {}: {e}",
+            parent.display()
+        )
+    })?;
     let f = SweepFile {
         schema: SCHEMA,
         script: abs.display().to_string(),
