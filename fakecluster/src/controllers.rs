@@ -38,7 +38,7 @@ fn name_of(o: &Value) -> (&str, &str) {
 }
 
 fn handle(sh: &Arc<Shared>, ev: &Event) {
-    let o = &ev.object;
+    let o = &ev.object.value;
     match ev.res.as_str() {
         "pods" => {
             if ev.etype == "DELETED" {
@@ -137,7 +137,7 @@ fn resync(sh: &Arc<Shared>) {
         ("batch", "Job"),
     ] {
         let kk = kind(sh, g, k);
-        for o in sh.store.list(&kk, None).0 {
+        for o in sh.store.list_stored(&kk, None).0 {
             handle(
                 sh,
                 &Event {

@@ -273,39 +273,37 @@ fn matches(obj: &Value, l: &Selector, f: &Selector) -> bool {
 /// A list answer: the stored JSON of each item, concatenated (no deep copies).
 fn list(sh: &Shared, t: &Target, q: &Query, as_table: bool) -> Result<Response<Body>, ApiError> {
     let (l, f) = selectors(q)?;
-    let (items, rv) = sh.store.list_stored(&t.kind, t.ns.as_deref());
-    let mut items: Vec<_> = items
-        .into_iter()
-        .filter(|o| matches(&o.value, &l, &f))
-        .collect();
     let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(0);
     // like the API server, every page of a list belongs to the first
-    // page's snapshot: its resourceVersion travels in the continue token
-    // (the fake serves later pages from the current state, so a watch from
-    // that resourceVersion may repeat changes, never miss them)
-    let (start, rv): (usize, u64) = match q.get("continue").filter(|c| !c.is_empty()) {
+    // page's snapshot: its resourceVersion travels in the continue token,
+    // with the key to go on after, as etcd's range reads do (the fake
+    // serves later pages from the current state, so a watch from that
+    // resourceVersion may repeat changes, never miss them)
+    let (after, first_rv) = match q.get("continue").filter(|c| !c.is_empty()) {
         Some(c) => {
             let bad = || ApiError::new(400, "BadRequest", "invalid continue token");
-            let (off, first) = c.split_once('-').ok_or_else(bad)?;
+            let (rv, key) = c.split_once('-').ok_or_else(bad)?;
+            let (ns, name) = key.split_once('/').ok_or_else(bad)?;
             (
-                off.parse().map_err(|_| bad())?,
-                first.parse().map_err(|_| bad())?,
+                Some((ns.to_string(), name.to_string())),
+                Some(rv.parse::<u64>().map_err(|_| bad())?),
             )
         }
-        None => (0, rv),
+        None => (None, None),
     };
-    let total = items.len();
+    let filtered = !l.is_empty() || !f.is_empty();
+    let page = sh
+        .store
+        .list_page(&t.kind, t.ns.as_deref(), after, limit, filtered, |o| {
+            matches(o, &l, &f)
+        });
+    let rv = first_rv.unwrap_or(page.rv);
+    let items = page.items;
     let mut meta = json!({"resourceVersion": rv.to_string()});
-    if start > 0 || limit > 0 {
-        let end = if limit > 0 {
-            (start + limit).min(total)
-        } else {
-            total
-        };
-        items = items.drain(start.min(total)..end).collect();
-        if end < total {
-            meta["continue"] = json!(format!("{end}-{rv}"));
-            meta["remainingItemCount"] = json!(total - end);
+    if let Some((ns, name)) = page.next {
+        meta["continue"] = json!(format!("{rv}-{ns}/{name}"));
+        if let Some(n) = page.remaining {
+            meta["remainingItemCount"] = json!(n);
         }
     }
     if as_table {
@@ -555,10 +553,19 @@ fn delete_collection(sh: &Shared, t: &Target, q: &Query) -> Result<(u16, Value),
     ))
 }
 
-fn event_line(etype: &str, obj: &Value) -> Bytes {
-    let mut s = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
-    s.push(b'\n');
+/// One line of a watch: `{"type":TYPE,"object":JSON}`.
+fn event_line(etype: &str, json: &[u8]) -> Bytes {
+    let mut s = Vec::with_capacity(json.len() + etype.len() + 24);
+    s.extend_from_slice(b"{\"type\":\"");
+    s.extend_from_slice(etype.as_bytes());
+    s.extend_from_slice(b"\",\"object\":");
+    s.extend_from_slice(json);
+    s.extend_from_slice(b"}\n");
     Bytes::from(s)
+}
+
+fn value_line(etype: &str, obj: &Value) -> Bytes {
+    event_line(etype, &serde_json::to_vec(obj).unwrap_or_default())
 }
 
 /// A watch: initial events (or history since `resourceVersion`), then live
@@ -596,18 +603,20 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
         if let Some(code) = injected {
             let st =
                 ApiError::new(code, "Injected", format!("injected watch error {code}")).status();
-            let _ = tx.send(event_line("ERROR", &st)).await;
+            let _ = tx.send(value_line("ERROR", &st)).await;
             return;
         }
         let mut last;
         if rv_param.is_empty() || rv_param == "0" {
-            let (items, rv) = sh.store.list(&kind, None);
+            let (items, rv) = sh.store.list_stored(&kind, None);
             for o in items {
-                let ns = o["metadata"]["namespace"]
+                let ns = o.value["metadata"]["namespace"]
                     .as_str()
                     .unwrap_or("")
                     .to_string();
-                if keep(&kind.key(), &ns, &o) && tx.send(event_line("ADDED", &o)).await.is_err() {
+                if keep(&kind.key(), &ns, &o.value)
+                    && tx.send(event_line("ADDED", &o.json)).await.is_err()
+                {
                     return;
                 }
             }
@@ -616,15 +625,15 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
             let rv: u64 = rv_param.parse().unwrap_or(0);
             match sh.store.events_since(rv) {
                 Err(e) => {
-                    let _ = tx.send(event_line("ERROR", &e.status())).await;
+                    let _ = tx.send(value_line("ERROR", &e.status())).await;
                     return;
                 }
                 Ok(evs) => {
                     last = rv;
                     for e in evs {
                         last = e.rv;
-                        if keep(&e.res, &e.ns, &e.object)
-                            && tx.send(event_line(e.etype, &e.object)).await.is_err()
+                        if keep(&e.res, &e.ns, &e.object.value)
+                            && tx.send(event_line(e.etype, &e.object.json)).await.is_err()
                         {
                             return;
                         }
@@ -634,7 +643,7 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
         }
         if bookmarks {
             let _ = tx
-                .send(event_line("BOOKMARK", &bookmark(&kind, last)))
+                .send(value_line("BOOKMARK", &bookmark(&kind, last)))
                 .await;
         }
         let deadline = async {
@@ -661,7 +670,7 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
                     return;
                 }
                 _ = tick.tick(), if bookmarks => {
-                    if tx.send(event_line("BOOKMARK", &bookmark(&kind, last.max(sh.store.current_rv())))).await.is_err() { return; }
+                    if tx.send(value_line("BOOKMARK", &bookmark(&kind, last.max(sh.store.current_rv())))).await.is_err() { return; }
                 }
                 ev = rx.recv() => {
                     let ev: Arc<Event> = match ev {
@@ -675,7 +684,7 @@ fn watch(sh: Arc<Shared>, t: Target, q: Query) -> Response<Body> {
                     }
                     if ev.rv <= last { continue; }
                     last = ev.rv;
-                    if keep(&ev.res, &ev.ns, &ev.object) && tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                    if keep(&ev.res, &ev.ns, &ev.object.value) && tx.send(event_line(ev.etype, &ev.object.json)).await.is_err() {
                         return;
                     }
                 }

@@ -49,11 +49,14 @@ pub struct Event {
     pub ns: String,
     /// ADDED, MODIFIED, DELETED
     pub etype: &'static str,
-    pub object: Value,
+    /// the object and its JSON: every watcher sends the same bytes, as the
+    /// API server's watch cache serializes an event once for all watchers
+    pub object: Arc<Stored>,
 }
 
 /// A stored object and its JSON, serialized once per write so that large
 /// lists are a concatenation of bytes rather than a deep copy.
+#[derive(Debug)]
 pub struct Stored {
     pub value: Value,
     pub json: bytes::Bytes,
@@ -74,6 +77,16 @@ struct Inner {
     history: VecDeque<Arc<Event>>,
     /// resourceVersions up to this one are compacted away (410 Gone)
     compacted: u64,
+}
+
+/// What [`Store::list_page`] returns.
+pub struct ListPage {
+    pub items: Vec<Arc<Stored>>,
+    /// the last key of this page, when more objects follow
+    pub next: Option<(String, String)>,
+    /// how many follow (only for a list without selectors)
+    pub remaining: Option<usize>,
+    pub rv: u64,
 }
 
 pub struct Store {
@@ -195,7 +208,7 @@ impl Store {
         }
     }
 
-    fn emit(&self, i: &mut Inner, res: &str, ns: &str, etype: &'static str, object: Value) {
+    fn emit(&self, i: &mut Inner, res: &str, ns: &str, etype: &'static str, object: Arc<Stored>) {
         let ev = Arc::new(Event {
             rv: i.rv,
             res: res.into(),
@@ -272,6 +285,66 @@ impl Store {
             },
         };
         (items, i.rv)
+    }
+
+    /// One page of a list, as etcd serves it: the objects after the key
+    /// `after` (namespace, name) that `keep` accepts, at most `limit` (0:
+    /// all). Also returns the key to continue from when more match, how
+    /// many objects follow (without a filter; `None` with one, as the API
+    /// server leaves remainingItemCount out for selectors) and the current
+    /// resourceVersion. Each page costs its own length, not the whole list's.
+    pub fn list_page(
+        &self,
+        kind: &Kind,
+        ns: Option<&str>,
+        after: Option<(String, String)>,
+        limit: usize,
+        filtered: bool,
+        keep: impl Fn(&Value) -> bool,
+    ) -> ListPage {
+        use std::ops::Bound;
+        let i = self.inner.lock().unwrap();
+        let mut page = ListPage {
+            items: vec![],
+            next: None,
+            remaining: None,
+            rv: i.rv,
+        };
+        let Some(m) = i.objects.get(&kind.key()) else {
+            return page;
+        };
+        let ns = ns.filter(|_| kind.namespaced);
+        let start = match (after, ns) {
+            (Some(k), _) => Bound::Excluded(k),
+            (None, Some(ns)) => Bound::Included((ns.to_string(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut it = m
+            .range((start, Bound::Unbounded))
+            .take_while(|((n, _), _)| ns.is_none_or(|ns| n == ns))
+            .filter(|(_, v)| keep(&v.value));
+        for (k, v) in it.by_ref() {
+            page.items.push(v.clone());
+            if limit > 0 && page.items.len() == limit {
+                page.next = Some(k.clone());
+                break;
+            }
+        }
+        if page.next.is_some() {
+            if filtered {
+                // a continue token only when another object matches
+                if it.next().is_none() {
+                    page.next = None;
+                }
+            } else {
+                let rest = it.count();
+                page.remaining = Some(rest);
+                if rest == 0 {
+                    page.next = None;
+                }
+            }
+        }
+        page
     }
 
     /// Count of objects of a kind (cheap, for tests and benchmarks).
@@ -367,11 +440,12 @@ impl Store {
             obj["spec"] = json!({"finalizers": ["kubernetes"]});
             obj["status"] = json!({"phase": "Active"});
         }
+        let stored = Stored::new(obj.clone());
         i.objects
             .entry(kind.key())
             .or_default()
-            .insert(key, Stored::new(obj.clone()));
-        self.emit(&mut i, &kind.key(), &ns, "ADDED", obj.clone());
+            .insert(key, stored.clone());
+        self.emit(&mut i, &kind.key(), &ns, "ADDED", stored);
         Ok(obj)
     }
 
@@ -463,11 +537,12 @@ impl Store {
         let mut new = new;
         i.rv += 1;
         new["metadata"]["resourceVersion"] = json!(i.rv.to_string());
+        let stored = Stored::new(new.clone());
         i.objects
             .entry(kind.key())
             .or_default()
-            .insert(key, Stored::new(new.clone()));
-        self.emit(&mut i, &kind.key(), &ns, "MODIFIED", new.clone());
+            .insert(key, stored.clone());
+        self.emit(&mut i, &kind.key(), &ns, "MODIFIED", stored);
         Ok(new)
     }
 
@@ -507,7 +582,13 @@ impl Store {
         let mut obj = obj.value.clone();
         i.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(i.rv.to_string());
-        self.emit(&mut i, &kind.key(), &ns, "DELETED", obj.clone());
+        self.emit(
+            &mut i,
+            &kind.key(),
+            &ns,
+            "DELETED",
+            Stored::new(obj.clone()),
+        );
         if kind.kind == "Namespace" {
             let namespaced: Vec<String> = i
                 .kinds
@@ -526,7 +607,7 @@ impl Store {
                         let mut o = o.value.clone();
                         i.rv += 1;
                         o["metadata"]["resourceVersion"] = json!(i.rv.to_string());
-                        self.emit(&mut i, &res, &k.0, "DELETED", o);
+                        self.emit(&mut i, &res, &k.0, "DELETED", Stored::new(o));
                     }
                 }
             }

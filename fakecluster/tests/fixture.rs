@@ -363,7 +363,12 @@ fn pagination_selectors_and_watch_resume() {
         .block_on(cms.list(&kube::api::ListParams::default().limit(10)))
         .unwrap();
     assert_eq!(page.items.len(), 10);
+    assert_eq!(page.metadata.remaining_item_count, Some(15));
     let token = page.metadata.continue_.clone().unwrap();
+    // the token holds the key to go on after, as etcd's does: an object
+    // of the first page deleted meanwhile shifts nothing
+    fc.delete("v1", "ConfigMap", "default", "cm-05").unwrap();
+    fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-05", "namespace": "default", "labels": {"n": "1"}}})).unwrap();
     let page2 = fc
         .runtime()
         .block_on(
@@ -375,6 +380,27 @@ fn pagination_selectors_and_watch_resume() {
         )
         .unwrap();
     assert_eq!(page2.items[0].metadata.name.as_deref(), Some("cm-10"));
+    // pages with a selector: each page full, no count of the rest, no
+    // token after the last match
+    let mut names = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let mut lp = kube::api::ListParams::default().labels("n=1").limit(5);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let p = fc.runtime().block_on(cms.list(&lp)).unwrap();
+        assert_eq!(p.metadata.remaining_item_count, None);
+        names.extend(p.items.iter().filter_map(|c| c.metadata.name.clone()));
+        token = p.metadata.continue_.clone().filter(|t| !t.is_empty());
+        if token.is_none() {
+            assert!(p.items.len() <= 5);
+            break;
+        }
+        assert_eq!(p.items.len(), 5);
+    }
+    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(names[0], "cm-01");
     let odd = fc
         .runtime()
         .block_on(cms.list(&kube::api::ListParams::default().labels("n in (1)")))
