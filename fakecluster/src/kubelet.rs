@@ -485,7 +485,6 @@ impl Kubelet {
     }
 
     async fn start(self: Arc<Self>, rt: Arc<PodRt>, pod: Value) {
-        let _ = std::fs::create_dir_all(rt.dir.join("work"));
         // Like the kubelet, a ConfigMap, Secret or PVC that does not exist
         // yet is a FailedMount, retried until it appears (the pod stays
         // ContainerCreating), not a final error: manifests applied together
@@ -777,10 +776,16 @@ impl Kubelet {
         restart: String,
     ) {
         let argv = Self::argv(&spec);
+        // only pods that run a process get a directory (a node of pause
+        // pods makes none)
         let wd = spec["workingDir"]
             .as_str()
             .map(PathBuf::from)
-            .unwrap_or_else(|| rt.dir.join("work"));
+            .unwrap_or_else(|| {
+                let d = rt.dir.join("work");
+                let _ = std::fs::create_dir_all(&d);
+                d
+            });
         let mut failed_starts = 0u32;
         loop {
             if !c.mounts.is_empty() && !self.mounts_ok {
