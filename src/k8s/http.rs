@@ -240,18 +240,46 @@ pub async fn list_all(
     path: &str,
     query: &str,
 ) -> Result<(Vec<Value>, String), K8sError> {
+    list_all_as(client, path, query).await
+}
+
+/// [`list_all`] with the items read as `T` (a type that reads only the
+/// fields it needs parses a large list several times faster).
+pub async fn list_all_as<T: serde::de::DeserializeOwned>(
+    client: &kube::Client,
+    path: &str,
+    query: &str,
+) -> Result<(Vec<T>, String), K8sError> {
     let mut items = vec![];
     let rv = list_pages(client, path, query, |page| items.extend(page)).await?;
     Ok((items, rv))
 }
 
+/// One page of a list.
+#[derive(serde::Deserialize)]
+struct Page<T> {
+    #[serde(default = "Option::default")]
+    metadata: Option<ListMeta>,
+    #[serde(default = "Option::default")]
+    items: Option<Vec<T>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMeta {
+    #[serde(default)]
+    resource_version: Option<String>,
+    #[serde(default, rename = "continue")]
+    cont: Option<String>,
+}
+
 /// LIST with pagination, handing each page of items to `f` (so a large list
 /// is never held whole); returns the list's resourceVersion.
-pub async fn list_pages(
+pub async fn list_pages<T: serde::de::DeserializeOwned>(
     client: &kube::Client,
     path: &str,
     query: &str,
-    mut f: impl FnMut(Vec<Value>),
+    mut f: impl FnMut(Vec<T>),
 ) -> Result<String, K8sError> {
     let mut cont = String::new();
     // the list's resourceVersion is the first page's: every later page
@@ -267,16 +295,20 @@ pub async fn list_pages(
             q.push_str("&continue=");
             q.push_str(&urlencode(&cont));
         }
-        let mut v = get_json(client, &format!("{path}?{q}")).await?;
-        if let Some(a) = v["items"].as_array_mut() {
-            f(std::mem::take(a));
+        let page = format!("{path}?{q}");
+        let b = request(client, "GET", &page, None, vec![], true).await?;
+        let v: Page<T> = serde_json::from_slice(&b)
+            .map_err(|e| K8sError::Transport(format!("invalid list from {page}: {e}")))?;
+        if let Some(items) = v.items {
+            f(items);
         }
-        let rv = v["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let md = v.metadata.unwrap_or(ListMeta {
+            resource_version: None,
+            cont: None,
+        });
+        let rv = md.resource_version.unwrap_or_default();
         let rv = first_rv.get_or_insert(rv).clone();
-        cont = v["metadata"]["continue"].as_str().unwrap_or("").to_string();
+        cont = md.cont.unwrap_or_default();
         if cont.is_empty() {
             return Ok(rv);
         }

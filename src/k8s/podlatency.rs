@@ -13,8 +13,8 @@
 //! - `ready`: condition Ready=True (kube-burner: Ready)
 
 use super::http::K8sError;
-use super::watch::{Event, Watcher};
-use serde_json::Value;
+use super::watch::{Event, Item, Watcher};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -82,26 +82,139 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn condition_time(pod: &Value, t: &str) -> Option<Option<f64>> {
-    let c = pod["status"]["conditions"]
-        .as_array()?
+/// The part of a pod the measurement reads: the watch parses only these
+/// fields (a pod's full JSON, managedFields and all, is several times more
+/// work to parse, and the watch sees every update of every pod).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PodState {
+    #[serde(default)]
+    metadata: Option<PodMeta>,
+    #[serde(default)]
+    spec: Option<PodSpec>,
+    #[serde(default)]
+    status: Option<PodStatus>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodMeta {
+    #[serde(default)]
+    uid: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    creation_timestamp: Option<String>,
+    #[serde(default)]
+    resource_version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct PodSpec {
+    /// only their number is needed
+    #[serde(default)]
+    containers: Option<Vec<serde::de::IgnoredAny>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodStatus {
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    conditions: Option<Vec<Condition>>,
+    #[serde(default)]
+    container_statuses: Option<Vec<ContainerStatus>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Condition {
+    #[serde(default, rename = "type")]
+    ctype: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    last_transition_time: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerStatus {
+    #[serde(default)]
+    restart_count: Option<i64>,
+    #[serde(default)]
+    state: Option<ContainerState>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct ContainerState {
+    #[serde(default)]
+    running: Option<Running>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Running {
+    #[serde(default)]
+    started_at: Option<String>,
+}
+
+impl Item for PodState {
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.as_ref()?.resource_version.as_deref()
+    }
+}
+
+impl PodState {
+    fn uid(&self) -> &str {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.uid.as_deref())
+            .unwrap_or("")
+    }
+    fn conditions(&self) -> &[Condition] {
+        self.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or(&[])
+    }
+    fn container_statuses(&self) -> &[ContainerStatus] {
+        self.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or(&[])
+    }
+}
+
+fn condition_time(pod: &PodState, t: &str) -> Option<Option<f64>> {
+    let c = pod
+        .conditions()
         .iter()
-        .find(|c| c["type"] == t && c["status"] == "True")?;
-    Some(c["lastTransitionTime"].as_str().and_then(parse_time))
+        .find(|c| c.ctype.as_deref() == Some(t) && c.status.as_deref() == Some("True"))?;
+    Some(c.last_transition_time.as_deref().and_then(parse_time))
 }
 
 /// The phases reached in this state of the pod: (reached, API time).
-fn reached(pod: &Value) -> [Option<Option<f64>>; 4] {
-    let containers = pod["spec"]["containers"].as_array().map_or(0, Vec::len);
-    let statuses = pod["status"]["containerStatuses"].as_array();
+fn reached(pod: &PodState) -> [Option<Option<f64>>; 4] {
+    let containers = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.as_ref())
+        .map_or(0, Vec::len);
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref());
     let started = statuses.and_then(|s| {
         if s.len() < containers || containers == 0 {
             return None;
         }
         let mut latest: Option<f64> = None;
         for c in s {
-            let t = c["state"]["running"]["startedAt"].as_str()?;
-            let t = parse_time(t);
+            let t = c.state.as_ref()?.running.as_ref()?.started_at.as_deref();
+            let t = t.and_then(parse_time);
             latest = match (latest, t) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (None, b) => b,
@@ -119,16 +232,17 @@ fn reached(pod: &Value) -> [Option<Option<f64>>; 4] {
 }
 
 /// Record what one watch event shows of a pod, at time `at`.
-pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &Value, at: f64, first_list: bool) {
-    let md = &pod["metadata"];
-    let uid = md["uid"].as_str().unwrap_or("").to_string();
-    let p = all.entry(uid).or_insert_with(|| PodTimes {
-        namespace: md["namespace"].as_str().unwrap_or("").into(),
-        name: md["name"].as_str().unwrap_or("").into(),
-        seen: Some(at),
-        created: md["creationTimestamp"].as_str().and_then(parse_time),
-        before: first_list,
-        ..Default::default()
+pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &PodState, at: f64, first_list: bool) {
+    let p = all.entry(pod.uid().to_string()).or_insert_with(|| {
+        let md = pod.metadata.clone().unwrap_or_default();
+        PodTimes {
+            namespace: md.namespace.unwrap_or_default(),
+            name: md.name.unwrap_or_default(),
+            seen: Some(at),
+            created: md.creation_timestamp.as_deref().and_then(parse_time),
+            before: first_list,
+            ..Default::default()
+        }
     });
     for (k, r) in reached(pod).into_iter().enumerate() {
         if let Some(api) = r {
@@ -138,14 +252,13 @@ pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &Value, at: f64, first_
             }
         }
     }
-    if pod["status"]["phase"] == "Failed" {
+    if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed") {
         p.failed = true;
     }
-    let restarts = pod["status"]["containerStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["restartCount"].as_i64().unwrap_or(0) > 0);
+    let restarts = pod
+        .container_statuses()
+        .iter()
+        .any(|c| c.restart_count.unwrap_or(0) > 0);
     if restarts {
         p.restarted = true;
     }
@@ -170,7 +283,7 @@ impl Measure {
         for path in paths {
             let (tx, rx) = tokio::sync::oneshot::channel();
             ready.push(rx);
-            let mut w = Watcher::new(client, path, query);
+            let mut w: Watcher<PodState> = Watcher::new(client, path, query);
             let (pods, error) = (pods.clone(), error.clone());
             tasks.push(tokio::spawn(async move {
                 let mut tx = Some(tx);
@@ -232,9 +345,9 @@ impl Measure {
         let deadline = std::time::Instant::now() + max;
         let mut want: Vec<(String, usize)> = vec![];
         for p in paths {
-            if let Ok((items, _)) = super::http::list_all(client, p, query).await {
+            if let Ok((items, _)) = super::http::list_all_as::<PodState>(client, p, query).await {
                 for o in &items {
-                    let uid = o["metadata"]["uid"].as_str().unwrap_or("").to_string();
+                    let uid = o.uid().to_string();
                     for (k, r) in reached(o).iter().enumerate() {
                         if r.is_some() {
                             want.push((uid.clone(), k));
@@ -282,7 +395,12 @@ impl Drop for Measure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn observe(all: &mut HashMap<String, PodTimes>, pod: &Value, at: f64, first_list: bool) {
+        let pod: PodState = serde_json::from_value(pod.clone()).unwrap();
+        super::observe(all, &pod, at, first_list)
+    }
 
     #[test]
     fn times_parse_with_and_without_fractions() {
@@ -339,6 +457,28 @@ mod tests {
         let a: Vec<Option<f64>> = (0..4).map(|k| p.api_latency(k)).collect();
         assert_eq!(a, [Some(0.0), Some(1.0), Some(3.0), Some(4.0)]);
         assert!(p.counted());
+    }
+
+    /// The pod as the API server sends it: fields the measurement does not
+    /// read are skipped, nulls are absent values.
+    #[test]
+    fn pod_state_reads_a_full_pod() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "n", "uid": "u", "resourceVersion": "42",
+                "creationTimestamp": null, "labels": {"a": "b"},
+                "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:status": {}}}]},
+            "spec": {"containers": [{"name": "a", "image": "x", "resources": {}}], "nodeName": "n1"},
+            "status": {"phase": "Running", "conditions": null, "podIP": "10.0.0.1",
+                "containerStatuses": [{"name": "a", "restartCount": 0, "ready": true,
+                    "state": {"running": {"startedAt": "1970-01-01T00:00:05Z"}}, "lastState": {}}]}});
+        let p: PodState = serde_json::from_value(pod).unwrap();
+        assert_eq!(p.resource_version(), Some("42"));
+        assert_eq!(p.uid(), "u");
+        let r = reached(&p);
+        assert_eq!(r[2], Some(Some(5.0)));
+        assert_eq!(r[0], None);
+        let bare: PodState = serde_json::from_value(json!({"metadata": null})).unwrap();
+        assert_eq!(reached(&bare), [None, None, None, None]);
     }
 
     #[test]

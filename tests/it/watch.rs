@@ -273,3 +273,73 @@ fn object_watch_sees_creation_and_deletion() {
         assert!(gone.is_none());
     });
 }
+
+/// A ConfigMap read as a type that knows two fields.
+#[derive(serde::Deserialize, Debug)]
+struct Slim {
+    metadata: SlimMeta,
+    #[serde(default)]
+    data: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct SlimMeta {
+    name: String,
+    #[serde(default)]
+    resource_version: Option<String>,
+}
+
+impl scaffold::k8s::watch::Item for Slim {
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.resource_version.as_deref()
+    }
+}
+
+/// A watch that reads its objects as a type of its own lists, follows,
+/// resumes, re-lists on 410 and fails on 403 like a watch of JSON values
+/// (error events are not objects of that type).
+#[test]
+fn typed_watch_reads_its_type_and_handles_errors_alike() {
+    let (fc, rt, c) = setup();
+    fc.seed(cm("a", "1")).unwrap();
+    rt.block_on(async {
+        let mut w: Watcher<Slim> = Watcher::new(&c, CMS, "");
+        let ev = tokio::time::timeout(Duration::from_secs(10), w.next()).await;
+        match ev.unwrap().unwrap() {
+            Event::Restarted(items) => assert!(items.iter().any(|o| o.metadata.name == "a")),
+            e => panic!("{e:?}"),
+        }
+        fc.seed(cm("b", "2")).unwrap();
+        match w.next().await.unwrap() {
+            Event::Applied(o) => {
+                assert_eq!(o.metadata.name, "b");
+                assert_eq!(o.data.unwrap()["v"], "2");
+            }
+            e => panic!("{e:?}"),
+        }
+        // a dropped watch resumes from the typed object's resourceVersion
+        fc.faults().drop_watches();
+        fc.seed(cm("c", "3")).unwrap();
+        match w.next().await.unwrap() {
+            Event::Applied(o) => assert_eq!(o.metadata.name, "c"),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(w.relists, 0);
+        fc.faults().watch_error_next(410, 1);
+        fc.faults().drop_watches();
+        fc.seed(cm("d", "4")).unwrap();
+        match w.next().await.unwrap() {
+            Event::Restarted(items) => assert!(items.iter().any(|o| o.metadata.name == "d")),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(w.relists, 1);
+        fc.faults().watch_error_next(403, 100);
+        fc.faults().drop_watches();
+        let e = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("403 is not retried")
+            .expect_err("403 is an error");
+        assert_eq!(e.code(), Some(403), "{e}");
+    });
+}

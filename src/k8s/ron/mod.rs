@@ -523,7 +523,7 @@ async fn show_events(client: kube::Client, s: Spec, out: Out) {
         "fieldSelector={}",
         http::urlencode(&format!("involvedObject.name={}", s.pod_name))
     );
-    let mut w = Watcher::new(&client, &path, &sel);
+    let mut w: Watcher = Watcher::new(&client, &path, &sel);
     let mut seen: std::collections::HashSet<(String, i64)> = Default::default();
     while let Ok(ev) = w.next().await {
         let list = match ev {
