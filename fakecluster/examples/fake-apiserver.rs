@@ -4,6 +4,8 @@
 //!   scaffold script scenarios/hello/main.rhai -k /tmp/fake.kubeconfig
 //!
 //! Pods with alpine or busybox images run their command as local processes.
+//! `--phase-delay-ms MS` makes each pod's kubelet phases (initialized,
+//! started, ready) take that long, as on a real node.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -13,6 +15,7 @@ fn main() {
     };
     let mut out = std::path::PathBuf::from("fake.kubeconfig");
     let mut seed_pods = 0usize;
+    let mut phase_ms = 0u64;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--nodes" => {
@@ -37,6 +40,12 @@ fn main() {
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| usage())
             }
+            "--phase-delay-ms" => {
+                phase_ms = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "-h" | "--help" => usage(),
             other => {
                 eprintln!("unknown argument {other}");
@@ -45,6 +54,10 @@ fn main() {
         }
     }
     let fc = fakecluster::FakeCluster::start(opts);
+    if phase_ms > 0 {
+        let d = std::time::Duration::from_millis(phase_ms);
+        fc.set_phase_delays(d, d, d);
+    }
     if seed_pods > 0 {
         fc.seed_ready_pods(seed_pods, seed_pods.div_ceil(100), "seeded");
     }
@@ -64,6 +77,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6] [--seed-pods N]");
+    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6] [--seed-pods N] [--phase-delay-ms MS]");
     std::process::exit(2);
 }
