@@ -317,7 +317,7 @@ fn schedule(sh: &Arc<Shared>, pod: &Value) {
     {
         record_event(
             &sh.store,
-            &p,
+            &p.value,
             "Normal",
             "Scheduled",
             &format!("Successfully assigned {ns}/{name} to {node_name}"),

@@ -348,6 +348,7 @@ impl FakeCluster {
                     .to_string();
                 self.store()
                     .modify(&k, &ns, &name, true, |o| o["status"] = s.clone())
+                    .map(|s| s.value.clone())
                     .map_err(|e| e.message)
             }
             _ => Ok(created),
@@ -383,6 +384,7 @@ impl FakeCluster {
             .ok_or("unknown kind")?;
         self.store()
             .modify(&k, ns, name, true, |o| f(&mut o["status"]))
+            .map(|s| s.value.clone())
             .map_err(|e| e.message)
     }
 
@@ -401,6 +403,7 @@ impl FakeCluster {
             .ok_or("unknown kind")?;
         self.store()
             .modify(&k, ns, name, false, f)
+            .map(|s| s.value.clone())
             .map_err(|e| e.message)
     }
 

@@ -72,7 +72,6 @@ impl Stored {
 struct Inner {
     rv: u64,
     uid: u64,
-    kinds: Vec<Kind>,
     objects: HashMap<String, BTreeMap<(String, String), Arc<Stored>>>,
     history: VecDeque<Arc<Event>>,
     /// resourceVersions up to this one are compacted away (410 Gone)
@@ -91,6 +90,9 @@ pub struct ListPage {
 
 pub struct Store {
     inner: Mutex<Inner>,
+    /// the kinds served (read on every request, written when a CRD is
+    /// established: not behind the objects' lock)
+    kinds: std::sync::RwLock<Vec<Kind>>,
     tx: broadcast::Sender<Arc<Event>>,
 }
 
@@ -135,11 +137,11 @@ impl Store {
             inner: Mutex::new(Inner {
                 rv: 1000,
                 uid: 0,
-                kinds: kinds::builtin(),
                 objects: HashMap::new(),
                 history: VecDeque::new(),
                 compacted: 0,
             }),
+            kinds: std::sync::RwLock::new(kinds::builtin()),
             tx,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -158,15 +160,14 @@ impl Store {
     }
 
     pub fn kinds(&self) -> Vec<Kind> {
-        self.inner.lock().unwrap().kinds.clone()
+        self.kinds.read().unwrap().clone()
     }
 
     /// A kind by group and kind name (`""`, `"Pod"`).
     pub fn kind(&self, group: &str, kind: &str) -> Option<Kind> {
-        self.inner
-            .lock()
+        self.kinds
+            .read()
             .unwrap()
-            .kinds
             .iter()
             .find(|k| k.group == group && k.kind == kind)
             .cloned()
@@ -175,10 +176,9 @@ impl Store {
     /// A kind by apiVersion and kind.
     pub fn kind_of(&self, api_version: &str, kind: &str) -> Option<Kind> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        self.inner
-            .lock()
+        self.kinds
+            .read()
             .unwrap()
-            .kinds
             .iter()
             .find(|k| k.group == group && k.version == version && k.kind == kind)
             .cloned()
@@ -186,10 +186,9 @@ impl Store {
 
     /// A kind by URL parts.
     pub fn kind_by_path(&self, group: &str, version: &str, plural: &str) -> Option<Kind> {
-        self.inner
-            .lock()
+        self.kinds
+            .read()
             .unwrap()
-            .kinds
             .iter()
             .find(|k| k.group == group && k.version == version && k.plural == plural)
             .cloned()
@@ -197,13 +196,13 @@ impl Store {
 
     /// Serve the kinds of an Established CRD.
     pub fn register_crd(&self, crd: &Value) {
-        let mut i = self.inner.lock().unwrap();
+        let mut kinds = self.kinds.write().unwrap();
         for k in kinds::from_crd(crd) {
-            if !i.kinds.contains(&k) {
-                i.kinds.retain(|o| {
+            if !kinds.contains(&k) {
+                kinds.retain(|o| {
                     !(o.group == k.group && o.version == k.version && o.plural == k.plural)
                 });
-                i.kinds.push(k);
+                kinds.push(k);
             }
         }
     }
@@ -457,9 +456,22 @@ impl Store {
         kind: &Kind,
         ns: &str,
         name: &str,
-        mut obj: Value,
+        obj: Value,
         status_only: bool,
     ) -> Result<Value, ApiError> {
+        self.write(kind, ns, name, obj, status_only)
+            .map(|s| s.value.clone())
+    }
+
+    /// [`Store::update`], returning the stored object (no copy).
+    fn write(
+        &self,
+        kind: &Kind,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+        status_only: bool,
+    ) -> Result<Arc<Stored>, ApiError> {
         let mut i = self.inner.lock().unwrap();
         let ns = if kind.namespaced {
             ns.to_string()
@@ -467,14 +479,15 @@ impl Store {
             String::new()
         };
         let key = (ns.clone(), name.to_string());
-        let Some(old) = i
+        let Some(old_stored) = i
             .objects
             .get(&kind.key())
             .and_then(|m| m.get(&key))
-            .map(|s| s.value.clone())
+            .cloned()
         else {
             return Err(ApiError::not_found(kind, name));
         };
+        let old = &old_stored.value;
         if let Some(want) = obj["metadata"]["resourceVersion"].as_str() {
             if !want.is_empty()
                 && want
@@ -490,7 +503,7 @@ impl Store {
         }
         let new = if status_only {
             let mut n = old.clone();
-            n["status"] = obj["status"].clone();
+            n["status"] = obj["status"].take();
             n
         } else {
             if kind.status {
@@ -531,19 +544,19 @@ impl Store {
             }
             obj
         };
-        if new == old {
-            return Ok(old);
+        if new == *old {
+            return Ok(old_stored);
         }
         let mut new = new;
         i.rv += 1;
         new["metadata"]["resourceVersion"] = json!(i.rv.to_string());
-        let stored = Stored::new(new.clone());
+        let stored = Stored::new(new);
         i.objects
             .entry(kind.key())
             .or_default()
             .insert(key, stored.clone());
-        self.emit(&mut i, &kind.key(), &ns, "MODIFIED", stored);
-        Ok(new)
+        self.emit(&mut i, &kind.key(), &ns, "MODIFIED", stored.clone());
+        Ok(stored)
     }
 
     /// Read-modify-write under one lock-free retry loop (controllers use this).
@@ -554,13 +567,13 @@ impl Store {
         name: &str,
         status_only: bool,
         f: impl Fn(&mut Value),
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Stored>, ApiError> {
         loop {
             let Some(mut obj) = self.get(kind, ns, name) else {
                 return Err(ApiError::not_found(kind, name));
             };
             f(&mut obj);
-            match self.update(kind, ns, name, obj, status_only) {
+            match self.write(kind, ns, name, obj, status_only) {
                 Err(e) if e.code == 409 => continue,
                 r => return r,
             }
@@ -590,8 +603,10 @@ impl Store {
             Stored::new(obj.clone()),
         );
         if kind.kind == "Namespace" {
-            let namespaced: Vec<String> = i
+            let namespaced: Vec<String> = self
                 .kinds
+                .read()
+                .unwrap()
                 .iter()
                 .filter(|k| k.namespaced)
                 .map(|k| k.key())
