@@ -84,7 +84,9 @@ pub fn now() -> f64 {
 
 /// The part of a pod the measurement reads: the watch parses only these
 /// fields (a pod's full JSON, managedFields and all, is several times more
-/// work to parse, and the watch sees every update of every pod).
+/// work to parse, and the watch sees every update of every pod), and reads
+/// times, condition types and states straight into numbers and flags, so an
+/// update costs a handful of allocations.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct PodState {
     #[serde(default)]
@@ -104,8 +106,8 @@ struct PodMeta {
     name: Option<String>,
     #[serde(default)]
     namespace: Option<String>,
-    #[serde(default)]
-    creation_timestamp: Option<String>,
+    #[serde(default, deserialize_with = "time")]
+    creation_timestamp: Option<f64>,
     #[serde(default)]
     resource_version: Option<String>,
 }
@@ -120,8 +122,8 @@ struct PodSpec {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PodStatus {
-    #[serde(default)]
-    phase: Option<String>,
+    #[serde(default, rename = "phase", deserialize_with = "is_failed")]
+    failed: bool,
     #[serde(default)]
     conditions: Option<Vec<Condition>>,
     #[serde(default)]
@@ -131,12 +133,13 @@ struct PodStatus {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Condition {
-    #[serde(default, rename = "type")]
-    ctype: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    last_transition_time: Option<String>,
+    /// the index in [`PHASES`] of the phase this condition marks
+    #[serde(default, rename = "type", deserialize_with = "phase_of")]
+    phase: Option<usize>,
+    #[serde(default, rename = "status", deserialize_with = "is_true")]
+    met: bool,
+    #[serde(default, deserialize_with = "time")]
+    last_transition_time: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -157,8 +160,47 @@ struct ContainerState {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Running {
-    #[serde(default)]
-    started_at: Option<String>,
+    #[serde(default, deserialize_with = "time")]
+    started_at: Option<f64>,
+}
+
+/// Reads a string field (or null) through `f` without keeping the string.
+struct StrWith<T>(fn(&str) -> Option<T>);
+
+impl<T> serde::de::Visitor<'_> for StrWith<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Option<T>, E> {
+        Ok((self.0)(s))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+}
+
+fn time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    d.deserialize_any(StrWith(parse_time))
+}
+
+fn phase_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    d.deserialize_any(StrWith(|s| match s {
+        "PodScheduled" => Some(0),
+        "Initialized" => Some(1),
+        "Ready" => Some(3),
+        _ => None,
+    }))
+}
+
+fn is_true<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(d.deserialize_any(StrWith(|s| Some(s == "True")))?
+        .unwrap_or(false))
+}
+
+fn is_failed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(d.deserialize_any(StrWith(|s| Some(s == "Failed")))?
+        .unwrap_or(false))
 }
 
 impl Item for PodState {
@@ -174,12 +216,6 @@ impl PodState {
             .and_then(|m| m.uid.as_deref())
             .unwrap_or("")
     }
-    fn conditions(&self) -> &[Condition] {
-        self.status
-            .as_ref()
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or(&[])
-    }
     fn container_statuses(&self) -> &[ContainerStatus] {
         self.status
             .as_ref()
@@ -188,16 +224,15 @@ impl PodState {
     }
 }
 
-fn condition_time(pod: &PodState, t: &str) -> Option<Option<f64>> {
-    let c = pod
-        .conditions()
-        .iter()
-        .find(|c| c.ctype.as_deref() == Some(t) && c.status.as_deref() == Some("True"))?;
-    Some(c.last_transition_time.as_deref().and_then(parse_time))
-}
-
 /// The phases reached in this state of the pod: (reached, API time).
 fn reached(pod: &PodState) -> [Option<Option<f64>>; 4] {
+    let mut r = [None; 4];
+    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_deref());
+    for c in conditions.unwrap_or(&[]) {
+        if let (Some(k), true) = (c.phase, c.met) {
+            r[k] = Some(c.last_transition_time);
+        }
+    }
     let containers = pod
         .spec
         .as_ref()
@@ -207,14 +242,13 @@ fn reached(pod: &PodState) -> [Option<Option<f64>>; 4] {
         .status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref());
-    let started = statuses.and_then(|s| {
+    r[2] = statuses.and_then(|s| {
         if s.len() < containers || containers == 0 {
             return None;
         }
         let mut latest: Option<f64> = None;
         for c in s {
-            let t = c.state.as_ref()?.running.as_ref()?.started_at.as_deref();
-            let t = t.and_then(parse_time);
+            let t = c.state.as_ref()?.running.as_ref()?.started_at;
             latest = match (latest, t) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (None, b) => b,
@@ -223,27 +257,25 @@ fn reached(pod: &PodState) -> [Option<Option<f64>>; 4] {
         }
         Some(latest)
     });
-    [
-        condition_time(pod, "PodScheduled"),
-        condition_time(pod, "Initialized"),
-        started,
-        condition_time(pod, "Ready"),
-    ]
+    r
 }
 
 /// Record what one watch event shows of a pod, at time `at`.
 pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &PodState, at: f64, first_list: bool) {
-    let p = all.entry(pod.uid().to_string()).or_insert_with(|| {
+    let uid = pod.uid();
+    if !all.contains_key(uid) {
         let md = pod.metadata.clone().unwrap_or_default();
-        PodTimes {
+        let first = PodTimes {
             namespace: md.namespace.unwrap_or_default(),
             name: md.name.unwrap_or_default(),
             seen: Some(at),
-            created: md.creation_timestamp.as_deref().and_then(parse_time),
+            created: md.creation_timestamp,
             before: first_list,
             ..Default::default()
-        }
-    });
+        };
+        all.insert(uid.to_string(), first);
+    }
+    let Some(p) = all.get_mut(uid) else { return };
     for (k, r) in reached(pod).into_iter().enumerate() {
         if let Some(api) = r {
             if p.watch[k].is_none() {
@@ -252,7 +284,7 @@ pub fn observe(all: &mut HashMap<String, PodTimes>, pod: &PodState, at: f64, fir
             }
         }
     }
-    if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed") {
+    if pod.status.as_ref().is_some_and(|s| s.failed) {
         p.failed = true;
     }
     let restarts = pod
