@@ -100,10 +100,13 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
         ours: r,
         extra: json!({}),
     });
-    // measure_pods over many pods whose phases take known time
+    // measure_pods over many pods whose phases take known time; pairs of
+    // runs (without, with) side by side, more of them than elsewhere: the
+    // fake's own kubelet work varies by several percent from run to run
     let pods = if a.quick { 2_000 } else { 10_000 };
+    let pairs = if a.quick { 2 } else { 9 };
     let (mut with, mut without, mut rss_with, mut rss_without) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..n {
+    for _ in 0..pairs {
         for measure in [false, true] {
             let (fc, dir) = fake();
             fc.set_phase_delays(
@@ -134,6 +137,13 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
             }
         }
     }
+    // the change within each pair, a second view less moved by drift
+    let paired: Vec<f64> = with
+        .iter()
+        .zip(&without)
+        .map(|(w, o)| w / o - 1.0)
+        .collect();
+    let paired = stats(paired);
     let (w, wo) = (stats(with), stats(without));
     let (rw, rwo) = (stats(rss_with), stats(rss_without));
     let added = w.median / wo.median - 1.0;
@@ -146,7 +156,7 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
         guard: Some(("<= +50%".into(), added <= 0.50)),
         peer: Some(("the same without measure_pods".into(), wo)),
         ours: w,
-        extra: json!({"pods": pods}),
+        extra: json!({"pods": pods, "paired_added": {"median": paired.median, "min": paired.min, "max": paired.max, "n": paired.n}}),
     });
     rows.push(Row {
         name: "measure_pods_rss",
