@@ -723,7 +723,8 @@ pub mod load_api {
             c.insert("verb".into(), l.call.0.clone().into());
             c.insert("resource".into(), l.call.1.clone().into());
             c.insert("scope".into(), l.call.2.clone().into());
-            c.insert("count".into(), Dynamic::from(l.count));
+            // a number of requests (Prometheus writes counts as floats)
+            c.insert("count".into(), Dynamic::from(l.count.round() as i64));
             c.insert("p50".into(), Dynamic::from(l.p50));
             c.insert("p90".into(), Dynamic::from(l.p90));
             c.insert("p99".into(), Dynamic::from(l.p99));

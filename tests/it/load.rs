@@ -312,7 +312,7 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
         "#,
     );
     assert!(ok, "{e}{s}");
-    assert!(s.contains("posts=25.0 scope=resource met=true"), "{s}");
+    assert!(s.contains("posts=25 scope=resource met=true"), "{s}");
     assert!(s.contains("slo=true"), "{s}");
     assert!(p.results()["records"]["api_mutating_p99_seconds"]["value"].is_number());
     fc.faults().deny_metrics(true);
