@@ -31,6 +31,22 @@ fn hello(ctx: &Ctx) -> Outcome {
 fn pod2pod(ctx: &Ctx) -> Outcome {
     let p = ctx.project();
     let script = repo().join("scenarios/pod2pod/main.rhai");
+    // node roles the scenario sets and leaves for reuse; the test removes
+    // those the cluster did not have before
+    let roles = [
+        "role.scaffolding/pod2pod-client",
+        "role.scaffolding/pod2pod-server",
+        "role.scaffolding/monitored",
+    ];
+    let new_roles: Vec<&str> = roles
+        .iter()
+        .copied()
+        .filter(|r| {
+            ctx.kubectl(&["get", "nodes", "-l", r, "-o", "name"])
+                .trim()
+                .is_empty()
+        })
+        .collect();
     for overlay in ["pod", "service"] {
         let (code, so, se) = scaffold(
             &p,
@@ -68,10 +84,21 @@ fn pod2pod(ctx: &Ctx) -> Outcome {
     let (code, so, _) = scaffold(&p, &["report", "pod/latest", "service/latest"]);
     assert_eq!(code, 0);
     assert!(so.contains("overlay=service"), "{so}");
-    // the scenario's objects stay for reuse (SPEC "Labels"): the test removes them
+    // the scenario's objects and node roles stay for reuse (SPEC "Labels"):
+    // the test checks the roles are there, then removes what it added
+    for r in roles {
+        let on = ctx.kubectl(&["get", "nodes", "-l", &format!("{r}=true"), "-o", "name"]);
+        assert!(!on.trim().is_empty(), "no node has {r}");
+    }
+    let unset: Vec<String> = new_roles.iter().map(|r| format!("\"{r}\": ()")).collect();
     run_ok(
         &p,
-        r#"for d in ["pod2pod-client", "pod2pod-server"] { delete("deployment", d, #{wait: true}); } delete("service", "pod2pod-server");"#,
+        &format!(
+            r#"label_nodes("all", #{{{}}});
+            for d in ["pod2pod-client", "pod2pod-server"] {{ delete("deployment", d, #{{wait: true}}); }}
+            delete("service", "pod2pod-server");"#,
+            unset.join(", ")
+        ),
     );
     Ok(())
 }
