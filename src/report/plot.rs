@@ -4,6 +4,7 @@
 
 use super::stats::Summary;
 use super::{numbers, Run};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -133,6 +134,52 @@ where
     Ok(())
 }
 
+/// A chart with one slot per label along x (a run or a sweep group) and the
+/// metric along `y`, its axes and grid drawn.
+fn labelled_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    unit: &str,
+    labels: &[String],
+    y: std::ops::Range<f64>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    let n = labels.len();
+    let caption = if unit.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} ({unit})")
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y)
+        .map_err(e)?;
+    let fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2) * 2 + 1)
+        .x_label_formatter(&fmt)
+        .y_desc(unit)
+        .y_label_formatter(&|y| super::short_num(*y))
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
+}
+
 /// One metric's chart: bars or a line of the means, with error bars.
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -149,36 +196,7 @@ where
     let hi = bars.iter().map(|b| b.3).fold(0f64, f64::max);
     let pad = ((hi - lo) * 0.1).max(1e-9);
     let y0 = if lo < 0.0 { lo - pad } else { 0.0 };
-    let n = labels.len();
-    let title = if p.unit.is_empty() {
-        p.title.clone()
-    } else {
-        format!("{} ({})", p.title, p.unit)
-    };
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y0..(hi + pad))
-        .map_err(e)?;
-    let fmt = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-            labels[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(2) * 2 + 1)
-        .x_label_formatter(&fmt)
-        .y_desc(p.unit.clone())
-        .y_label_formatter(&|y| super::short_num(*y))
-        .draw()
-        .map_err(e)?;
+    let mut chart = labelled_chart(area, &p.title, &p.unit, labels, y0..(hi + pad))?;
     match style {
         Style::Bar => {
             chart
@@ -310,36 +328,7 @@ where
     let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (lo, hi) = if all.is_empty() { (0.0, 1.0) } else { (lo, hi) };
     let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
-    let n = labels.len();
-    let title = if p.unit.is_empty() {
-        p.title.clone()
-    } else {
-        format!("{} ({})", p.title, p.unit)
-    };
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
-        .map_err(e)?;
-    let fmt = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-            labels[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(2) * 2 + 1)
-        .x_label_formatter(&fmt)
-        .y_desc(p.unit.clone())
-        .y_label_formatter(&|y| super::short_num(*y))
-        .draw()
-        .map_err(e)?;
+    let mut chart = labelled_chart(area, &p.title, &p.unit, labels, (lo - pad)..(hi + pad))?;
     for (i, xs) in p.groups.iter().enumerate() {
         if xs.is_empty() {
             continue;
