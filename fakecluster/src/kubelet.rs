@@ -31,6 +31,11 @@ pub struct LogBuf {
     closed: AtomicBool,
 }
 
+/// The error of a pull that a throttling registry refused.
+fn pull_throttled(image: &str) -> String {
+    format!("failed to pull and unpack image \"{image}\": unexpected status: 429 Too Many Requests (toomanyrequests: rate limit exceeded)")
+}
+
 impl LogBuf {
     fn new() -> Arc<Self> {
         Arc::new(LogBuf {
@@ -197,7 +202,7 @@ impl Kubelet {
 
     /// A pull a throttling registry refused: ErrImagePull and its event.
     async fn pull_failed(&self, pod: &Value, rt: &Arc<PodRt>, c: &Arc<ContainerRt>) {
-        let msg = format!("failed to pull and unpack image \"{}\": unexpected status: 429 Too Many Requests (toomanyrequests: rate limit exceeded)", c.image);
+        let msg = pull_throttled(&c.image);
         *c.state.lock().unwrap() = CState::Waiting {
             reason: "ErrImagePull".into(),
             message: msg.clone(),
@@ -637,9 +642,10 @@ impl Kubelet {
                     "Pulling",
                     &format!("Pulling image \"{}\"", c.image),
                 );
+                let why = format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{}\": not found", c.image);
                 *c.state.lock().unwrap() = CState::Waiting {
                     reason: "ErrImagePull".into(),
-                    message: format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{}\": not found", c.image),
+                    message: why.clone(),
                 };
                 self.event(
                     &pod,
@@ -651,9 +657,13 @@ impl Kubelet {
                 let (me, rt2, c2) = (self.clone(), rt.clone(), c.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(300)).await;
+                    // as the kubelet says it: the back-off, then the pull's error
                     *c2.state.lock().unwrap() = CState::Waiting {
                         reason: "ImagePullBackOff".into(),
-                        message: format!("Back-off pulling image \"{}\"", c2.image),
+                        message: format!(
+                            "Back-off pulling image \"{}\": ErrImagePull: {why}",
+                            c2.image
+                        ),
                     };
                     me.sync(&rt2).await;
                 });
@@ -669,7 +679,11 @@ impl Kubelet {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                         *c.state.lock().unwrap() = CState::Waiting {
                             reason: "ImagePullBackOff".into(),
-                            message: format!("Back-off pulling image \"{}\"", c.image),
+                            message: format!(
+                                "Back-off pulling image \"{}\": ErrImagePull: {}",
+                                c.image,
+                                pull_throttled(&c.image)
+                            ),
                         };
                         me.sync(&rt2).await;
                         tokio::time::sleep(Duration::from_millis(700)).await;
