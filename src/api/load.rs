@@ -15,7 +15,7 @@ use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Script handle of a load.
 #[derive(Clone)]
@@ -455,8 +455,10 @@ pub mod load_api {
 
     /// Wait until every created pod, Deployment, DaemonSet and StatefulSet
     /// of the load is ready (other kinds are ready once created); a failed
-    /// pod is an error at once. Option: `timeout` (seconds, 300). Returns
-    /// how many were waited for.
+    /// pod is an error at once. Shows how many are ready as it goes; a
+    /// timeout names what is not ready and why, with the reasons of a
+    /// workload's pods (an image that cannot be pulled, say). Option:
+    /// `timeout` (seconds, 300). Returns how many were waited for.
     #[rhai_fn(name = "wait_ready", return_raw)]
     pub fn wait_ready(
         ctx: NativeCallContext,
@@ -467,8 +469,21 @@ pub mod load_api {
         let o = Opts::new("wait_ready", options, &["timeout"])?;
         let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
         let _t = h.trace("load.wait_ready", String::new);
-        let n = block_on(&h, l.0.wait_ready(t))?
-            .map_err(|e| error(format!("wait_ready: load {}: {e}", l.0.id)))?;
+        let id = &l.0.id;
+        let progress = crate::ui::Progress::start(&format!("wait_ready: load {id}"));
+        // a spinner follows every change; a log gets a line every 5 s
+        let tty = crate::ui::stderr_is_tty();
+        let mut shown = Instant::now();
+        let n = block_on(
+            &h,
+            l.0.wait_ready(t, |ready, total| {
+                if tty || ready == total || shown.elapsed() >= Duration::from_secs(5) {
+                    shown = Instant::now();
+                    progress.set(&format!("wait_ready: load {id}: {ready} of {total} ready"));
+                }
+            }),
+        )?
+        .map_err(|e| error(format!("wait_ready: load {id}: {e}")))?;
         Ok(n as i64)
     }
 
@@ -574,7 +589,8 @@ pub mod load_api {
             let before = l.0.created_count();
             block_on(&h, l.0.create(&pick, l.1))?;
             created += l.0.created_count() - (before);
-            block_on(&h, l.0.wait_ready(t))?.map_err(|e| error(format!("churn: {e}")))?;
+            block_on(&h, l.0.wait_ready(t, |_, _| {}))?
+                .map_err(|e| error(format!("churn: {e}")))?;
             if cycle + 1 < cycles {
                 block_on(&h, tokio::time::sleep(interval))?;
             }
@@ -684,8 +700,10 @@ pub mod load_api {
     /// call (verb, resource, scope), the request count and p50/p90/p99 from
     /// the difference of the `apiserver_request_duration_seconds` buckets,
     /// its SLO (1 s for single objects, 5 s for namespace lists, 30 s for
-    /// cluster lists) and whether it was met, plus the requests by error
-    /// code (`apiserver_request_total`). Records
+    /// cluster lists) and whether it was met, plus the requests answered
+    /// with an error (`apiserver_request_total`): `errors` counts them by
+    /// code (`#{"404": 2}`), `error_calls` by call
+    /// (`[#{verb, resource, code, count}]`). Records
     /// `api_mutating_p99_seconds` (the worst single-object mutating call,
     /// the SLO's figure). Needs get on the nonResourceURL `/metrics`.
     /// Option: `record` (true).
@@ -707,7 +725,8 @@ pub mod load_api {
         measure_api(ctx, Map::new())
     }
 
-    /// Stop an API measurement: `#{calls, errors, slo}` (see `measure_api`).
+    /// Stop an API measurement: `#{calls, errors, error_calls, slo}` (see
+    /// `measure_api`).
     #[rhai_fn(name = "stop", return_raw)]
     pub fn stop_api(ctx: NativeCallContext, m: &mut ApiMeasure) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
@@ -750,16 +769,23 @@ pub mod load_api {
             }
             calls.push(Dynamic::from_map(c));
         }
+        // requests answered with an error: by code, and by call
         let mut errors = Map::new();
+        let mut error_calls = Array::new();
         for ((verb, res, code), n) in &codes {
             if code.parse::<u16>().is_ok_and(|c| c >= 400) {
-                let key = code.to_string();
+                let n = n.round() as i64;
                 let prev = errors
-                    .get(key.as_str())
-                    .and_then(|v| v.as_float().ok())
-                    .unwrap_or(0.0);
-                errors.insert(key.into(), Dynamic::from(prev + n));
-                let _ = (verb, res);
+                    .get(code.as_str())
+                    .and_then(|v| v.as_int().ok())
+                    .unwrap_or(0);
+                errors.insert(code.as_str().into(), Dynamic::from(prev + n));
+                let mut e = Map::new();
+                e.insert("verb".into(), verb.clone().into());
+                e.insert("resource".into(), res.clone().into());
+                e.insert("code".into(), code.clone().into());
+                e.insert("count".into(), Dynamic::from(n));
+                error_calls.push(Dynamic::from_map(e));
             }
         }
         if m.0 .2 {
@@ -782,6 +808,7 @@ pub mod load_api {
         let mut out = Map::new();
         out.insert("calls".into(), Dynamic::from_array(calls));
         out.insert("errors".into(), Dynamic::from_map(errors));
+        out.insert("error_calls".into(), Dynamic::from_array(error_calls));
         out.insert("slo".into(), Dynamic::from_map(slo));
         Ok(out)
     }

@@ -235,11 +235,19 @@ impl Load {
 
     /// Wait until every created object that has a readiness rule (pods,
     /// Deployments, DaemonSets, StatefulSets) is ready; a failed pod is an
-    /// error at once. `Ok(ready count)`.
-    pub async fn wait_ready(&self, timeout: Duration) -> Result<usize, String> {
+    /// error at once. `progress(ready, total)` is called as objects become
+    /// ready. On timeout the error names what is not ready and why, with
+    /// the reasons of a workload's pods (an image that cannot be pulled, a
+    /// pod that cannot be scheduled). `Ok(ready count)`.
+    pub async fn wait_ready(
+        &self,
+        timeout: Duration,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<usize, String> {
         let deadline = Instant::now() + timeout;
-        let mut total = 0;
-        for ((path, _), res) in self.collections(true) {
+        // (collection path, namespace, kind, resource, the names to wait for)
+        let mut waits = vec![];
+        for ((path, ns), res) in self.collections(true) {
             let Ok(kind) = rules::Kind::parse(&res.plural) else {
                 continue;
             };
@@ -259,57 +267,154 @@ impl Load {
                     .map(|(_, it)| it.name.clone())
                     .collect()
             };
-            let mut ready: HashSet<String> = HashSet::new();
+            waits.push((path, ns, kind, res, want));
+        }
+        let total: usize = waits.iter().map(|w| w.4.len()).sum();
+        let mut done = 0;
+        progress(0, total);
+        for (path, ns, kind, res, want) in waits {
+            // name -> why it is not ready yet (absent: ready)
+            let mut why: BTreeMap<String, String> = want
+                .iter()
+                .map(|n| (n.clone(), "not seen yet".to_string()))
+                .collect();
             let mut w = Watcher::new(&self.client, &path, &self.selector());
-            let judge = |o: &Value, ready: &mut HashSet<String>| -> Result<(), String> {
+            let judge = |o: &Value, why: &mut BTreeMap<String, String>| -> Result<(), String> {
                 let v = rules::evaluate(kind, o);
                 if v.failed {
                     return Err(format!("{} {} failed: {}", kind.name(), v.id(), v.reason));
                 }
-                if v.ready {
-                    ready.insert(v.name.clone());
-                } else {
-                    ready.remove(&v.name);
+                if want.contains(&v.name) {
+                    if v.ready {
+                        why.remove(&v.name);
+                    } else {
+                        why.insert(v.name.clone(), v.reason);
+                    }
                 }
                 Ok(())
             };
-            while !want.iter().all(|n| ready.contains(n)) {
+            while !why.is_empty() {
                 let left = deadline.saturating_duration_since(Instant::now());
-                let ev = tokio::time::timeout(left, w.next()).await.map_err(|_| {
-                    let missing: Vec<&String> = want
-                        .iter()
-                        .filter(|n| !ready.contains(*n))
-                        .take(5)
-                        .collect();
-                    format!(
-                        "{} of {} {} not ready after {} s (e.g. {})",
-                        want.len() - want.iter().filter(|n| ready.contains(*n)).count(),
-                        want.len(),
-                        res.plural,
-                        timeout.as_secs(),
-                        missing
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
+                let Ok(ev) = tokio::time::timeout(left, w.next()).await else {
+                    return Err(self.not_ready_text(kind, &res, &ns, &why, timeout).await);
+                };
+                let before = why.len();
                 match ev.map_err(|e| format!("watching {path}: {e}"))? {
                     Event::Restarted(items) => {
-                        ready.clear();
+                        for n in &want {
+                            why.insert(n.clone(), "not seen yet".to_string());
+                        }
                         for o in &items {
-                            judge(o, &mut ready)?;
+                            judge(o, &mut why)?;
                         }
                     }
-                    Event::Applied(o) => judge(&o, &mut ready)?,
+                    Event::Applied(o) => judge(&o, &mut why)?,
                     Event::Deleted(o) => {
-                        ready.remove(o["metadata"]["name"].as_str().unwrap_or(""));
+                        let n = o["metadata"]["name"].as_str().unwrap_or("");
+                        if want.contains(n) {
+                            why.insert(n.to_string(), "deleted".to_string());
+                        }
                     }
                 }
+                if why.len() != before {
+                    progress(done + want.len() - why.len(), total);
+                }
             }
-            total += want.len();
+            done += want.len();
         }
         Ok(total)
+    }
+
+    /// The timeout error of `wait_ready`: how many are not ready, the
+    /// first few with their reason, and for workloads the reasons of their
+    /// pods that are not ready.
+    async fn not_ready_text(
+        &self,
+        kind: rules::Kind,
+        res: &Resource,
+        ns: &str,
+        why: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> String {
+        let want = {
+            let created = self.created.lock().unwrap();
+            self.items
+                .iter()
+                .enumerate()
+                .filter(|(i, it)| {
+                    created.contains(i)
+                        && it.res.plural == res.plural
+                        && (ns.is_empty() || ns == it.ns)
+                })
+                .count()
+        };
+        let first: Vec<String> = why
+            .iter()
+            .take(3)
+            .map(|(n, r)| {
+                let id = if ns.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{ns}/{n}")
+                };
+                format!("{} {id} ({r})", kind.name())
+            })
+            .collect();
+        let more = why.len().saturating_sub(first.len());
+        let mut text = format!(
+            "{} of {} {} not ready after {} s: {}{}",
+            why.len(),
+            want.max(why.len()),
+            res.plural,
+            timeout.as_secs(),
+            first.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        if kind != rules::Kind::Pod && !ns.is_empty() {
+            let pods = self.workload_pods_not_ready(ns, why).await;
+            if !pods.is_empty() {
+                text.push_str(&format!("; their pods: {}", pods.join(", ")));
+            }
+        }
+        text
+    }
+
+    /// Up to three pods in `ns` owned by one of the workloads `names` (a
+    /// DaemonSet's or StatefulSet's own pods, a Deployment's through its
+    /// ReplicaSets) that are not ready, with the reason.
+    async fn workload_pods_not_ready(
+        &self,
+        ns: &str,
+        names: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let path = format!("/api/v1/namespaces/{ns}/pods");
+        let Ok((pods, _)) = http::list_all(&self.client, &path, "").await else {
+            return vec![];
+        };
+        pods.iter()
+            .map(|o| (rules::evaluate(rules::Kind::Pod, o), waiting_message(o)))
+            .filter(|(v, _)| !v.ready)
+            .filter(|(v, _)| {
+                v.owner.as_ref().is_some_and(|o| {
+                    names.keys().any(|n| {
+                        o.name == *n
+                            || (o.kind == "ReplicaSet"
+                                && o.name
+                                    .strip_prefix(n.as_str())
+                                    .is_some_and(|r| r.starts_with('-') && !r[1..].contains('-')))
+                    })
+                })
+            })
+            .take(3)
+            .map(|(v, msg)| match msg {
+                Some(m) => format!("pod {} ({}: {m})", v.name, v.reason),
+                None => format!("pod {} ({})", v.name, v.reason),
+            })
+            .collect()
     }
 
     /// Delete the objects `which` one by one (background propagation);
@@ -459,6 +564,25 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String,
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The kubelet's message for the first waiting container of a pod (why an
+/// image cannot be pulled, say), cut to 200 characters.
+fn waiting_message(pod: &Value) -> Option<String> {
+    let st = &pod["status"];
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| st[k].as_array())
+        .flatten()
+        .find_map(|c| c["state"]["waiting"]["message"].as_str())
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let mut t: String = m.chars().take(200).collect();
+            if t.len() < m.len() {
+                t.push_str("...");
+            }
+            t
+        })
 }
 
 #[cfg(test)]

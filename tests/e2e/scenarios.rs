@@ -9,6 +9,7 @@ pub const TESTS: &[Test] = &[
     ("scenario_xdp", xdp),
     ("scenario_pod_density_30_pods", pod_density),
     ("pod_latency_agrees_with_the_api", pod_latency),
+    ("load_wait_ready_says_why", load_wait_ready),
     ("kind_clusters", kind),
     ("manifests_without_their_images", manifests),
 ];
@@ -266,6 +267,46 @@ spec: {{terminationGracePeriodSeconds: 0, containers: [{{name: c, image: "regist
         "{rewritten} of 30 pods had their status written again after Ready"
     );
     ctx.kubectl(&["delete", "namespace", &ns, "--wait=true"]);
+    Ok(())
+}
+
+/// A load whose image cannot be pulled: `.wait_ready` times out naming the
+/// Deployment, its pod and the kubelet's reason, and the load is deleted.
+fn load_wait_ready(ctx: &Ctx) -> Outcome {
+    let p = ctx.project();
+    let (code, so, se) = script(
+        &p,
+        "s.rhai",
+        r#"
+        let d = create_objects(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: "unpullable-{{i}}"}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: "unpullable-{{i}}"}}
+  template:
+    metadata: {labels: {app: "unpullable-{{i}}"}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{name: c, image: "scaffold-e2e/no-such-image:1"}]
+`, #{count: 1});
+        d.wait_ready(#{timeout: 20});
+        "#,
+        &[],
+    );
+    assert_ne!(code, 0, "{so}");
+    assert!(
+        se.contains("1 of 1 deployments not ready after 20 s")
+            && se.contains("deployment default/unpullable-0 ("),
+        "{se}"
+    );
+    assert!(
+        se.contains("their pods: pod unpullable-0-")
+            && (se.contains("ImagePullBackOff") || se.contains("ErrImagePull"))
+            && se.contains("no-such-image"),
+        "{se}"
+    );
     Ok(())
 }
 

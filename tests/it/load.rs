@@ -197,6 +197,53 @@ fn kept_loads_stay_and_cleanup_finds_them_and_ctrl_c_leaks_nothing() {
     }
 }
 
+/// `.wait_ready` shows progress, and its timeout says what is not ready
+/// and why, down to a workload's pods (an image that cannot be pulled).
+#[test]
+fn wait_ready_shows_progress_and_says_why_it_timed_out() {
+    let p = Project::new();
+    let fc = FakeCluster::start(Options {
+        nodes: 1,
+        unpullable: vec!["no-such-image".into()],
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    p.file("pod.yaml", POD);
+    let (ok, s, e) = run(
+        &p,
+        r#"create_objects("pod.yaml", #{count: 3, vars: #{image: "pause"}}).wait_ready(#{timeout: 30});"#,
+    );
+    assert!(ok, "{e}{s}");
+    assert!(e.contains(": 3 of 3 ready"), "{e}");
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let d = create_objects(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: "web-{{i}}"}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: "web-{{i}}"}}
+  template:
+    metadata: {labels: {app: "web-{{i}}"}}
+    spec: {containers: [{name: c, image: no-such-image}]}
+`, #{count: 2});
+        d.wait_ready(#{timeout: 2});
+        "#,
+    );
+    assert!(!ok, "{s}");
+    assert!(e.contains("2 of 2 deployments not ready after 2 s"), "{e}");
+    assert!(e.contains("deployment default/web-0 ("), "{e}");
+    assert!(
+        e.contains("their pods: pod web-")
+            && e.contains("no-such-image")
+            && e.contains("not found"),
+        "{e}"
+    );
+}
+
 /// A script that fails after creating a load: the load is deleted by the
 /// end of the run all the same.
 #[test]
@@ -306,7 +353,10 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
         r#"
         let a = measure_api();
         create_objects("pod.yaml", #{count: 25, qps: 1000, vars: #{image: "pause"}});
+        for i in 0..2 { try { get("configmap", "not-there"); } catch {} }
         let r = a.stop();
+        print(`errors=${r.errors}`);
+        for e in r.error_calls { print(`error ${e.verb} ${e.resource} ${e.code} x${e.count}`); }
         for c in r.calls { if c.verb == "POST" && c.resource == "pods" { print(`posts=${c.count} scope=${c.scope} met=${c.met} p99=${c.p99}`); } }
         print(`slo=${r.slo.met}`);
         "#,
@@ -314,6 +364,8 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
     assert!(ok, "{e}{s}");
     assert!(s.contains("posts=25 scope=resource met=true"), "{s}");
     assert!(s.contains("slo=true"), "{s}");
+    assert!(s.contains(r#"errors=#{"404": 2}"#), "{s}");
+    assert!(s.contains("error GET configmaps 404 x2"), "{s}");
     assert!(p.results()["records"]["api_mutating_p99_seconds"]["value"].is_number());
     fc.faults().deny_metrics(true);
     let (ok, s, e) = run(&p, "measure_api();");
