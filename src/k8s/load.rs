@@ -296,7 +296,8 @@ impl Load {
             while !why.is_empty() {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let Ok(ev) = tokio::time::timeout(left, w.next()).await else {
-                    return Err(self.not_ready_text(kind, &res, &ns, &why, timeout).await);
+                    let text = self.not_ready_text(kind, &res, &ns, want.len(), &why, timeout);
+                    return Err(text.await);
                 };
                 let before = why.len();
                 match ev.map_err(|e| format!("watching {path}: {e}"))? {
@@ -325,29 +326,18 @@ impl Load {
         Ok(total)
     }
 
-    /// The timeout error of `wait_ready`: how many are not ready, the
-    /// first few with their reason, and for workloads the reasons of their
-    /// pods that are not ready.
+    /// The timeout error of `wait_ready`: how many of the `want` waited for
+    /// in one collection are not ready, the first few with their reason,
+    /// and for workloads the reasons of their pods that are not ready.
     async fn not_ready_text(
         &self,
         kind: rules::Kind,
         res: &Resource,
         ns: &str,
+        want: usize,
         why: &BTreeMap<String, String>,
         timeout: Duration,
     ) -> String {
-        let want = {
-            let created = self.created.lock().unwrap();
-            self.items
-                .iter()
-                .enumerate()
-                .filter(|(i, it)| {
-                    created.contains(i)
-                        && it.res.plural == res.plural
-                        && (ns.is_empty() || ns == it.ns)
-                })
-                .count()
-        };
         let first: Vec<String> = why
             .iter()
             .take(3)
@@ -364,7 +354,7 @@ impl Load {
         let mut text = format!(
             "{} of {} {} not ready after {} s: {}{}",
             why.len(),
-            want.max(why.len()),
+            want,
             res.plural,
             timeout.as_secs(),
             first.join(", "),
