@@ -1,9 +1,11 @@
 //! The real-cluster suite: every host function and subcommand that talks
-//! to a cluster, through the real binary, against a real Kubernetes
-//! (the kit of ../shared/realk8s in CI). Its own runner (harness = false):
-//! tests run one at a time (the kit has one node), each must leave nothing
-//! behind (scaffold's labelled objects, test namespaces, node labels), and
-//! the last line counts passes, failures and skips.
+//! to a cluster, through the real binary, against any Kubernetes a user
+//! points it at (README "Test against your own cluster"). Its own runner
+//! (harness = false): tests run one at a time, each must leave nothing
+//! behind (scaffold's labelled objects, test namespaces and CRDs, node
+//! labels) compared with the cluster just before it; what a test left is
+//! reported as its own and cleaned up, so the next test starts clean. The
+//! last line counts passes, failures and skips.
 //!
 //!   SCAFFOLD_E2E_KUBECONFIG=FILE cargo test --test e2e [-- FILTER]
 //!
@@ -20,7 +22,7 @@ mod objects;
 mod ready;
 mod scenarios;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -104,7 +106,21 @@ impl Ctx {
         ns
     }
 
-    /// The only node of the kit (the first node of any cluster).
+    /// Tests that change node labels run only when asked
+    /// (`SCAFFOLD_E2E_NODE_LABELS=1`): the suite touches nothing but what
+    /// it creates unless told otherwise.
+    pub fn node_labels_allowed(&self) -> Outcome {
+        if std::env::var("SCAFFOLD_E2E_NODE_LABELS").is_ok_and(|v| v == "1") {
+            Ok(())
+        } else {
+            skip(
+                "changes node labels",
+                "set SCAFFOLD_E2E_NODE_LABELS=1 to let it label nodes (it puts them back)",
+            )
+        }
+    }
+
+    /// The first node of the cluster.
     pub fn node(&self) -> String {
         self.kubectl(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"])
     }
@@ -160,65 +176,128 @@ pub fn run_ok(p: &Project, body: &str) -> String {
     so
 }
 
-/// What the cluster holds that a test may leave behind.
-fn state(ctx: &Ctx) -> (Vec<String>, BTreeMap<String, String>) {
-    let mut left = vec![];
+/// What the cluster holds that a test may leave behind: scaffold's
+/// labelled objects, test namespaces, test CRDs (as `kind/name` or
+/// `kind/ns/name`), and every node's labels.
+struct State {
+    objects: BTreeSet<String>,
+    labels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn state(ctx: &Ctx) -> State {
+    let mut objects = BTreeSet::new();
     let labelled = ctx.kubectl(&[
         "get",
-        "pods,configmaps,secrets,persistentvolumeclaims,services,deployments,jobs,daemonsets,statefulsets",
+        "pods,configmaps,secrets,persistentvolumeclaims,services,deployments,jobs,daemonsets,statefulsets,serviceaccounts,roles,rolebindings",
         "-A",
         "-l",
         "app.kubernetes.io/managed-by=scaffold",
         "-o",
-        "name",
+        "jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
     ]);
-    left.extend(labelled.lines().map(|l| format!("labelled {l}")));
+    objects.extend(labelled.lines().map(str::to_string));
     let namespaces = ctx.kubectl(&["get", "namespaces", "-o", "name"]);
-    left.extend(
+    objects.extend(
         namespaces
             .lines()
             .filter(|l| l.starts_with("namespace/scaffold-e2e"))
-            .map(|l| l.to_string()),
+            .map(str::to_string),
     );
     let crds = ctx.kubectl(&["get", "crd", "-o", "name"]);
-    left.extend(
+    objects.extend(
         crds.lines()
-            .filter(|l| l.contains("scaffold.test"))
-            .map(|l| l.to_string()),
+            .filter(|l| l.ends_with("scaffold.test"))
+            .map(str::to_string),
     );
-    let labels = ctx.kubectl(&[
-        "get",
-        "nodes",
-        "-o",
-        "jsonpath={range .items[*]}{.metadata.name}={.metadata.labels}{\"\\n\"}{end}",
-    ]);
-    let labels = labels
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(n, l)| (n.to_string(), l.to_string()))
+    let nodes: serde_json::Value =
+        serde_json::from_str(&ctx.kubectl(&["get", "nodes", "-o", "json"])).unwrap();
+    let labels = nodes["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let l = n["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect();
+            (n["metadata"]["name"].as_str().unwrap_or("").to_string(), l)
+        })
         .collect();
-    (left, labels)
+    State { objects, labels }
 }
 
-/// Delete what a failed test left, so the next one starts clean.
-fn sweep(ctx: &Ctx, left: &[String]) {
-    for l in left {
-        let what = l.trim_start_matches("labelled ");
-        let (kind, rest) = what.split_once('/').unwrap_or((what, ""));
-        if kind == "namespace" {
-            let _ =
-                ctx.kubectl_out(&["delete", "namespace", rest, "--wait=true", "--timeout=120s"]);
+/// What a test left: objects that were not there before it, and node
+/// label changes (as `node: key=old -> new`).
+fn leftovers(before: &State, after: &State) -> (Vec<String>, Vec<String>) {
+    let objects = after.objects.difference(&before.objects).cloned().collect();
+    let mut labels = vec![];
+    for (node, now) in &after.labels {
+        let was = before.labels.get(node).cloned().unwrap_or_default();
+        for k in was.keys().chain(now.keys()).collect::<BTreeSet<_>>() {
+            if was.get(k) != now.get(k) {
+                let show =
+                    |v: Option<&String>| v.map_or("(none)".to_string(), |v| format!("{v:?}"));
+                labels.push(format!(
+                    "{node}: {k} {} -> {}",
+                    show(was.get(k)),
+                    show(now.get(k))
+                ));
+            }
         }
     }
-    let _ = ctx.kubectl_out(&[
-        "delete",
-        "pods,configmaps,secrets,persistentvolumeclaims",
-        "-A",
-        "-l",
-        "app.kubernetes.io/managed-by=scaffold",
-        "--wait=true",
-        "--timeout=60s",
-    ]);
+    (objects, labels)
+}
+
+/// Delete what a test left and put node labels back as they were, so the
+/// next test starts from the same cluster.
+fn clean_up(ctx: &Ctx, before: &State, left: &[String]) {
+    for l in left {
+        let parts: Vec<&str> = l.split('/').collect();
+        let _ = match parts.as_slice() {
+            ["namespace", ns] => {
+                ctx.kubectl_out(&["delete", "namespace", ns, "--wait=true", "--timeout=120s"])
+            }
+            [kind, name] => {
+                ctx.kubectl_out(&["delete", kind, name, "--wait=true", "--timeout=60s"])
+            }
+            [kind, ns, name] => {
+                let mut a = vec!["delete", kind, name, "--wait=true", "--timeout=60s"];
+                if !ns.is_empty() {
+                    a.extend(["-n", ns]);
+                }
+                ctx.kubectl_out(&a)
+            }
+            _ => continue,
+        };
+    }
+    let now = state(ctx);
+    for (node, labels) in &now.labels {
+        let Some(was) = before.labels.get(node) else {
+            continue;
+        };
+        let mut args: Vec<String> = vec![
+            "label".into(),
+            "node".into(),
+            node.clone(),
+            "--overwrite".into(),
+        ];
+        for k in labels.keys() {
+            if !was.contains_key(k) {
+                args.push(format!("{k}-"));
+            }
+        }
+        for (k, v) in was {
+            if labels.get(k) != Some(v) {
+                args.push(format!("{k}={v}"));
+            }
+        }
+        if args.len() > 4 {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = ctx.kubectl_out(&a);
+        }
+    }
 }
 
 type Test = (&'static str, fn(&Ctx) -> Outcome);
@@ -237,7 +316,7 @@ fn gate() -> Result<PathBuf, String> {
     let kc = std::env::var_os("SCAFFOLD_E2E_KUBECONFIG")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .ok_or("SCAFFOLD_E2E_KUBECONFIG is not set: give the kubeconfig of a throwaway cluster (in CI: ../shared/realk8s, see README.md \"Contributing\")")?;
+        .ok_or("SCAFFOLD_E2E_KUBECONFIG is not set: give the kubeconfig of a cluster to test against (README.md \"Test against your own cluster\")")?;
     let ctx = Ctx {
         kubeconfig: kc.clone(),
     };
@@ -272,8 +351,11 @@ fn main() {
             std::process::exit(1);
         }
         Err(why) => {
-            println!("SKIP: real-cluster suite ({why})");
-            println!("e2e: 0 passed, 0 failed, {} skipped", tests().len());
+            let all = tests();
+            for (name, _) in &all {
+                println!("test {name} ... SKIP: {why}");
+            }
+            println!("e2e: 0 passed, 0 failed, {} skipped", all.len());
             return;
         }
     };
@@ -284,11 +366,12 @@ fn main() {
         if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
             continue;
         }
-        let (_, labels_before) = state(&ctx);
+        let before = state(&ctx);
         let t = Instant::now();
         print!("test {name} ... ");
         let r = std::panic::catch_unwind(|| f(&ctx));
-        let (left, labels_after) = state(&ctx);
+        let after = state(&ctx);
+        let (left, labels) = leftovers(&before, &after);
         let secs = t.elapsed().as_secs_f64();
         let mut problem = match r {
             Ok(Ok(())) => None,
@@ -304,19 +387,28 @@ fn main() {
                     .unwrap_or_else(|| "panic".into()),
             ),
         };
-        if problem.is_none() && !left.is_empty() {
-            problem = Some(format!("left behind in the cluster: {}", left.join(", ")));
-        }
-        if problem.is_none() && labels_before != labels_after {
-            problem = Some(format!(
-                "node labels changed: {labels_before:?} -> {labels_after:?}"
-            ));
+        if !left.is_empty() || !labels.is_empty() {
+            let mut what = vec![];
+            if !left.is_empty() {
+                what.push(format!(
+                    "{name} left behind in the cluster: {}",
+                    left.join(", ")
+                ));
+            }
+            if !labels.is_empty() {
+                what.push(format!("{name} changed node labels: {}", labels.join("; ")));
+            }
+            let what = what.join("\n") + " (cleaned up)";
+            problem = Some(match problem {
+                Some(p) => format!("{p}\n{what}"),
+                None => what,
+            });
+            clean_up(&ctx, &before, &left);
         }
         match problem {
             Some(p) => {
                 println!("FAILED [{secs:.1}s]\n  {}", p.replace('\n', "\n  "));
                 failed.push(name);
-                sweep(&ctx, &left);
             }
             None if skipped.last().is_some_and(|s| s.starts_with(name)) => {}
             None => {

@@ -9,7 +9,8 @@ pub const TESTS: &[Test] = &[
         ready_workloads,
     ),
     ("ready_fails_at_once_on_a_failed_pod", failed_pods),
-    ("facts_readyz_url_nodes_labels_cidr_context", facts),
+    ("facts_readyz_url_nodes_cidr_context", facts),
+    ("label_nodes_and_put_them_back", node_labels),
 ];
 
 /// Every kind the rules check, in one namespace: a Job that completed
@@ -251,11 +252,6 @@ fn facts(ctx: &Ctx) -> Outcome {
             let c = cluster_cidr_info();
             print("cidr=" + c.cidr + " source=" + c.source);
             print("context=" + current_context());
-            label_node("{node}", #{{"scaffold.test/e2e": "yes"}});
-            print("labelled=" + nodes()[0].labels["scaffold.test/e2e"]);
-            print("all=" + label_nodes("all", #{{"scaffold.test/e2e-all": "1"}}).len());
-            label_nodes("scaffold.test/e2e=yes", #{{"scaffold.test/e2e": (), "scaffold.test/e2e-all": ()}});
-            print("removed=" + (nodes()[0].labels["scaffold.test/e2e"] == ()));
             "#
         ),
         &["-v"],
@@ -268,9 +264,6 @@ fn facts(ctx: &Ctx) -> Outcome {
         format!("ip={ip}"),
         format!("cidr={pod_cidr} source=nodes' podCIDRs"),
         format!("context={}", context.trim()),
-        "labelled=yes".into(),
-        "all=1".into(),
-        "removed=true".into(),
     ] {
         assert!(so.contains(&want), "{want}: {so}");
     }
@@ -288,5 +281,34 @@ fn facts(ctx: &Ctx) -> Outcome {
         out.contains("10.244.0.0/16 kubeadm-config podSubnet"),
         "{out}"
     );
+    Ok(())
+}
+
+/// label_node and label_nodes on the first node, then the labels removed
+/// again (opt-in: it changes the cluster's nodes while it runs).
+fn node_labels(ctx: &Ctx) -> Outcome {
+    ctx.node_labels_allowed()?;
+    let p = ctx.project();
+    let node = ctx.node();
+    let n = ctx.kubectl(&["get", "nodes", "-o", "name"]).lines().count();
+    let out = run_ok(
+        &p,
+        &format!(
+            r#"
+            label_node("{node}", #{{"scaffold.test/e2e": "yes"}});
+            print("labelled=" + nodes().filter(|n| n.name == "{node}")[0].labels["scaffold.test/e2e"]);
+            print("all=" + label_nodes("all", #{{"scaffold.test/e2e-all": "1"}}).len());
+            label_nodes("scaffold.test/e2e-all=1", #{{"scaffold.test/e2e": (), "scaffold.test/e2e-all": ()}});
+            print("removed=" + (nodes().filter(|n| n.name == "{node}")[0].labels["scaffold.test/e2e"] == ()));
+            "#
+        ),
+    );
+    for want in [
+        "labelled=yes".to_string(),
+        format!("all={n}"),
+        "removed=true".into(),
+    ] {
+        assert!(out.contains(&want), "{want}: {out}");
+    }
     Ok(())
 }

@@ -30,6 +30,8 @@ fn hello(ctx: &Ctx) -> Outcome {
 /// The quickstart with the kit's benchmark image: real iperf3 and netperf
 /// between two pods, both overlays, numbers recorded, report compares them.
 fn pod2pod(ctx: &Ctx) -> Outcome {
+    // the scenario labels nodes with its roles and keeps them for reuse
+    ctx.node_labels_allowed()?;
     let p = ctx.project();
     let script = repo().join("scenarios/pod2pod/main.rhai");
     // node roles the scenario sets and leaves for reuse; the test removes
