@@ -173,14 +173,14 @@ impl Faults {
         kind: &crate::kinds::Kind,
         ns: Option<&str>,
         verb: &str,
-    ) -> Option<crate::store::ApiError> {
+    ) -> Option<crate::errors::ApiError> {
         if self.denied_verbs.lock().unwrap().iter().any(|v| v == verb) {
             let (res, v) = match verb {
                 "attach" | "exec" | "portforward" => (format!("{}/{verb}", kind.plural), "create"),
                 "log" => (format!("{}/log", kind.plural), "get"),
                 _ => (kind.plural.clone(), verb),
             };
-            return Some(crate::store::ApiError::new(
+            return Some(crate::errors::ApiError::new(
                 403,
                 "Forbidden",
                 format!(
@@ -204,7 +204,7 @@ impl Faults {
             Some(n) if kind.namespaced => format!("in the namespace \"{n}\""),
             _ => "at the cluster scope".into(),
         };
-        Some(crate::store::ApiError::new(
+        Some(crate::errors::ApiError::new(
             403,
             "Forbidden",
             format!(

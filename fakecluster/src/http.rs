@@ -6,12 +6,13 @@ use crate::store::ApiError;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
 
 pub type Body = BoxBody<Bytes, std::io::Error>;
+pub type Response = hyper::Response<Body>;
 
 pub fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into())
@@ -19,20 +20,20 @@ pub fn full(b: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
-pub fn json_response(code: u16, v: &Value) -> Response<Body> {
-    Response::builder()
+pub fn json_response(code: u16, v: &Value) -> Response {
+    hyper::Response::builder()
         .status(code)
         .header("content-type", "application/json")
         .body(full(serde_json::to_vec(v).unwrap_or_default()))
         .expect("response")
 }
 
-pub fn error_response(e: &ApiError) -> Response<Body> {
+pub fn error_response(e: &ApiError) -> Response {
     json_response(e.code, &e.status())
 }
 
-pub fn text_response(code: u16, s: impl Into<String>) -> Response<Body> {
-    Response::builder()
+pub fn text_response(code: u16, s: impl Into<String>) -> Response {
+    hyper::Response::builder()
         .status(code)
         .header("content-type", "text/plain; charset=utf-8")
         .body(full(s.into()))

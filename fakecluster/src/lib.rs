@@ -13,9 +13,14 @@
 //! ```
 
 pub mod admission;
+pub mod clock;
 pub mod controllers;
 pub mod discovery;
+pub mod errors;
+pub mod events;
 pub mod faults;
+pub mod fields;
+pub mod gojson;
 pub mod http;
 pub mod kinds;
 pub mod kubelet;
@@ -31,6 +36,7 @@ pub mod store;
 pub mod streams;
 pub mod table;
 pub mod tls;
+pub mod validate;
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -41,6 +47,9 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 pub use faults::Faults;
+
+/// How the helpers below write: as kubectl would, under one field manager.
+const SEED: store::Track = store::Track::By("fakecluster");
 pub use kubelet::MANUAL;
 pub use shared::Shared;
 pub use store::{ApiError, Store};
@@ -149,6 +158,8 @@ impl FakeCluster {
             requests: Mutex::new(HashMap::new()),
             ids: AtomicU64::new(1),
             metrics: Default::default(),
+            ca_pem: pki.ca_pem.clone(),
+            terminating: Default::default(),
         });
         let listener = rt
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", opts.port)))
@@ -335,11 +346,14 @@ impl FakeCluster {
             let nk = self.store().kind("", "Namespace").unwrap();
             let _ = self
                 .store()
-                .create(&nk, "", json!({"metadata": {"name": ns}}));
+                .create(&nk, "", json!({"metadata": {"name": ns}}), SEED);
         }
         let status = obj.get("status").cloned();
         let o = admission::admit(&self.shared, &k, &ns, obj).map_err(|e| e.message)?;
-        let created = self.store().create(&k, &ns, o).map_err(|e| e.message)?;
+        let created = self
+            .store()
+            .create(&k, &ns, o, SEED)
+            .map_err(|e| e.message)?;
         match status {
             Some(s) if k.status && !s.is_null() => {
                 let name = created["metadata"]["name"]
@@ -347,7 +361,9 @@ impl FakeCluster {
                     .unwrap_or("")
                     .to_string();
                 self.store()
-                    .modify(&k, &ns, &name, true, |o| o["status"] = s.clone())
+                    .modify(&k, &ns, &name, true, "fakecluster", |o| {
+                        o["status"] = s.clone()
+                    })
                     .map(|s| s.value.clone())
                     .map_err(|e| e.message)
             }
@@ -383,7 +399,7 @@ impl FakeCluster {
             .kind_of(api_version, kind)
             .ok_or("unknown kind")?;
         self.store()
-            .modify(&k, ns, name, true, |o| f(&mut o["status"]))
+            .modify(&k, ns, name, true, "fakecluster", |o| f(&mut o["status"]))
             .map(|s| s.value.clone())
             .map_err(|e| e.message)
     }
@@ -402,7 +418,7 @@ impl FakeCluster {
             .kind_of(api_version, kind)
             .ok_or("unknown kind")?;
         self.store()
-            .modify(&k, ns, name, false, f)
+            .modify(&k, ns, name, false, "fakecluster", f)
             .map(|s| s.value.clone())
             .map_err(|e| e.message)
     }
@@ -419,6 +435,25 @@ impl FakeCluster {
             .kind_of(api_version, kind)
             .ok_or("unknown kind")?;
         self.store().delete(&k, ns, name).map_err(|e| e.message)
+    }
+
+    /// Delete an object as a DELETE request would (finalizers, grace
+    /// periods, controllers); `delete` removes it at once.
+    pub fn delete_gracefully(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), String> {
+        let k = self
+            .store()
+            .kind_of(api_version, kind)
+            .ok_or("unknown kind")?;
+        self.store()
+            .delete_request(&k, ns, name, &Default::default())
+            .map(|_| ())
+            .map_err(|e| e.message)
     }
 
     /// Set a condition of a node or pod (`"Ready"`, `"False"`).
@@ -566,7 +601,7 @@ impl FakeCluster {
         let nk = self.store().kind("", "Namespace").unwrap();
         let _ = self
             .store()
-            .create(&nk, "", json!({"metadata": {"name": ns}}));
+            .create(&nk, "", json!({"metadata": {"name": ns}}), SEED);
         let now = store::now();
         let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
         for i in 0..pods {
@@ -580,7 +615,7 @@ impl FakeCluster {
                     "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"), cond("PodScheduled")],
                     "containerStatuses": [{"name": "main", "ready": true, "started": true, "restartCount": 0, "image": "registry.k8s.io/pause:3.10", "imageID": "", "state": {"running": {"startedAt": now}}}],
                 },
-            }));
+            }), SEED);
         }
     }
 
@@ -591,7 +626,7 @@ impl FakeCluster {
         let nk = self.store().kind("", "Namespace").unwrap();
         let _ = self
             .store()
-            .create(&nk, "", json!({"metadata": {"name": ns}}));
+            .create(&nk, "", json!({"metadata": {"name": ns}}), SEED);
         let now = store::now();
         for i in 0..n {
             let _ = self.store().create(&k, ns, json!({
@@ -600,7 +635,7 @@ impl FakeCluster {
                          "template": {"metadata": {"labels": {"d": i.to_string()}}, "spec": {"containers": [{"name": "c", "image": "pause"}]}}},
                 "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
                            "conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now}, {"type": "Progressing", "status": "True", "lastTransitionTime": now}]},
-            }));
+            }), SEED);
         }
     }
 

@@ -1,7 +1,11 @@
-//! Listener, TLS, authentication, fault injection and routing.
+//! Listener, TLS, authentication (the kubeconfig's token or client
+//! certificate; anonymous requests and impersonated users are refused as
+//! the real authorizer refuses them), fault injection, the non-resource
+//! paths (health, version, discovery, metrics) and routing.
 
 use crate::faults::Injected;
 use crate::http::{error_response, json_response, text_response, Body};
+use crate::rest::User;
 use crate::shared::Shared;
 use crate::store::ApiError;
 use hyper::body::Incoming;
@@ -62,25 +66,68 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Res
     r
 }
 
-async fn answer(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Response<Body> {
+/// Who a request is from: the kubeconfig's user, `system:anonymous`
+/// without credentials, the impersonated user (an administrator only
+/// when impersonating `system:masters`); a token the server does not
+/// know is a 401.
+fn authenticate(
+    sh: &Shared,
+    req: &Request<Incoming>,
+    cert_auth: bool,
+) -> Result<User, Box<Response<Body>>> {
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let user = match (cert_auth, bearer) {
+        (true, _) => User {
+            name: "kubernetes-admin".into(),
+            admin: true,
+        },
+        (false, Some(t)) if t == sh.token => User {
+            name: "kubernetes-admin".into(),
+            admin: true,
+        },
+        (false, Some(_)) => {
+            return Err(Box::new(error_response(&ApiError::new(
+                401,
+                "Unauthorized",
+                "Unauthorized",
+            ))))
+        }
+        (false, None) => User {
+            name: "system:anonymous".into(),
+            admin: false,
+        },
+    };
+    let Some(as_user) = req
+        .headers()
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(user);
+    };
+    let masters = req
+        .headers()
+        .get_all("impersonate-group")
+        .iter()
+        .any(|g| g.to_str().is_ok_and(|g| g == "system:masters"));
+    Ok(User {
+        name: as_user.to_string(),
+        admin: user.admin && masters,
+    })
+}
+
+async fn answer(sh: Arc<Shared>, mut req: Request<Incoming>, cert_auth: bool) -> Response<Body> {
     let lat = sh.faults.latency();
     if !lat.is_zero() {
         tokio::time::sleep(lat).await;
     }
-    let authed = cert_auth
-        || req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| t == sh.token);
-    if !authed {
-        return json_response(
-            401,
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                    "message": "Unauthorized", "reason": "Unauthorized", "code": 401}),
-        );
-    }
+    let user = match authenticate(&sh, &req, cert_auth) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
     match sh.faults.take() {
         Injected::Throttle => {
             let mut r = error_response(&ApiError::new(
@@ -97,59 +144,66 @@ async fn answer(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Res
         Injected::None => {}
     }
     let path = req.uri().path().to_string();
-    match path.as_str() {
-        "/version" => json_response(200, &crate::discovery::version()),
-        "/healthz" | "/livez" | "/readyz" => health(&sh, &req, &path),
-        "/metrics" => {
-            if sh.faults.denies_metrics() {
-                return error_response(&ApiError::new(403, "Forbidden", "forbidden: User \"system:serviceaccount:default:bench\" cannot get path \"/metrics\""));
-            }
-            text_response(200, sh.metrics.render())
-        }
-        "/api" => json_response(200, &crate::discovery::api_versions()),
-        "/apis" => json_response(200, &crate::discovery::api_groups(&sh.store)),
-        "/openapi/v2" => json_response(200, &crate::discovery::openapi_v2()),
-        p if p.starts_with("/openapi/v3") => {
-            json_response(200, &crate::discovery::openapi_v3(&sh.store, p))
-        }
-        _ => crate::rest::route(sh, req).await,
+    if let Some(r) = non_resource(&sh, &req, &path, &user) {
+        return r;
     }
+    req.extensions_mut().insert(user.clone());
+    crate::rest::route(sh, req, user).await
 }
 
-fn health(sh: &Shared, req: &Request<Incoming>, path: &str) -> Response<Body> {
-    let verbose = req.uri().query().is_some_and(|q| q.contains("verbose"));
-    let checks = [
-        "ping",
-        "log",
-        "etcd",
-        "etcd-readiness",
-        "informer-sync",
-        "poststarthook/start-apiextensions-controllers",
-        "poststarthook/crd-informer-synced",
-        "shutdown",
-    ];
-    let failing = if path == "/readyz" || path == "/livez" {
-        sh.faults.readyz_failing()
-    } else {
-        None
-    };
-    let name = path.trim_start_matches('/');
-    let mut body = String::new();
-    for c in checks {
-        if failing.as_deref() == Some(c) {
-            body.push_str(&format!("[-]{c} failed: reason withheld\n"));
+/// Paths that are not resources; None for `/api/...` and `/apis/...`.
+fn non_resource(
+    sh: &Shared,
+    req: &Request<Incoming>,
+    path: &str,
+    user: &User,
+) -> Option<Response<Body>> {
+    // health and version are public (system:public-info-viewer)
+    if let Some(r) = crate::discovery::health(sh, path, req.uri().query()) {
+        return Some(r);
+    }
+    if path == "/version" {
+        return Some(json_response(200, &crate::discovery::version()));
+    }
+    let known = path == "/metrics"
+        || path == "/api"
+        || path == "/apis"
+        || path.starts_with("/openapi/")
+        || path.starts_with("/api/")
+        || path.starts_with("/apis/");
+    if !known {
+        return Some(text_response(404, "404 page not found\n"));
+    }
+    if !user.admin && !path.starts_with("/api/") && !path.starts_with("/apis/") {
+        return Some(error_response(
+            &ApiError::new(
+                403,
+                "Forbidden",
+                format!(
+                    "forbidden: User \"{}\" cannot get path \"{path}\"",
+                    user.name
+                ),
+            )
+            .with_details(json!({})),
+        ));
+    }
+    let accept = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match path {
+        "/metrics" => Some(if sh.faults.denies_metrics() {
+            error_response(&ApiError::new(403, "Forbidden", "forbidden: User \"system:serviceaccount:default:bench\" cannot get path \"/metrics\""))
         } else {
-            body.push_str(&format!("[+]{c} ok\n"));
-        }
+            crate::metrics::response(&sh.metrics)
+        }),
+        "/api" | "/apis" => Some(crate::discovery::root(&sh.store, path, accept)),
+        "/openapi/v2" => Some(json_response(200, &crate::discovery::openapi_v2())),
+        p if p.starts_with("/openapi/v3") => Some(json_response(
+            200,
+            &crate::discovery::openapi_v3(&sh.store, p),
+        )),
+        _ => None,
     }
-    let ok = failing.is_none();
-    if ok {
-        body.push_str(&format!("{name} check passed\n"));
-    } else {
-        body.push_str(&format!("{name} check failed\n"));
-    }
-    if !verbose {
-        body = if ok { "ok".into() } else { body };
-    }
-    text_response(if ok { 200 } else { 500 }, body)
 }

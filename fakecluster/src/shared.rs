@@ -22,6 +22,10 @@ pub struct Shared {
     pub(crate) ids: AtomicU64,
     /// request metrics for `/metrics`
     pub metrics: crate::metrics::Metrics,
+    /// the cluster CA, as `kube-root-ca.crt` publishes it
+    pub ca_pem: String,
+    /// namespaces whose content is being deleted (by uid)
+    pub(crate) terminating: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Shared {

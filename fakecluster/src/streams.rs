@@ -30,7 +30,7 @@ fn pod_and_container(
     let pod = sh
         .store
         .get(&pk, ns, name)
-        .ok_or_else(|| ApiError::new(404, "NotFound", format!("pods \"{name}\" not found")))?;
+        .ok_or_else(|| ApiError::not_found(&pk, name))?;
     let names: Vec<String> = pod["spec"]["containers"]
         .as_array()
         .map(|a| {
@@ -201,10 +201,11 @@ pub async fn upgrade(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !is_ws {
+        // kubectl's SPDY gets the same: this server speaks WebSocket only
         return error_response(&ApiError::new(
             400,
             "BadRequest",
-            "Upgrade request required (this server speaks WebSocket, not SPDY)",
+            "Upgrade request required",
         ));
     }
     let offered: Vec<String> = req
@@ -271,11 +272,7 @@ pub async fn upgrade(
         _ => {
             let pk = sh.store.kind("", "Pod").unwrap();
             if sh.store.get(&pk, ns, name).is_none() {
-                return error_response(&ApiError::new(
-                    404,
-                    "NotFound",
-                    format!("pods \"{name}\" not found"),
-                ));
+                return error_response(&ApiError::not_found(&pk, name));
             }
             let ports: Vec<u16> = q
                 .all("ports")
@@ -353,6 +350,42 @@ fn frame(ch: u8, data: &[u8]) -> Message {
     Message::binary(v)
 }
 
+/// The exit Status an exec's channel 3 carries, worded per protocol
+/// (tests/traces/exec-websocket.json).
+fn exit_status(code: i32, cmd: &[String], v5: bool) -> serde_json::Value {
+    if code == 0 {
+        return json!({"metadata": {}, "status": "Success"});
+    }
+    let why = if v5 {
+        format!("command terminated with exit code {code}")
+    } else {
+        format!(
+            "error executing command [{}], exit code {code}",
+            cmd.join(" ")
+        )
+    };
+    json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: {why}"), "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+}
+
+/// The runtime's answer to an exec of a program the container does not have.
+fn not_started(cmd: &str, e: &std::io::Error) -> serde_json::Value {
+    let inner = if e.kind() == std::io::ErrorKind::NotFound {
+        format!("exec: \"{cmd}\": executable file not found in $PATH")
+    } else {
+        format!("exec: \"{cmd}\": {e}")
+    };
+    let id: String = (0..4)
+        .map(|i| {
+            format!(
+                "{:016x}",
+                (std::process::id() as u64 + i).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            )
+        })
+        .collect();
+    let why = format!("Internal error occurred: error executing command in container: failed to exec in container: failed to start exec \"{id}\": OCI runtime exec failed: exec failed: unable to start container process: {inner}: unknown");
+    json!({"metadata": {}, "status": "Failure", "message": format!("Internal error occurred: {why}"), "reason": "InternalError", "details": {"causes": [{"message": why}]}, "code": 500})
+}
+
 async fn exec(
     sh: &Shared,
     ws: Ws,
@@ -360,9 +393,13 @@ async fn exec(
     c: Arc<ContainerRt>,
     cmd: Vec<String>,
     want_stdin: bool,
-    _v5: bool,
+    v5: bool,
 ) {
     let (mut sink, mut source) = ws.split();
+    // the API server's first frame: an empty one on stdout
+    if sink.send(frame(1, &[])).await.is_err() {
+        return;
+    }
     let pid = *c.pid.lock().unwrap();
     let mut command = match (pid, &sh.kubelet.nsenter) {
         // enter the running container's mount namespace, so it sees its volumes
@@ -407,7 +444,7 @@ async fn exec(
     let mut child = match command.spawn() {
         Ok(ch) => ch,
         Err(e) => {
-            let st = json!({"metadata": {}, "status": "Failure", "message": format!("OCI runtime exec failed: exec failed: unable to start container process: exec: \"{}\": {e}", cmd[0]), "reason": "InternalError", "code": 500});
+            let st = not_started(&cmd[0], &e);
             let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
             let _ = sink.send(normal_close()).await;
             return;
@@ -472,11 +509,7 @@ async fn exec(
         return;
     };
     let code = status.and_then(|s| s.code()).unwrap_or(137);
-    let st = if code == 0 {
-        json!({"metadata": {}, "status": "Success"})
-    } else {
-        json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", cmd.join(" ")), "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
-    };
+    let st = exit_status(code, &cmd, v5);
     let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
     let _ = sink.send(normal_close()).await;
 }

@@ -1,0 +1,336 @@
+//! The kubelet's state: the pods it runs and their containers (state,
+//! output, processes), and the kubelet itself (its images, its faults,
+//! its delays), with what every part of it uses: events, pauses that end
+//! when the pod stops.
+
+use crate::events::{self, Source};
+use crate::store::Store;
+use bytes::Bytes;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// Annotation that keeps controllers and the kubelet away from an object
+/// (tests set statuses by hand).
+pub const MANUAL: &str = "fake.scaffold.dev/manual";
+
+pub fn is_manual(o: &Value) -> bool {
+    o["metadata"]["annotations"][MANUAL] == "true"
+}
+
+/// How long the kubelet takes to see a started container's state (its
+/// PLEG relists about once a second; scaled down like the back-offs).
+pub(super) const PLEG: Duration = Duration::from_millis(60);
+/// From the last container stopped to the sandbox gone (the pod terminal).
+pub(super) const TEARDOWN: Duration = Duration::from_millis(100);
+/// A readiness probe's first success after the container started.
+pub(super) const PROBE: Duration = Duration::from_millis(40);
+
+/// A container's captured output, followable.
+pub struct LogBuf {
+    pub lines: Mutex<Vec<(SystemTime, Bytes)>>,
+    changed: tokio::sync::watch::Sender<u64>,
+    closed: AtomicBool,
+}
+
+impl LogBuf {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(LogBuf {
+            lines: Mutex::new(vec![]),
+            changed: tokio::sync::watch::channel(0).0,
+            closed: AtomicBool::new(false),
+        })
+    }
+    pub(super) fn push(&self, b: Bytes) {
+        self.lines.lock().unwrap().push((SystemTime::now(), b));
+        self.changed.send_modify(|n| *n += 1);
+    }
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.changed.send_modify(|n| *n += 1);
+    }
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum CState {
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        started: String,
+    },
+    Terminated {
+        code: i32,
+        reason: String,
+        started: String,
+        finished: String,
+    },
+}
+
+pub struct ContainerRt {
+    pub name: String,
+    pub image: String,
+    pub runnable: bool,
+    pub logs: Arc<LogBuf>,
+    pub pid: Mutex<Option<u32>>,
+    pub stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
+    /// stdin closes when the first attach ends (`stdinOnce`)
+    pub stdin_once: bool,
+    pub state: Mutex<CState>,
+    pub restarts: AtomicU32,
+    pub mounts: Vec<(PathBuf, String)>,
+    pub env: Vec<(String, String)>,
+    /// a readiness probe passed (or there is none)
+    pub probe_ok: AtomicBool,
+    pub has_probe: bool,
+    /// the container's spec
+    pub spec: Value,
+}
+
+/// Where a pod's sandbox is.
+pub const SANDBOX_NONE: u8 = 0;
+pub const SANDBOX_READY: u8 = 1;
+pub const SANDBOX_GONE: u8 = 2;
+
+pub struct PodRt {
+    pub ns: String,
+    pub name: String,
+    pub uid: String,
+    pub node: String,
+    pub dir: PathBuf,
+    pub containers: Mutex<Vec<Arc<ContainerRt>>>,
+    /// everything stops now (the pod is gone from the API)
+    pub stop: CancellationToken,
+    /// the pod is being deleted: containers stop within the grace period
+    pub terminate: CancellationToken,
+    pub pod_ip: String,
+    pub host_ip: String,
+    pub restart_policy: String,
+    /// Initialized=True may be reported (see Kubelet::set_phase_delays)
+    pub initialized: AtomicBool,
+    /// Ready may be reported once the containers run
+    pub ready_gate: AtomicBool,
+    pub sandbox: AtomicU8,
+    /// a container was reported running once
+    pub ever_running: AtomicBool,
+    /// the phase last reported (kept while containers have stopped but
+    /// the pod is not terminal yet)
+    pub phase: Mutex<String>,
+}
+
+pub struct Kubelet {
+    pub(super) store: Arc<Store>,
+    pub(super) root: PathBuf,
+    pub shim_dir: PathBuf,
+    pub nsenter: Option<PathBuf>,
+    pub mounts_ok: bool,
+    pub(super) runnable: Vec<String>,
+    pub(super) unpullable: Vec<String>,
+    pub(super) pods: Mutex<HashMap<String, Arc<PodRt>>>,
+    pub(super) ips: AtomicU32,
+    pub(super) loopback_ips: AtomicBool,
+    pub(super) image_bin: Mutex<Option<PathBuf>>,
+    /// the next N image pulls fail like a throttling registry (429), then
+    /// the kubelet's own retry pulls
+    pub(super) flaky_pulls: Mutex<(String, u32)>,
+    /// per pod: before Initialized, then before the containers start, then
+    /// before Ready (known, distinct times of each transition for tests)
+    pub(super) phase_delays: Mutex<[Duration; 3]>,
+    /// images present on each node (`IfNotPresent` pulls them once)
+    pub(super) pulled: Mutex<HashSet<(String, String)>>,
+}
+
+impl Kubelet {
+    pub fn new(
+        store: Arc<Store>,
+        root: PathBuf,
+        runnable: Vec<String>,
+        unpullable: Vec<String>,
+    ) -> Self {
+        let shim_dir = root.join("shim");
+        write_shim(&shim_dir);
+        Kubelet {
+            store,
+            root,
+            nsenter: find_nsenter(),
+            mounts_ok: mounts_ok(),
+            shim_dir,
+            runnable,
+            unpullable,
+            pods: Mutex::new(HashMap::new()),
+            ips: AtomicU32::new(0),
+            loopback_ips: AtomicBool::new(false),
+            image_bin: Mutex::new(None),
+            flaky_pulls: Mutex::new((String::new(), 0)),
+            phase_delays: Mutex::new([Duration::ZERO; 3]),
+            pulled: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Fail the next `n` pulls of images named with `image` with a
+    /// registry's 429; each is retried by the kubelet a moment later
+    /// (ErrImagePull, ImagePullBackOff, then the pull again), as a real
+    /// kubelet does.
+    pub fn fail_next_pulls(&self, image: &str, n: u32) {
+        *self.flaky_pulls.lock().unwrap() = (image.to_string(), n);
+    }
+
+    /// Delays of each pod's start: before Initialized, before its
+    /// containers start (after Initialized), before Ready (after they run).
+    pub fn set_phase_delays(&self, init: Duration, start: Duration, ready: Duration) {
+        *self.phase_delays.lock().unwrap() = [init, start, ready];
+    }
+
+    /// Give pods 127.0.x.y addresses (see Options::loopback_ips).
+    pub fn set_loopback_ips(&self, on: bool) {
+        self.loopback_ips.store(on, Ordering::SeqCst);
+    }
+
+    /// See Options::image_bin.
+    pub fn set_image_bin(&self, dir: Option<PathBuf>) {
+        *self.image_bin.lock().unwrap() = dir;
+    }
+
+    pub fn is_runnable(&self, image: &str) -> bool {
+        let base = image.rsplit('/').next().unwrap_or(image);
+        self.runnable
+            .iter()
+            .any(|p| base.starts_with(p.as_str()) || image.starts_with(p.as_str()))
+    }
+
+    pub fn pod(&self, ns: &str, name: &str) -> Option<Arc<PodRt>> {
+        self.pods
+            .lock()
+            .unwrap()
+            .values()
+            .find(|p| p.ns == ns && p.name == name)
+            .cloned()
+    }
+
+    /// Number of containers with running local processes.
+    pub fn running_processes(&self) -> usize {
+        let pods: Vec<Arc<PodRt>> = self.pods.lock().unwrap().values().cloned().collect();
+        pods.iter()
+            .map(|p| {
+                p.containers
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c.pid.lock().unwrap().is_some())
+                    .count()
+            })
+            .sum()
+    }
+
+    pub fn path_env(&self) -> String {
+        let extra = self
+            .image_bin
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|d| format!("{}:", d.display()))
+            .unwrap_or_default();
+        format!(
+            "{}:{extra}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            self.shim_dir.display()
+        )
+    }
+
+    pub(super) fn event(
+        &self,
+        pod: &Value,
+        node: &str,
+        etype: &str,
+        reason: &str,
+        message: &str,
+        container: Option<&str>,
+    ) {
+        let fp = container.map(|c| format!("spec.containers{{{c}}}"));
+        events::record(
+            &self.store,
+            pod,
+            etype,
+            reason,
+            message,
+            Source::Kubelet { node },
+            fp.as_deref(),
+        );
+    }
+
+    pub(super) fn node_ip(&self, node: &str) -> String {
+        let k = self.store.kind("", "Node").expect("node kind");
+        self.store
+            .get(&k, "", node)
+            .and_then(|n| {
+                n["status"]["addresses"]
+                    .as_array()?
+                    .iter()
+                    .find(|a| a["type"] == "InternalIP")
+                    .and_then(|a| a["address"].as_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| "127.0.0.1".into())
+    }
+
+    /// Sleep unless the pod stops meanwhile; false when it stopped.
+    pub(super) async fn pause(&self, rt: &PodRt, d: Duration) -> bool {
+        if d.is_zero() {
+            return !rt.stop.is_cancelled();
+        }
+        tokio::select! {
+            _ = rt.stop.cancelled() => false,
+            _ = rt.terminate.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+const SHIM: &str = r#"#!/bin/sh
+# fakecluster's nsenter: runs the command without entering any namespace,
+# so `nsenter -t 1 ...` in a test never touches the machine's own PID 1.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; break ;;
+    -t|--target|-S|--setuid|-G|--setgid) shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+exec "$@"
+"#;
+
+fn write_shim(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("shim dir");
+    let shim = dir.join("nsenter");
+    std::fs::write(&shim, SHIM).expect("shim");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).expect("shim mode");
+}
+
+fn find_nsenter() -> Option<PathBuf> {
+    ["/usr/bin/nsenter", "/bin/nsenter", "/usr/sbin/nsenter"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn mounts_ok() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
