@@ -5,6 +5,7 @@ mod util;
 
 mod check;
 mod cluster;
+mod conformance;
 mod errors;
 mod forward;
 mod interactive;
