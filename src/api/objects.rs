@@ -81,6 +81,7 @@ const APPLY_OPTS: &[&str] = &[
     "burst",
     "dry_run",
     "diff",
+    "field_manager",
 ];
 
 fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
@@ -94,6 +95,7 @@ fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
         namespace: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
         create_or_replace: mode == "create_or_replace",
         force: o.bool("force", true)?,
+        field_manager: field_manager(o)?,
         qps: o
             .float("qps")?
             .or(h.settings.kube.qps)
@@ -104,6 +106,19 @@ fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
             .or(h.settings.kube.burst)
             .unwrap_or(DEFAULT_BURST),
     })
+}
+
+/// `field_manager`: the server's limit is 128 printable characters.
+fn field_manager(o: &Opts) -> RResult<String> {
+    let m = o
+        .string("field_manager")?
+        .unwrap_or_else(|| "scaffold".into());
+    if m.is_empty() || m.len() > 128 || m.chars().any(|c| c.is_control()) {
+        return Err(error(format!(
+            "apply: field_manager must be 1 to 128 printable characters, got {m:?}"
+        )));
+    }
+    Ok(m)
 }
 
 /// Wait for the workloads that were applied (their kinds, in their namespaces).
@@ -277,6 +292,9 @@ pub mod objects_api {
     /// says `would create`, `would change` or `unchanged`; `diff: true`
     /// does the same and adds `diff`, a unified diff of the live object
     /// against the result (empty when unchanged), like `kubectl diff`.
+    /// `field_manager` (default `scaffold`): the server removes fields a
+    /// manager stops applying, so parts of one object applied separately
+    /// (keys of a ConfigMap added one by one) need a manager each.
     ///
     /// ```rhai
     /// apply("kustomization-dir", #{wait: true});

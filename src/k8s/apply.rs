@@ -18,6 +18,10 @@ pub struct ApplyOptions {
     pub namespace: String,
     pub create_or_replace: bool,
     pub force: bool,
+    /// server-side apply's field manager (`scaffold`): what one manager
+    /// stops applying the server removes, so separate owners of parts of
+    /// one object need separate managers
+    pub field_manager: String,
     pub qps: f64,
     pub burst: u32,
 }
@@ -142,8 +146,9 @@ async fn apply_one(
         create_or_replace(client, r, &ns, obj).await?
     } else {
         let path = format!(
-            "{}?fieldManager=scaffold&force={}",
+            "{}?fieldManager={}&force={}",
             r.item(&ns, d.name())?,
+            http::urlencode(&o.field_manager),
             o.force
         );
         let body = serde_json::to_vec(&obj).unwrap_or_default();

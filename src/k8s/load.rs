@@ -557,7 +557,8 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String,
 }
 
 /// The kubelet's message for the first waiting container of a pod (why an
-/// image cannot be pulled, say), cut to 200 characters.
+/// image cannot be pulled, say), cut to its first and last 100 characters
+/// (a runtime's error says what went wrong at its end: "...: not found").
 fn waiting_message(pod: &Value) -> Option<String> {
     let st = &pod["status"];
     ["initContainerStatuses", "containerStatuses"]
@@ -567,11 +568,13 @@ fn waiting_message(pod: &Value) -> Option<String> {
         .find_map(|c| c["state"]["waiting"]["message"].as_str())
         .filter(|m| !m.is_empty())
         .map(|m| {
-            let mut t: String = m.chars().take(200).collect();
-            if t.len() < m.len() {
-                t.push_str("...");
+            let chars: Vec<char> = m.chars().collect();
+            if chars.len() <= 200 {
+                return m.to_string();
             }
-            t
+            let head: String = chars[..100].iter().collect();
+            let tail: String = chars[chars.len() - 100..].iter().collect();
+            format!("{head} ... {tail}")
         })
 }
 

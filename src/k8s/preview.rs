@@ -79,7 +79,11 @@ async fn one(
     let merged = if in_new_ns {
         obj
     } else {
-        let path = format!("{item}?fieldManager=scaffold&force={}&dryRun=All", o.force);
+        let path = format!(
+            "{item}?fieldManager={}&force={}&dryRun=All",
+            http::urlencode(&o.field_manager),
+            o.force
+        );
         let body = serde_json::to_vec(&obj).unwrap_or_default();
         let ct = Some("application/apply-patch+yaml");
         let b = http::request(client, "PATCH", &path, ct, body, true).await?;

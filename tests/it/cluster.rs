@@ -283,7 +283,7 @@ fn facts_nodes_labels_cidr_and_readyz() {
     assert_eq!(w["metadata"]["labels"]["picked"], "yes");
     let r = p.results();
     assert_eq!(r["environment"]["kube_context"], "kind-kind");
-    assert_eq!(r["environment"]["server_version"], "v1.33.4");
+    assert_eq!(r["environment"]["server_version"], "v1.32.13");
     assert_eq!(r["environment"]["nodes"].as_array().unwrap().len(), 3);
 }
 

@@ -64,13 +64,26 @@ fn cli_ron_with_every_flag_family_and_the_tarball() {
         ])
         .assert()
         .success();
-    assert_eq!(leftovers(&fc), vec!["Pod/ron"]);
+    // the claim is deleted, and held by its protection finalizer while
+    // the kept pod uses it (as on any cluster)
+    assert_eq!(
+        leftovers(&fc),
+        vec!["Pod/ron", "PersistentVolumeClaim/ron-pvc"]
+    );
+    let pvc = fc
+        .get("v1", "PersistentVolumeClaim", "default", "ron-pvc")
+        .unwrap();
+    assert!(pvc["metadata"]["deletionTimestamp"].is_string(), "{pvc}");
     p.cmd()
         .args(["ron", "--node", "kind-worker", "--cleanup-and-exit"])
         .assert()
         .success()
         .stdout(predicate::str::contains("deleted pods default/ron"));
-    assert!(leftovers(&fc).is_empty());
+    let t = std::time::Instant::now();
+    while !leftovers(&fc).is_empty() && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
     // --manage-pvc=false uses someone else's PVC and never deletes it
     fc.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "shared", "namespace": "default"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).unwrap();

@@ -110,8 +110,29 @@ pub async fn delete_ours(
         Err(e) if matches!(e.code(), Some(404 | 409)) => return Ok(false),
         Err(e) => return Err(e),
     }
+    // a claim a pod still uses is held by its protection finalizer until
+    // that pod is gone (as on any cluster): it goes with the pod
+    if made == Made::Pvc && claim_in_use(client, ns, name).await {
+        return Ok(true);
+    }
     crate::k8s::watch::wait_gone(client, &item, GONE_WITHIN).await?;
     Ok(true)
+}
+
+/// Whether a pod that is not being deleted mounts the claim.
+async fn claim_in_use(client: &kube::Client, ns: &str, claim: &str) -> bool {
+    let path = format!("/api/v1/namespaces/{}/pods", http::urlencode(ns));
+    let Ok((pods, _)) = http::list_all(client, &path, "").await else {
+        return false;
+    };
+    pods.iter().any(|p| {
+        !p["metadata"]["deletionTimestamp"].is_string()
+            && p["spec"]["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
+    })
 }
 
 /// Delete what a run created, per the policy (the PVC only if managed).
