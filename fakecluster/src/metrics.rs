@@ -56,6 +56,98 @@ pub fn response(m: &Metrics) -> crate::http::Response {
         .expect("metrics")
 }
 
+/// API Priority and Fairness: the families a 1.32 API server exports
+/// (tests/traces/discovery-health.json), one sample each for the exempt
+/// and global-default levels. The fake does no queueing: nothing waits,
+/// every limit is the default configuration's.
+fn flowcontrol() -> String {
+    let mut out = String::new();
+    let pl = |l: &str| format!("priority_level=\"{l}\"");
+    let fs = |f: &str, l: &str| format!("flow_schema=\"{f}\",priority_level=\"{l}\"");
+    let gauges: [(&str, String, &str); 19] = [
+        ("current_executing_requests", fs("exempt", "exempt"), "0"),
+        ("current_executing_seats", fs("exempt", "exempt"), "0"),
+        (
+            "current_inqueue_requests",
+            fs("global-default", "global-default"),
+            "0",
+        ),
+        (
+            "current_inqueue_seats",
+            fs("global-default", "global-default"),
+            "0",
+        ),
+        ("current_limit_seats", pl("global-default"), "49"),
+        ("current_r", pl("global-default"), "0"),
+        ("demand_seats_average", pl("global-default"), "0"),
+        ("demand_seats_high_watermark", pl("global-default"), "0"),
+        ("demand_seats_smoothed", pl("global-default"), "0"),
+        ("demand_seats_stdev", pl("global-default"), "0"),
+        ("dispatch_r", pl("global-default"), "0"),
+        ("latest_s", pl("global-default"), "0"),
+        ("lower_limit_seats", pl("global-default"), "13"),
+        (
+            "next_discounted_s_bounds",
+            format!("bound=\"max\",{}", pl("global-default")),
+            "0",
+        ),
+        (
+            "next_s_bounds",
+            format!("bound=\"max\",{}", pl("global-default")),
+            "0",
+        ),
+        ("nominal_limit_seats", pl("global-default"), "49"),
+        ("target_seats", pl("global-default"), "49"),
+        ("upper_limit_seats", pl("global-default"), "613"),
+        ("seat_fair_frac", String::new(), "1"),
+    ];
+    for (name, labels, v) in gauges {
+        let sample = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        out.push_str(&format!("# HELP apiserver_flowcontrol_{name} [ALPHA] (fake) API Priority and Fairness {name}\n# TYPE apiserver_flowcontrol_{name} gauge\napiserver_flowcontrol_{name}{sample} {v}\n"));
+    }
+    out.push_str(&format!("# HELP apiserver_flowcontrol_dispatched_requests_total [BETA] (fake) Number of requests executed by API Priority and Fairness subsystem\n# TYPE apiserver_flowcontrol_dispatched_requests_total counter\napiserver_flowcontrol_dispatched_requests_total{{{}}} 0\n", fs("exempt", "exempt")));
+    let histograms: [(&str, String); 9] = [
+        ("demand_seats", pl("global-default")),
+        (
+            "priority_level_request_utilization",
+            format!("phase=\"executing\",{}", pl("global-default")),
+        ),
+        (
+            "priority_level_seat_utilization",
+            format!("phase=\"executing\",{}", pl("global-default")),
+        ),
+        (
+            "read_vs_write_current_requests",
+            "phase=\"executing\",request_kind=\"readOnly\"".to_string(),
+        ),
+        (
+            "request_execution_seconds",
+            format!("{},type=\"regular\"", fs("exempt", "exempt")),
+        ),
+        (
+            "request_queue_length_after_enqueue",
+            fs("global-default", "global-default"),
+        ),
+        (
+            "request_wait_duration_seconds",
+            format!("execute=\"true\",{}", fs("exempt", "exempt")),
+        ),
+        (
+            "watch_count_samples",
+            fs("global-default", "global-default"),
+        ),
+        ("work_estimated_seats", fs("exempt", "exempt")),
+    ];
+    for (name, labels) in &histograms {
+        out.push_str(&format!("# HELP apiserver_flowcontrol_{name} [ALPHA] (fake) API Priority and Fairness {name}\n# TYPE apiserver_flowcontrol_{name} histogram\napiserver_flowcontrol_{name}_bucket{{{labels},le=\"+Inf\"}} 0\napiserver_flowcontrol_{name}_sum{{{labels}}} 0\napiserver_flowcontrol_{name}_count{{{labels}}} 0\n"));
+    }
+    out
+}
+
 /// etcd's operation for a request verb.
 fn etcd_op(verb: &str) -> Option<&'static str> {
     Some(match verb {
@@ -147,13 +239,13 @@ impl Metrics {
         }
         self.render_etcd(&mut out);
         let _ = writeln!(out, "# HELP process_start_time_seconds [ALPHA] Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {}", self.started);
-        out.push_str("# HELP apiserver_flowcontrol_current_executing_requests [BETA] Number of requests in initial (for a WATCH) or any (for a non-WATCH) execution stage in the API Priority and Fairness subsystem\n# TYPE apiserver_flowcontrol_current_executing_requests gauge\napiserver_flowcontrol_current_executing_requests{flow_schema=\"exempt\",priority_level=\"exempt\"} 1\n");
+        out.push_str(&flowcontrol());
         out.push_str("# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.\n# TYPE apiserver_request_total counter\n");
         for ((k, code), n) in self.totals.lock().unwrap().iter() {
             let _ = writeln!(
                 out,
                 "apiserver_request_total{{code=\"{code}\",{}}} {n}",
-                labels(k)
+                labels(k).replace(",verb=", ",system_client=\"\",verb=")
             );
         }
         out
