@@ -432,6 +432,10 @@ pub mod objects_api {
 
     /// One object as a map, or `()` when it does not exist. `kind` is
     /// `"Pod"`, `"pods"`, `"apps/v1/Deployment"` or a CRD kind. Option: `namespace`.
+    /// A name two API groups serve goes to Kubernetes' own group, as with
+    /// kubectl (`"events"` is `v1` Events); two CRDs of one kind are an
+    /// error naming both: say `"widgets.example.com"` or
+    /// `"example.com/v1/Widget"` (the same for every function taking a kind).
     #[rhai_fn(name = "get", return_raw)]
     pub fn get(
         ctx: NativeCallContext,

@@ -156,6 +156,13 @@ impl Discovery {
 
     /// By what a user types: `Pod`, `pods`, `po`, `deployments.apps`,
     /// `apps/v1/Deployment`, `v1/Pod`, a CRD kind.
+    ///
+    /// A name more than one API group serves resolves as kubectl resolves
+    /// it when one of them is Kubernetes' own: the core group first
+    /// (`events` is `v1` Events, not `events.k8s.io`), then a built-in
+    /// group before a CRD's. Between groups that are not Kubernetes' own
+    /// (two CRDs of one kind) it is an error that names them: a wrong
+    /// guess would read, or delete, the other group's objects.
     pub fn resolve(&self, spec: &str) -> Result<&Resource, String> {
         let parts: Vec<&str> = spec.split('/').collect();
         let found = match parts.as_slice() {
@@ -167,24 +174,122 @@ impl Discovery {
                     None => (*name, None),
                 };
                 let l = n.to_lowercase();
-                self.resources.iter().find(|r| {
-                    group.is_none_or(|g| r.group == g)
-                        && (r.kind.to_lowercase() == l
-                            || r.plural == l
-                            || r.singular == l
-                            || r.short_names.contains(&l))
-                })
+                let matches: Vec<&Resource> = self
+                    .resources
+                    .iter()
+                    .filter(|r| {
+                        group.is_none_or(|g| r.group == g)
+                            && (r.kind.to_lowercase() == l
+                                || r.plural == l
+                                || r.singular == l
+                                || r.short_names.contains(&l))
+                    })
+                    .collect();
+                return pick(spec, matches).map_err(|e| e.unwrap_or_else(|| self.unknown(spec)));
             }
             _ => None,
         };
-        found.ok_or_else(|| {
-            let mut kinds: Vec<&str> = self.resources.iter().map(|r| r.kind.as_str()).collect();
-            kinds.sort();
-            kinds.dedup();
-            let near = crate::util::closest(spec, kinds.iter().copied())
-                .map(|k| format!(" (did you mean '{k}'?)"))
-                .unwrap_or_default();
-            format!("the server has no kind '{spec}'{near}; give a kind (\"Deployment\"), a resource (\"deployments\"), or group/version/kind (\"apps/v1/Deployment\")")
-        })
+        found.ok_or_else(|| self.unknown(spec))
+    }
+
+    fn unknown(&self, spec: &str) -> String {
+        let mut kinds: Vec<&str> = self.resources.iter().map(|r| r.kind.as_str()).collect();
+        kinds.sort();
+        kinds.dedup();
+        let near = crate::util::closest(spec, kinds.iter().copied())
+            .map(|k| format!(" (did you mean '{k}'?)"))
+            .unwrap_or_default();
+        format!("the server has no kind '{spec}'{near}; give a kind (\"Deployment\"), a resource (\"deployments\"), or group/version/kind (\"apps/v1/Deployment\")")
+    }
+}
+
+/// Kubernetes' own API groups (the core group is "").
+fn built_in(group: &str) -> bool {
+    group.is_empty()
+        || ["apps", "batch", "autoscaling", "policy"].contains(&group)
+        || group.ends_with(".k8s.io")
+}
+
+/// One resource of those a name matches (the first version of each group
+/// is its preferred one); Err(None) for none, Err(Some(why)) when the
+/// name is ambiguous between groups that are not Kubernetes' own.
+fn pick<'a>(spec: &str, matches: Vec<&'a Resource>) -> Result<&'a Resource, Option<String>> {
+    let mut groups: Vec<&'a Resource> = vec![];
+    for r in matches {
+        if !groups.iter().any(|g| g.group == r.group) {
+            groups.push(r);
+        }
+    }
+    if groups.len() <= 1 {
+        return groups.first().copied().ok_or(None);
+    }
+    if let Some(core) = groups.iter().find(|r| r.group.is_empty()) {
+        return Ok(core);
+    }
+    let own: Vec<&&Resource> = groups.iter().filter(|r| built_in(&r.group)).collect();
+    if own.len() == 1 {
+        return Ok(own[0]);
+    }
+    let names: Vec<String> = groups.iter().map(|r| r.display()).collect();
+    let first = groups[0];
+    Err(Some(format!(
+        "'{spec}' is served by {} API groups: {}; name the one you mean, e.g. \"{}\" or \"{}/{}\"",
+        groups.len(),
+        names.join(", "),
+        first.display(),
+        first.api_version(),
+        first.kind
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(group: &str, kind: &str, plural: &str) -> Resource {
+        Resource {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            namespaced: true,
+            short_names: vec![],
+            verbs: vec![],
+        }
+    }
+
+    #[test]
+    fn a_name_of_two_groups_resolves_like_kubectl_or_says_which() {
+        let d = Discovery {
+            resources: vec![
+                res("", "Event", "events"),
+                res("events.k8s.io", "Event", "events"),
+                res("acc.example.com", "Widget", "widgets"),
+                res("scaffold.test", "Widget", "widgets"),
+                res("apps", "Deployment", "deployments"),
+                res("shadow.io", "Deployment", "deployments"),
+            ],
+        };
+        assert_eq!(d.resolve("events").unwrap().group, "");
+        assert_eq!(d.resolve("Deployment").unwrap().group, "apps");
+        let e = d.resolve("Widget").unwrap_err();
+        assert!(
+            e.contains("widgets.acc.example.com, widgets.scaffold.test")
+                && e.contains("name the one you mean"),
+            "{e}"
+        );
+        assert_eq!(
+            d.resolve("widgets.scaffold.test").unwrap().group,
+            "scaffold.test"
+        );
+        assert_eq!(
+            d.resolve("scaffold.test/v1/Widget").unwrap().group,
+            "scaffold.test"
+        );
+        assert!(d
+            .resolve("Gadget")
+            .unwrap_err()
+            .contains("no kind 'Gadget'"));
     }
 }

@@ -11,6 +11,7 @@ mod forward;
 mod interactive;
 mod kind;
 mod kubeconfig;
+mod kubectl;
 mod layers;
 mod load;
 mod manifests;

@@ -595,3 +595,61 @@ fn apply_dry_run_and_diff_change_nothing() {
         ))
         .stdout(predicate::str::contains("dry=0"));
 }
+
+/// Two CRDs of one kind (a second one left on a cluster by something
+/// else): a bare `Widget` is an error that names both, the full names
+/// work, and a name Kubernetes and a CRD share goes to Kubernetes' own.
+#[test]
+fn a_kind_two_groups_serve_is_named_not_guessed() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    let crd = |group: &str| {
+        format!(
+            r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{kind: Widget, plural: widgets, singular: widget}}
+  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}}}]
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata: {{name: w1, namespace: default}}
+spec: {{owner: {group}}}
+"#
+        )
+    };
+    p.file("a.yaml", &crd("acc.example.com"));
+    p.file("b.yaml", &crd("scaffold.test"));
+    p.file(
+        "s.rhai",
+        r#"
+        apply("a.yaml");
+        apply("b.yaml");
+        try { get("Widget", "w1"); } catch (e) { print("bare: " + e); }
+        print("full: " + get("widgets.scaffold.test", "w1").spec.owner);
+        print("gvk: " + get("acc.example.com/v1/Widget", "w1").spec.owner);
+        print("events: " + list("events").len());
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{s}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        s.contains("bare: ")
+            && s.contains("'Widget' is served by 2 API groups: widgets.acc.example.com, widgets.scaffold.test")
+            && s.contains("name the one you mean"),
+        "{s}"
+    );
+    assert!(
+        s.contains("full: scaffold.test") && s.contains("gvk: acc.example.com"),
+        "{s}"
+    );
+    assert!(s.contains("events: "), "{s}");
+}

@@ -30,6 +30,7 @@ pub use volumes::{ensure_default_class, PROVISIONER};
 /// is written, so no event is missed.
 pub async fn run(sh: Arc<Shared>, mut rx: tokio::sync::broadcast::Receiver<Arc<Event>>) {
     volumes::ensure_default_class(&sh);
+    namespaces::publish_all(&sh);
     resync(&sh);
     loop {
         tokio::select! {

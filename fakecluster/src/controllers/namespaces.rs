@@ -22,6 +22,15 @@ fn live_namespace(sh: &Shared, ns: &str) -> bool {
         .is_some_and(|n| !n["metadata"]["deletionTimestamp"].is_string())
 }
 
+/// What every namespace has (at start: those made before the controllers ran).
+pub(super) fn publish_all(sh: &Shared) {
+    for n in sh.store.list(&kind(sh, "", "Namespace"), None).0 {
+        if !n["metadata"]["deletionTimestamp"].is_string() {
+            publish(sh, name_of(&n).1);
+        }
+    }
+}
+
 fn publish(sh: &Shared, ns: &str) {
     let _ = sh.store.create(
         &kind(sh, "", "ConfigMap"),
