@@ -602,7 +602,7 @@ fn apply_dry_run_and_diff_change_nothing() {
 #[test]
 fn a_kind_two_groups_serve_is_named_not_guessed() {
     let p = Project::new();
-    let fc = cluster(&p);
+    let _fc = cluster(&p);
     let crd = |group: &str| {
         format!(
             r#"apiVersion: apiextensions.k8s.io/v1
