@@ -219,21 +219,35 @@ pub async fn upgrade(
                 .collect::<Vec<_>>()
         })
         .collect();
-    let proto = [
-        "v5.channel.k8s.io",
-        "v4.channel.k8s.io",
-        "portforward.k8s.io",
-        "channel.k8s.io",
-    ]
-    .into_iter()
-    .find(|p| offered.iter().any(|o| o == p))
-    .map(str::to_string);
-    let Some(proto) = proto else {
-        return error_response(&ApiError::new(
-            400,
-            "BadRequest",
-            format!("no supported subprotocol in {offered:?}"),
-        ));
+    // exec and attach speak the channel protocols (v5 adds closing
+    // stdin); the kubelet's port-forward speaks v4 binary, or takes a
+    // client that names no protocol
+    // (pkg/kubelet/cri/streaming/portforward/websocket.go)
+    let supported: &[&str] = if what == "portforward" {
+        &["v4.channel.k8s.io"]
+    } else {
+        &[
+            "v5.channel.k8s.io",
+            "v4.channel.k8s.io",
+            "v3.channel.k8s.io",
+            "v2.channel.k8s.io",
+            "channel.k8s.io",
+        ]
+    };
+    let proto = supported
+        .iter()
+        .find(|p| offered.iter().any(|o| o == *p))
+        .map(|p| p.to_string());
+    let proto = match proto {
+        Some(p) => p,
+        None if offered.is_empty() && what == "portforward" => String::new(),
+        None => {
+            return error_response(&ApiError::new(
+                400,
+                "BadRequest",
+                format!("no supported subprotocol in {offered:?}; this server speaks {supported:?} over WebSocket"),
+            ))
+        }
     };
     let key = req
         .headers()
@@ -245,7 +259,7 @@ pub async fn upgrade(
     enum Job {
         Exec(Arc<PodRt>, Arc<ContainerRt>, Vec<String>, bool),
         Attach(Arc<ContainerRt>),
-        Forward(Vec<u16>),
+        Forward(Vec<u16>, String),
         Refused(String),
     }
     let job = match what {
@@ -291,7 +305,11 @@ pub async fn upgrade(
                     "query parameter \"port\" is required",
                 ));
             }
-            Job::Forward(ports)
+            let uid = sh.store.get(&pk, ns, name).unwrap()["metadata"]["uid"]
+                .as_str()
+                .unwrap_or("")
+                .replace('-', "");
+            Job::Forward(ports, format!("{uid}{uid}"))
         }
     };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
@@ -307,7 +325,7 @@ pub async fn upgrade(
             match job {
                 Job::Exec(rt, c, cmd, stdin) => exec(&sh2, ws, rt, c, cmd, stdin, v5).await,
                 Job::Attach(c) => attach(ws, c).await,
-                Job::Forward(ports) => forward(ws, ports).await,
+                Job::Forward(ports, sandbox) => forward(ws, ports, &sandbox).await,
                 Job::Refused(why) => {
                     let (mut sink, _) = ws.split();
                     let st = json!({"metadata": {}, "status": "Failure", "message": why, "reason": "InternalError", "code": 500});
@@ -322,14 +340,23 @@ pub async fn upgrade(
             _ = sh2.shutdown.cancelled() => {}
         }
     });
-    Response::builder()
+    let mut answer = Response::builder()
         .status(101)
         .header("connection", "Upgrade")
         .header("upgrade", "websocket")
-        .header("sec-websocket-accept", accept)
-        .header("sec-websocket-protocol", proto)
-        .body(crate::http::full(Bytes::new()))
-        .unwrap()
+        .header("sec-websocket-accept", accept);
+    if !proto.is_empty() {
+        answer = answer.header("sec-websocket-protocol", proto);
+    }
+    answer.body(crate::http::full(Bytes::new())).unwrap()
+}
+
+/// Go's wording of a failed connect (`connection refused`).
+fn go_errno(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        _ => e.to_string().to_lowercase(),
+    }
 }
 
 /// A close frame with status 1000 (clients treat 1005 as an error).
@@ -583,10 +610,14 @@ async fn attach(ws: Ws, c: Arc<ContainerRt>) {
     }
 }
 
-/// Port-forward: per port, a data channel (2i) and an error channel (2i+1),
-/// each opened with a 3-byte frame carrying the port (little endian); data
-/// goes to 127.0.0.1:port.
-async fn forward(ws: Ws, ports: Vec<u16>) {
+/// Port-forward as the kubelet's WebSocket handler
+/// (pkg/kubelet/cri/streaming/portforward/websocket.go,
+/// handleWebSocketStreams): per port, a data channel (2i) and an error
+/// channel (2i+1), each opened with a frame carrying the port as an
+/// unsigned 16-bit little-endian integer; data goes to 127.0.0.1:port; a
+/// port that cannot be reached gets the kubelet's "error forwarding port"
+/// message (with containerd's reason) on its error channel.
+async fn forward(ws: Ws, ports: Vec<u16>, sandbox: &str) {
     let (mut sink, mut source) = ws.split();
     let mut writers = vec![];
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(64);
@@ -619,7 +650,11 @@ async fn forward(ws: Ws, ports: Vec<u16>) {
             }
             Err(err) => {
                 writers.push(None);
-                let msg = format!("error forwarding port {port} to pod: failed to connect to localhost:{port}: {err}");
+                let msg = format!(
+                    "error forwarding port {port} to pod {sandbox}, uid : failed to execute portforward in network namespace \"/var/run/netns/cni-{}\": failed to connect to localhost:{port} inside namespace \"{sandbox}\", IPv4: dial tcp4 127.0.0.1:{port}: connect: {} ",
+                    &sandbox[..8.min(sandbox.len())],
+                    go_errno(&err)
+                );
                 let _ = sink.send(frame(e, msg.as_bytes())).await;
             }
         }

@@ -16,6 +16,7 @@
 //! only), which docs/ARCHITECTURE.md mirrors with the reasons.
 
 mod digest;
+mod portforward;
 mod wire;
 
 use digest::{collapse, event_digest, shape, status_diff, Norm};
@@ -126,6 +127,22 @@ pub struct Replay {
     now_ms: f64,
 }
 
+/// A raw client for `fc`, with its kubeconfig's CA and token.
+pub fn wire_for(fc: &FakeCluster) -> Wire {
+    let kc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fc.kubeconfig()).unwrap()).unwrap();
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(
+            kc["clusters"][0]["cluster"]["certificate-authority-data"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let token = kc["users"][0]["user"]["token"].as_str().unwrap();
+    Wire::new(fc.addr(), &ca, token)
+}
+
 impl Replay {
     /// A fake with one node and the trace's namespace, ready to replay.
     pub fn new(file: &str) -> Replay {
@@ -134,21 +151,7 @@ impl Replay {
             nodes: 1,
             ..Default::default()
         });
-        let kc: Value =
-            serde_json::from_str(&std::fs::read_to_string(fc.kubeconfig()).unwrap()).unwrap();
-        use base64::Engine;
-        let ca = base64::engine::general_purpose::STANDARD
-            .decode(
-                kc["clusters"][0]["cluster"]["certificate-authority-data"]
-                    .as_str()
-                    .unwrap(),
-            )
-            .unwrap();
-        let token = kc["users"][0]["user"]["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let wire = Arc::new(Wire::new(fc.addr(), &ca, &token));
+        let wire = Arc::new(wire_for(&fc));
         let node = fc.list("v1", "Node")[0]["metadata"]["name"]
             .as_str()
             .unwrap()

@@ -375,59 +375,91 @@ impl WebSocket {
     /// Every frame up to and including the close frame (answered with a
     /// close of our own), or what came within `limit`.
     pub fn frames(&mut self, limit: Duration) -> Vec<Frame> {
-        let mut out = vec![];
-        let Some(r) = self.reader.as_mut() else {
-            return out;
-        };
         let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            let _ = r.get_ref().sock.set_read_timeout(Some(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1)),
-            ));
-            let mut h = [0u8; 2];
-            if r.read_exact(&mut h).is_err() {
-                break;
-            }
-            let opcode = h[0] & 0x0f;
-            let masked = h[1] & 0x80 != 0;
-            let mut len = (h[1] & 0x7f) as u64;
-            if len == 126 {
-                let mut b = [0u8; 2];
-                r.read_exact(&mut b).unwrap();
-                len = u16::from_be_bytes(b) as u64;
-            } else if len == 127 {
-                let mut b = [0u8; 8];
-                r.read_exact(&mut b).unwrap();
-                len = u64::from_be_bytes(b);
-            }
-            let mut mask = [0u8; 4];
-            if masked {
-                r.read_exact(&mut mask).unwrap();
-            }
-            let mut payload = vec![0u8; len as usize];
-            r.read_exact(&mut payload).unwrap();
-            if masked {
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= mask[i % 4];
-                }
-            }
-            out.push(Frame {
-                opcode,
-                masked,
-                payload,
-            });
-            if opcode == 8 {
-                // answer the close, masked as a client must
-                let mut f = vec![0x88u8, 0x82, 1, 2, 3, 4];
-                f.extend([0x03 ^ 1, 0xe8 ^ 2]);
-                let s = r.get_mut();
-                let _ = s.write_all(&f);
-                let _ = s.flush();
+        let mut out = vec![];
+        while let Some(f) = self.next_frame(deadline.saturating_duration_since(Instant::now())) {
+            let close = f.opcode == 8;
+            out.push(f);
+            if close {
                 break;
             }
         }
         out
+    }
+
+    /// The next frame within `wait` (a close is answered with ours).
+    pub fn next_frame(&mut self, wait: Duration) -> Option<Frame> {
+        let r = self.reader.as_mut()?;
+        if wait.is_zero() {
+            return None;
+        }
+        let _ = r.get_ref().sock.set_read_timeout(Some(wait));
+        let mut h = [0u8; 2];
+        r.read_exact(&mut h).ok()?;
+        let _ = r
+            .get_ref()
+            .sock
+            .set_read_timeout(Some(Duration::from_secs(10)));
+        let opcode = h[0] & 0x0f;
+        let masked = h[1] & 0x80 != 0;
+        let mut len = (h[1] & 0x7f) as u64;
+        if len == 126 {
+            let mut b = [0u8; 2];
+            r.read_exact(&mut b).unwrap();
+            len = u16::from_be_bytes(b) as u64;
+        } else if len == 127 {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b).unwrap();
+            len = u64::from_be_bytes(b);
+        }
+        let mut mask = [0u8; 4];
+        if masked {
+            r.read_exact(&mut mask).unwrap();
+        }
+        let mut payload = vec![0u8; len as usize];
+        r.read_exact(&mut payload).unwrap();
+        if masked {
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= mask[i % 4];
+            }
+        }
+        if opcode == 8 {
+            // answer the close (status 1000)
+            self.send(8, &[0x03, 0xe8]);
+        }
+        Some(Frame {
+            opcode,
+            masked,
+            payload,
+        })
+    }
+
+    /// Send one binary message, masked as a client must.
+    pub fn send_binary(&mut self, payload: &[u8]) {
+        self.send(2, payload);
+    }
+
+    fn send(&mut self, opcode: u8, payload: &[u8]) {
+        let Some(r) = self.reader.as_mut() else {
+            return;
+        };
+        let mask = [1u8, 2, 3, 4];
+        let mut f = vec![0x80 | opcode];
+        match payload.len() {
+            n if n < 126 => f.push(0x80 | n as u8),
+            n if n <= u16::MAX as usize => {
+                f.push(0x80 | 126);
+                f.extend((n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(0x80 | 127);
+                f.extend((n as u64).to_be_bytes());
+            }
+        }
+        f.extend(mask);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let s = r.get_mut();
+        let _ = s.write_all(&f);
+        let _ = s.flush();
     }
 }
