@@ -1,11 +1,11 @@
 //! The scenarios end to end against the fake API server, with stub
 //! executables for what CI cannot run (minikube, virsh, cilium, kind,
 //! netperf, ping, ip, iptables). Stubs record their arguments in
-//! `calls.log` and print output in the real tools' formats; iperf3 is a
-//! stand-in that really moves data (tests/tools/iperf3), client and server
-//! in two fake pods talking over loopback, so nothing needs installing.
+//! `calls.log` and print output in the real tools' formats; iperf3 is the
+//! real one (Debian's, put in place by .ci/install-tools), client and
+//! server in two fake pods talking over loopback.
 
-use crate::util::{leftovers, Project};
+use crate::util::{leftovers, tool, Project};
 use fakecluster::{FakeCluster, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,12 @@ fn repo() -> PathBuf {
 
 /// Stub executables in `<project>/bin`; each appends "NAME ARGS" to
 /// `<project>/calls.log`. A file `<project>/fail-NAME` makes NAME exit 1.
+/// With `iperf3`, the real program is linked in beside them.
 fn stubs(p: &Project, kubeconfig: &Path) -> PathBuf {
+    stubs_with(p, kubeconfig, None)
+}
+
+fn stubs_with(p: &Project, kubeconfig: &Path, iperf3: Option<&Path>) -> PathBuf {
     let bin = p.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let log = p.path().join("calls.log");
@@ -76,9 +81,9 @@ esac
         ),
         ("docker", String::new()),
     ];
-    // iperf3: a stand-in that really moves data (tests/tools/iperf3), so the
-    // suite needs no iperf3 installed
-    std::os::unix::fs::symlink(repo().join("tests/tools/iperf3"), bin.join("iperf3")).unwrap();
+    if let Some(real) = iperf3 {
+        std::os::unix::fs::symlink(real, bin.join("iperf3")).unwrap();
+    }
     use std::os::unix::fs::PermissionsExt;
     for (name, body) in tools {
         let f = bin.join(name);
@@ -138,13 +143,16 @@ fn samples(r: &Value, name: &str) -> Vec<f64> {
     }
 }
 
-/// pod2pod on the current (fake) cluster, both overlays, iperf3 moving
-/// real data over loopback (tests/tools/iperf3).
+/// pod2pod on the current (fake) cluster, both overlays, the real iperf3
+/// moving data over loopback.
 #[test]
 fn pod2pod_on_the_current_cluster() {
+    let Some(iperf3) = tool("iperf3", "pod2pod_on_the_current_cluster") else {
+        return;
+    };
     let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let p = Project::new();
-    let bin = stubs(&p, Path::new("/nonexistent"));
+    let bin = stubs_with(&p, Path::new("/nonexistent"), Some(&iperf3));
     let fc = cluster(&bin);
     let script = repo().join("scenarios/pod2pod/main.rhai");
     let run = |overlay: &str, art: &str| {
@@ -295,10 +303,13 @@ fn pod2pod_without_cluster_or_kind() {
 /// still written); `keep=true` keeps it, and the next run reuses it.
 #[test]
 fn pod2pod_creates_and_deletes_a_kind_cluster() {
+    let Some(iperf3) = tool("iperf3", "pod2pod_creates_and_deletes_a_kind_cluster") else {
+        return;
+    };
     let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let p = Project::new();
     let fc = cluster(&p.path().join("bin"));
-    let bin = stubs(&p, fc.kubeconfig());
+    let bin = stubs_with(&p, fc.kubeconfig(), Some(&iperf3));
     let run = |art: &str, extra: &[&str]| {
         p.cmd()
             .args(["script"])

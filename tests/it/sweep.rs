@@ -569,15 +569,19 @@ fn report_groups_compares_and_checks_per_group() {
 /// computed by scipy for machines without it).
 #[test]
 fn report_p_values_agree_with_scipy_when_present() {
-    let has_scipy = std::process::Command::new("python3")
-        .args(["-c", "import scipy.stats"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !has_scipy {
-        eprintln!("SKIP: python3 with scipy is not installed; compare::tests::u_test_matches_scipy holds its values");
+    // the first python3 with scipy: PATH's, or Debian's (python3-scipy)
+    let Some(python) = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import scipy.stats"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        crate::util::missing_tool(
+            "python3 with scipy (Debian's python3-scipy)",
+            "report_p_values_agree_with_scipy_when_present",
+        );
         return;
-    }
+    };
     let p = Project::new();
     p.file("s.rhai", SCRIPT);
     let out = p
@@ -609,7 +613,7 @@ fn report_p_values_agree_with_scipy_when_present() {
             vals(c["base"].as_str().unwrap()),
             vals(c["other"].as_str().unwrap())
         );
-        let o = std::process::Command::new("python3")
+        let o = std::process::Command::new(python)
             .args(["-c", &py])
             .output()
             .unwrap();

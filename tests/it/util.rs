@@ -183,3 +183,36 @@ impl TestHttp {
         self.seen.lock().unwrap().clone()
     }
 }
+
+/// A real program a test needs (`iperf3`, `prometheus`, ...), from PATH
+/// or an absolute path. Missing: the test prints one SKIP line and returns
+/// None, or fails when SCAFFOLD_REQUIRE_TOOLS=1 (as in .ci/run, which
+/// installs them with .ci/install-tools).
+pub fn tool(name: &str, test: &str) -> Option<PathBuf> {
+    let found = if name.starts_with('/') {
+        Some(PathBuf::from(name)).filter(|p| p.is_file())
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    };
+    if found.is_none() {
+        missing_tool(name, test);
+    }
+    found
+}
+
+/// Report a program (or module) a test needs as missing: one SKIP line,
+/// or a failure when SCAFFOLD_REQUIRE_TOOLS=1.
+pub fn missing_tool(what: &str, test: &str) {
+    let why = format!("{what} is not installed (sudo .ci/install-tools puts it in place)");
+    if std::env::var("SCAFFOLD_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+        panic!("{test}: {why}; SCAFFOLD_REQUIRE_TOOLS=1 makes that a failure");
+    }
+    // straight to stderr, past the test harness's capture: a skip shows in
+    // every log
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP: {test}: {why}");
+}
