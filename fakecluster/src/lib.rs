@@ -101,6 +101,7 @@ impl Default for Options {
                 "does-not-exist".into(),
                 "nonexistent".into(),
                 "unpullable".into(),
+                "no-such-image".into(),
             ],
             control_plane_pods: true,
             ipv6: false,

@@ -112,7 +112,49 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
             b.clone()
         }
     };
-    let snapshot: Vec<(SystemTime, Bytes)> = c.logs.lines.lock().unwrap().clone();
+    // the current run of the container, or (previous=true) the one before
+    let (run, range) = if q.flag("previous") {
+        match c.logs.previous_run() {
+            Some(r) => (0, r),
+            None => {
+                return error_response(&ApiError::new(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "previous terminated container \"{}\" in pod \"{name}\" not found",
+                        c.name
+                    ),
+                ))
+            }
+        }
+    } else {
+        let (run, start) = c.logs.current_run();
+        if run == 0 {
+            // never started: the kubelet has no log to show
+            // (the kubelet's validateContainerLogStatus wording)
+            if let CState::Waiting { reason, .. } = &*c.state.lock().unwrap() {
+                let why = match reason.as_str() {
+                    "ErrImagePull" => "image can't be pulled",
+                    "ImagePullBackOff" => "trying and failing to pull image",
+                    r => r,
+                };
+                return error_response(&ApiError::new(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "container \"{}\" in pod \"{name}\" is waiting to start: {why}",
+                        c.name
+                    ),
+                ));
+            }
+        }
+        (run, start..usize::MAX)
+    };
+    let follow = follow && run > 0;
+    let snapshot: Vec<(SystemTime, Bytes)> = {
+        let l = c.logs.lines.lock().unwrap();
+        l[range.start.min(l.len())..range.end.min(l.len())].to_vec()
+    };
     let mut initial: Vec<(SystemTime, Bytes)> = snapshot
         .iter()
         .filter(|(t, _)| since.is_none_or(|s| *t >= s))
@@ -138,7 +180,7 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(64);
     let mut dropper = sh.faults.stream_dropper();
-    let mut idx = snapshot.len();
+    let mut idx = range.start + snapshot.len();
     let logs = c.logs.clone();
     let stop = sh.shutdown.clone();
     tokio::spawn(async move {
@@ -147,10 +189,14 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
         }
         let mut changed = logs.subscribe();
         loop {
+            // read whether the run ended before what it wrote: nothing
+            // written before its end is missed
+            let done = logs.is_closed() || logs.run_ended(run);
+            let end = logs.run_end(run);
             let fresh: Vec<(SystemTime, Bytes)> = {
                 let l = logs.lines.lock().unwrap();
-                let v = l[idx.min(l.len())..].to_vec();
-                idx = l.len();
+                let v = l[idx.min(end)..end.min(l.len())].to_vec();
+                idx = idx.max(end);
                 v
             };
             for (t, b) in fresh {
@@ -158,11 +204,9 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
                     return;
                 }
             }
-            if logs.is_closed() {
-                let rest: Vec<(SystemTime, Bytes)> = logs.lines.lock().unwrap()[idx..].to_vec();
-                for (t, b) in rest {
-                    let _ = tx.send(Ok(fmt(t, &b))).await;
-                }
+            // the run ended (a restart begins a new log), or the container
+            // for good
+            if done {
                 return;
             }
             tokio::select! {

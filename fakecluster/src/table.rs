@@ -238,6 +238,64 @@ fn row(kind: &str, o: &Value) -> Vec<Value> {
                 a,
             ]
         }
+        "Event" => {
+            let last = o["lastTimestamp"]
+                .as_str()
+                .or(o["eventTime"].as_str())
+                .or(o["metadata"]["creationTimestamp"].as_str())
+                .unwrap_or("");
+            let first = o["firstTimestamp"]
+                .as_str()
+                .or(o["eventTime"].as_str())
+                .unwrap_or(last);
+            let io = &o["involvedObject"];
+            // the reporting controller where the event came through the
+            // events.k8s.io API (the scheduler's), as kubectl's printer
+            let (comp, host) = match o["source"]["component"].as_str() {
+                Some(c) if !c.is_empty() => (c, o["source"]["host"].as_str().unwrap_or("")),
+                _ => (
+                    o["reportingComponent"].as_str().unwrap_or(""),
+                    o["reportingInstance"].as_str().unwrap_or(""),
+                ),
+            };
+            let source = [comp, host]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                json!(age(last)),
+                json!(o["type"]),
+                json!(o["reason"]),
+                json!(format!(
+                    "{}/{}",
+                    io["kind"].as_str().unwrap_or("").to_lowercase(),
+                    io["name"].as_str().unwrap_or("")
+                )),
+                json!(io["fieldPath"].as_str().unwrap_or("")),
+                json!(source),
+                json!(o["message"].as_str().unwrap_or("").trim()),
+                json!(age(first)),
+                json!(o["count"].as_i64().unwrap_or(1)),
+                name,
+            ]
+        }
+        "ReplicaSet" => {
+            let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
+            vec![
+                name,
+                json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
+                n("replicas"),
+                n("readyReplicas"),
+                a,
+            ]
+        }
+        "ConfigMap" => {
+            let n = o["data"].as_object().map_or(0, |m| m.len())
+                + o["binaryData"].as_object().map_or(0, |m| m.len());
+            vec![name, json!(n), a]
+        }
         _ => vec![name, a],
     }
 }
@@ -269,19 +327,45 @@ fn columns(kind: &str) -> Vec<Value> {
         "Namespace" => &["Name", "Status", "Age"],
         "PersistentVolumeClaim" => &["Name", "Status", "Volume", "Age"],
         "Job" => &["Name", "Status", "Completions", "Age"],
+        "Event" => &[
+            "Last Seen",
+            "Type",
+            "Reason",
+            "Object",
+            "Subobject",
+            "Source",
+            "Message",
+            "First Seen",
+            "Count",
+            "Name",
+        ],
+        "ReplicaSet" => &["Name", "Desired", "Current", "Ready", "Age"],
+        "ConfigMap" => &["Name", "Data", "Age"],
         _ => &["Name", "Age"],
+    };
+    // the columns `kubectl get -o wide` adds (priority 1)
+    let wide: &[&str] = match kind {
+        "Event" => &["Subobject", "Source", "First Seen", "Count", "Name"],
+        _ => &[],
     };
     names
         .iter()
         .map(|n| {
-            col(
-                n,
-                if *n == "Restarts" {
-                    "integer"
-                } else {
-                    "string"
-                },
-            )
+            let t = if ["Restarts", "Count", "Desired", "Current", "Ready", "Data"].contains(n)
+                && kind != "Pod"
+                && kind != "Deployment"
+                && kind != "StatefulSet"
+                || *n == "Restarts"
+            {
+                "integer"
+            } else {
+                "string"
+            };
+            let mut c = col(n, t);
+            if wide.contains(n) {
+                c["priority"] = json!(1);
+            }
+            c
         })
         .collect()
 }

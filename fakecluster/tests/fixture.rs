@@ -140,11 +140,16 @@ fn kubectl_watch_sees_changes() {
     fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "watched", "namespace": "default"}})).unwrap();
     use std::io::BufRead;
     let mut r = std::io::BufReader::new(w.stdout.take().unwrap());
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
+    // the list first (the namespace's kube-root-ca.crt), then the change
+    let mut lines = vec![];
+    for _ in 0..2 {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_string());
+    }
     let _ = w.kill();
     let _ = w.wait();
-    assert_eq!(line.trim(), "configmap/watched");
+    assert_eq!(lines, ["configmap/kube-root-ca.crt", "configmap/watched"]);
     assert!(fc.requests("watch", "configmaps") >= 1);
 }
 
@@ -367,7 +372,8 @@ fn pagination_selectors_and_watch_resume() {
         .block_on(cms.list(&kube::api::ListParams::default().limit(10)))
         .unwrap();
     assert_eq!(page.items.len(), 10);
-    assert_eq!(page.metadata.remaining_item_count, Some(15));
+    // 25 and the namespace's kube-root-ca.crt
+    assert_eq!(page.metadata.remaining_item_count, Some(16));
     let token = page.metadata.continue_.clone().unwrap();
     // the token holds the key to go on after, as etcd's does: an object
     // of the first page deleted meanwhile shifts nothing
@@ -594,4 +600,146 @@ fn faults_latency_and_dropped_streams() {
         "exec ended when its stream was dropped"
     );
     assert!(!st.success());
+}
+
+/// A container that keeps failing, as the kubelet runs it: the first
+/// restart at once, then CrashLoopBackOff with back-offs of 10 s, 20 s,
+/// 40 s (waited a tenth as long), the phase Running throughout, lastState
+/// the run before with its own container ID, Warning BackOff events, each
+/// restart pulled, created and started again; `kubectl logs` shows the
+/// current run only, `--previous` the one before, `-f` ends with its run;
+/// a container that never started has no logs, in the kubelet's words.
+#[test]
+fn crash_loop_back_off_and_logs_per_run() {
+    let fc = FakeCluster::start(Options::default());
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36",
+            "command": ["sh", "-c", "echo run $(cat /proc/sys/kernel/random/uuid); sleep 0.2; exit 3"]}]}}))
+    .unwrap();
+    // every state the pod goes through, until its fourth restart
+    let mut seen: Vec<(u64, String, String)> = vec![];
+    let t = Instant::now();
+    loop {
+        let p = fc.get("v1", "Pod", "default", "crash").unwrap();
+        let cs = &p["status"]["containerStatuses"][0];
+        let st = (
+            cs["restartCount"].as_u64().unwrap_or(0),
+            cs["state"]["waiting"]["message"]
+                .as_str()
+                .map(|m| m.split(" restarting").next().unwrap().to_string())
+                .unwrap_or_default(),
+            p["status"]["phase"].as_str().unwrap_or("").to_string(),
+        );
+        if seen.last() != Some(&st) {
+            seen.push(st.clone());
+        }
+        if st.0 >= 4 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{seen:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let backoffs: Vec<(u64, &str)> = seen
+        .iter()
+        .filter(|s| !s.1.is_empty())
+        .map(|s| (s.0, s.1.as_str()))
+        .collect();
+    assert_eq!(
+        backoffs,
+        vec![
+            (1, "back-off 10s"),
+            (2, "back-off 20s"),
+            (3, "back-off 40s")
+        ],
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|s| s.0 == 1 && s.1.is_empty()),
+        "the first restart comes without a back-off: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .skip_while(|s| s.2 != "Running")
+            .all(|s| s.2 == "Running"),
+        "a crash-looping pod stays Running: {seen:?}"
+    );
+    // waiting out a back-off: lastState is the run that ended, with the
+    // container ID the status still shows
+    wait("a back-off", || {
+        let p = fc.get("v1", "Pod", "default", "crash").unwrap();
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    });
+    let p = fc.get("v1", "Pod", "default", "crash").unwrap();
+    let cs = &p["status"]["containerStatuses"][0];
+    let last = &cs["lastState"]["terminated"];
+    assert_eq!(last["exitCode"], 3);
+    assert_eq!(last["reason"], "Error");
+    assert_eq!(last["containerID"], cs["containerID"]);
+    // logs: this run's line, the previous run's line, each once
+    let now = ok(kubectl(&fc, &["logs", "crash"]));
+    let before = ok(kubectl(&fc, &["logs", "crash", "--previous"]));
+    assert_eq!(now.lines().count(), 1, "{now}");
+    assert_eq!(before.lines().count(), 1, "{before}");
+    assert!(now.starts_with("run ") && before.starts_with("run ") && now != before);
+    // events: counted BackOff warnings, each restart started again
+    let events = ok(kubectl(
+        &fc,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=crash",
+            "-o",
+            "json",
+        ],
+    ));
+    let events: Value = serde_json::from_str(&events).unwrap();
+    let count = |reason: &str| -> u64 {
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["reason"] == reason)
+            .map(|e| e["count"].as_u64().unwrap_or(1))
+            .sum()
+    };
+    assert!(count("BackOff") >= 3, "{events}");
+    assert!(count("Started") >= 4, "{events}");
+    assert!(count("Created") >= 4, "{events}");
+    ok(kubectl(&fc, &["delete", "pod", "crash", "--wait=true"]));
+
+    // following a run ends with it, not with the container's next run
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "again", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36",
+            "command": ["sh", "-c", "echo a; sleep 0.5; echo b; exit 1"]}]}}))
+    .unwrap();
+    wait("running", || {
+        fc.get("v1", "Pod", "default", "again").unwrap()["status"]["phase"] == "Running"
+    });
+    assert_eq!(ok(kubectl(&fc, &["logs", "-f", "again"])), "a\nb\n");
+    ok(kubectl(&fc, &["delete", "pod", "again", "--wait=true"]));
+
+    // no run yet: the kubelet's reason, and no previous run
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "never", "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "does-not-exist:1"}]}}))
+    .unwrap();
+    wait("pull failed", || {
+        let p = fc.get("v1", "Pod", "default", "never").unwrap();
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ErrImagePull"
+    });
+    let o = kubectl(&fc, &["logs", "never"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains(
+            "container \"main\" in pod \"never\" is waiting to start: image can't be pulled"
+        ) || e.contains("is waiting to start: trying and failing to pull image"),
+        "{e}"
+    );
+    let o = kubectl(&fc, &["logs", "never", "--previous"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("previous terminated container \"main\" in pod \"never\" not found"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

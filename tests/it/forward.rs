@@ -63,7 +63,10 @@ fn http_service(
         .ok();
     fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
         "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
-            "spec": {"containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
+            // python ignores SIGTERM as a container's PID 1: a deleted
+            // pod holds its port (the fake's pods share this machine's
+            // network) for the grace period, so keep that short
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
                 "ports": [{"name": "http", "containerPort": port}]}]}}}})).unwrap();
     fc.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}})).unwrap();

@@ -227,6 +227,8 @@ impl Kubelet {
             stdin: tokio::sync::Mutex::new(None),
             stdin_once: c["stdinOnce"] == true,
             state: Mutex::new(state),
+            last_state: Mutex::new(None),
+            backoff: Mutex::new(None),
             restarts: AtomicU32::new(0),
             mounts,
             has_probe: c["readinessProbe"].is_object(),
@@ -268,6 +270,7 @@ impl Kubelet {
         if c.runnable {
             self.run_process(rt, c, pod).await;
         } else {
+            c.logs.begin_run();
             *c.state.lock().unwrap() = CState::Running {
                 started: crate::store::now(),
             };

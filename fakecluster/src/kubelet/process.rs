@@ -158,16 +158,35 @@ impl Kubelet {
                     return;
                 }
             };
-            if !self.restart_after(&rt, &c, code).await {
+            if !self.restart_after(&rt, &c, &pod, code).await {
                 c.logs.close();
                 return;
             }
+            // a restart is a new container: the image ensured, created
+            if !self.pull(&rt, &c, &pod).await {
+                c.logs.close();
+                return;
+            }
+            self.event(
+                &pod,
+                &rt.node,
+                "Normal",
+                "Created",
+                &format!("Created container: {}", c.name),
+                Some(&c.name),
+            );
         }
     }
 
     /// Whether the container starts again after it ended with `code`; if
     /// not, the pod's sandbox goes once every container has stopped.
-    async fn restart_after(&self, rt: &Arc<PodRt>, c: &ContainerRt, code: i32) -> bool {
+    async fn restart_after(
+        &self,
+        rt: &Arc<PodRt>,
+        c: &Arc<ContainerRt>,
+        pod: &Value,
+        code: i32,
+    ) -> bool {
         let again = !rt.terminate.is_cancelled()
             && match rt.restart_policy.as_str() {
                 "Always" => true,
@@ -187,19 +206,55 @@ impl Kubelet {
             }
             return false;
         }
-        *c.state.lock().unwrap() = CState::Waiting {
-            reason: "CrashLoopBackOff".into(),
-            message: format!(
-                "back-off 10s restarting failed container={} pod={}_{}({})",
-                c.name, rt.name, rt.ns, rt.uid
-            ),
-        };
-        self.sync(rt).await;
-        if !self.pause(rt, Duration::from_millis(500)).await {
-            return false;
+        let finished = c.state.lock().unwrap().clone();
+        if let Some(d) = self.in_backoff(c) {
+            // the kubelet's CrashLoopBackOff: the container waits out its
+            // back-off, counted from its end
+            *c.last_state.lock().unwrap() = Some(finished);
+            *c.state.lock().unwrap() = CState::Waiting {
+                reason: "CrashLoopBackOff".into(),
+                message: format!(
+                    "back-off {} restarting failed container={} pod={}_{}({})",
+                    go_duration(d),
+                    c.name,
+                    rt.name,
+                    rt.ns,
+                    rt.uid
+                ),
+            };
+            self.sync(rt).await;
+            self.event(
+                pod,
+                &rt.node,
+                "Warning",
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {} in pod {}_{}({})",
+                    c.name, rt.name, rt.ns, rt.uid
+                ),
+                Some(&c.name),
+            );
+            if !self.pause(rt, d / super::pull::SCALE).await {
+                return false;
+            }
+            *c.backoff.lock().unwrap() =
+                Some((std::time::Instant::now(), (d * 2).min(RESTART_BACKOFF_MAX)));
+        } else {
+            *c.last_state.lock().unwrap() = Some(finished);
+            *c.backoff.lock().unwrap() = Some((std::time::Instant::now(), RESTART_BACKOFF_FIRST));
         }
         c.restarts.fetch_add(1, Ordering::SeqCst);
         true
+    }
+
+    /// The back-off a container that just ended must wait (its real
+    /// length), as the kubelet's flowcontrol.Backoff decides: none after
+    /// its first end, or after it ran longer than twice the longest
+    /// back-off; otherwise the back-off set at its last start.
+    fn in_backoff(&self, c: &ContainerRt) -> Option<Duration> {
+        let (since, d) = (*c.backoff.lock().unwrap())?;
+        let expired = since.elapsed() > RESTART_BACKOFF_MAX * 2 / super::pull::SCALE;
+        (!expired).then_some(d)
     }
 
     /// Start the command, report it (running, or already ended) after the
@@ -239,16 +294,15 @@ impl Kubelet {
         *c.stdin.lock().await = child.stdin.take();
         let out = pump(child.stdout.take().unwrap(), c.logs.clone());
         let err = pump(child.stderr.take().unwrap(), c.logs.clone());
-        if c.restarts.load(Ordering::SeqCst) == 0 {
-            self.event(
-                pod,
-                &rt.node,
-                "Normal",
-                "Started",
-                &format!("Started container {}", c.name),
-                Some(&c.name),
-            );
-        }
+        c.logs.begin_run();
+        self.event(
+            pod,
+            &rt.node,
+            "Normal",
+            "Started",
+            &format!("Started container {}", c.name),
+            Some(&c.name),
+        );
         *c.state.lock().unwrap() = CState::Running {
             started: started.clone(),
         };
@@ -275,6 +329,7 @@ impl Kubelet {
             let _ = err.await;
         })
         .await;
+        c.logs.end_run();
         *c.pid.lock().unwrap() = None;
         use std::os::unix::process::ExitStatusExt;
         let code = status
@@ -296,6 +351,21 @@ impl Kubelet {
         }
         self.sync(rt).await;
         Ok(code)
+    }
+}
+
+/// The kubelet's restart back-off: 10 s, doubling, at most 5 min (real
+/// times; the fake waits them divided by the pull back-off's SCALE).
+const RESTART_BACKOFF_FIRST: Duration = Duration::from_secs(10);
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// A duration as Go prints it (`10s`, `1m20s`, `5m0s`).
+fn go_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m{}s", s / 60, s % 60)
     }
 }
 
@@ -336,6 +406,7 @@ pub(super) async fn stop_container(c: Arc<ContainerRt>, grace: Duration) {
             };
         }
         CState::Running { started } if !c.runnable => {
+            c.logs.end_run();
             *c.state.lock().unwrap() = CState::Terminated {
                 code: 0,
                 reason: "Completed".into(),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
@@ -31,9 +31,16 @@ pub(super) const TEARDOWN: Duration = Duration::from_millis(100);
 /// A readiness probe's first success after the container started.
 pub(super) const PROBE: Duration = Duration::from_millis(40);
 
-/// A container's captured output, followable.
+/// A container's captured output, followable, run by run: each start of
+/// the container begins a run, as each start writes a new log file on a
+/// real node (`kubectl logs` shows the current run, `--previous` the one
+/// before, and following ends with the run).
 pub struct LogBuf {
     pub lines: Mutex<Vec<(SystemTime, Bytes)>>,
+    /// where each run begins in `lines`
+    starts: Mutex<Vec<usize>>,
+    /// runs that have ended
+    ended: AtomicUsize,
     changed: tokio::sync::watch::Sender<u64>,
     closed: AtomicBool,
 }
@@ -42,12 +49,24 @@ impl LogBuf {
     pub(super) fn new() -> Arc<Self> {
         Arc::new(LogBuf {
             lines: Mutex::new(vec![]),
+            starts: Mutex::new(vec![]),
+            ended: AtomicUsize::new(0),
             changed: tokio::sync::watch::channel(0).0,
             closed: AtomicBool::new(false),
         })
     }
     pub(super) fn push(&self, b: Bytes) {
         self.lines.lock().unwrap().push((SystemTime::now(), b));
+        self.changed.send_modify(|n| *n += 1);
+    }
+    /// A new run of the container begins.
+    pub(super) fn begin_run(&self) {
+        let at = self.lines.lock().unwrap().len();
+        self.starts.lock().unwrap().push(at);
+    }
+    /// The current run ended (its output is all in).
+    pub(super) fn end_run(&self) {
+        self.ended.fetch_add(1, Ordering::SeqCst);
         self.changed.send_modify(|n| *n += 1);
     }
     pub(super) fn close(&self) {
@@ -59,6 +78,28 @@ impl LogBuf {
     }
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+    /// The current run: its number (1 for the first; 0 before any) and
+    /// where it begins in `lines`.
+    pub fn current_run(&self) -> (usize, usize) {
+        let starts = self.starts.lock().unwrap();
+        (starts.len(), starts.last().copied().unwrap_or(0))
+    }
+    /// The run before the current one, as a range of `lines`.
+    pub fn previous_run(&self) -> Option<std::ops::Range<usize>> {
+        let starts = self.starts.lock().unwrap();
+        let n = starts.len();
+        (n >= 2).then(|| starts[n - 2]..starts[n - 1])
+    }
+    /// Where run `n` ends in `lines` so far: the next run's start, or the
+    /// end of what was written.
+    pub fn run_end(&self, n: usize) -> usize {
+        let next = self.starts.lock().unwrap().get(n).copied();
+        next.unwrap_or_else(|| self.lines.lock().unwrap().len())
+    }
+    /// Whether run `n` (from [`current_run`](Self::current_run)) has ended.
+    pub fn run_ended(&self, n: usize) -> bool {
+        self.ended.load(Ordering::SeqCst) >= n
     }
 }
 
@@ -89,6 +130,10 @@ pub struct ContainerRt {
     /// stdin closes when the first attach ends (`stdinOnce`)
     pub stdin_once: bool,
     pub state: Mutex<CState>,
+    /// how the previous run ended (`lastState`)
+    pub last_state: Mutex<Option<CState>>,
+    /// the restart back-off: when it was last set, and its real length
+    pub backoff: Mutex<Option<(std::time::Instant, Duration)>>,
     pub restarts: AtomicU32,
     pub mounts: Vec<(PathBuf, String)>,
     pub env: Vec<(String, String)>,

@@ -24,11 +24,32 @@ struct Counts {
     ready: usize,
 }
 
+/// The runtime's ID of a container's run: each restart is a new container.
+fn container_id(rt: &PodRt, c: &ContainerRt, run: u32) -> String {
+    if run == 0 {
+        format!("containerd://{}-{}", rt.uid, c.name)
+    } else {
+        format!("containerd://{}-{}-{run}", rt.uid, c.name)
+    }
+}
+
+/// A terminated state as the API shows it.
+fn terminated(code: i32, reason: &str, started: &str, finished: &str, id: String) -> Value {
+    json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": finished, "containerID": id}})
+}
+
 fn container_status(rt: &PodRt, c: &ContainerRt, counts: &mut Counts) -> Value {
     let st = c.state.lock().unwrap().clone();
+    let restarts = c.restarts.load(Ordering::SeqCst);
     let (state, ready, started) = match &st {
         CState::Waiting { reason, message } => {
-            counts.waiting += 1;
+            // the kubelet's getPhase: a container waiting to restart has
+            // stopped (it is not pending)
+            if c.last_state.lock().unwrap().is_some() {
+                counts.failed += 1;
+            } else {
+                counts.waiting += 1;
+            }
             let mut w = json!({"reason": reason});
             if !message.is_empty() {
                 w["message"] = json!(message);
@@ -52,7 +73,13 @@ fn container_status(rt: &PodRt, c: &ContainerRt, counts: &mut Counts) -> Value {
                 counts.failed += 1;
             }
             (
-                json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": finished, "containerID": format!("containerd://{}-{}", rt.uid, c.name)}}),
+                terminated(
+                    *code,
+                    reason,
+                    started,
+                    finished,
+                    container_id(rt, c, restarts),
+                ),
                 false,
                 false,
             )
@@ -61,15 +88,33 @@ fn container_status(rt: &PodRt, c: &ContainerRt, counts: &mut Counts) -> Value {
     if ready {
         counts.ready += 1;
     }
-    let created = !matches!(&st, CState::Waiting { .. }) || c.restarts.load(Ordering::SeqCst) > 0;
+    let created = !matches!(&st, CState::Waiting { .. }) || restarts > 0;
+    // the run before this one, once the container restarted: the previous
+    // run is the one before `restarts` (or before the waiting one)
+    let last = match c.last_state.lock().unwrap().clone() {
+        Some(CState::Terminated {
+            code,
+            reason,
+            started,
+            finished,
+        }) => {
+            let run = if matches!(st, CState::Waiting { .. }) {
+                restarts
+            } else {
+                restarts.saturating_sub(1)
+            };
+            terminated(code, &reason, &started, &finished, container_id(rt, c, run))
+        }
+        _ => json!({}),
+    };
     let mut s = json!({
-        "name": c.name, "state": state, "lastState": {}, "ready": ready,
-        "restartCount": c.restarts.load(Ordering::SeqCst), "image": c.image,
+        "name": c.name, "state": state, "lastState": last, "ready": ready,
+        "restartCount": restarts, "image": c.image,
         "imageID": if created { format!("docker.io/library/{}@sha256:fake", c.image) } else { String::new() },
         "started": started,
     });
     if created {
-        s["containerID"] = json!(format!("containerd://{}-{}", rt.uid, c.name));
+        s["containerID"] = json!(container_id(rt, c, restarts));
     }
     s
 }
