@@ -485,7 +485,7 @@ async fn exec(
             k
         }
         _ => {
-            let path = sh.kubelet.path_env();
+            let path = sh.kubelet.path_env(&rt.node);
             let mut k =
                 tokio::process::Command::new(crate::kubelet::resolve_program(&cmd[0], &path));
             k.args(&cmd[1..]);

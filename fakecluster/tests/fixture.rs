@@ -719,6 +719,16 @@ fn crash_loop_back_off_and_logs_per_run() {
     assert_eq!(ok(kubectl(&fc, &["logs", "-f", "again"])), "a\nb\n");
     ok(kubectl(&fc, &["delete", "pod", "again", "--wait=true"]));
 
+    // a command that prints at once and ends: all of it in its run's log
+    fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "quick", "namespace": "default"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:1.36",
+            "command": ["sh", "-c", "echo quick"]}]}}))
+    .unwrap();
+    wait("done", || {
+        fc.get("v1", "Pod", "default", "quick").unwrap()["status"]["phase"] == "Succeeded"
+    });
+    assert_eq!(ok(kubectl(&fc, &["logs", "quick"])), "quick\n");
+
     // no run yet: the kubelet's reason, and no previous run
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "never", "namespace": "default"},
         "spec": {"containers": [{"name": "main", "image": "does-not-exist:1"}]}}))

@@ -120,6 +120,66 @@ impl Ctx {
         }
     }
 
+    /// Tests that need containers running their images' own programs
+    /// (busybox's httpd, the benchmark image's iperf3) run only where pods
+    /// see their image's filesystem, as on any real node. Probed once, with
+    /// a busybox pod: its /bin/busybox is there and a distribution's
+    /// /etc/os-release is not. A cluster that runs containers some other
+    /// way (a simulated kubelet) skips those tests, saying so.
+    pub fn real_containers(&self) -> Outcome {
+        static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        match PROBE.get_or_init(|| self.probe_containers()) {
+            Ok(()) => Ok(()),
+            Err(why) => skip("needs containers that run their image's programs", why),
+        }
+    }
+
+    fn probe_containers(&self) -> Result<(), String> {
+        let ns = self.namespace("probe");
+        self.kubectl_apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: probe, namespace: {ns}}}\nspec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 0\n  containers: [{{name: main, image: busybox, command: [sh, -c, 'if [ -x /bin/busybox ] && [ ! -e /etc/os-release ]; then echo image-filesystem; else echo host-filesystem; fi']}}]\n"
+        ));
+        let done = self.kubectl_out(&[
+            "wait",
+            "pod/probe",
+            "-n",
+            &ns,
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=180s",
+        ]);
+        let logs = self.kubectl_out(&["logs", "probe", "-n", &ns]);
+        let _ = self.kubectl_out(&["delete", "namespace", &ns, "--wait=true", "--timeout=120s"]);
+        let said = String::from_utf8_lossy(&logs.stdout).trim().to_string();
+        match (done.status.success(), said.as_str()) {
+            (true, "image-filesystem") => Ok(()),
+            (true, _) => Err(format!(
+                "a busybox pod on this cluster sees another filesystem than busybox's ({said}): its containers do not run their images"
+            )),
+            (false, _) => Err(format!(
+                "a busybox pod did not complete within 180 s here: {}",
+                String::from_utf8_lossy(&done.stderr).trim()
+            )),
+        }
+    }
+
+    /// The benchmark image (iperf3, netperf, sh): SCAFFOLD_E2E_BENCH_IMAGE,
+    /// or the pod2pod scenario's default.
+    pub fn bench_image(&self) -> String {
+        if let Some(i) = std::env::var("SCAFFOLD_E2E_BENCH_IMAGE")
+            .ok()
+            .filter(|i| !i.is_empty())
+        {
+            return i;
+        }
+        let main = std::fs::read_to_string(repo().join("scenarios/pod2pod/main.rhai"))
+            .expect("scenarios/pod2pod/main.rhai");
+        main.lines()
+            .find_map(|l| l.strip_prefix("let image = param(\"image\", \""))
+            .and_then(|l| l.split('"').next())
+            .expect("pod2pod's default image")
+            .to_string()
+    }
+
     /// The first node of the cluster.
     pub fn node(&self) -> String {
         self.kubectl(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"])

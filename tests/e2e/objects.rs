@@ -288,6 +288,8 @@ fn exec_and_logs(ctx: &Ctx) -> Outcome {
 }
 
 fn port_forwards(ctx: &Ctx) -> Outcome {
+    // busybox's httpd serves the page
+    ctx.real_containers()?;
     let ns = ctx.namespace("forward");
     ctx.kubectl_apply(&format!(
         r#"apiVersion: apps/v1

@@ -27,11 +27,14 @@ fn hello(ctx: &Ctx) -> Outcome {
     Ok(())
 }
 
-/// The quickstart with the kit's benchmark image: real iperf3 and netperf
-/// between two pods, both overlays, numbers recorded, report compares them.
+/// The quickstart with the benchmark image (`Ctx::bench_image`): real
+/// iperf3 and netperf between two pods, both overlays, numbers recorded,
+/// report compares them.
 fn pod2pod(ctx: &Ctx) -> Outcome {
     // the scenario labels nodes with its roles and keeps them for reuse
     ctx.node_labels_allowed()?;
+    ctx.real_containers()?;
+    let image = format!("image={}", ctx.bench_image());
     let p = ctx.project();
     let script = repo().join("scenarios/pod2pod/main.rhai");
     // node roles the scenario sets and leaves for reuse; the test removes
@@ -57,7 +60,7 @@ fn pod2pod(ctx: &Ctx) -> Outcome {
                 "script",
                 script.to_str().unwrap(),
                 "--set",
-                "image=network-perf:local",
+                &image,
                 "--set",
                 "runs=2",
                 "--set",
@@ -345,6 +348,18 @@ fn kind(ctx: &Ctx) -> Outcome {
 /// The monitoring and registry trees: they render and apply (server-side,
 /// CRDs first), even where their images cannot be pulled; then removed.
 fn manifests(ctx: &Ctx) -> Outcome {
+    // the trees make the namespaces monitoring and registry and the test
+    // deletes them: never on a cluster that has them already
+    let have = ctx.kubectl(&["get", "namespaces", "-o", "name"]);
+    if have
+        .lines()
+        .any(|n| n == "namespace/monitoring" || n == "namespace/registry")
+    {
+        return skip(
+            "the monitoring and registry trees",
+            "this cluster has a monitoring or registry namespace of its own, which the test would delete",
+        );
+    }
     let p = ctx.project();
     let root = repo().join("kustomize");
     let out = run_ok(
@@ -354,9 +369,7 @@ fn manifests(ctx: &Ctx) -> Outcome {
             let a = apply("{}/monitoring-ns");
             let b = apply("{}/registry");
             print("applied=" + (a.len() + b.len()));
-            let err = "";
-            try {{ with_registry(|r| r); }} catch (e) {{ err = e; }}
-            print("registry=" + err);
+            try {{ with_registry(|r| r); print("registry=reachable"); }} catch (e) {{ print("registry=" + e); }}
             delete("{}/registry");
             delete("namespace", "registry", #{{wait: true, timeout: 180}});
             delete("{}/monitoring-ns");
@@ -369,10 +382,12 @@ fn manifests(ctx: &Ctx) -> Outcome {
         ),
     );
     assert!(out.contains("applied="), "{out}");
-    // registry:2 is not in the kit: forwarding to it names the Service and why it has no pod
+    // just applied, registry:2 is rarely ready yet: forwarding to it names
+    // the Service and why it has no pod
     assert!(
-        out.contains("registry=") && out.contains("no ready pod"),
+        out.contains("registry=reachable")
+            || out.contains("registry=") && out.contains("no ready pod"),
         "{out}"
     );
-    skip("registry, Prometheus, Grafana at runtime", "their images (registry:2, prometheus, grafana) are not in the kit's registry; the manifests rendered, applied and were removed (checked)")
+    skip("registry, Prometheus, Grafana at runtime", "their images running is not checked here; the manifests rendered, applied and were removed (checked)")
 }

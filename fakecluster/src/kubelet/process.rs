@@ -25,7 +25,7 @@ fn quote(s: &str) -> String {
 /// and the downward API fields a test uses).
 pub(super) fn env(k: &Kubelet, rt: &PodRt, pod: &Value, c: &Value) -> Vec<(String, String)> {
     let mut env = vec![
-        ("PATH".to_string(), k.path_env()),
+        ("PATH".to_string(), k.path_env(&rt.node)),
         ("HOSTNAME".to_string(), rt.name.clone()),
         ("HOME".to_string(), "/root".to_string()),
     ];
@@ -94,7 +94,9 @@ impl Kubelet {
                 .iter()
                 .find(|(k, _)| k == "PATH")
                 .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| self.path_env());
+                .unwrap_or_else(|| {
+                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+                });
             let mut cmd = tokio::process::Command::new(resolve_program(&argv[0], &path));
             cmd.args(&argv[1..]);
             cmd
@@ -278,6 +280,8 @@ impl Kubelet {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
         let started = crate::store::now();
+        // the run's log begins before its first output can
+        c.logs.begin_run();
         let mut child = match cmd.spawn() {
             Ok(ch) => ch,
             Err(e) => {
@@ -285,6 +289,7 @@ impl Kubelet {
                     reason: "RunContainerError".into(),
                     message: format!("failed to start {}: {e}", argv[0]),
                 };
+                c.logs.end_run();
                 self.sync(rt).await;
                 return Err(());
             }
@@ -294,7 +299,6 @@ impl Kubelet {
         *c.stdin.lock().await = child.stdin.take();
         let out = pump(child.stdout.take().unwrap(), c.logs.clone());
         let err = pump(child.stderr.take().unwrap(), c.logs.clone());
-        c.logs.begin_run();
         self.event(
             pod,
             &rt.node,

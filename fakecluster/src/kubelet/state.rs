@@ -179,6 +179,8 @@ pub struct Kubelet {
     pub(super) store: Arc<Store>,
     pub(super) root: PathBuf,
     pub shim_dir: PathBuf,
+    /// processes may have a UTS namespace (a hostname) of their own
+    uts_ok: bool,
     pub nsenter: Option<PathBuf>,
     pub mounts_ok: bool,
     pub(super) runnable: Vec<String>,
@@ -205,8 +207,8 @@ impl Kubelet {
         unpullable: Vec<String>,
     ) -> Self {
         let shim_dir = root.join("shim");
-        write_shim(&shim_dir);
         Kubelet {
+            uts_ok: uts_ok(),
             store,
             root,
             nsenter: find_nsenter(),
@@ -279,7 +281,9 @@ impl Kubelet {
             .sum()
     }
 
-    pub fn path_env(&self) -> String {
+    /// PATH of a container on `node`: its nsenter shim first.
+    pub fn path_env(&self, node: &str) -> String {
+        write_shim(&self.shim_dir, node, self.uts_ok);
         let extra = self
             .image_bin
             .lock()
@@ -289,7 +293,7 @@ impl Kubelet {
             .unwrap_or_default();
         format!(
             "{}:{extra}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            self.shim_dir.display()
+            self.shim_dir.join(node).display()
         )
     }
 
@@ -341,26 +345,55 @@ impl Kubelet {
     }
 }
 
+/// fakecluster's nsenter, one per node (NODE and UTS filled in).
 const SHIM: &str = r#"#!/bin/sh
-# fakecluster's nsenter: runs the command without entering any namespace,
-# so `nsenter -t 1 ...` in a test never touches the machine's own PID 1.
+# fakecluster's nsenter on node NODE: runs the command without entering any
+# namespace of this machine, so `nsenter -t 1 ...` in a test never touches
+# its PID 1. Entering the UTS namespace (-u, --uts, -a) gives the command
+# the node's hostname, in a UTS namespace of its own.
+uts=
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; break ;;
     -t|--target|-S|--setuid|-G|--setgid) shift 2 ;;
+    --uts|--uts=*|--all|-a) uts=1; shift ;;
+    --*) shift ;;
+    -*u*) uts=1; shift ;;
     -*) shift ;;
     *) break ;;
   esac
 done
+if [ -n "$uts" ] && [ -n "UTS" ]; then
+  exec unshare --uts /bin/sh -c 'hostname "$0" 2>/dev/null; exec "$@"' 'NODE' "$@"
+fi
 exec "$@"
 "#;
 
-fn write_shim(dir: &Path) {
-    std::fs::create_dir_all(dir).expect("shim dir");
+/// The nsenter shim of `node` in `dir/NODE/`; `uts`: this machine lets
+/// a process have a UTS namespace of its own.
+fn write_shim(dir: &Path, node: &str, uts: bool) {
+    let dir = dir.join(node);
+    if dir.join("nsenter").exists() {
+        return;
+    }
+    std::fs::create_dir_all(&dir).expect("shim dir");
     let shim = dir.join("nsenter");
-    std::fs::write(&shim, SHIM).expect("shim");
+    let body = SHIM
+        .replace("NODE", &node.replace('\'', ""))
+        .replace("\"UTS\"", if uts { "\"1\"" } else { "\"\"" });
+    std::fs::write(&shim, body).expect("shim");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).expect("shim mode");
+}
+
+fn uts_ok() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--uts", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn find_nsenter() -> Option<PathBuf> {
