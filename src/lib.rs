@@ -20,6 +20,7 @@ pub mod report;
 pub mod results;
 pub mod secrets;
 pub mod shell;
+pub mod stats;
 pub mod sweep;
 pub mod ui;
 pub mod util;

@@ -131,19 +131,6 @@ pub fn plain(v: &serde_json::Value) -> String {
     }
 }
 
-/// `p` in 0..=100 of sorted values (linear between closest ranks, like
-/// numpy's default).
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
-    }
-    let rank = p / 100.0 * (n - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = rank.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
-}
-
 /// `KEY=VALUE` of a command-line flag (`--set`, `--set-json`).
 pub fn parse_kv(flag: &str, s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {

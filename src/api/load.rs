@@ -9,7 +9,7 @@ use crate::k8s::apimetrics::{self, Snapshot};
 use crate::k8s::http;
 use crate::k8s::load::{self, Item, Load, Rate};
 use crate::k8s::podlatency::{Measure, PodTimes, PHASES};
-use crate::util::percentile;
+use crate::stats::{percentile, Quantiles};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;
@@ -200,18 +200,11 @@ fn rate(o: &Opts) -> RResult<Rate> {
 }
 
 /// p50, p90, p99, max and n of some seconds.
-fn quantiles(mut xs: Vec<f64>) -> Map {
-    let mut m = Map::new();
-    m.insert("n".into(), Dynamic::from(xs.len() as i64));
-    if xs.is_empty() {
-        return m;
-    }
-    xs.sort_by(|a, b| a.total_cmp(b));
-    for (k, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0)] {
-        m.insert(k.into(), Dynamic::from(percentile(&xs, p)));
-    }
-    m.insert("max".into(), Dynamic::from(xs[xs.len() - 1]));
-    m
+fn quantiles(xs: Vec<f64>) -> Map {
+    rhai::serde::to_dynamic(Quantiles::of(&xs))
+        .ok()
+        .and_then(|d| d.try_cast::<Map>())
+        .unwrap_or_default()
 }
 
 /// The pod startup SLO (SIG Scalability): p99 of creation to all

@@ -118,7 +118,7 @@ pub mod results_api {
             }
         }
         let mut m = Map::new();
-        let Some(s) = crate::report::stats::Summary::of(&nums) else {
+        let Some(s) = crate::stats::Summary::of(&nums) else {
             m.insert("n".into(), 0i64.into());
             return Ok(m);
         };

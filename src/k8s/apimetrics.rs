@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::stats::histogram_quantile;
+
 /// One call kind: verb, resource (with `/subresource`), scope.
 pub type Call = (String, String, String);
 
@@ -113,31 +115,6 @@ pub fn parse(text: &str) -> Snapshot {
     s
 }
 
-/// The quantile `q` (0..1) of a cumulative histogram, as Prometheus's
-/// histogram_quantile: linear inside the bucket; in the +Inf bucket, the
-/// highest finite bound.
-pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
-    let total = buckets.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let mut prev = (0.0, 0.0);
-    for &(le, c) in buckets {
-        if c >= rank {
-            if le.is_infinite() {
-                return Some(prev.0);
-            }
-            if c == prev.1 {
-                return Some(le);
-            }
-            return Some(prev.0 + (le - prev.0) * (rank - prev.1) / (c - prev.1));
-        }
-        prev = (le, c);
-    }
-    Some(prev.0)
-}
-
 /// One call kind's latency over the measurement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Latency {
@@ -185,9 +162,9 @@ pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, Codes) {
         out.push(Latency {
             call: c.clone(),
             count,
-            p50: quantile(0.5, &d).unwrap_or(0.0),
-            p90: quantile(0.9, &d).unwrap_or(0.0),
-            p99: quantile(0.99, &d).unwrap_or(0.0),
+            p50: histogram_quantile(0.5, &d).unwrap_or(0.0),
+            p90: histogram_quantile(0.9, &d).unwrap_or(0.0),
+            p99: histogram_quantile(0.99, &d).unwrap_or(0.0),
         });
     }
     let mut codes = BTreeMap::new();
@@ -222,9 +199,9 @@ apiserver_request_total{code="429",component="apiserver",dry_run="",group="",res
         let b = &s.buckets[&c];
         assert_eq!(b.len(), 4);
         // rank 50 of 100 lies in (0.005, 0.025] holding 10..60: 0.005 + 0.02 * 40/50
-        assert!((quantile(0.5, b).unwrap() - 0.021).abs() < 1e-12);
+        assert!((histogram_quantile(0.5, b).unwrap() - 0.021).abs() < 1e-12);
         // rank 99 in (0.025, 0.05] holding 60..100: 0.025 + 0.025 * 39/40
-        assert!((quantile(0.99, b).unwrap() - 0.049375).abs() < 1e-12);
+        assert!((histogram_quantile(0.99, b).unwrap() - 0.049375).abs() < 1e-12);
         assert_eq!(s.totals[&("POST".into(), "pods".into(), "429".into())], 3.0);
     }
 

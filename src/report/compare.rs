@@ -6,68 +6,11 @@
 //! "auto"): the exact distribution when a sample is small and there are no
 //! ties, else the normal approximation with tie and continuity corrections.
 
-use super::stats::percentile;
+use crate::stats::{median, percentile};
 use crate::util::Rng;
 
 /// The significance level of every comparison.
 pub const ALPHA: f64 = 0.05;
-
-/// A group's median and the interval that holds the true median with
-/// probability `level` (0.95, or less when too few runs allow no more).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MedianCi {
-    pub median: f64,
-    pub lo: f64,
-    pub hi: f64,
-    pub level: f64,
-}
-
-fn sorted(xs: &[f64]) -> Vec<f64> {
-    let mut s = xs.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    s
-}
-
-pub fn median(xs: &[f64]) -> f64 {
-    percentile(&sorted(xs), 50.0)
-}
-
-/// P(X <= k) for X ~ Binomial(n, 1/2).
-fn binom_half_cdf(n: usize, k: usize) -> f64 {
-    let mut c = 1f64; // C(n, 0)
-    let mut sum = 0f64;
-    for i in 0..=k.min(n) {
-        if i > 0 {
-            c = c * (n - i + 1) as f64 / i as f64;
-        }
-        sum += c;
-    }
-    sum / 2f64.powi(n as i32)
-}
-
-/// The median with its order-statistic confidence interval
-/// `[x(k), x(n+1-k)]`, the widest `k` whose coverage is at least 95%
-/// (exact, no assumption about the distribution). With five runs or fewer
-/// no interval reaches 95%: the interval is min..max and `level` says what
-/// it covers (93.8% for five runs).
-pub fn median_ci(xs: &[f64]) -> Option<MedianCi> {
-    if xs.is_empty() || xs.iter().any(|x| !x.is_finite()) {
-        return None;
-    }
-    let s = sorted(xs);
-    let n = s.len();
-    let coverage = |k: usize| 1.0 - 2.0 * binom_half_cdf(n, k - 1);
-    let mut k = 1;
-    while k < n.div_ceil(2) && coverage(k + 1) >= 0.95 {
-        k += 1;
-    }
-    Some(MedianCi {
-        median: percentile(&s, 50.0),
-        lo: s[k - 1],
-        hi: s[n - k],
-        level: if n == 1 { 0.0 } else { coverage(k) },
-    })
-}
 
 /// Result of a two-sided Mann–Whitney U test of `x` against `y`.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,20 +205,6 @@ mod tests {
         for k in 0..c.len() {
             assert_eq!(c[k], c[c.len() - 1 - k]);
         }
-    }
-
-    #[test]
-    fn median_interval_coverage() {
-        // n = 5: no 95% interval exists; min..max covers 1 - 2/32
-        let m = median_ci(&[5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
-        assert_eq!((m.median, m.lo, m.hi), (3.0, 1.0, 5.0));
-        assert!((m.level - 0.9375).abs() < 1e-12);
-        // n = 10: [x(2), x(9)] covers 97.9%, [x(3), x(8)] only 89%
-        let xs: Vec<f64> = (1..=10).map(f64::from).collect();
-        let m = median_ci(&xs).unwrap();
-        assert_eq!((m.lo, m.hi), (2.0, 9.0));
-        assert!((m.level - (1.0 - 2.0 * 11.0 / 1024.0)).abs() < 1e-12);
-        assert!(median_ci(&[]).is_none());
     }
 
     #[test]

@@ -4,12 +4,11 @@
 
 pub mod compare;
 pub mod plot;
-pub mod stats;
 pub mod sweep;
 
 use crate::results::{Record, Results};
+use crate::stats::Summary;
 use serde_json::Value;
-use stats::Summary;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

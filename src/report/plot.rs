@@ -2,8 +2,8 @@
 //! bar (or point on a line) per run at the mean, with the 95% confidence
 //! interval as error bars (min..max when a run has one sample).
 
-use super::stats::Summary;
 use super::{numbers, Run};
+use crate::stats::Summary;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -321,7 +321,7 @@ fn box_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    use super::stats::percentile;
+    use crate::stats::percentile;
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     let all: Vec<f64> = p.groups.iter().flatten().copied().collect();
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min);

@@ -6,11 +6,12 @@
 //! with a bootstrap interval and the Mann–Whitney U test's p-value
 //! (compare.rs).
 
-use super::compare::{change_ci, mann_whitney, median_ci, MedianCi, UTest, ALPHA};
+use super::compare::{change_ci, mann_whitney, UTest, ALPHA};
 pub use super::parse_point;
-use super::stats::Summary;
 use super::{num, numbers, Threshold};
 use crate::results::Results;
+use crate::stats::Summary;
+use crate::stats::{median_ci, MedianCi};
 use crate::sweep::{label, SweepFile};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
