@@ -4,6 +4,7 @@
 //! must tear down (background processes, port-forwards, node sessions),
 //! with the one function that tears it all down.
 
+use crate::exit::{Failure, Interrupted};
 use crate::interrupt::Interrupt;
 use crate::k8s::client::{Cluster, Target};
 use crate::k8s::kubeconfig::KubeOptions;
@@ -34,10 +35,6 @@ pub struct Settings {
     /// This exact run directory (a sweep's run) instead of a new one
     pub fixed_run_dir: Option<PathBuf>,
 }
-
-/// The host call was interrupted by Ctrl-C.
-#[derive(Debug)]
-pub struct Interrupted;
 
 pub struct Host {
     pub rt: tokio::runtime::Handle,
@@ -360,7 +357,7 @@ impl Host {
     }
 
     /// The cluster client, connected on first use.
-    pub fn cluster(&self) -> Result<Cluster, String> {
+    pub fn cluster(&self) -> Result<Cluster, Failure> {
         let target = self.target()?;
         let mut slot = self.cluster.lock().unwrap();
         if let Some(c) = slot.as_ref() {
@@ -400,7 +397,7 @@ impl Host {
                     .collect();
                 Ok::<_, String>(c)
             })
-            .map_err(|_| "interrupted".to_string())??;
+            .map_err(Failure::from)??;
         *slot = Some(c.clone());
         Ok(c)
     }

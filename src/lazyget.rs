@@ -3,6 +3,7 @@
 //! sha256 before unpacking, unpack the binary, mark it executable; skip the
 //! download when the same verified version is already there.
 
+use crate::exit::Failure;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -233,7 +234,7 @@ fn download(
     file: &str,
     progress: bool,
     cancelled: &dyn Fn() -> bool,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let resp = get(url)?;
     let total: Option<u64> = resp
         .headers()
@@ -249,7 +250,7 @@ fn download(
     loop {
         if cancelled() {
             let _ = std::fs::remove_file(part);
-            return Err("interrupted".into());
+            return Err(Failure::Interrupted);
         }
         let n = reader
             .read(&mut buf)
@@ -272,7 +273,11 @@ fn download(
 
 /// Fetch a tool; returns the binary's path. `progress` draws a bar on a TTY;
 /// `cancelled` is polled while downloading.
-pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Result<PathBuf, String> {
+pub fn fetch(
+    r: &Request,
+    progress: bool,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PathBuf, Failure> {
     let p = plan(r)?;
     std::fs::create_dir_all(&r.dest)
         .map_err(|e| format!("cannot create {}: {e}", r.dest.display()))?;
@@ -290,10 +295,10 @@ pub fn fetch(r: &Request, progress: bool, cancelled: &dyn Fn() -> bool) -> Resul
     let got = download(&p.url, &part, &p.file, progress, cancelled)?;
     if got != expected {
         let _ = std::fs::remove_file(&part);
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "checksum mismatch for {}: expected sha256 {expected} (from {sums_shown}), got {got}; the download was deleted",
             crate::net::redact_url(&p.url)
-        ));
+        )));
     }
     std::fs::rename(&part, &archive).map_err(|e| e.to_string())?;
     unpack(&archive, &p.binary, &bin_path)?;

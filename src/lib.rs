@@ -8,6 +8,7 @@ pub mod capture;
 pub mod cli;
 pub mod cmd;
 pub mod engine;
+pub mod exit;
 pub mod host;
 pub mod interrupt;
 pub mod k8s;

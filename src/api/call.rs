@@ -22,7 +22,11 @@ pub fn error(msg: impl Into<String>) -> Box<EvalAltResult> {
 
 /// The error every host call returns when Ctrl-C stopped it.
 pub fn interrupted() -> Box<EvalAltResult> {
-    EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into()
+    EvalAltResult::ErrorTerminated(
+        Dynamic::from(crate::exit::Interrupted.to_string()),
+        Position::NONE,
+    )
+    .into()
 }
 
 /// True when an error means the run was interrupted (or aborted at a breakpoint).
@@ -58,9 +62,15 @@ pub fn secs(what: &str, v: &Dynamic) -> RResult<std::time::Duration> {
 
 /// The run's cluster client; connecting errors name the function.
 pub fn client(h: &Host, func: &str) -> RResult<kube::Client> {
-    h.cluster()
-        .map(|c| c.client)
-        .map_err(|e| error(format!("{func}: {e}")))
+    h.cluster().map(|c| c.client).map_err(|e| failure(func, e))
+}
+
+/// A host error with the function's name in front, or the interrupt error.
+pub fn failure(func: &str, f: crate::exit::Failure) -> Box<EvalAltResult> {
+    match f {
+        crate::exit::Failure::Interrupted => interrupted(),
+        crate::exit::Failure::Error(e) => error(format!("{func}: {e}")),
+    }
 }
 
 /// The namespace of the kubeconfig context, else `default`.

@@ -61,7 +61,7 @@ pub fn wait_ready_with(h: &Host, s: &Scope, timeout: std::time::Duration) -> RRe
 #[export_module]
 pub mod cluster_api {
     use super::*;
-    use crate::api::call::host;
+    use crate::api::call::{failure, host};
     use crate::api::opts::Opts;
     use rhai::{EvalAltResult, NativeCallContext};
 
@@ -167,9 +167,7 @@ pub mod cluster_api {
     #[rhai_fn(return_raw)]
     pub fn apiserver_url(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
-        let c = h
-            .cluster()
-            .map_err(|e| error(format!("apiserver_url: {e}")))?;
+        let c = h.cluster().map_err(|e| failure("apiserver_url", e))?;
         let mut t = h.trace("apiserver_url", String::new);
         let r = block_on(
             &h,

@@ -2,6 +2,7 @@
 
 use crate::api::call::{error, RResult};
 use crate::api::opts::Opts;
+use crate::exit::Failure;
 use crate::host::Host;
 use rhai::plugin::*;
 use rhai::Map;
@@ -201,12 +202,9 @@ pub mod kind_api {
         };
         let _t = h.trace("lazyget", || tool.to_string());
         let interrupt = h.interrupt.clone();
-        let p = crate::lazyget::fetch(&req, true, &|| interrupt.is_set()).map_err(|e| {
-            if e == "interrupted" {
-                crate::api::call::interrupted()
-            } else {
-                error(format!("lazyget: {e}"))
-            }
+        let p = crate::lazyget::fetch(&req, true, &|| interrupt.is_set()).map_err(|e| match e {
+            Failure::Interrupted => crate::api::call::interrupted(),
+            Failure::Error(e) => error(format!("lazyget: {e}")),
         })?;
         Ok(p.display().to_string())
     }

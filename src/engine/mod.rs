@@ -34,7 +34,7 @@ pub fn build(host: Option<Arc<Host>>) -> (Engine, Arc<resolver::Resolver>) {
         let hp = h.clone();
         engine.on_progress(move |_| {
             if hp.interrupt.is_set() {
-                Some(Dynamic::from("interrupted"))
+                Some(Dynamic::from(crate::exit::Interrupted.to_string()))
             } else {
                 None
             }

@@ -2,17 +2,12 @@
 //! stop background processes and write results.json.
 
 use crate::api::is_interrupt;
+use crate::exit::{fail, ExitCode};
 use crate::host::{Host, Settings};
 use crate::interrupt::Interrupt;
 use rhai::{Dynamic, EvalAltResult, Scope};
 use std::path::Path;
 use std::sync::Arc;
-
-/// Exit codes of DESIGN.md: 0 ok, 1 script/host error, 2 usage, 130 interrupted.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_ERROR: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Run a script file to the end; returns the process exit code.
 pub fn run_script(
@@ -21,23 +16,20 @@ pub fn run_script(
     rt: &tokio::runtime::Handle,
     interrupt: Arc<Interrupt>,
     prompt: super::debugger::Prompt,
-) -> i32 {
+) -> ExitCode {
     let display = super::resolver::display_path(file);
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            crate::ui::err(format!("error: cannot read script {}: {e}", file.display()));
-            return EXIT_USAGE;
+            let msg = format!("cannot read script {}: {e}", file.display());
+            return fail(ExitCode::USAGE, msg);
         }
     };
     super::errors::remember(&display, &text);
     settings.script_display = display.clone();
     let break_at = match resolve_break_at(&settings.break_at) {
         Ok(b) => b,
-        Err(e) => {
-            crate::ui::err(format!("error: {e}"));
-            return EXIT_USAGE;
-        }
+        Err(e) => return fail(ExitCode::USAGE, e),
     };
     // Timers and tasks created by host functions need the runtime context.
     let _rt_guard = rt.enter();
@@ -122,25 +114,25 @@ fn finish(
     result: Result<(), Box<EvalAltResult>>,
     interrupted: bool,
     display: &str,
-) -> i32 {
+) -> ExitCode {
     if let Err(e) = &result {
         crate::ui::err(super::errors::render(e, display));
     }
     end_of_run(host, engine, ast, display);
 
     let (outcome, error, code) = match &result {
-        Ok(()) if !interrupted => ("ok", None, EXIT_OK),
+        Ok(()) if !interrupted => ("ok", None, ExitCode::OK),
         Ok(()) => (
             "interrupted",
-            Some("interrupted".to_string()),
-            EXIT_INTERRUPTED,
+            Some(crate::exit::Interrupted.to_string()),
+            ExitCode::INTERRUPTED,
         ),
         Err(e) if interrupted || is_interrupt(e) => (
             "interrupted",
             Some(super::errors::message(e)),
-            EXIT_INTERRUPTED,
+            ExitCode::INTERRUPTED,
         ),
-        Err(e) => ("error", Some(super::errors::message(e)), EXIT_ERROR),
+        Err(e) => ("error", Some(super::errors::message(e)), ExitCode::ERROR),
     };
     {
         let mut r = host.results.lock().unwrap();

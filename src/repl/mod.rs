@@ -205,7 +205,7 @@ pub fn show_result(r: Result<Dynamic, Box<EvalAltResult>>, src: &str) {
 }
 
 /// Run the REPL until `:quit` or Ctrl-D. Returns the exit code.
-pub fn run(host: Arc<Host>) -> i32 {
+pub fn run(host: Arc<Host>) -> crate::exit::ExitCode {
     let rt = host.rt.clone();
     let _rt_guard = rt.enter();
     let (engine, resolver) = crate::engine::build(Some(host.clone()));
@@ -213,8 +213,8 @@ pub fn run(host: Arc<Host>) -> i32 {
     let mut ed = match editor(true) {
         Ok(e) => e,
         Err(e) => {
-            crate::ui::err(format!("error: cannot start the REPL: {e}"));
-            return 1;
+            let msg = format!("cannot start the REPL: {e}");
+            return crate::exit::fail(crate::exit::ExitCode::ERROR, msg);
         }
     };
     let mut scope = Scope::new();
@@ -270,7 +270,7 @@ pub fn run(host: Arc<Host>) -> i32 {
         }
     }
     crate::engine::run::end_of_run(&host, &engine, Some(&lib), "<repl>");
-    0
+    crate::exit::ExitCode::OK
 }
 
 /// Evaluate one input, keeping its functions for later inputs.
