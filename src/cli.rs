@@ -107,16 +107,8 @@ pub struct SweepArgs {
     /// Runs per grid point
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: u32,
-    /// Parameter with the same value in every run (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Parameter as JSON in every run (repeatable)
-    #[arg(long = "set-json", value_name = "KEY=JSON")]
-    pub set_json: Vec<String>,
-    /// Secret parameter of every run (as `scaffold script --set-secret`):
-    /// passed to the runs through their environment, never written
-    #[arg(long = "set-secret", value_name = "KEY[=VALUE]")]
-    pub set_secret: Vec<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
     /// Run order: round-robin over the grid points (drift on a shared
     /// machine hits every point alike), all repeats of a point together, or
     /// shuffled with --seed
@@ -414,15 +406,10 @@ pub enum OutputFormat {
     Json,
 }
 
-#[derive(Args, Debug)]
-pub struct ScriptArgs {
-    /// The script to run
-    pub file: PathBuf,
-    /// Arguments for the script (read with args()); scaffold's options may
-    /// come anywhere, a negative number is an argument, and everything
-    /// after `--` goes to the script verbatim (how it takes flags of its own)
-    #[arg(allow_negative_numbers = true)]
-    pub args: Vec<String>,
+/// The parameters of a run (`scaffold script`, and every run of `scaffold
+/// sweep`), read in the script with param()/params().
+#[derive(Args, Debug, Clone, Default)]
+pub struct ParamArgs {
     /// Parameter as a string, read with param()/params() (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -432,9 +419,61 @@ pub struct ScriptArgs {
     /// Secret parameter, read with param() like --set but never written:
     /// shown as <secret> in output, traces, errors and results.json. KEY
     /// alone takes the value of the environment variable KEY (keeps it out
-    /// of shell history and `ps`) (repeatable)
+    /// of shell history and `ps`); a sweep hands it to its runs in their
+    /// environment (repeatable)
     #[arg(long = "set-secret", value_name = "KEY[=VALUE]")]
     pub set_secret: Vec<String>,
+}
+
+/// `--set`, `--set-json` and `--set-secret`, parsed and checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    /// `--set` (strings) and `--set-json` values
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// the keys given with `--set-json`
+    pub json_keys: Vec<String>,
+    /// `--set-secret` names and values (the values registered for masking)
+    pub secrets: Vec<(String, String)>,
+}
+
+impl ParamArgs {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.set_json.is_empty() && self.set_secret.is_empty()
+    }
+
+    /// Every flag checked: `KEY=VALUE`, valid JSON, a secret long enough to
+    /// mask (errors name the flag and what to write).
+    pub fn parse(&self) -> Result<Params, String> {
+        let mut p = Params::default();
+        for s in &self.set {
+            let (k, v) = crate::util::parse_kv("--set", s)?;
+            p.values.insert(k, serde_json::Value::String(v));
+        }
+        for s in &self.set_json {
+            let (k, v) = crate::util::parse_kv("--set-json", s)?;
+            let j = serde_json::from_str(&v)
+                .map_err(|e| format!("--set-json {s}: invalid JSON: {e}"))?;
+            p.values.insert(k.clone(), j);
+            p.json_keys.push(k);
+        }
+        for s in &self.set_secret {
+            p.secrets.push(crate::secrets::parse_arg(s)?);
+        }
+        Ok(p)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ScriptArgs {
+    /// The script to run
+    pub file: PathBuf,
+    /// Arguments for the script (read with args()); scaffold's options may
+    /// come anywhere, a negative number is an argument, and everything
+    /// after `--` goes to the script verbatim (how it takes flags of its own)
+    #[arg(allow_negative_numbers = true)]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
     /// Parent directory of per-run result directories [default: artifacts/ next to the script]
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,

@@ -3,6 +3,7 @@
 //! (namespaces last). `--older-than` leaves runs that are still going on
 //! alone; `--run` picks one run.
 
+use crate::exit::{fail, ExitCode};
 use crate::k8s::discovery::Discovery;
 use crate::k8s::kubeconfig::KubeOptions;
 use crate::k8s::labelled::{self, Found};
@@ -44,13 +45,10 @@ pub fn cleanup(
     older_than: Option<&str>,
     kube: &KubeOptions,
     rt: &tokio::runtime::Runtime,
-) -> i32 {
+) -> ExitCode {
     let min_age = match older_than.map(super::parse_duration).transpose() {
         Ok(d) => d,
-        Err(e) => {
-            ui::err(format!("error: --older-than: {e}"));
-            return 2;
-        }
+        Err(e) => return fail(ExitCode::USAGE, format!("--older-than: {e}")),
     };
     let r = rt.block_on(async {
         let c = super::connect(kube).await?;
@@ -84,15 +82,12 @@ pub fn cleanup(
     match r {
         Ok((found, _)) if dry_run => {
             ui::err(format!("{found} object(s) would be deleted"));
-            0
+            ExitCode::OK
         }
         Ok((_, n)) => {
             ui::err(format!("{n} object(s) deleted"));
-            0
+            ExitCode::OK
         }
-        Err(e) => {
-            ui::err(format!("error: cleanup: {e}"));
-            1
-        }
+        Err(e) => fail(ExitCode::ERROR, format!("cleanup: {e}")),
     }
 }

@@ -1,12 +1,9 @@
 //! `scaffold lazyget`: kind configs and images, tools downloaded and verified.
 
 use crate::cli::{LazygetCommand, ToolArgs};
+use crate::exit::{fail, ExitCode, Failure};
 
-pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> i32 {
-    let fail = |e: String| {
-        crate::ui::err(format!("error: {e}"));
-        1
-    };
+pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> ExitCode {
     match c {
         LazygetCommand::KindConfig {
             name,
@@ -26,33 +23,33 @@ pub fn run(c: &LazygetCommand, interrupt: &crate::interrupt::Interrupt) -> i32 {
             match crate::kind::config(&o) {
                 Ok(text) => match output {
                     Some(f) => match std::fs::write(f, &text) {
-                        Ok(()) => 0,
-                        Err(e) => fail(format!("cannot write {}: {e}", f.display())),
+                        Ok(()) => ExitCode::OK,
+                        Err(e) => fail(
+                            ExitCode::ERROR,
+                            format!("cannot write {}: {e}", f.display()),
+                        ),
                     },
                     None => {
                         print!("{text}");
-                        0
+                        ExitCode::OK
                     }
                 },
-                Err(e) => {
-                    crate::ui::err(format!("error: {e}"));
-                    2
-                }
+                Err(e) => fail(ExitCode::USAGE, e),
             }
         }
         LazygetCommand::KindImage { version } => match crate::kind::image(version) {
             Ok(i) => {
                 crate::ui::out(&i);
-                0
+                ExitCode::OK
             }
-            Err(e) => fail(e),
+            Err(e) => fail(ExitCode::ERROR, e),
         },
         LazygetCommand::Cilium(a) => tool("cilium", a, interrupt),
         LazygetCommand::Crane(a) => tool("crane", a, interrupt),
     }
 }
 
-fn tool(name: &str, a: &ToolArgs, interrupt: &crate::interrupt::Interrupt) -> i32 {
+fn tool(name: &str, a: &ToolArgs, interrupt: &crate::interrupt::Interrupt) -> ExitCode {
     let req = crate::lazyget::Request {
         tool: name.into(),
         version: a.version.clone(),
@@ -64,12 +61,9 @@ fn tool(name: &str, a: &ToolArgs, interrupt: &crate::interrupt::Interrupt) -> i3
     match crate::lazyget::fetch(&req, true, &|| interrupt.is_set()) {
         Ok(p) => {
             crate::ui::out(format!("{}", p.display()));
-            0
+            ExitCode::OK
         }
-        Err(e) if e == "interrupted" => 130,
-        Err(e) => {
-            crate::ui::err(format!("error: lazyget {name}: {e}"));
-            1
-        }
+        Err(Failure::Interrupted) => ExitCode::INTERRUPTED,
+        Err(e) => fail(ExitCode::ERROR, format!("lazyget {name}: {e}")),
     }
 }

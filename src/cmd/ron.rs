@@ -2,14 +2,10 @@
 //! on the same [`Spec`] (and defaults) as `ron()` in scripts.
 
 use crate::cli::RonArgs;
+use crate::exit::{fail, ExitCode};
 use crate::k8s::kubeconfig::KubeOptions;
 use crate::k8s::ron::{self, Cleanup, Made, Spec};
 use crate::ui;
-
-fn usage(m: String) -> i32 {
-    ui::err(format!("error: {m}"));
-    2
-}
 
 /// The cleanup policy of the original's three flags.
 fn policy(a: &RonArgs) -> Cleanup {
@@ -59,22 +55,20 @@ pub fn ron(
     kube: &KubeOptions,
     rt: &tokio::runtime::Runtime,
     interrupt: &crate::interrupt::Interrupt,
-) -> i32 {
+) -> ExitCode {
     if a.cmd.is_empty() && !a.cleanup_and_exit {
-        return usage(
-            "give the command after --, e.g. scaffold ron --node kind-worker -- uname -a".into(),
+        return fail(
+            ExitCode::USAGE,
+            "give the command after --, e.g. scaffold ron --node kind-worker -- uname -a",
         );
     }
     let s = match spec(a) {
         Ok(s) => s,
-        Err(e) => return usage(e),
+        Err(e) => return fail(ExitCode::USAGE, e),
     };
     let client = match rt.block_on(super::connect(kube)) {
         Ok(c) => c.client,
-        Err(e) => {
-            ui::err(format!("error: ron: {e}"));
-            return 1;
-        }
+        Err(e) => return fail(ExitCode::ERROR, format!("ron: {e}")),
     };
     if a.cleanup_and_exit {
         return cleanup_and_exit(&client, &s, rt);
@@ -95,23 +89,20 @@ pub fn ron(
         ui::warn(&format!("cleanup: could not delete {e}; delete it with: scaffold ron --cleanup-and-exit --node {} (same names)", s.node));
     }
     match r {
-        None => 130,
-        Some(Err(e)) => {
-            ui::err(format!("error: ron: {e}"));
-            1
-        }
+        None => ExitCode::INTERRUPTED,
+        Some(Err(e)) => fail(ExitCode::ERROR, format!("ron: {e}")),
         Some(Ok(o)) => {
             if let Some(p) = &o.artifacts {
                 ui::err(format!("artifacts: {}", p.display()));
             }
             ui::err(format!("exit code: {}", o.code));
-            o.code
+            ExitCode::of_command(o.code)
         }
     }
 }
 
 /// Delete what a run with these names would create, if it is ours.
-fn cleanup_and_exit(client: &kube::Client, s: &Spec, rt: &tokio::runtime::Runtime) -> i32 {
+fn cleanup_and_exit(client: &kube::Client, s: &Spec, rt: &tokio::runtime::Runtime) -> ExitCode {
     let mut names = vec![
         (Made::Pod, &s.pod_name),
         (Made::ConfigMap, &s.configmap_name),
@@ -142,14 +133,11 @@ fn cleanup_and_exit(client: &kube::Client, s: &Spec, rt: &tokio::runtime::Runtim
                 n += 1;
             }
             Err(e) => {
-                ui::err(format!(
-                    "error: cannot delete {} {ns}/{name}: {e}",
-                    made.plural()
-                ));
-                return 1;
+                let what = format!("cannot delete {} {ns}/{name}: {e}", made.plural());
+                return fail(ExitCode::ERROR, what);
             }
         }
     }
     ui::err(format!("{n} object(s) deleted"));
-    0
+    ExitCode::OK
 }

@@ -2,6 +2,7 @@
 //! resource (not ready first), `-o json` for machines, `--wait` to watch.
 
 use crate::cli::{K8sReadyArgs, OutputFormat};
+use crate::exit::{fail, ExitCode, Failure};
 use crate::k8s::kubeconfig::KubeOptions;
 use crate::k8s::ready::{self, Kind, Scope};
 
@@ -47,20 +48,17 @@ pub fn k8s_ready(
     kube: &KubeOptions,
     rt: &tokio::runtime::Runtime,
     interrupt: &crate::interrupt::Interrupt,
-) -> i32 {
+) -> ExitCode {
     let args = super::parse_duration(&a.timeout)
         .map_err(|e| format!("--timeout: {e}"))
         .and_then(|t| Ok((t, scope(a)?)));
     let (timeout, scope) = match args {
         Ok(x) => x,
-        Err(e) => {
-            crate::ui::err(format!("error: {e}"));
-            return 2;
-        }
+        Err(e) => return fail(ExitCode::USAGE, e),
     };
     let token = interrupt.token();
     let r = rt.block_on(async {
-        let c = super::connect(kube).await?;
+        let c = super::connect(kube).await.map_err(Failure::Error)?;
         let work = async {
             if a.wait {
                 let p = crate::ui::Progress::start("waiting for /readyz");
@@ -68,27 +66,27 @@ pub fn k8s_ready(
                     p.set(&ready::pending_text(n, total))
                 })
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| Failure::Error(e.to_string()))
             } else {
-                ready::verify(&c.client, &scope)
-                    .await
-                    .map_err(|e| format!("cannot list resources from {}: {e}", c.describe_server()))
+                ready::verify(&c.client, &scope).await.map_err(|e| {
+                    Failure::Error(format!(
+                        "cannot list resources from {}: {e}",
+                        c.describe_server()
+                    ))
+                })
             }
         };
         tokio::select! {
             r = work => r,
-            _ = token.cancelled() => Err("interrupted".to_string()),
+            _ = token.cancelled() => Err(Failure::Interrupted),
         }
     });
     match r {
         Ok(report) => {
             print(&report, a.output);
-            i32::from(!report.ready)
+            ExitCode::failed_if(!report.ready)
         }
-        Err(e) if e == "interrupted" => 130,
-        Err(e) => {
-            crate::ui::err(format!("error: verify k8s-ready: {e}"));
-            1
-        }
+        Err(Failure::Interrupted) => ExitCode::INTERRUPTED,
+        Err(e) => fail(ExitCode::ERROR, format!("verify k8s-ready: {e}")),
     }
 }

@@ -7,8 +7,8 @@
 
 use super::{label, parse_axis, plan, Order, RunEntry, SweepFile, SCHEMA};
 use crate::cli::{Global, SweepArgs};
-use crate::engine::run::{EXIT_ERROR, EXIT_OK, EXIT_USAGE};
-use serde_json::{Map, Value};
+use crate::exit::{fail, ExitCode};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,16 +41,14 @@ struct State {
     running: Mutex<Vec<u32>>,
 }
 
-fn usage(msg: String) -> i32 {
-    crate::ui::err(format!("error: {msg}"));
-    EXIT_USAGE
+fn usage(msg: String) -> ExitCode {
+    fail(ExitCode::USAGE, msg)
 }
 
 /// Secret parameters from `--set-secret KEY=VALUE` or `KEY` (environment).
 fn secrets(a: &SweepArgs) -> Result<Vec<(String, String)>, String> {
     let mut out = vec![];
-    for s in &a.set_secret {
-        let (k, v) = crate::secrets::parse_arg(s)?;
+    for (k, v) in a.params.parse()?.secrets {
         let valid = !k.starts_with(|c: char| c.is_ascii_digit())
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
@@ -85,19 +83,8 @@ fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, 
     if a.repeat == 0 {
         return Err("--repeat 0: give at least 1".into());
     }
-    let mut params = Map::new();
-    let mut json_params = vec![];
-    for s in &a.set {
-        let (k, v) = crate::util::parse_kv("--set", s)?;
-        params.insert(k, Value::String(v));
-    }
-    for s in &a.set_json {
-        let (k, v) = crate::util::parse_kv("--set-json", s)?;
-        let j: Value =
-            serde_json::from_str(&v).map_err(|e| format!("--set-json {s}: invalid JSON: {e}"))?;
-        params.insert(k.clone(), j);
-        json_params.push(k);
-    }
+    let parsed = a.params.parse()?;
+    let (mut params, json_params) = (parsed.values, parsed.json_keys);
     for (k, _) in secrets {
         params.insert(k.clone(), Value::String("<secret>".into()));
     }
@@ -153,7 +140,11 @@ fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, 
 
 /// The sweep of `--resume DIR`, its unfinished runs set back to pending.
 fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<SweepFile, String> {
-    if !a.grid.is_empty() || !a.set.is_empty() || !a.set_json.is_empty() || a.repeat != 1 {
+    if !a.grid.is_empty()
+        || !a.params.set.is_empty()
+        || !a.params.set_json.is_empty()
+        || a.repeat != 1
+    {
         return Err("--resume continues the sweep as sweep.json recorded it; drop --grid, --repeat, --set and --set-json".into());
     }
     let mut f = SweepFile::read(dir)?;
@@ -176,7 +167,7 @@ fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<Sw
 }
 
 /// `scaffold sweep`
-pub fn sweep(a: &SweepArgs, g: &Global) -> i32 {
+pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     let secrets = match secrets(a) {
         Ok(s) => s,
         Err(e) => return usage(e),
@@ -209,14 +200,15 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> i32 {
         },
     };
     if let Err(e) = file.write(&dir) {
-        crate::ui::err(format!("error: {e}"));
-        return EXIT_ERROR;
+        return fail(ExitCode::ERROR, e);
     }
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
-            crate::ui::err(format!("error: cannot find the scaffold binary: {e}"));
-            return EXIT_ERROR;
+            return fail(
+                ExitCode::ERROR,
+                format!("cannot find the scaffold binary: {e}"),
+            )
         }
     };
     let launch = Arc::new(Launch {
@@ -260,10 +252,7 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> i32 {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            crate::ui::err(format!("error: cannot start: {e}"));
-            return EXIT_ERROR;
-        }
+        Err(e) => return fail(ExitCode::ERROR, format!("cannot start: {e}")),
     };
     let started = Instant::now();
     rt.block_on(async {
@@ -296,7 +285,7 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> i32 {
 
 /// The closing lines and the exit code: 130 after Ctrl-C, 1 when a run
 /// failed or timed out, else 0.
-fn summary(f: &SweepFile, dir: &Path, took: Duration, interrupted: bool) -> i32 {
+fn summary(f: &SweepFile, dir: &Path, took: Duration, interrupted: bool) -> ExitCode {
     let count = |s: &str| f.runs.iter().filter(|r| r.status == s).count();
     let (ok, failed, timeout, left) = (
         count("ok"),
@@ -317,11 +306,9 @@ fn summary(f: &SweepFile, dir: &Path, took: Duration, interrupted: bool) -> i32 
         ));
     }
     if interrupted {
-        130
-    } else if failed + timeout > 0 {
-        EXIT_ERROR
+        ExitCode::INTERRUPTED
     } else {
-        EXIT_OK
+        ExitCode::failed_if(failed + timeout > 0)
     }
 }
 

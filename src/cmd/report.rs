@@ -1,0 +1,92 @@
+//! `scaffold report`: a table of runs (or of a sweep's grid points,
+//! compared), a plot, and `--fail-if` thresholds for CI.
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::exit::{fail, ExitCode};
+use crate::report::{self, sweep, Threshold};
+
+pub fn report(a: &ReportArgs) -> ExitCode {
+    let thresholds = match a
+        .fail_if
+        .iter()
+        .map(|t| Threshold::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(t) => t,
+        Err(e) => return fail(ExitCode::USAGE, e),
+    };
+    if a.results.iter().any(|d| sweep::is_sweep(d)) {
+        return report_sweep(a, &thresholds);
+    }
+    let runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
+        Ok(r) => r,
+        Err(e) => return fail(ExitCode::ERROR, e),
+    };
+    match a.output {
+        ReportFormat::Text => print!("{}", report::render(&runs)),
+        ReportFormat::Json => crate::ui::out(
+            serde_json::to_string_pretty(&report::to_json(&runs)).unwrap_or_default(),
+        ),
+    }
+    if let Some(p) = &a.plot {
+        if let Err(e) = report::plot::draw(&runs, p, a.plot_style, &a.metrics) {
+            return fail(ExitCode::ERROR, e);
+        }
+        crate::ui::err(format!("plot: {}", p.display()));
+    }
+    if thresholds.is_empty() {
+        return ExitCode::OK;
+    }
+    thresholds_end(report::check(&runs, &thresholds))
+}
+
+/// The thresholds' lines, and 1 when one holds (2 when one cannot be read).
+fn thresholds_end(checked: Result<(String, bool), String>) -> ExitCode {
+    match checked {
+        Ok((lines, failed)) => {
+            eprint!("\nthresholds\n{lines}");
+            if failed {
+                fail(ExitCode::ERROR, "a --fail-if condition holds")
+            } else {
+                ExitCode::OK
+            }
+        }
+        Err(e) => fail(ExitCode::USAGE, e),
+    }
+}
+
+/// `scaffold report SWEEP_DIR`: groups by grid point, compared.
+fn report_sweep(a: &ReportArgs, thresholds: &[Threshold]) -> ExitCode {
+    if a.results.len() != 1 {
+        return fail(
+            ExitCode::USAGE,
+            "report one sweep directory at a time (its runs are grouped by grid point)",
+        );
+    }
+    let baseline = match a.baseline.as_deref().map(sweep::parse_point).transpose() {
+        Ok(b) => b,
+        Err(e) => return fail(ExitCode::USAGE, format!("--baseline {e}")),
+    };
+    let s = match sweep::load(&a.results[0], &a.stat) {
+        Ok(s) => s,
+        Err(e) => return fail(ExitCode::ERROR, e),
+    };
+    let shown = match a.output {
+        ReportFormat::Text => sweep::render(&s, baseline.as_ref()).map(|t| print!("{t}")),
+        ReportFormat::Json => sweep::to_json(&s, baseline.as_ref())
+            .map(|v| crate::ui::out(serde_json::to_string_pretty(&v).unwrap_or_default())),
+    };
+    if let Err(e) = shown {
+        return fail(ExitCode::USAGE, e);
+    }
+    if let Some(p) = &a.plot {
+        if let Err(e) = report::plot::draw_sweep(&s, p, &a.metrics) {
+            return fail(ExitCode::ERROR, e);
+        }
+        crate::ui::err(format!("plot: {}", p.display()));
+    }
+    if thresholds.is_empty() {
+        return ExitCode::OK;
+    }
+    thresholds_end(sweep::check(&s, thresholds))
+}
