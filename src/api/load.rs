@@ -6,10 +6,8 @@ use crate::api::call::{block_on, client, default_ns, error, secs, to_json, RResu
 use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
 use crate::k8s::apimetrics::{self, Snapshot};
-use crate::k8s::http;
 use crate::k8s::load::{self, Item, Load, Rate};
-use crate::k8s::podlatency::{Measure, PodTimes, PHASES};
-use crate::stats::{percentile, Quantiles};
+use crate::k8s::podlatency::{self, Measure, PodTimes};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;
@@ -199,28 +197,20 @@ fn rate(o: &Opts) -> RResult<Rate> {
     })
 }
 
-/// p50, p90, p99, max and n of some seconds.
-fn quantiles(xs: Vec<f64>) -> Map {
-    rhai::serde::to_dynamic(Quantiles::of(&xs))
-        .ok()
-        .and_then(|d| d.try_cast::<Map>())
-        .unwrap_or_default()
+/// A typed result as the map a script reads.
+fn to_map<T: serde::Serialize>(v: &T) -> RResult<Map> {
+    rhai::serde::to_dynamic(v)?
+        .try_cast::<Map>()
+        .ok_or_else(|| error("internal error: a result is not a map"))
 }
 
-/// The pod startup SLO (SIG Scalability): p99 of creation to all
-/// containers started, watch-observed, at most 5 s.
-pub const POD_STARTUP_SLO: f64 = 5.0;
-
-/// What `measure_pods(..).stop()` returns (and records).
-fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> Map {
-    let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted()).collect();
-    let mut phases = Map::new();
-    let mut api = Map::new();
-    let mut incomplete = 0;
-    for (k, name) in PHASES.iter().enumerate() {
-        let w: Vec<f64> = counted.iter().filter_map(|p| p.watch_latency(k)).collect();
-        let a: Vec<f64> = counted.iter().filter_map(|p| p.api_latency(k)).collect();
-        if record && !w.is_empty() {
+/// What `measure_pods(..).stop()` returns, and records (`record`).
+fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> RResult<Map> {
+    if record {
+        for (name, w) in podlatency::watch_series(pods) {
+            if w.is_empty() {
+                continue;
+            }
             let mut tags = serde_json::Map::new();
             tags.insert("source".into(), Value::String("watch".into()));
             h.results.lock().unwrap().record_many(
@@ -230,80 +220,14 @@ fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> Map {
                 tags,
             );
         }
-        if k == 3 {
-            incomplete = counted.len() - w.len();
-        }
-        phases.insert((*name).into(), Dynamic::from_map(quantiles(w)));
-        api.insert((*name).into(), Dynamic::from_map(quantiles(a)));
     }
-    let started: Vec<f64> = counted.iter().filter_map(|p| p.watch_latency(2)).collect();
-    let mut slo = Map::new();
-    let p99 = if started.is_empty() {
-        None
-    } else {
-        let mut s = started.clone();
-        s.sort_by(|a, b| a.total_cmp(b));
-        Some(percentile(&s, 99.0))
-    };
-    slo.insert(
-        "name".into(),
-        "pod startup: p99 of creation to all containers started (watch) <= 5 s".into(),
-    );
-    slo.insert("threshold".into(), Dynamic::from(POD_STARTUP_SLO));
-    slo.insert(
-        "p99".into(),
-        p99.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-    );
-    slo.insert(
-        "met".into(),
-        Dynamic::from(p99.is_some_and(|x| x <= POD_STARTUP_SLO)),
-    );
-    let mut excluded = Map::new();
-    excluded.insert(
-        "failed".into(),
-        Dynamic::from(pods.iter().filter(|p| p.failed).count() as i64),
-    );
-    excluded.insert(
-        "restarted".into(),
-        Dynamic::from(pods.iter().filter(|p| p.restarted && !p.failed).count() as i64),
-    );
-    excluded.insert(
-        "existing".into(),
-        Dynamic::from(pods.iter().filter(|p| p.before).count() as i64),
-    );
-    excluded.insert("not_ready".into(), Dynamic::from(incomplete as i64));
-    let per_pod: Array = counted
-        .iter()
-        .map(|p| {
-            let mut m = Map::new();
-            m.insert("namespace".into(), p.namespace.clone().into());
-            m.insert("name".into(), p.name.clone().into());
-            let opt = |x: Option<f64>| x.map(Dynamic::from).unwrap_or(Dynamic::UNIT);
-            m.insert("created".into(), opt(p.created));
-            m.insert("seen".into(), opt(p.seen));
-            for (k, name) in PHASES.iter().enumerate() {
-                m.insert((*name).into(), opt(p.watch_latency(k)));
-                m.insert(format!("{name}_at").into(), opt(p.watch[k]));
-                m.insert(format!("{name}_api").into(), opt(p.api[k]));
-            }
-            Dynamic::from_map(m)
-        })
-        .collect();
-    let mut out = Map::new();
-    out.insert("pods".into(), Dynamic::from(counted.len() as i64));
-    out.insert("phases".into(), Dynamic::from_map(phases));
-    out.insert("api".into(), Dynamic::from_map(api));
-    out.insert("slo".into(), Dynamic::from_map(slo));
-    out.insert("excluded".into(), Dynamic::from_map(excluded));
-    out.insert("per_pod".into(), Dynamic::from_array(per_pod));
-    out
+    to_map(&podlatency::Summary::of(pods))
 }
 
 /// `/metrics` of the API server, read; a 403 says what access it needs.
 fn read_metrics(h: &Host, c: &kube::Client, func: &str) -> RResult<Snapshot> {
-    let r = block_on(h, http::request(c, "GET", "/metrics", None, vec![], true))?;
-    match r {
-        Ok(b) => Ok(apimetrics::parse(&String::from_utf8_lossy(&b))),
+    match block_on(h, apimetrics::read(c))? {
+        Ok(s) => Ok(s),
         Err(e) if e.code() == Some(403) => Err(error(format!(
             "{func}: reading the API server's /metrics is forbidden for this user ({e}); it needs get on the nonResourceURL /metrics (for example the ClusterRole system:monitoring bound to the user), or measure without measure_api"
         ))),
@@ -635,19 +559,8 @@ pub mod load_api {
         if let Some(ns) = o.string("namespace")? {
             nss.push(ns);
         }
-        let paths: Vec<String> = if nss.is_empty() {
-            vec!["/api/v1/pods".into()]
-        } else {
-            nss.iter()
-                .map(|n| format!("/api/v1/namespaces/{}/pods", http::urlencode(n)))
-                .collect()
-        };
-        let sel = o.selector("selector")?;
-        let q = if sel.is_empty() {
-            String::new()
-        } else {
-            format!("labelSelector={}", http::urlencode(&sel))
-        };
+        let paths = podlatency::watch_paths(&nss);
+        let q = podlatency::selector_query(&o.selector("selector")?);
         let c = client(&h, f)?;
         let record = o.bool("record", true)?;
         let _t = h.trace(f, || paths.join(", "));
@@ -685,7 +598,7 @@ pub mod load_api {
         let (c, paths, q) = &*m.2;
         block_on(&h, meas.settle(c, paths, q, Duration::from_secs(3)))?;
         let pods = meas.stop();
-        Ok(pod_summary(&h, &pods, m.1))
+        pod_summary(&h, &pods, m.1)
     }
 
     /// Start measuring API latency as ClusterLoader2 does: read the API
@@ -724,85 +637,15 @@ pub mod load_api {
     pub fn stop_api(ctx: NativeCallContext, m: &mut ApiMeasure) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let end = read_metrics(&h, &m.0 .0, "measure_api")?;
-        let (lat, codes) = apimetrics::delta(&m.0 .1, &end);
-        let mut calls = Array::new();
-        let mut violations = Array::new();
-        let mut worst_mutating: Option<f64> = None;
-        for l in &lat {
-            let slo = apimetrics::slo(&l.call);
-            let met = slo.is_none_or(|s| l.p99 <= s);
-            let mut c = Map::new();
-            c.insert("verb".into(), l.call.0.clone().into());
-            c.insert("resource".into(), l.call.1.clone().into());
-            c.insert("scope".into(), l.call.2.clone().into());
-            // a number of requests (Prometheus writes counts as floats)
-            c.insert("count".into(), Dynamic::from(l.count.round() as i64));
-            c.insert("p50".into(), Dynamic::from(l.p50));
-            c.insert("p90".into(), Dynamic::from(l.p90));
-            c.insert("p99".into(), Dynamic::from(l.p99));
-            c.insert(
-                "slo".into(),
-                slo.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        let r = apimetrics::Report::between(&m.0 .1, &end);
+        if let (true, Some(w)) = (m.0 .2, r.slo.mutating_p99) {
+            h.results.lock().unwrap().record(
+                "api_mutating_p99_seconds",
+                serde_json::json!(w),
+                Some("s".into()),
+                Default::default(),
             );
-            c.insert("met".into(), Dynamic::from(met));
-            if !met {
-                violations.push(Dynamic::from(format!(
-                    "{} {} ({}): p99 {:.3} s > {} s",
-                    l.call.0,
-                    l.call.1,
-                    l.call.2,
-                    l.p99,
-                    slo.unwrap_or(0.0)
-                )));
-            }
-            if ["POST", "PUT", "PATCH", "DELETE", "APPLY"].contains(&l.call.0.as_str())
-                && l.call.2 == "resource"
-            {
-                worst_mutating = Some(worst_mutating.map_or(l.p99, |w| w.max(l.p99)));
-            }
-            calls.push(Dynamic::from_map(c));
         }
-        // requests answered with an error: by code, and by call
-        let mut errors = Map::new();
-        let mut error_calls = Array::new();
-        for ((verb, res, code), n) in &codes {
-            if code.parse::<u16>().is_ok_and(|c| c >= 400) {
-                let n = n.round() as i64;
-                let prev = errors
-                    .get(code.as_str())
-                    .and_then(|v| v.as_int().ok())
-                    .unwrap_or(0);
-                errors.insert(code.as_str().into(), Dynamic::from(prev + n));
-                let mut e = Map::new();
-                e.insert("verb".into(), verb.clone().into());
-                e.insert("resource".into(), res.clone().into());
-                e.insert("code".into(), code.clone().into());
-                e.insert("count".into(), Dynamic::from(n));
-                error_calls.push(Dynamic::from_map(e));
-            }
-        }
-        if m.0 .2 {
-            if let Some(w) = worst_mutating {
-                h.results.lock().unwrap().record(
-                    "api_mutating_p99_seconds",
-                    serde_json::json!(w),
-                    Some("s".into()),
-                    Default::default(),
-                );
-            }
-        }
-        let mut slo = Map::new();
-        slo.insert("met".into(), Dynamic::from(violations.is_empty()));
-        slo.insert("violations".into(), Dynamic::from_array(violations));
-        slo.insert(
-            "mutating_p99".into(),
-            worst_mutating.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-        );
-        let mut out = Map::new();
-        out.insert("calls".into(), Dynamic::from_array(calls));
-        out.insert("errors".into(), Dynamic::from_map(errors));
-        out.insert("error_calls".into(), Dynamic::from_array(error_calls));
-        out.insert("slo".into(), Dynamic::from_map(slo));
-        Ok(out)
+        to_map(&r)
     }
 }

@@ -177,6 +177,118 @@ pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, Codes) {
     (out, codes)
 }
 
+/// Read the API server's `/metrics`.
+pub async fn read(c: &kube::Client) -> Result<Snapshot, crate::k8s::http::K8sError> {
+    let b = crate::k8s::http::request(c, "GET", "/metrics", None, vec![], true).await?;
+    Ok(parse(&String::from_utf8_lossy(&b)))
+}
+
+/// One call's latency over a measurement, with its SLO.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CallReport {
+    pub verb: String,
+    pub resource: String,
+    pub scope: String,
+    /// a number of requests (Prometheus writes counts as floats)
+    pub count: i64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub slo: Option<f64>,
+    pub met: bool,
+}
+
+/// Requests of one call answered with one error code.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ErrorCall {
+    pub verb: String,
+    pub resource: String,
+    pub code: String,
+    pub count: i64,
+}
+
+/// Whether every call met its SLO, the ones that did not, and the worst
+/// single-object mutating call's p99 (the SLO's figure).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SloReport {
+    pub met: bool,
+    pub violations: Vec<String>,
+    pub mutating_p99: Option<f64>,
+}
+
+/// What `measure_api(..).stop()` returns: per call latencies, errors by
+/// code and by call, the SLO.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub calls: Vec<CallReport>,
+    pub errors: BTreeMap<String, i64>,
+    pub error_calls: Vec<ErrorCall>,
+    pub slo: SloReport,
+}
+
+const MUTATING: [&str; 5] = ["POST", "PUT", "PATCH", "DELETE", "APPLY"];
+
+impl Report {
+    /// The report of what happened between two reads of `/metrics`.
+    pub fn between(start: &Snapshot, end: &Snapshot) -> Report {
+        let (lat, codes) = delta(start, end);
+        let calls: Vec<CallReport> = lat.iter().map(call_report).collect();
+        let violations = calls
+            .iter()
+            .filter(|c| !c.met)
+            .map(|c| {
+                let slo = c.slo.unwrap_or(0.0);
+                let (v, r, s, p99) = (&c.verb, &c.resource, &c.scope, c.p99);
+                format!("{v} {r} ({s}): p99 {p99:.3} s > {slo} s")
+            })
+            .collect::<Vec<_>>();
+        let mutating_p99 = calls
+            .iter()
+            .filter(|c| MUTATING.contains(&c.verb.as_str()) && c.scope == "resource")
+            .map(|c| c.p99)
+            .reduce(f64::max);
+        let mut errors = BTreeMap::new();
+        let mut error_calls = vec![];
+        for ((verb, resource, code), n) in &codes {
+            if code.parse::<u16>().is_ok_and(|c| c >= 400) {
+                let count = n.round() as i64;
+                *errors.entry(code.clone()).or_default() += count;
+                error_calls.push(ErrorCall {
+                    verb: verb.clone(),
+                    resource: resource.clone(),
+                    code: code.clone(),
+                    count,
+                });
+            }
+        }
+        Report {
+            calls,
+            errors,
+            error_calls,
+            slo: SloReport {
+                met: violations.is_empty(),
+                violations,
+                mutating_p99,
+            },
+        }
+    }
+}
+
+fn call_report(l: &Latency) -> CallReport {
+    let slo = slo(&l.call);
+    CallReport {
+        verb: l.call.0.clone(),
+        resource: l.call.1.clone(),
+        scope: l.call.2.clone(),
+        count: l.count.round() as i64,
+        p50: l.p50,
+        p90: l.p90,
+        p99: l.p99,
+        slo,
+        met: slo.is_none_or(|s| l.p99 <= s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +350,17 @@ apiserver_request_total{code="429",component="apiserver",dry_run="",group="",res
             slo(&("WATCH".into(), "pods".into(), "cluster".into())),
             None
         );
+    }
+
+    #[test]
+    fn report_of_a_measurement() {
+        let r = Report::between(&Snapshot::default(), &parse(TEXT));
+        assert_eq!(r.calls.len(), 1);
+        let c = &r.calls[0];
+        assert_eq!((c.count, c.slo, c.met), (100, Some(1.0), true));
+        assert_eq!(r.errors.get("429"), Some(&3));
+        assert_eq!(r.error_calls.len(), 1);
+        assert_eq!(r.slo.mutating_p99, Some(c.p99));
+        assert!(r.slo.met && r.slo.violations.is_empty());
     }
 }

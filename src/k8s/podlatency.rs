@@ -14,8 +14,9 @@
 
 use super::http::K8sError;
 use super::watch::{Event, Item, Watcher};
-use serde::Deserialize;
-use std::collections::HashMap;
+use crate::stats::Quantiles;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -421,6 +422,140 @@ impl Drop for Measure {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// The collection paths to watch: one per namespace, or every namespace's
+/// pods when none is given.
+pub fn watch_paths(namespaces: &[String]) -> Vec<String> {
+    if namespaces.is_empty() {
+        return vec!["/api/v1/pods".into()];
+    }
+    namespaces
+        .iter()
+        .map(|n| format!("/api/v1/namespaces/{}/pods", super::http::urlencode(n)))
+        .collect()
+}
+
+/// The query of a label selector (empty: every pod).
+pub fn selector_query(selector: &str) -> String {
+    if selector.is_empty() {
+        String::new()
+    } else {
+        format!("labelSelector={}", super::http::urlencode(selector))
+    }
+}
+
+/// The pod startup SLO (SIG Scalability): p99 of creation to all
+/// containers started, watch-observed, at most 5 s.
+pub const POD_STARTUP_SLO: f64 = 5.0;
+
+/// The pod startup SLO of a measurement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Slo {
+    pub name: &'static str,
+    pub threshold: f64,
+    pub p99: Option<f64>,
+    pub met: bool,
+}
+
+/// The pods a measurement leaves out, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Excluded {
+    pub failed: usize,
+    pub restarted: usize,
+    /// there before the measurement started
+    pub existing: usize,
+    /// counted pods that never became ready
+    pub not_ready: usize,
+}
+
+/// One counted pod: its times, per phase the latency (`started`), the watch
+/// time (`started_at`) and the API time (`started_api`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PerPod {
+    pub namespace: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub times: BTreeMap<String, Option<f64>>,
+}
+
+/// What `measure_pods(..).stop()` returns: per phase the quantiles of the
+/// watch's latencies (`phases`) and the API timestamps' (`api`), the SLO,
+/// the pods left out, and each counted pod.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub pods: usize,
+    pub phases: BTreeMap<&'static str, Quantiles>,
+    pub api: BTreeMap<&'static str, Quantiles>,
+    pub slo: Slo,
+    pub excluded: Excluded,
+    pub per_pod: Vec<PerPod>,
+}
+
+/// Per phase, the watch-observed latencies of the counted pods.
+pub fn watch_series(pods: &[PodTimes]) -> Vec<(&'static str, Vec<f64>)> {
+    let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted()).collect();
+    PHASES
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let w = counted.iter().filter_map(|p| p.watch_latency(k)).collect();
+            (*name, w)
+        })
+        .collect()
+}
+
+impl Summary {
+    pub fn of(pods: &[PodTimes]) -> Summary {
+        let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted()).collect();
+        let series = |f: &dyn Fn(&PodTimes, usize) -> Option<f64>| {
+            PHASES
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    let xs: Vec<f64> = counted.iter().filter_map(|p| f(p, k)).collect();
+                    (*name, Quantiles::of(&xs))
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        let phases = series(&|p, k| p.watch_latency(k));
+        let p99 = phases["started"].p99;
+        let count = |f: &dyn Fn(&PodTimes) -> bool| pods.iter().filter(|p| f(p)).count();
+        Summary {
+            pods: counted.len(),
+            api: series(&|p, k| p.api_latency(k)),
+            slo: Slo {
+                name: "pod startup: p99 of creation to all containers started (watch) <= 5 s",
+                threshold: POD_STARTUP_SLO,
+                p99,
+                met: p99.is_some_and(|x| x <= POD_STARTUP_SLO),
+            },
+            excluded: Excluded {
+                failed: count(&|p| p.failed),
+                restarted: count(&|p| p.restarted && !p.failed),
+                existing: count(&|p| p.before),
+                not_ready: counted.len() - phases["ready"].n,
+            },
+            per_pod: counted.iter().map(|p| per_pod(p)).collect(),
+            phases,
+        }
+    }
+}
+
+fn per_pod(p: &PodTimes) -> PerPod {
+    let mut times = BTreeMap::new();
+    times.insert("created".to_string(), p.created);
+    times.insert("seen".to_string(), p.seen);
+    for (k, name) in PHASES.iter().enumerate() {
+        times.insert(name.to_string(), p.watch_latency(k));
+        times.insert(format!("{name}_at"), p.watch[k]);
+        times.insert(format!("{name}_api"), p.api[k]);
+    }
+    PerPod {
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        times,
     }
 }
 

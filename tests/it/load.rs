@@ -314,6 +314,8 @@ fn measure_pods_sees_each_phase_at_its_known_time() {
             print(`${ph} ${r.phases[ph].n} ${r.phases[ph].p50} ${r.phases[ph].max}`);
         }
         print(`pods=${r.pods} slo=${r.slo.met} p99=${r.slo.p99} per_pod=${r.per_pod.len()}`);
+        let pp = r.per_pod[0];
+        print(`types ${type_of(r.pods)} ${type_of(r.phases.ready.n)} ${type_of(r.excluded.not_ready)} ${type_of(pp.started)} ${type_of(pp.ready_api)} ${type_of(pp.name)} ${type_of(r.slo.threshold)}`);
         "#,
     );
     assert!(ok, "{e}{s}");
@@ -335,6 +337,7 @@ fn measure_pods_sees_each_phase_at_its_known_time() {
         );
     }
     assert!(s.contains("pods=20 slo=true"), "{s}");
+    assert!(s.contains("types i64 i64 i64 f64 f64 string f64"), "{s}");
     let r = p.results();
     let started = r["records"]["pod_latency_started_seconds"]["samples"]
         .as_array()
@@ -359,6 +362,7 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
         for e in r.error_calls { print(`error ${e.verb} ${e.resource} ${e.code} x${e.count}`); }
         for c in r.calls { if c.verb == "POST" && c.resource == "pods" { print(`posts=${c.count} scope=${c.scope} met=${c.met} p99=${c.p99}`); } }
         print(`slo=${r.slo.met}`);
+        print(`types ${type_of(r.errors["404"])} ${type_of(r.calls[0].count)} ${type_of(r.calls[0].p99)} ${type_of(r.slo.violations)}`);
         "#,
     );
     assert!(ok, "{e}{s}");
@@ -366,6 +370,7 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
     assert!(s.contains("slo=true"), "{s}");
     assert!(s.contains(r#"errors=#{"404": 2}"#), "{s}");
     assert!(s.contains("error GET configmaps 404 x2"), "{s}");
+    assert!(s.contains("types i64 i64 f64 array"), "{s}");
     assert!(p.results()["records"]["api_mutating_p99_seconds"]["value"].is_number());
     fc.faults().deny_metrics(true);
     let (ok, s, e) = run(&p, "measure_api();");
