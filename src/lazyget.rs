@@ -50,7 +50,7 @@ pub fn cache_dir() -> PathBuf {
 /// (src/k8s/proxy.rs).
 fn agent(url: &str) -> Result<ureq::Agent, String> {
     Ok(ureq::Agent::config_builder()
-        .proxy(crate::k8s::proxy::for_url(url)?)
+        .proxy(crate::net::proxy::for_url(url)?)
         .timeout_connect(Some(std::time::Duration::from_secs(10)))
         .http_status_as_error(false)
         .build()

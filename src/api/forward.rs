@@ -1,10 +1,10 @@
 //! Port-forwards from scripts, registry access and Prometheus queries.
 
-use crate::api::call::{block_on, client, default_ns, error, from_json, k8s_error, RResult};
+use crate::api::call::{block_on, client, default_ns, error, k8s_error, RResult};
 use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
-use crate::k8s::http;
 use crate::k8s::portforward::{self, Forward, Ports, Target};
+use crate::net::prom;
 use rhai::plugin::*;
 use rhai::{Dynamic, Map};
 use std::sync::Arc;
@@ -116,25 +116,8 @@ fn stop(h: &Host, f: &Arc<Forward>) {
 /// The registry Service (labels of SPEC.md), in any namespace: (namespace, name).
 fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
     let c = client(h, func)?;
-    let sel =
-        http::urlencode("app.kubernetes.io/part-of=scaffolding,app.kubernetes.io/name=registry");
-    let (svcs, _) = block_on(
-        h,
-        http::list_all(&c, "/api/v1/services", &format!("labelSelector={sel}")),
-    )?
-    .map_err(|e| k8s_error(h, func, "cannot list services: ", &e))?;
-    let names: Vec<(String, String)> = svcs
-        .iter()
-        .map(|s| {
-            (
-                s["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                s["metadata"]["name"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    let names = block_on(h, crate::k8s::facts::registry_services(&c))?
+        .map_err(|e| k8s_error(h, func, "cannot list services: ", &e))?;
     match names.len() {
         0 => Err(error(format!("{func}: no registry Service found (labels app.kubernetes.io/part-of=scaffolding, app.kubernetes.io/name=registry in any namespace); apply kustomize/registry first"))),
         1 => Ok(names[0].clone()),
@@ -144,107 +127,6 @@ fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
             names.iter().map(|(n, s)| format!("{n}/{s}")).collect::<Vec<_>>().join(", ")
         ))),
     }
-}
-
-/// Numbers of a Prometheus sample `[time, "value"]`.
-fn sample(v: &serde_json::Value) -> (f64, f64) {
-    let t = v[0].as_f64().unwrap_or(f64::NAN);
-    let x = v[1]
-        .as_str()
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(f64::NAN);
-    (t, x)
-}
-
-/// `service` option of prom_query: `NS/NAME[:PORT]` (monitoring/prometheus:9090).
-fn prom_service(o: &Opts) -> RResult<(String, String, u16)> {
-    let svc = o
-        .string("service")?
-        .unwrap_or_else(|| "monitoring/prometheus".into());
-    let (ns, rest) = svc.split_once('/').unwrap_or(("monitoring", svc.as_str()));
-    let (name, port) = match rest.split_once(':') {
-        Some((n, p)) => (
-            n,
-            p.parse::<u16>()
-                .map_err(|_| error(format!("prom_query: bad port in service '{svc}'")))?,
-        ),
-        None => (rest, 9090),
-    };
-    Ok((ns.to_string(), name.to_string(), port))
-}
-
-/// The query path: instant at `at` (now), or a range of `range` seconds by `step`.
-fn prom_path(o: &Opts, promql: &str) -> RResult<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    let at = o.float("at")?.unwrap_or(now);
-    Ok(match o.float("range")? {
-        Some(range) => {
-            let step = o.float("step")?.unwrap_or(15.0);
-            format!(
-                "/api/v1/query_range?query={}&start={}&end={at}&step={step}",
-                http::urlencode(promql),
-                at - range
-            )
-        }
-        None => format!("/api/v1/query?query={}&time={at}", http::urlencode(promql)),
-    })
-}
-
-/// One series of a vector or matrix answer.
-fn prom_series(s: &serde_json::Value, matrix: bool) -> Dynamic {
-    let mut m = Map::new();
-    m.insert("metric".into(), from_json(&s["metric"]));
-    if matrix {
-        let values: rhai::Array = s["values"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|v| {
-                let (t, x) = sample(v);
-                Dynamic::from_array(vec![Dynamic::from(t), Dynamic::from(x)])
-            })
-            .collect();
-        m.insert("values".into(), Dynamic::from_array(values));
-    } else {
-        let (t, x) = sample(&s["value"]);
-        m.insert("value".into(), Dynamic::from(x));
-        m.insert("time".into(), Dynamic::from(t));
-    }
-    Dynamic::from_map(m)
-}
-
-/// Prometheus's answer as Rhai values (numbers, not strings).
-fn prom_result(code: u16, body: &str) -> RResult<rhai::Array> {
-    let v: serde_json::Value = serde_json::from_str(body).map_err(|_| {
-        error(format!(
-            "prom_query: Prometheus answered {code}: {}",
-            body.trim()
-        ))
-    })?;
-    if v["status"] != "success" {
-        return Err(error(format!(
-            "prom_query: Prometheus: {}: {}",
-            v["errorType"].as_str().unwrap_or("error"),
-            v["error"].as_str().unwrap_or(body.trim())
-        )));
-    }
-    let data = &v["data"];
-    let series = || data["result"].as_array().cloned().unwrap_or_default();
-    Ok(match data["resultType"].as_str().unwrap_or("") {
-        "vector" => series().iter().map(|s| prom_series(s, false)).collect(),
-        "matrix" => series().iter().map(|s| prom_series(s, true)).collect(),
-        _ => {
-            let (t, x) = sample(&data["result"]);
-            let mut m = Map::new();
-            m.insert("value".into(), Dynamic::from(x));
-            m.insert("time".into(), Dynamic::from(t));
-            vec![Dynamic::from_map(m)]
-        }
-    })
 }
 
 #[export_module]
@@ -450,24 +332,24 @@ pub mod forward_api {
         let h = host(&ctx)?;
         let _t = h.trace("prom_query", || format!("{promql:?}"));
         let o = Opts::new("prom_query", options, &["at", "range", "step", "service"])?;
-        let (ns, name, port) = prom_service(&o)?;
-        let path = prom_path(&o, promql)?;
+        let svc = prom::Service::parse(o.string("service")?.as_deref())
+            .map_err(|e| error(format!("prom_query: {e}")))?;
+        let q = prom::Query {
+            at: o.float("at")?.unwrap_or_else(prom::now),
+            range: o.float("range")?,
+            step: o.float("step")?.unwrap_or(15.0),
+        };
         let ports = Ports {
             local: None,
-            remote: port,
+            remote: svc.port,
         };
-        let pf = start(
-            &h,
-            "prom_query",
-            &format!("svc/{name}"),
-            ports,
-            &ns,
-            LOCALHOST,
-        )?;
-        let r = block_on(&h, crate::net::get_local(pf.local, &path));
+        let target = format!("svc/{}", svc.name);
+        let pf = start(&h, "prom_query", &target, ports, &svc.namespace, LOCALHOST)?;
+        let r = block_on(&h, crate::net::get_local(pf.local, &prom::path(promql, &q)));
         stop(&h, &pf);
         let (code, body) = r?.map_err(|e| error(format!("prom_query: {e}")))?;
-        prom_result(code, &body)
+        let series = prom::parse(code, &body).map_err(|e| error(format!("prom_query: {e}")))?;
+        series.iter().map(rhai::serde::to_dynamic).collect()
     }
 
     /// `prom_query` with default options (an instant query now).

@@ -6,12 +6,12 @@ use crate::api::call::{block_on, client, default_ns, error, secs, to_json, RResu
 use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
 use crate::k8s::apimetrics::{self, Snapshot};
+use crate::k8s::load::churn::Churn;
 use crate::k8s::load::{self, Item, Load, Rate};
 use crate::k8s::podlatency::{self, Measure, PodTimes};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,8 +44,8 @@ const CREATE_OPTS: &[&str] = &[
     "vars",
 ];
 
-/// The objects of a load: the template rendered (or the closure called)
-/// for each i, named, namespaced and labelled.
+/// The objects of a load: the template (a file or YAML text) or the
+/// closure's object for each i, named, namespaced and labelled.
 fn build_items(
     ctx: &NativeCallContext,
     h: &Host,
@@ -57,123 +57,67 @@ fn build_items(
 ) -> RResult<Vec<Item>> {
     let f = "create_objects";
     let disc = crate::api::objects::discovery(h, f)?;
-    let default = o.string("namespace")?.unwrap_or_else(|| default_ns(h));
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    if let Some(m) = o.map("vars")? {
-        for (k, v) in m {
-            vars.insert(k.to_string(), v.to_string());
-        }
-    }
-    let extra = o.map("set_labels")?.unwrap_or_default();
-    // a template: a file, else YAML text
-    let text = if template.is_string() {
+    let vars = o
+        .map("vars")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let labels = o
+        .map("set_labels")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let spec = load::items::Spec {
+        run_id: &h.run_id,
+        load_id: id,
+        count,
+        default_ns: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
+        namespaces,
+        vars,
+        labels,
+    };
+    let source = source(ctx, h, template, count)?;
+    Load::items(&source, &spec, &disc).map_err(|e| error(format!("{f}: {e}")))
+}
+
+/// A template file or text, or the closure called for each i.
+fn source(
+    ctx: &NativeCallContext,
+    h: &Host,
+    template: &Dynamic,
+    count: usize,
+) -> RResult<load::items::Source> {
+    let f = "create_objects";
+    if template.is_string() {
         let t = template.to_string();
         let p = h.resolve_path(&t);
-        Some(if !t.contains('\n') && p.is_file() {
-            std::fs::read_to_string(&p)
-                .map_err(|e| error(format!("{f}: cannot read {}: {e}", p.display())))?
-        } else {
-            t
-        })
-    } else {
-        None
-    };
-    let closure = template.clone().try_cast::<FnPtr>();
-    if text.is_none() && closure.is_none() {
+        if !t.contains('\n') && p.is_file() {
+            return std::fs::read_to_string(&p)
+                .map(load::items::Source::Template)
+                .map_err(|e| error(format!("{f}: cannot read {}: {e}", p.display())));
+        }
+        return Ok(load::items::Source::Template(t));
+    }
+    let Some(fp) = template.clone().try_cast::<FnPtr>() else {
         return Err(error(format!(
             "{f}: the template must be YAML text, a file, or a closure |i| #{{...}}; got {}",
             template.type_name()
         )));
-    }
-    let labels = load::labels(&h.run_id, id);
-    let mut items = Vec::with_capacity(count);
+    };
+    let mut objs = Vec::with_capacity(count);
     for i in 0..count {
-        let ns = if namespaces.is_empty() {
-            default.clone()
-        } else {
-            namespaces[i % namespaces.len()].clone()
-        };
-        let mut obj: Value = match (&text, &closure) {
-            (Some(t), _) => {
-                vars.insert("i".into(), i.to_string());
-                vars.insert("namespace".into(), ns.clone());
-                vars.insert("run_id".into(), h.run_id.clone());
-                let r = load::render(t, &vars).map_err(|e| error(format!("{f}: {e}")))?;
-                let mut docs = crate::yaml::parse_docs(&r)
-                    .map_err(|e| error(format!("{f}: the template is not YAML: {e}")))?;
-                if docs.len() != 1 {
-                    return Err(error(format!(
-                        "{f}: the template holds {} documents; give one object",
-                        docs.len()
-                    )));
-                }
-                docs.pop().unwrap_or_default()
-            }
-            (None, Some(fp)) => {
-                let v: Dynamic = fp.call_within_context(ctx, (i as i64,))?;
-                if !v.is_map() {
-                    return Err(error(format!(
-                        "{f}: the closure returned {}, not an object map",
-                        v.type_name()
-                    )));
-                }
-                to_json(&v)
-            }
-            _ => unreachable!("checked above"),
-        };
-        let (av, kind) = (
-            obj["apiVersion"].as_str().unwrap_or("").to_string(),
-            obj["kind"].as_str().unwrap_or("").to_string(),
-        );
-        let res = disc.by_gvk(&av, &kind).cloned().ok_or_else(|| {
-            error(format!("{f}: object {i} has apiVersion '{av}' and kind '{kind}', which the server does not serve"))
-        })?;
-        if obj["metadata"]["generateName"].is_string() && !obj["metadata"]["name"].is_string() {
+        let v: Dynamic = fp.call_within_context(ctx, (i as i64,))?;
+        if !v.is_map() {
             return Err(error(format!(
-                "{f}: objects need names (waits, churn and deletes address each one): use name: x-{{{{i}}}} instead of generateName"
+                "{f}: the closure returned {}, not an object map",
+                v.type_name()
             )));
         }
-        if !obj["metadata"].is_object() {
-            obj["metadata"] = Value::Object(Default::default());
-        }
-        let name = match obj["metadata"]["name"].as_str() {
-            Some(n) if !n.trim().is_empty() => n.to_string(),
-            _ => format!("{}-{id}-{i}", kind.to_ascii_lowercase()),
-        };
-        obj["metadata"]["name"] = Value::String(name.clone());
-        let ns = if res.namespaced {
-            if namespaces.is_empty() {
-                obj["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or(&ns)
-                    .to_string()
-            } else {
-                ns
-            }
-        } else {
-            String::new()
-        };
-        if res.namespaced {
-            obj["metadata"]["namespace"] = Value::String(ns.clone());
-        }
-        let l = &mut obj["metadata"]["labels"];
-        if !l.is_object() {
-            *l = Value::Object(Default::default());
-        }
-        for (k, v) in extra.iter() {
-            l[k.as_str()] = Value::String(v.to_string());
-        }
-        for (k, v) in labels.as_object().into_iter().flatten() {
-            l[k.as_str()] = v.clone();
-        }
-        items.push(Item {
-            res,
-            ns,
-            name,
-            body: obj,
-        });
+        objs.push(to_json(&v));
     }
-    Ok(items)
+    Ok(load::items::Source::Objects(objs))
 }
 
 fn rate(o: &Opts) -> RResult<Rate> {
@@ -475,53 +419,23 @@ pub mod load_api {
             options,
             &["percent", "interval", "cycles", "timeout"],
         )?;
-        let pct = o.float("percent")?.unwrap_or(10.0);
-        if !(pct > 0.0 && pct <= 100.0) {
-            return Err(error(format!("churn: percent {pct} must be in (0, 100]")));
-        }
-        let interval = match o.raw("interval") {
-            Some(v) => secs("churn: interval", v)?,
-            None => Duration::from_secs(10),
+        let c = Churn {
+            percent: o.float("percent")?.unwrap_or(10.0),
+            interval: match o.raw("interval") {
+                Some(v) => secs("churn: interval", v)?,
+                None => Duration::from_secs(10),
+            },
+            cycles: o.int("cycles")?.unwrap_or(1).max(0) as usize,
+            timeout: o.duration("timeout")?.unwrap_or(Duration::from_secs(300)),
         };
-        let cycles = o.int("cycles")?.unwrap_or(1).max(0) as usize;
-        let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
-        let (mut deleted, mut created) = (0usize, 0usize);
-        let failed_before = l.0.failed.load(std::sync::atomic::Ordering::Relaxed);
-        for cycle in 0..cycles {
-            let mut have: Vec<usize> = l.0.created.lock().unwrap().iter().copied().collect();
-            have.sort_unstable();
-            let k = ((have.len() as f64) * pct / 100.0).ceil() as usize;
-            if k == 0 {
-                break;
-            }
-            // a different share each cycle
-            let start = (cycle * k) % have.len();
-            let pick: Vec<usize> = (0..k).map(|j| have[(start + j) % have.len()]).collect();
-            let _t = h.trace("churn", || format!("cycle {}: {k} objects", cycle + 1));
-            let left = block_on(&h, l.0.delete_items(&pick, l.1, Some(t)))?;
-            if !left.is_empty() {
-                return Err(error(format!("churn: cannot delete: {}", left.join("; "))));
-            }
-            deleted += pick.len();
-            let before = l.0.created_count();
-            block_on(&h, l.0.create(&pick, l.1))?;
-            created += l.0.created_count() - (before);
-            block_on(&h, l.0.wait_ready(t, |_, _| {}))?
-                .map_err(|e| error(format!("churn: {e}")))?;
-            if cycle + 1 < cycles {
-                block_on(&h, tokio::time::sleep(interval))?;
-            }
-        }
-        let mut m = Map::new();
-        m.insert("deleted".into(), Dynamic::from(deleted as i64));
-        m.insert("created".into(), Dynamic::from(created as i64));
-        m.insert(
-            "failed".into(),
-            Dynamic::from(
-                (l.0.failed.load(std::sync::atomic::Ordering::Relaxed) - failed_before) as i64,
-            ),
-        );
-        Ok(m)
+        // each cycle's -v trace line ends as the next one starts
+        let mut cycle_trace = None;
+        let churn = l.0.churn(c, l.1, |cycle, k| {
+            cycle_trace.take();
+            cycle_trace = Some(h.trace("churn", || format!("cycle {}: {k} objects", cycle + 1)));
+        });
+        let done = block_on(&h, churn)?.map_err(|e| error(format!("churn: {e}")))?;
+        to_map(&done)
     }
 
     /// Start measuring pod startup latency, as ClusterLoader2 does: a watch
@@ -560,7 +474,7 @@ pub mod load_api {
             nss.push(ns);
         }
         let paths = podlatency::watch_paths(&nss);
-        let q = podlatency::selector_query(&o.selector("selector")?);
+        let q = crate::k8s::objects::selector_query(&o.selector("selector")?, "");
         let c = client(&h, f)?;
         let record = o.bool("record", true)?;
         let _t = h.trace(f, || paths.join(", "));

@@ -221,32 +221,16 @@ fn pod_opts(h: &Host, o: &Opts) -> RResult<(String, Option<String>)> {
     ))
 }
 
-/// The logs request path.
+/// The logs request path, and whether it follows.
 fn logs_path(ns: &str, pod: &str, o: &Opts) -> RResult<(String, bool)> {
-    let mut q = vec![];
-    if let Some(c) = o.string("container")? {
-        q.push(format!("container={}", crate::k8s::http::urlencode(&c)));
-    }
-    if let Some(s) = o.duration("since")? {
-        q.push(format!("sinceSeconds={}", s.as_secs().max(1)));
-    }
-    if let Some(t) = o.int("tail")? {
-        q.push(format!("tailLines={t}"));
-    }
-    let follow = o.bool("follow", false)?;
-    if follow {
-        q.push("follow=true".into());
-    }
-    let item = crate::k8s::http::item_path(
-        &format!(
-            "/api/v1/namespaces/{}/pods",
-            crate::k8s::http::urlencode(ns)
-        ),
-        "pod",
-        pod,
-    )
-    .map_err(|e| error(format!("logs: {e}")))?;
-    Ok((format!("{item}/log?{}", q.join("&")), follow))
+    let lo = crate::k8s::logs::LogOptions {
+        container: o.string("container")?,
+        since: o.duration("since")?,
+        tail: o.int("tail")?,
+        follow: o.bool("follow", false)?,
+    };
+    let path = crate::k8s::logs::path(ns, pod, &lo).map_err(|e| error(format!("logs: {e}")))?;
+    Ok((path, lo.follow))
 }
 
 #[export_module]

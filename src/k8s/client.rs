@@ -83,7 +83,7 @@ pub async fn connect(target: &Target) -> Result<Cluster, String> {
     config.default_retry = false;
     let server_url = config.cluster_url.to_string();
     let env = |n: &str| std::env::var(n).ok();
-    let proxy = super::proxy::choose(kubeconfig_proxy.as_deref(), &config.cluster_url, &env)
+    let proxy = crate::net::proxy::choose(kubeconfig_proxy.as_deref(), &config.cluster_url, &env)
         .map_err(|e| format!("cannot reach {server_url}: {e}"))?;
     config.proxy_url = proxy.as_ref().map(|p| p.url.clone());
     let client =
@@ -119,7 +119,7 @@ fn cluster_proxy_url(kc: &kube::config::Kubeconfig, context: &str) -> Option<Str
 /// as Go clients (kubectl) have by default. Without it a small exec or
 /// port-forward write can wait for a delayed ACK (~40 ms on Linux), which
 /// made about one node-session command in thirty take 44 ms instead of 0.5.
-/// `config.proxy_url` (chosen by [`super::proxy::choose`]) is honoured:
+/// `config.proxy_url` (chosen by [`crate::net::proxy::choose`]) is honoured:
 /// http and https proxies through CONNECT, socks5 with the proxy resolving
 /// names (as kubectl's socks5 does); credentials in the URL are sent as
 /// proxy authentication.
@@ -137,7 +137,7 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     let unsupported = || kube::Error::ProxyProtocolUnsupported {
         proxy_url: url.clone(),
     };
-    let icpt = super::proxy::intercept(&url).ok_or_else(unsupported)?;
+    let icpt = crate::net::proxy::intercept(&url).ok_or_else(unsupported)?;
     match url.scheme_str() {
         Some("http") => finish(tunnel(&icpt, http), config),
         Some("https") => {

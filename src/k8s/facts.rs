@@ -443,6 +443,27 @@ pub async fn server_version(client: &kube::Client) -> Result<String, K8sError> {
     Ok(v["gitVersion"].as_str().unwrap_or("").to_string())
 }
 
+/// The labels of the image registry's Service (SPEC.md).
+pub const REGISTRY_SELECTOR: &str =
+    "app.kubernetes.io/part-of=scaffolding,app.kubernetes.io/name=registry";
+
+/// The Services that carry the registry's labels, in any namespace:
+/// (namespace, name).
+pub async fn registry_services(
+    client: &kube::Client,
+) -> Result<Vec<(String, String)>, super::http::K8sError> {
+    let q = super::objects::selector_query(REGISTRY_SELECTOR, "");
+    let (svcs, _) = super::http::list_all(client, "/api/v1/services", &q).await?;
+    Ok(svcs
+        .iter()
+        .map(|s| {
+            let m = &s["metadata"];
+            let field = |k: &str| m[k].as_str().unwrap_or("").to_string();
+            (field("namespace"), field("name"))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,38 @@
 //! ends (each line handed to the caller as it arrives).
 
 use super::http::{self, K8sError};
+use std::time::Duration;
+
+/// Which logs to read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogOptions {
+    pub container: Option<String>,
+    /// only the last this long (at least a second)
+    pub since: Option<Duration>,
+    /// only the last lines
+    pub tail: Option<i64>,
+    pub follow: bool,
+}
+
+/// The logs path of a pod.
+pub fn path(ns: &str, pod: &str, o: &LogOptions) -> Result<String, String> {
+    let mut q = vec![];
+    if let Some(c) = &o.container {
+        q.push(format!("container={}", http::urlencode(c)));
+    }
+    if let Some(s) = o.since {
+        q.push(format!("sinceSeconds={}", s.as_secs().max(1)));
+    }
+    if let Some(t) = o.tail {
+        q.push(format!("tailLines={t}"));
+    }
+    if o.follow {
+        q.push("follow=true".into());
+    }
+    let pods = format!("/api/v1/namespaces/{}/pods", http::urlencode(ns));
+    let item = http::item_path(&pods, "pod", pod).map_err(|e| e.to_string())?;
+    Ok(format!("{item}/log?{}", q.join("&")))
+}
 
 /// The logs at `path` (`.../pods/NAME/log?...`) as text.
 pub async fn read(client: &kube::Client, path: &str) -> Result<String, K8sError> {

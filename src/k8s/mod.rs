@@ -17,7 +17,6 @@ pub mod objects;
 pub mod podlatency;
 pub mod portforward;
 pub mod preview;
-pub mod proxy;
 pub mod ratelimit;
 pub mod ready;
 pub mod ron;

@@ -437,15 +437,6 @@ pub fn watch_paths(namespaces: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The query of a label selector (empty: every pod).
-pub fn selector_query(selector: &str) -> String {
-    if selector.is_empty() {
-        String::new()
-    } else {
-        format!("labelSelector={}", super::http::urlencode(selector))
-    }
-}
-
 /// The pod startup SLO (SIG Scalability): p99 of creation to all
 /// containers started, watch-observed, at most 5 s.
 pub const POD_STARTUP_SLO: f64 = 5.0;

@@ -7,14 +7,16 @@ use super::discovery::Resource;
 use super::http::{self, K8sError};
 use super::labels::{MANAGED_BY, RUN_ID};
 use super::ratelimit::RateLimit;
-use super::ready::rules;
-use super::watch::{Event, Watcher};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+pub mod churn;
+pub mod items;
+pub mod ready;
 
 /// The label that names one `create_objects` load.
 pub const LOAD_ID: &str = "scaffold.load/id";
@@ -233,180 +235,6 @@ impl Load {
         )
     }
 
-    /// Wait until every created object that has a readiness rule (pods,
-    /// Deployments, DaemonSets, StatefulSets) is ready; a failed pod is an
-    /// error at once. `progress(ready, total)` is called as objects become
-    /// ready. On timeout the error names what is not ready and why, with
-    /// the reasons of a workload's pods (an image that cannot be pulled, a
-    /// pod that cannot be scheduled). `Ok(ready count)`.
-    pub async fn wait_ready(
-        &self,
-        timeout: Duration,
-        mut progress: impl FnMut(usize, usize),
-    ) -> Result<usize, String> {
-        let deadline = Instant::now() + timeout;
-        // (collection path, namespace, kind, resource, the names to wait for)
-        let mut waits = vec![];
-        for ((path, ns), res) in self.collections(true) {
-            let Ok(kind) = rules::Kind::parse(&res.plural) else {
-                continue;
-            };
-            if !res.group.is_empty() && res.group != "apps" {
-                continue;
-            }
-            let want: HashSet<String> = {
-                let created = self.created.lock().unwrap();
-                self.items
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, it)| {
-                        created.contains(i)
-                            && it.res.plural == res.plural
-                            && path == it.res.collection(Some(&it.ns))
-                    })
-                    .map(|(_, it)| it.name.clone())
-                    .collect()
-            };
-            waits.push((path, ns, kind, res, want));
-        }
-        let total: usize = waits.iter().map(|w| w.4.len()).sum();
-        let mut done = 0;
-        progress(0, total);
-        for (path, ns, kind, res, want) in waits {
-            // name -> why it is not ready yet (absent: ready)
-            let mut why: BTreeMap<String, String> = want
-                .iter()
-                .map(|n| (n.clone(), "not seen yet".to_string()))
-                .collect();
-            let mut w = Watcher::new(&self.client, &path, &self.selector());
-            let judge = |o: &Value, why: &mut BTreeMap<String, String>| -> Result<(), String> {
-                let v = rules::evaluate(kind, o);
-                if v.failed {
-                    return Err(format!("{} {} failed: {}", kind.name(), v.id(), v.reason));
-                }
-                if want.contains(&v.name) {
-                    if v.ready {
-                        why.remove(&v.name);
-                    } else {
-                        why.insert(v.name.clone(), v.reason);
-                    }
-                }
-                Ok(())
-            };
-            while !why.is_empty() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let Ok(ev) = tokio::time::timeout(left, w.next()).await else {
-                    let text = self.not_ready_text(kind, &res, &ns, want.len(), &why, timeout);
-                    return Err(text.await);
-                };
-                let before = why.len();
-                match ev.map_err(|e| format!("watching {path}: {e}"))? {
-                    Event::Restarted(items) => {
-                        for n in &want {
-                            why.insert(n.clone(), "not seen yet".to_string());
-                        }
-                        for o in &items {
-                            judge(o, &mut why)?;
-                        }
-                    }
-                    Event::Applied(o) => judge(&o, &mut why)?,
-                    Event::Deleted(o) => {
-                        let n = o["metadata"]["name"].as_str().unwrap_or("");
-                        if want.contains(n) {
-                            why.insert(n.to_string(), "deleted".to_string());
-                        }
-                    }
-                }
-                if why.len() != before {
-                    progress(done + want.len() - why.len(), total);
-                }
-            }
-            done += want.len();
-        }
-        Ok(total)
-    }
-
-    /// The timeout error of `wait_ready`: how many of the `want` waited for
-    /// in one collection are not ready, the first few with their reason,
-    /// and for workloads the reasons of their pods that are not ready.
-    async fn not_ready_text(
-        &self,
-        kind: rules::Kind,
-        res: &Resource,
-        ns: &str,
-        want: usize,
-        why: &BTreeMap<String, String>,
-        timeout: Duration,
-    ) -> String {
-        let first: Vec<String> = why
-            .iter()
-            .take(3)
-            .map(|(n, r)| {
-                let id = if ns.is_empty() {
-                    n.clone()
-                } else {
-                    format!("{ns}/{n}")
-                };
-                format!("{} {id} ({r})", kind.name())
-            })
-            .collect();
-        let more = why.len().saturating_sub(first.len());
-        let mut text = format!(
-            "{} of {} {} not ready after {} s: {}{}",
-            why.len(),
-            want,
-            res.plural,
-            timeout.as_secs(),
-            first.join(", "),
-            if more > 0 {
-                format!(", and {more} more")
-            } else {
-                String::new()
-            }
-        );
-        if kind != rules::Kind::Pod && !ns.is_empty() {
-            let pods = self.workload_pods_not_ready(ns, why).await;
-            if !pods.is_empty() {
-                text.push_str(&format!("; their pods: {}", pods.join(", ")));
-            }
-        }
-        text
-    }
-
-    /// Up to three pods in `ns` owned by one of the workloads `names` (a
-    /// DaemonSet's or StatefulSet's own pods, a Deployment's through its
-    /// ReplicaSets) that are not ready, with the reason.
-    async fn workload_pods_not_ready(
-        &self,
-        ns: &str,
-        names: &BTreeMap<String, String>,
-    ) -> Vec<String> {
-        let path = format!("/api/v1/namespaces/{ns}/pods");
-        let Ok((pods, _)) = http::list_all(&self.client, &path, "").await else {
-            return vec![];
-        };
-        pods.iter()
-            .map(|o| (rules::evaluate(rules::Kind::Pod, o), waiting_message(o)))
-            .filter(|(v, _)| !v.ready)
-            .filter(|(v, _)| {
-                v.owner.as_ref().is_some_and(|o| {
-                    names.keys().any(|n| {
-                        o.name == *n
-                            || (o.kind == "ReplicaSet"
-                                && o.name
-                                    .strip_prefix(n.as_str())
-                                    .is_some_and(|r| r.starts_with('-') && !r[1..].contains('-')))
-                    })
-                })
-            })
-            .take(3)
-            .map(|(v, msg)| match msg {
-                Some(m) => format!("pod {} ({}: {m})", v.name, v.reason),
-                None => format!("pod {} ({})", v.name, v.reason),
-            })
-            .collect()
-    }
-
     /// Delete the objects `which` one by one (background propagation);
     /// with `wait`, until they are gone. Deleted objects leave `created`.
     pub async fn delete_items(
@@ -528,71 +356,5 @@ impl Load {
             self.deleted.store(true, Ordering::SeqCst);
         }
         left
-    }
-}
-
-/// Replace `{{name}}` placeholders in a template: `i`, `namespace`, and the
-/// user's variables. An unknown placeholder is an error naming it.
-pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(p) = rest.find("{{") {
-        out.push_str(&rest[..p]);
-        let after = &rest[p + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "a '{{' without its '}}' in the template".to_string())?;
-        let key = after[..end].trim();
-        let v = vars.get(key).ok_or_else(|| {
-            format!(
-                "the template uses {{{{{key}}}}} but no such variable is set (known: {}); add it to vars",
-                vars.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
-        })?;
-        out.push_str(v);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The kubelet's message for the first waiting container of a pod (why an
-/// image cannot be pulled, say), cut to its first and last 100 characters
-/// (a runtime's error says what went wrong at its end: "...: not found").
-fn waiting_message(pod: &Value) -> Option<String> {
-    let st = &pod["status"];
-    ["initContainerStatuses", "containerStatuses"]
-        .iter()
-        .filter_map(|k| st[k].as_array())
-        .flatten()
-        .find_map(|c| c["state"]["waiting"]["message"].as_str())
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            let chars: Vec<char> = m.chars().collect();
-            if chars.len() <= 200 {
-                return m.to_string();
-            }
-            let head: String = chars[..100].iter().collect();
-            let tail: String = chars[chars.len() - 100..].iter().collect();
-            format!("{head} ... {tail}")
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_render_and_name_unknown_variables() {
-        let mut v = BTreeMap::new();
-        v.insert("i".to_string(), "7".to_string());
-        v.insert("namespace".to_string(), "load-1".to_string());
-        assert_eq!(
-            render("name: p-{{i}}\nns: {{ namespace }}", &v).unwrap(),
-            "name: p-7\nns: load-1"
-        );
-        let e = render("x: {{image}}", &v).unwrap_err();
-        assert!(e.contains("{{image}}") && e.contains("i, namespace"), "{e}");
-        assert!(render("x: {{i", &v).is_err());
     }
 }

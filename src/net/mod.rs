@@ -1,7 +1,10 @@
 //! Plain HTTP of scaffold itself (not the Kubernetes API): `http()`,
 //! requests over a forwarded port (Prometheus), with proxies from the
-//! environment as for the cluster (src/k8s/proxy.rs), and URLs shown
-//! without their secrets.
+//! environment as for the cluster (proxy.rs), and URLs shown without
+//! their secrets. Prometheus's query API is prom.rs.
+
+pub mod prom;
+pub mod proxy;
 
 use std::time::Duration;
 
@@ -86,7 +89,7 @@ pub fn request(
     timeout: Duration,
 ) -> Result<Answer, String> {
     let shown = redact_url(url);
-    let proxy = crate::k8s::proxy::for_url(url)?;
+    let proxy = proxy::for_url(url)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .proxy(proxy)
         .timeout_global(Some(timeout.max(Duration::from_millis(100))))
