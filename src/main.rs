@@ -47,7 +47,7 @@ fn dispatch(cli: Cli) -> ExitCode {
         }
         Command::Apply(a) => {
             let (rt, interrupt) = runtime_with(Mode::Script);
-            cmd::apply::apply(&a, kube, verbose, &rt, interrupt)
+            cmd::apply::apply(&a, &kube, &rt, &interrupt)
         }
         Command::PortForward(a) => {
             let (rt, interrupt) = runtime_with(Mode::Repl);

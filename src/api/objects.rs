@@ -15,11 +15,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Client-side rate limit of apply: a manifest of up to 200 objects goes
-/// at once (the API server's priority and fairness queues protect it),
-/// larger ones at 100 requests a second.
-pub const DEFAULT_QPS: f64 = 100.0;
-pub const DEFAULT_BURST: u32 = 200;
+pub use crate::k8s::apply::{DEFAULT_BURST, DEFAULT_QPS};
 
 /// The default for every timeout (API.md: 300 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -119,29 +115,6 @@ fn field_manager(o: &Opts) -> RResult<String> {
         )));
     }
     Ok(m)
-}
-
-/// Wait for the workloads that were applied (their kinds, in their namespaces).
-fn wait_applied(h: &Host, applied: &[Applied], timeout: Duration) -> RResult<()> {
-    use crate::k8s::ready::{Kind, Scope};
-    let kinds: std::collections::BTreeSet<Kind> = applied
-        .iter()
-        .filter_map(|a| Kind::parse(&a.kind).ok())
-        .filter(|k| *k != Kind::Node)
-        .collect();
-    if kinds.is_empty() {
-        return Ok(());
-    }
-    let namespaces: std::collections::BTreeSet<String> = applied
-        .iter()
-        .map(|a| a.namespace.clone())
-        .filter(|n| !n.is_empty())
-        .collect();
-    let s = Scope {
-        kinds: kinds.into_iter().collect(),
-        namespaces: namespaces.into_iter().collect(),
-    };
-    crate::api::cluster::wait_ready_with(h, &s, timeout).map(|_| ())
 }
 
 /// What `wait_for` waits for.
@@ -298,21 +271,29 @@ pub mod objects_api {
         let c = client(&h, "apply")?;
         let mut disc = discovery(&h, "apply")?;
         let _t = h.trace("apply", || format!("{source}: {} objects", docs.len()));
-        let (dry_run, diff) = (o.bool("dry_run", false)?, o.bool("diff", false)?);
-        if dry_run || diff {
-            let p = crate::k8s::preview::preview(&c, &disc, &docs, &source, &ao, diff);
-            let previewed = block_on(&h, p)?.map_err(|e| error(format!("apply: {e}")))?;
-            return Ok(previewed.iter().map(applied_map).collect());
-        }
-        let applied = block_on(&h, apply::apply(&c, &mut disc, &docs, &source, &ao))?
-            .map_err(|e| error(format!("apply: {e}")))?;
-        *h.discovery.lock().unwrap() = Some(disc);
-        if o.bool("wait", false)? {
-            wait_applied(
-                &h,
-                &applied,
-                o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT),
-            )?;
+        let req = apply::Request {
+            options: ao,
+            dry_run: o.bool("dry_run", false)?,
+            diff: o.bool("diff", false)?,
+            wait: o
+                .bool("wait", false)?
+                .then_some(o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT)),
+        };
+        let p = req
+            .wait
+            .map(|_| crate::ui::Progress::start("apply: waiting for /readyz"));
+        let run = apply::run(&c, &mut disc, &docs, &source, &req, |n, total| {
+            if let Some(p) = &p {
+                p.set(&format!(
+                    "apply: {}",
+                    crate::k8s::ready::pending_text(n, total)
+                ))
+            }
+        });
+        let applied = block_on(&h, run)?.map_err(|e| error(format!("apply: {e}")))?;
+        drop(p);
+        if !(req.dry_run || req.diff) {
+            *h.discovery.lock().unwrap() = Some(disc);
         }
         Ok(applied.iter().map(applied_map).collect())
     }

@@ -12,6 +12,12 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Client-side rate limit of apply: a manifest of up to 200 objects goes
+/// at once (the API server's priority and fairness queues protect it),
+/// larger ones at 100 requests a second.
+pub const DEFAULT_QPS: f64 = 100.0;
+pub const DEFAULT_BURST: u32 = 200;
+
 /// How to apply.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -260,6 +266,65 @@ pub(crate) fn check_names(docs: &[Doc], source: &str, o: &ApplyOptions) -> Resul
         )),
         None => Ok(()),
     }
+}
+
+/// What `apply()` and `scaffold apply` do with a manifest's documents.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub options: ApplyOptions,
+    /// a server-side dry run of every object: nothing changes
+    pub dry_run: bool,
+    /// a dry run with the unified diff of each live object
+    pub diff: bool,
+    /// wait this long for the applied workloads to be ready
+    pub wait: Option<Duration>,
+}
+
+/// The one entry of `apply()` and `scaffold apply`: a preview (dry run or
+/// diff), or apply and then, with `wait`, wait until the applied workloads
+/// are ready (`progress` as `ready::wait` calls it).
+pub async fn run(
+    client: &kube::Client,
+    disc: &mut Arc<Discovery>,
+    docs: &[Doc],
+    source: &str,
+    req: &Request,
+    progress: impl FnMut(&[super::ready::Verdict], usize),
+) -> Result<Vec<Applied>, String> {
+    if req.dry_run || req.diff {
+        return super::preview::preview(client, disc, docs, source, &req.options, req.diff).await;
+    }
+    let applied = apply(client, disc, docs, source, &req.options).await?;
+    if let Some(timeout) = req.wait {
+        if let Some(scope) = workloads(&applied) {
+            super::ready::wait(client, &scope, timeout, progress)
+                .await
+                .map_err(|e| format!("waiting for the applied workloads: {e}"))?;
+        }
+    }
+    Ok(applied)
+}
+
+/// The kinds with a readiness rule that were applied, in their namespaces.
+fn workloads(applied: &[Applied]) -> Option<super::ready::Scope> {
+    use super::ready::Kind;
+    let kinds: std::collections::BTreeSet<Kind> = applied
+        .iter()
+        .filter_map(|a| Kind::parse(&a.kind).ok())
+        .filter(|k| *k != Kind::Node)
+        .collect();
+    if kinds.is_empty() {
+        return None;
+    }
+    let namespaces: std::collections::BTreeSet<String> = applied
+        .iter()
+        .map(|a| a.namespace.clone())
+        .filter(|n| !n.is_empty())
+        .collect();
+    Some(super::ready::Scope {
+        kinds: kinds.into_iter().collect(),
+        namespaces: namespaces.into_iter().collect(),
+    })
 }
 
 /// Apply documents: all resolved before the first request; Namespaces and
