@@ -241,7 +241,7 @@ impl Host {
     /// run's labelled pods, ConfigMaps and PVCs in the namespaces it used
     /// (a few seconds at most).
     pub async fn emergency(&self) {
-        crate::shell::kill_all_groups();
+        crate::signals::kill_all_groups();
         let Some(c) = self.cluster.lock().unwrap().clone() else {
             return;
         };

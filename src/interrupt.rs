@@ -100,24 +100,17 @@ impl Interrupt {
 
     /// Install SIGINT/SIGTERM handlers on the runtime.
     pub fn install(self: &Arc<Self>, rt: &tokio::runtime::Handle, mode: Mode) {
-        use tokio::signal::unix::{signal, SignalKind};
         let me = self.clone();
         // Register synchronously, so the handler exists before anything
         // (the REPL's line editor) looks at SIGINT.
         let _g = rt.enter();
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let Ok(mut signals) = crate::signals::Interrupts::new() else {
             crate::ui::warn("cannot install the Ctrl-C handler");
             return;
         };
         rt.spawn(async move {
             loop {
-                tokio::select! {
-                    _ = int.recv() => {},
-                    _ = term.recv() => {},
-                }
+                signals.recv().await;
                 let n = me.count.fetch_add(1, Ordering::SeqCst) + 1;
                 if mode == Mode::Script && n >= 2 {
                     me.exit_now().await;
@@ -140,7 +133,7 @@ impl Interrupt {
         if let Some(f) = f {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(6), f()).await;
         }
-        crate::shell::kill_all_groups();
+        crate::signals::kill_all_groups();
         crate::ui::flush(std::time::Duration::from_millis(500));
         std::process::exit(130);
     }

@@ -21,6 +21,7 @@ pub mod report;
 pub mod results;
 pub mod secrets;
 pub mod shell;
+pub mod signals;
 pub mod stats;
 pub mod sweep;
 pub mod ui;

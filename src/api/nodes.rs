@@ -39,24 +39,6 @@ pub const RON_OPTS: &[&str] = &[
 
 const SESSION_OPTS: &[&str] = &["image", "namespace", "nsenter", "nsenter_opts", "timeout"];
 
-/// Mounted files: base names must be unique; read before anything is created.
-pub fn read_mounts(paths: &[std::path::PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut files: Vec<(String, Vec<u8>)> = vec![];
-    for path in paths {
-        let base = path
-            .file_name()
-            .map(|b| b.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if files.iter().any(|(b, _)| *b == base) {
-            return Err(format!("two mounted files have the base name '{base}'; ConfigMap keys must differ (rename one)"));
-        }
-        let body = std::fs::read(path)
-            .map_err(|e| format!("cannot read mount {}: {e}", path.display()))?;
-        files.push((base, body));
-    }
-    Ok(files)
-}
-
 /// A Spec from script options (SPEC.md defaults from `Spec::new`; the
 /// script's own differences are listed there).
 pub fn spec_from(
@@ -91,7 +73,7 @@ pub fn spec_from(
         .iter()
         .map(|p| h.resolve_path(p))
         .collect();
-    s.files = read_mounts(&mounts).map_err(e)?;
+    s.files = ron::spec::read_mounts(&mounts).map_err(e)?;
     s.pvc = o.bool("pvc", s.pvc)?;
     s.pvc_size = o.string("pvc_size")?.unwrap_or(s.pvc_size);
     s.pvc_access_mode = o.string("pvc_access_mode")?.unwrap_or(s.pvc_access_mode);

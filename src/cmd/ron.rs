@@ -32,7 +32,7 @@ fn spec(a: &RonArgs) -> Result<Spec, String> {
     s.nsenter = a.nsenter;
     s.nsenter_binary = a.nsenter_binary.clone();
     s.nsenter_opts = a.nsenter_opts.clone();
-    s.files = crate::api::nodes::read_mounts(&a.mounts)?;
+    s.files = crate::k8s::ron::spec::read_mounts(&a.mounts)?;
     s.configmap_name = a.configmap_name.clone();
     s.pvc = a.pvc;
     s.pvc_name = a.pvc_name.clone();

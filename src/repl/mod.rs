@@ -123,7 +123,7 @@ fn at_end(input: &str, pos: rhai::Position) -> bool {
 
 /// A rustyline editor with the REPL helper; `history` loads the persistent history.
 pub fn editor(history: bool) -> rustyline::Result<Editor<ReplHelper, DefaultHistory>> {
-    let mut ed: Editor<ReplHelper, DefaultHistory> = keep_sigint(Editor::new)?;
+    let mut ed: Editor<ReplHelper, DefaultHistory> = crate::signals::keep_sigint(Editor::new)?;
     let mut host_names: Vec<String> = host_docs()
         .iter()
         .flat_map(|a| a.functions.iter().map(|f| f.name.clone()))
@@ -148,20 +148,6 @@ pub fn editor(history: bool) -> rustyline::Result<Editor<ReplHelper, DefaultHist
         }
     }
     Ok(ed)
-}
-
-/// The line editor installs its own SIGINT handler for as long as it lives;
-/// ours must stay, so Ctrl-C during a running call interrupts it. (At the
-/// prompt the terminal is raw and Ctrl-C arrives as a key, not a signal.)
-fn keep_sigint<T>(f: impl FnOnce() -> T) -> T {
-    // SAFETY: plain sigaction(2) calls saving and restoring one disposition.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old);
-        let r = f();
-        libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
-        r
-    }
 }
 
 /// Update completion with the variables in scope and script functions.

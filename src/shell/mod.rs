@@ -4,6 +4,7 @@
 
 pub mod background;
 
+use crate::signals::{self, GroupGuard, Signal};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -127,57 +128,6 @@ async fn pump(
     (all.finish(), tail)
 }
 
-fn kill_group(pid: u32, sig: i32) {
-    // SAFETY: kill(2) with a negative pid signals the process group we created.
-    unsafe {
-        libc::kill(-(pid as i32), sig);
-    }
-}
-
-/// Process groups of commands still running (for the emergency path).
-fn live_groups() -> &'static std::sync::Mutex<std::collections::BTreeSet<u32>> {
-    static LIVE: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<u32>>> =
-        std::sync::OnceLock::new();
-    LIVE.get_or_init(Default::default)
-}
-
-/// SIGKILL every process group of a command still running (the second
-/// Ctrl-C: no time for SIGTERM and a grace period).
-pub fn kill_all_groups() {
-    for pid in live_groups().lock().unwrap().iter() {
-        kill_group(*pid, libc::SIGKILL);
-    }
-}
-
-/// Tracks a command's process group while it runs, and kills the whole
-/// group if the run is dropped before the command ended (killing the
-/// child alone would leave its grandchildren).
-struct GroupGuard {
-    pid: u32,
-    armed: bool,
-}
-
-impl GroupGuard {
-    fn new(pid: u32) -> GroupGuard {
-        if pid != 0 {
-            live_groups().lock().unwrap().insert(pid);
-        }
-        GroupGuard {
-            pid,
-            armed: pid != 0,
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        live_groups().lock().unwrap().remove(&self.pid);
-        if self.armed {
-            kill_group(self.pid, libc::SIGKILL);
-        }
-    }
-}
-
 /// The child process of a command: its own process group, piped output,
 /// stdin only when there is text for it.
 fn command(cmd: &Cmd, opts: &Opts) -> Result<Command, String> {
@@ -264,7 +214,7 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
         _ = cancel.cancelled() => { interrupted = true; terminate(&mut child, pid).await }
     }
     .map_err(|e| format!("waiting for '{}': {e}", cmd.display()))?;
-    guard.armed = false;
+    guard.disarm();
     let grace = Duration::from_millis(if timed_out || interrupted { 200 } else { 2000 });
     let ((out, _), (err, tail)) = (
         collected(out_task, grace).await,
@@ -290,13 +240,13 @@ async fn terminate(
     pid: u32,
 ) -> std::io::Result<std::process::ExitStatus> {
     if pid != 0 {
-        kill_group(pid, libc::SIGTERM);
+        signals::signal_group(pid, Signal::Term);
     }
     match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
         Ok(s) => s,
         Err(_) => {
             if pid != 0 {
-                kill_group(pid, libc::SIGKILL);
+                signals::signal_group(pid, Signal::Kill);
             }
             child.wait().await
         }

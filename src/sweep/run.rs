@@ -8,6 +8,7 @@
 use super::{label, parse_axis, plan, Order, RunEntry, SweepFile, SCHEMA};
 use crate::cli::{Global, SweepArgs};
 use crate::exit::{fail, ExitCode};
+use crate::signals::{self, Signal};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -316,20 +317,13 @@ fn summary(f: &SweepFile, dir: &Path, took: Duration, interrupted: bool) -> Exit
 /// the running ones, which clean up; the second one passes on too (their
 /// emergency exit).
 fn watch_signals(state: Arc<State>, launch: Arc<Launch>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let Ok(mut signals) = crate::signals::Interrupts::new() else {
         crate::ui::warn("cannot install the Ctrl-C handler");
         return;
     };
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                _ = int.recv() => {},
-                _ = term.recv() => {},
-            }
+            signals.recv().await;
             let n = state.interrupts.fetch_add(1, Ordering::SeqCst) + 1;
             state.stop.store(true, Ordering::SeqCst);
             if n == 1 {
@@ -339,8 +333,7 @@ fn watch_signals(state: Arc<State>, launch: Arc<Launch>) {
             // got this Ctrl-C themselves
             if !launch.breakpoints {
                 for pid in state.running.lock().unwrap().iter() {
-                    // SAFETY: kill(2) on a child we started and still wait for
-                    unsafe { libc::kill(*pid as i32, libc::SIGINT) };
+                    signals::signal_process(*pid, Signal::Int);
                 }
             }
         }
@@ -547,19 +540,14 @@ async fn stop(
     child: &mut tokio::process::Child,
     pid: u32,
 ) -> std::io::Result<std::process::ExitStatus> {
-    let sig = |s| {
-        // SAFETY: kill(2) on our own child (and its group for SIGKILL)
-        unsafe { libc::kill(pid as i32, s) };
-    };
-    sig(libc::SIGINT);
+    signals::signal_process(pid, Signal::Int);
     if let Ok(s) = tokio::time::timeout(CLEANUP_GRACE, child.wait()).await {
         return s;
     }
-    sig(libc::SIGINT);
+    signals::signal_process(pid, Signal::Int);
     if let Ok(s) = tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
         return s;
     }
-    // SAFETY: as above, the whole group
-    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    signals::signal_group(pid, Signal::Kill);
     child.wait().await
 }

@@ -122,3 +122,21 @@ impl Spec {
         }
     }
 }
+
+/// Mounted files: base names must be unique; read before anything is created.
+pub fn read_mounts(paths: &[std::path::PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files: Vec<(String, Vec<u8>)> = vec![];
+    for path in paths {
+        let base = path
+            .file_name()
+            .map(|b| b.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if files.iter().any(|(b, _)| *b == base) {
+            return Err(format!("two mounted files have the base name '{base}'; ConfigMap keys must differ (rename one)"));
+        }
+        let body = std::fs::read(path)
+            .map_err(|e| format!("cannot read mount {}: {e}", path.display()))?;
+        files.push((base, body));
+    }
+    Ok(files)
+}
