@@ -16,7 +16,6 @@ pub mod manifest;
 pub mod objects;
 pub mod podlatency;
 pub mod portforward;
-pub mod preview;
 pub mod ratelimit;
 pub mod ready;
 pub mod ron;

@@ -5,11 +5,11 @@
 //! (a custom resource whose CRD comes with the same manifest, an object in
 //! a namespace the manifest creates) are shown as new.
 
-use super::apply::{cannot, check_names, placed, resolve_all, Applied, ApplyOptions};
-use super::discovery::{Discovery, Resource};
-use super::http::{self, K8sError};
-use super::manifest::Doc;
-use super::ratelimit::RateLimit;
+use super::write::{cannot, check_names, placed, resolve_all, Applied, ApplyOptions};
+use crate::k8s::discovery::{Discovery, Resource};
+use crate::k8s::http::{self, K8sError};
+use crate::k8s::manifest::Doc;
+use crate::k8s::ratelimit::RateLimit;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub async fn preview(
     let resolved = resolve_all(disc, docs, source)?;
     let new_namespaces: Vec<&str> = docs
         .iter()
-        .filter(|d| super::apply::is_namespace(d))
+        .filter(|d| super::write::is_namespace(d))
         .map(|d| d.name())
         .collect();
     let limit = Arc::new(RateLimit::new(o.qps, o.burst));
