@@ -2,8 +2,8 @@
 //! or ceiling in the same run. Writes a table to stdout and JSON to
 //! `target/bench.json`.
 //!
-//!   cargo run --release -p fakecluster --bin bench [-- --quick] [--filter NAME] [--check]
-//!   cargo run --release -p fakecluster --bin bench -- --kubeconfig FILE   # ron vs session on a real cluster
+//!   cargo run --release -p bench [-- --quick] [--filter NAME] [--check]
+//!   cargo run --release -p bench -- --kubeconfig FILE   # ron vs session on a real cluster
 //!
 //! `--check` fails (exit 1) on gross regressions, judged only by ratios
 //! against the peer or ceiling measured in the same run.
