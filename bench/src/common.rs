@@ -96,6 +96,30 @@ pub fn scaffold_bin() -> PathBuf {
 /// Run a command; wall seconds and peak RSS (MiB) of the child. The RSS
 /// comes from GNU time (`/usr/bin/time -f %M`): a child forked straight from
 /// this process would count our own (large) memory from before its exec.
+/// Milliseconds of `reps` runs of a kubectl command against the fake (each
+/// must succeed).
+pub fn kubectl_ms(fc: &fakecluster::FakeCluster, args: &[&str], reps: usize) -> Vec<f64> {
+    (0..reps)
+        .map(|_| {
+            let (s, _, ok) = run_measured(
+                Command::new("kubectl")
+                    .args(args)
+                    .env("KUBECONFIG", fc.kubeconfig()),
+            );
+            assert!(ok, "kubectl {} failed", args.join(" "));
+            s * 1000.0
+        })
+        .collect()
+}
+
+/// The next number of a xorshift64 generator (reproducible fake samples).
+pub fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 pub fn run_measured(cmd: &mut Command) -> (f64, f64, bool) {
     let prog = cmd.get_program().to_os_string();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_os_string()).collect();
@@ -284,12 +308,7 @@ pub fn report_runs(dir: &Path, series: usize, samples: usize) -> Vec<PathBuf> {
         let mut records = serde_json::Map::new();
         for k in 0..series {
             let v: Vec<f64> = (0..samples)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    10.0 + i as f64 + k as f64 + (x % 1000) as f64 / 1000.0
-                })
+                .map(|_| 10.0 + i as f64 + k as f64 + (xorshift(&mut x) % 1000) as f64 / 1000.0)
                 .collect();
             records.insert(
                 format!("metric_{k}"),

@@ -3,7 +3,6 @@
 use crate::common::*;
 use fakecluster::{FakeCluster, Options};
 use serde_json::json;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub fn bench_fake(a: &Args) -> Vec<Row> {
@@ -42,16 +41,7 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         assert!(body.len() > pods * 100);
         ours.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let mut peer = vec![];
-    for _ in 0..reps {
-        let (s, _, ok) = run_measured(
-            Command::new("kubectl")
-                .args(["get", "pods", "-A", "-o", "json"])
-                .env("KUBECONFIG", fc.kubeconfig()),
-        );
-        assert!(ok);
-        peer.push(s * 1000.0);
-    }
+    let peer = kubectl_ms(&fc, &["get", "pods", "-A", "-o", "json"], reps);
     let o = stats(ours);
     let ratio = o.median / stats(peer.clone()).median;
     rows.push(Row {
@@ -100,16 +90,7 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         });
         ours.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let mut peer = vec![];
-    for _ in 0..(n / 5).max(5) {
-        let (s, _, ok) = run_measured(
-            Command::new("kubectl")
-                .args(["exec", "sh", "--", "true"])
-                .env("KUBECONFIG", fc.kubeconfig()),
-        );
-        assert!(ok);
-        peer.push(s * 1000.0);
-    }
+    let peer = kubectl_ms(&fc, &["exec", "sh", "--", "true"], (n / 5).max(5));
     let o = stats(ours);
     let ratio = o.median / stats(peer.clone()).median;
     rows.push(Row {
@@ -160,43 +141,8 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
     });
     // port-forward throughput vs direct loopback
     let size: u64 = if a.quick { 64 << 20 } else { 1 << 30 };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                use std::io::{Read, Write};
-                let mut s = s;
-                let mut b = [0u8; 8];
-                if s.read_exact(&mut b).is_err() {
-                    return;
-                }
-                let mut left = u64::from_le_bytes(b);
-                let chunk = vec![0x5au8; 256 * 1024];
-                while left > 0 {
-                    let n = left.min(chunk.len() as u64) as usize;
-                    if s.write_all(&chunk[..n]).is_err() {
-                        return;
-                    }
-                    left -= n as u64;
-                }
-            });
-        }
-    });
-    let direct = {
-        use std::io::{Read, Write};
-        let t = Instant::now();
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.write_all(&size.to_le_bytes()).unwrap();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut got = 0u64;
-        while got < size {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0);
-            got += n as u64;
-        }
-        size as f64 / t.elapsed().as_secs_f64() / 1048576.0
-    };
+    let port = byte_server();
+    let direct = download(port, size);
     let pf = fc.runtime().block_on(async {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let t = Instant::now();

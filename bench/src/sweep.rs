@@ -91,10 +91,8 @@ fn sweep_dir(dir: &Path, runs: usize, series: usize, samples: usize) {
         for k in 0..series {
             let v: Vec<f64> = (0..samples)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    10.0 + (i % 3) as f64 * 0.05 + k as f64 + (x % 1000) as f64 / 1000.0
+                    let noise = (xorshift(&mut x) % 1000) as f64 / 1000.0;
+                    10.0 + (i % 3) as f64 * 0.05 + k as f64 + noise
                 })
                 .collect();
             records.insert(

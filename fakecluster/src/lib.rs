@@ -395,14 +395,7 @@ impl FakeCluster {
         name: &str,
         f: impl Fn(&mut Value),
     ) -> Result<Value, String> {
-        let k = self
-            .store()
-            .kind_of(api_version, kind)
-            .ok_or("unknown kind")?;
-        self.store()
-            .modify(&k, ns, name, true, "fakecluster", |o| f(&mut o["status"]))
-            .map(|s| s.value.clone())
-            .map_err(|e| e.message)
+        self.modify(api_version, kind, (ns, name), true, |o| f(&mut o["status"]))
     }
 
     /// Change an object (not its status) with a closure.
@@ -414,12 +407,24 @@ impl FakeCluster {
         name: &str,
         f: impl Fn(&mut Value),
     ) -> Result<Value, String> {
+        self.modify(api_version, kind, (ns, name), false, f)
+    }
+
+    /// Change an object or (`status`) its status subresource.
+    fn modify(
+        &self,
+        api_version: &str,
+        kind: &str,
+        (ns, name): (&str, &str),
+        status: bool,
+        f: impl Fn(&mut Value),
+    ) -> Result<Value, String> {
         let k = self
             .store()
             .kind_of(api_version, kind)
             .ok_or("unknown kind")?;
         self.store()
-            .modify(&k, ns, name, false, "fakecluster", f)
+            .modify(&k, ns, name, status, "fakecluster", f)
             .map(|s| s.value.clone())
             .map_err(|e| e.message)
     }

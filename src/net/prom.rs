@@ -53,7 +53,7 @@ pub fn now() -> f64 {
 
 /// The path of `promql` under Prometheus's HTTP API.
 pub fn path(promql: &str, q: &Query) -> String {
-    let promql = urlencode(promql);
+    let promql = crate::util::urlencode(promql);
     let at = q.at;
     match q.range {
         Some(range) => format!(
@@ -63,19 +63,6 @@ pub fn path(promql: &str, q: &Query) -> String {
         ),
         None => format!("/api/v1/query?query={promql}&time={at}"),
     }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// One series of an answer: a vector's sample, a matrix's samples, or a

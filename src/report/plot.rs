@@ -83,27 +83,12 @@ pub fn draw(runs: &[Run], path: &Path, style: Style, only: &[String]) -> Result<
     let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
     let width = (220 + 140 * runs.len() as u32).clamp(640, 1600);
     let height = 360 * panels.len() as u32;
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let err = |e: String| format!("cannot draw {}: {e}", path.display());
-    match ext.as_str() {
-        "svg" => {
-            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
-            draw_on(&root, &panels, &labels, style).map_err(err)?;
-            root.present().map_err(|e| err(e.to_string()))
-        }
-        "png" => {
-            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-            draw_on(&root, &panels, &labels, style).map_err(err)?;
-            root.present().map_err(|e| err(e.to_string()))
-        }
-        _ => Err(format!(
-            "--plot {}: unknown image format; end the name with .svg or .png",
-            path.display()
-        )),
-    }
+    let painter = Bars {
+        panels: &panels,
+        labels: &labels,
+        style,
+    };
+    render(path, (width, height), &painter)
 }
 
 /// Error bar ends per point: the 95% CI, or min..max for one sample.
@@ -115,23 +100,6 @@ fn bars(p: &Panel) -> Vec<(usize, f64, f64, f64)> {
             None => (*i, s.min, s.mean, s.max),
         })
         .collect()
-}
-
-fn draw_on<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    panels: &[Panel],
-    labels: &[String],
-    style: Style,
-) -> Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
-    root.fill(&WHITE).map_err(|x| x.to_string())?;
-    let areas = root.split_evenly((panels.len(), 1));
-    for (area, p) in areas.iter().zip(panels) {
-        draw_panel(area, p, labels, style)?;
-    }
-    Ok(())
 }
 
 /// A chart with one slot per label along x (a run or a sweep group) and the
@@ -274,6 +242,89 @@ pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Resu
     let labels: Vec<String> = s.groups.iter().map(|g| g.label.clone()).collect();
     let width = (220 + 160 * labels.len() as u32).clamp(640, 1800);
     let height = 360 * panels.len() as u32;
+    let painter = Boxes {
+        panels: &panels,
+        labels: &labels,
+    };
+    render(path, (width, height), &painter)
+}
+
+/// What draws a chart's panels, one above the other, on any backend (SVG
+/// or PNG).
+trait Painter {
+    fn panels(&self) -> usize;
+    fn paint<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// The bars (or lines) of runs.
+struct Bars<'a> {
+    panels: &'a [Panel],
+    labels: &'a [String],
+    style: Style,
+}
+
+impl Painter for Bars<'_> {
+    fn panels(&self) -> usize {
+        self.panels.len()
+    }
+    fn paint<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_panel(area, &self.panels[i], self.labels, self.style)
+    }
+}
+
+/// The box plots of a sweep's groups.
+struct Boxes<'a> {
+    panels: &'a [GroupPanel],
+    labels: &'a [String],
+}
+
+impl Painter for Boxes<'_> {
+    fn panels(&self) -> usize {
+        self.panels.len()
+    }
+    fn paint<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        box_panel(area, &self.panels[i], self.labels)
+    }
+}
+
+/// Every panel of `painter` on `root`, one above the other.
+fn paint_all<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    painter: &impl Painter,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|x| x.to_string())?;
+    let areas = root.split_evenly((painter.panels(), 1));
+    for (i, area) in areas.iter().enumerate() {
+        painter.paint(area, i)?;
+    }
+    Ok(())
+}
+
+/// Draw to `path`, SVG or PNG by its extension.
+fn render(path: &Path, size: (u32, u32), painter: &impl Painter) -> Result<(), String> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
@@ -281,13 +332,13 @@ pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Resu
     let err = |e: String| format!("cannot draw {}: {e}", path.display());
     match ext.as_str() {
         "svg" => {
-            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
-            boxes_on(&root, &panels, &labels).map_err(err)?;
+            let root = SVGBackend::new(path, size).into_drawing_area();
+            paint_all(&root, painter).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))
         }
         "png" => {
-            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-            boxes_on(&root, &panels, &labels).map_err(err)?;
+            let root = BitMapBackend::new(path, size).into_drawing_area();
+            paint_all(&root, painter).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))
         }
         _ => Err(format!(
@@ -295,22 +346,6 @@ pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Resu
             path.display()
         )),
     }
-}
-
-fn boxes_on<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    panels: &[GroupPanel],
-    labels: &[String],
-) -> Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
-    root.fill(&WHITE).map_err(|x| x.to_string())?;
-    let areas = root.split_evenly((panels.len(), 1));
-    for (area, p) in areas.iter().zip(panels) {
-        box_panel(area, p, labels)?;
-    }
-    Ok(())
 }
 
 fn box_panel<DB: DrawingBackend>(

@@ -291,19 +291,22 @@ mod tests {
             .unwrap()
     }
 
+    /// Run quietly, capturing the output.
+    fn captured(cmd: Cmd) -> Output {
+        let opts = Opts {
+            quiet: true,
+            capture: true,
+            ..Default::default()
+        };
+        rt().block_on(run(&cmd, &opts, CancellationToken::new()))
+            .unwrap()
+    }
+
     #[test]
     fn captures_code_and_tail() {
-        let o = rt()
-            .block_on(run(
-                &Cmd::Shell("echo out; echo e1 >&2; echo e2 >&2; exit 3".into()),
-                &Opts {
-                    quiet: true,
-                    capture: true,
-                    ..Default::default()
-                },
-                CancellationToken::new(),
-            ))
-            .unwrap();
+        let o = captured(Cmd::Shell(
+            "echo out; echo e1 >&2; echo e2 >&2; exit 3".into(),
+        ));
         assert_eq!(o.code, 3);
         assert_eq!(o.stdout, "out\n");
         assert_eq!(o.stderr_tail, vec!["e1", "e2"]);
@@ -311,17 +314,7 @@ mod tests {
 
     #[test]
     fn argv_is_not_shell_interpreted() {
-        let o = rt()
-            .block_on(run(
-                &Cmd::Argv(vec!["echo".into(), "$HOME; rm -rf /".into()]),
-                &Opts {
-                    quiet: true,
-                    capture: true,
-                    ..Default::default()
-                },
-                CancellationToken::new(),
-            ))
-            .unwrap();
+        let o = captured(Cmd::Argv(vec!["echo".into(), "$HOME; rm -rf /".into()]));
         assert_eq!(o.stdout, "$HOME; rm -rf /\n");
     }
 

@@ -256,17 +256,9 @@ impl Kubelet {
             self.sync(&rt).await;
             return;
         }
-        if !self.pull(&rt, &c, &pod).await {
+        if !self.pull_and_create(&rt, &c, &pod).await {
             return;
         }
-        self.event(
-            &pod,
-            &rt.node,
-            "Normal",
-            "Created",
-            &format!("Created container: {}", c.name),
-            Some(&c.name),
-        );
         if c.runnable {
             self.run_process(rt, c, pod).await;
         } else {

@@ -165,18 +165,10 @@ impl Kubelet {
                 return;
             }
             // a restart is a new container: the image ensured, created
-            if !self.pull(&rt, &c, &pod).await {
+            if !self.pull_and_create(&rt, &c, &pod).await {
                 c.logs.close();
                 return;
             }
-            self.event(
-                &pod,
-                &rt.node,
-                "Normal",
-                "Created",
-                &format!("Created container: {}", c.name),
-                Some(&c.name),
-            );
         }
     }
 

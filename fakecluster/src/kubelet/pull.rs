@@ -87,6 +87,23 @@ impl Kubelet {
         false
     }
 
+    /// A container about to start (the first time or again): its image
+    /// ensured as the pull policy says, then the Created event. False when
+    /// the image cannot be had.
+    pub(super) async fn pull_and_create(
+        &self,
+        rt: &Arc<PodRt>,
+        c: &Arc<ContainerRt>,
+        pod: &Value,
+    ) -> bool {
+        if !self.pull(rt, c, pod).await {
+            return false;
+        }
+        let msg = format!("Created container: {}", c.name);
+        self.event(pod, &rt.node, "Normal", "Created", &msg, Some(&c.name));
+        true
+    }
+
     /// Pull a container's image; false when the pod stopped first (an
     /// image that cannot be pulled is retried until then).
     pub(super) async fn pull(&self, rt: &Arc<PodRt>, c: &Arc<ContainerRt>, pod: &Value) -> bool {
