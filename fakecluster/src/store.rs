@@ -780,12 +780,8 @@ impl Store {
         track: Track,
     ) -> Result<Arc<Stored>, ApiError> {
         let mut i = self.inner.lock().unwrap();
-        let ns = if kind.namespaced {
-            ns.to_string()
-        } else {
-            String::new()
-        };
-        let key = (ns.clone(), name.to_string());
+        let key = object_key(kind, ns, name);
+        let ns = key.0.clone();
         let Some(old_stored) = i
             .objects
             .get(&kind.key())
@@ -1006,12 +1002,8 @@ impl Store {
     /// Returns its last state.
     pub fn delete(&self, kind: &Kind, ns: &str, name: &str) -> Result<Value, ApiError> {
         let mut i = self.inner.lock().unwrap();
-        let ns = if kind.namespaced {
-            ns.to_string()
-        } else {
-            String::new()
-        };
-        let key = (ns.clone(), name.to_string());
+        let key = object_key(kind, ns, name);
+        let ns = key.0.clone();
         let Some(prev) = i.objects.get_mut(&kind.key()).and_then(|m| m.remove(&key)) else {
             return Err(ApiError::not_found(kind, name));
         };
@@ -1095,6 +1087,13 @@ pub fn suffix(n: u64) -> String {
             c
         })
         .collect()
+}
+
+/// Where an object is kept: (namespace, name), the namespace empty for a
+/// cluster-scoped kind.
+fn object_key(kind: &Kind, ns: &str, name: &str) -> (String, String) {
+    let ns = if kind.namespaced { ns } else { "" };
+    (ns.to_string(), name.to_string())
 }
 
 #[cfg(test)]

@@ -188,18 +188,42 @@ fn subresource_create(
     }
 }
 
+/// What a PUT or PATCH of one object sent: the object's name and
+/// namespace, the body's media type, the field manager, the body.
+struct Written {
+    name: String,
+    ns: String,
+    media: String,
+    manager: String,
+    body: bytes::Bytes,
+}
+
+async fn written(t: &Target, q: &Query, req: Request<Incoming>) -> Result<Written, ApiError> {
+    let Some(name) = t.name.clone() else {
+        return Err(not_allowed());
+    };
+    let (parts, body) = read_body(req).await?;
+    Ok(Written {
+        name,
+        ns: t.ns.clone().unwrap_or_default(),
+        media: body::media_type(&parts.headers),
+        manager: body::manager(q, &parts.headers),
+        body,
+    })
+}
+
 pub async fn update(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -> Response<Body> {
     answer(update_inner(sh, t, q, req).await)
 }
 
 async fn update_inner(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -> Answer {
-    let Some(name) = t.name.clone() else {
-        return Err(not_allowed());
-    };
-    let (parts, b) = read_body(req).await?;
-    let media = body::media_type(&parts.headers);
-    let manager = body::manager(q, &parts.headers);
-    let ns = t.ns.clone().unwrap_or_default();
+    let Written {
+        name,
+        ns,
+        media,
+        manager,
+        body: b,
+    } = written(t, q, req).await?;
     let obj = body::object(&t.kind, &media, &b)?;
     match t.sub.as_deref() {
         Some("scale") => return set_replicas(sh, t, &ns, &name, &obj, &manager),
@@ -274,13 +298,13 @@ pub async fn patch(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -
 }
 
 async fn patch_inner(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -> Answer {
-    let Some(name) = t.name.clone() else {
-        return Err(not_allowed());
-    };
-    let (parts, b) = read_body(req).await?;
-    let media = body::media_type(&parts.headers);
-    let manager = body::manager(q, &parts.headers);
-    let ns = t.ns.clone().unwrap_or_default();
+    let Written {
+        name,
+        ns,
+        media,
+        manager,
+        body: b,
+    } = written(t, q, req).await?;
     let kinds = [
         "application/json-patch+json",
         "application/merge-patch+json",
