@@ -34,21 +34,19 @@ pub fn attach(
     prompt: Prompt,
 ) {
     let lines = break_at.clone();
-    let top: Mutex<Option<TopLevel>> = Mutex::new(None);
-    // After a --break-at stop we step over the rest of that line silently, so
-    // one execution of a line stops once: (source, line, address of the
-    // statement we stopped at). Reaching that same statement again (a loop)
-    // is a new execution and stops again.
-    let stepping: Mutex<Option<(String, usize, usize)>> = Mutex::new(None);
+    let stops = Stops {
+        host,
+        break_at,
+        prompt,
+        top: Mutex::new(None),
+        stepping: Mutex::new(None),
+    };
     engine.register_debugger(
         move |_, mut dbg| {
-            dbg.break_points_mut().push(BreakPoint::AtFunctionName {
-                name: "breakpoint".into(),
-                enabled: true,
-            });
-            for name in &functions {
+            let named = std::iter::once("breakpoint").chain(functions.iter().map(|f| f.as_str()));
+            for name in named {
                 dbg.break_points_mut().push(BreakPoint::AtFunctionName {
-                    name: name.as_str().into(),
+                    name: name.into(),
                     enabled: true,
                 });
             }
@@ -62,79 +60,118 @@ pub fn attach(
             dbg
         },
         move |mut ctx, event, node, source, pos| {
-            let src = source.unwrap_or("").to_string();
-            let line = pos.line().unwrap_or(0);
-            let is_break_line =
-                |s: &str, l: usize| break_at.iter().any(|(bs, bl)| bs == s && *bl == l);
+            let at = (source.unwrap_or("").to_string(), pos.line().unwrap_or(0));
             match event {
-                DebuggerEvent::BreakPoint(i) => {
-                    let bp = ctx.global_runtime_state().debugger().break_points()[i].clone();
-                    let at_top = ctx
-                        .global_runtime_state()
-                        .debugger()
-                        .call_stack()
-                        .is_empty();
-                    match bp {
-                        BreakPoint::AtFunctionName { name, .. } if name != "breakpoint" => {
-                            if at_top {
-                                *top.lock().unwrap() = Some(snapshot(ctx.scope()));
-                            }
-                            Ok(DebuggerCommand::Continue)
-                        }
-                        BreakPoint::AtFunctionName { .. } => {
-                            let msg = call_message(&mut ctx, &node)?;
-                            host.breakpoint_handled
-                                .store(true, std::sync::atomic::Ordering::SeqCst);
-                            let loc = format!("{src}:{line}");
-                            let t = (!at_top).then(|| top.lock().unwrap().clone()).flatten();
-                            prompt(&mut ctx, &loc, msg.as_deref(), t.as_ref())?;
-                            Ok(DebuggerCommand::Continue)
-                        }
-                        _ => {
-                            if let Some((s, l, p)) = stepping.lock().unwrap().as_ref() {
-                                if *s == src && *l == line && *p != node_id(&node) {
-                                    return Ok(DebuggerCommand::Next);
-                                }
-                            }
-                            let t = (!at_top).then(|| top.lock().unwrap().clone()).flatten();
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
-                        }
-                    }
-                }
-                DebuggerEvent::Step => {
-                    let t = || {
-                        let inside = !ctx
-                            .global_runtime_state()
-                            .debugger()
-                            .call_stack()
-                            .is_empty();
-                        inside.then(|| top.lock().unwrap().clone()).flatten()
-                    };
-                    let same_line = stepping
-                        .lock()
-                        .unwrap()
-                        .as_ref()
-                        .map(|(s, l, p)| (*s == src && *l == line, *p == node_id(&node)));
-                    match same_line {
-                        Some((true, false)) => Ok(DebuggerCommand::Next),
-                        Some((true, true)) => {
-                            let t = t();
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
-                        }
-                        _ if is_break_line(&src, line) => {
-                            let t = t();
-                            stop_at_line(&mut ctx, &stepping, src, line, &node, prompt, t)
-                        }
-                        _ => {
-                            *stepping.lock().unwrap() = None;
-                            Ok(DebuggerCommand::Continue)
-                        }
-                    }
-                }
+                DebuggerEvent::BreakPoint(i) => stops.breakpoint(&mut ctx, i, &node, at),
+                DebuggerEvent::Step => stops.step(&mut ctx, &node, at),
                 _ => Ok(DebuggerCommand::Continue),
             }
         },
     );
+}
+
+type Outcome = Result<DebuggerCommand, Box<rhai::EvalAltResult>>;
+
+/// The state of a run's stops.
+struct Stops {
+    host: Arc<Host>,
+    break_at: Vec<(String, usize)>,
+    prompt: Prompt,
+    /// the top-level variables when a script function was called from there
+    top: Mutex<Option<TopLevel>>,
+    /// After a --break-at stop we step over the rest of that line silently,
+    /// so one execution of a line stops once: (source, line, address of the
+    /// statement we stopped at). Reaching that same statement again (a
+    /// loop) is a new execution and stops again.
+    stepping: Stepping,
+}
+
+impl Stops {
+    /// The top-level variables for a stop inside a function.
+    fn top_for(&self, ctx: &rhai::EvalContext) -> Option<TopLevel> {
+        let inside = !ctx
+            .global_runtime_state()
+            .debugger()
+            .call_stack()
+            .is_empty();
+        inside.then(|| self.top.lock().unwrap().clone()).flatten()
+    }
+
+    /// A break point: a script function's call (keep the top level), a
+    /// `breakpoint()` call (prompt), or a --break-at line.
+    fn breakpoint(
+        &self,
+        ctx: &mut rhai::EvalContext,
+        i: usize,
+        node: &ASTNode,
+        (src, line): (String, usize),
+    ) -> Outcome {
+        let bp = ctx.global_runtime_state().debugger().break_points()[i].clone();
+        let at_top = ctx
+            .global_runtime_state()
+            .debugger()
+            .call_stack()
+            .is_empty();
+        match bp {
+            BreakPoint::AtFunctionName { name, .. } if name != "breakpoint" => {
+                if at_top {
+                    *self.top.lock().unwrap() = Some(snapshot(ctx.scope()));
+                }
+                Ok(DebuggerCommand::Continue)
+            }
+            BreakPoint::AtFunctionName { .. } => {
+                let msg = call_message(ctx, node)?;
+                self.host
+                    .breakpoint_handled
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                let loc = format!("{src}:{line}");
+                let t = self.top_for(ctx);
+                (self.prompt)(ctx, &loc, msg.as_deref(), t.as_ref())?;
+                Ok(DebuggerCommand::Continue)
+            }
+            _ => {
+                if let Some((s, l, p)) = self.stepping.lock().unwrap().as_ref() {
+                    if *s == src && *l == line && *p != node_id(node) {
+                        return Ok(DebuggerCommand::Next);
+                    }
+                }
+                let t = self.top_for(ctx);
+                stop_at_line(ctx, &self.stepping, src, line, node, self.prompt, t)
+            }
+        }
+    }
+
+    /// A step after a --break-at stop: the rest of the line silently, the
+    /// same statement again (a loop) or another break line stops.
+    fn step(
+        &self,
+        ctx: &mut rhai::EvalContext,
+        node: &ASTNode,
+        (src, line): (String, usize),
+    ) -> Outcome {
+        let same_line = self
+            .stepping
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|(s, l, p)| (*s == src && *l == line, *p == node_id(node)));
+        let is_break_line = self.break_at.iter().any(|(s, l)| *s == src && *l == line);
+        match same_line {
+            Some((true, false)) => Ok(DebuggerCommand::Next),
+            Some((true, true)) => {
+                let t = self.top_for(ctx);
+                stop_at_line(ctx, &self.stepping, src, line, node, self.prompt, t)
+            }
+            _ if is_break_line => {
+                let t = self.top_for(ctx);
+                stop_at_line(ctx, &self.stepping, src, line, node, self.prompt, t)
+            }
+            _ => {
+                *self.stepping.lock().unwrap() = None;
+                Ok(DebuggerCommand::Continue)
+            }
+        }
+    }
 }
 
 type Stepping = Mutex<Option<(String, usize, usize)>>;

@@ -7,6 +7,51 @@ use rhai::{Dynamic, EvalAltResult, EvalContext, Scope};
 const HELP: &str =
     "Enter or :c continue, :q abort (on_exit handlers still run), :vars variables, :where call stack, or a Rhai expression";
 
+/// `:vars`: the variables in scope, then the top level's as of the call.
+fn show_vars(ctx: &EvalContext, top: Option<&TopLevel>) {
+    super::print_vars(ctx.scope());
+    if let Some(t) = top {
+        let outer = outer_scope(t, ctx.scope());
+        if !outer.is_empty() {
+            crate::ui::out("  top level (as of the call):");
+            super::print_vars(&outer);
+        }
+    }
+}
+
+/// `:where`: the stop and the calls that led there.
+fn show_where(ctx: &EvalContext, location: &str) {
+    crate::ui::out(format!("  at {location}"));
+    let stack = ctx.global_runtime_state().debugger().call_stack();
+    for f in stack.iter().rev() {
+        crate::ui::out(format!(
+            "  in {}() called at {}",
+            f.fn_name,
+            crate::engine::errors::location(f.source.as_deref(), f.pos)
+        ));
+    }
+}
+
+/// An expression over the paused script's variables, its result or error
+/// printed (with a "did you mean" for a misspelt name).
+fn evaluate(ctx: &mut EvalContext, top: Option<&TopLevel>, expr: &str) {
+    let r = match top {
+        Some(t) => eval_with_top(ctx, t, expr),
+        None => ctx
+            .engine()
+            .eval_with_scope::<Dynamic>(ctx.scope_mut(), expr),
+    };
+    let names = with_top(top, ctx.scope());
+    let hint = r
+        .as_ref()
+        .err()
+        .and_then(|e| super::did_you_mean(e, &names, &rhai::AST::empty()));
+    super::show_result(r, "<breakpoint>");
+    if let Some(h) = hint {
+        crate::ui::err(h);
+    }
+}
+
 /// Prompt until the user continues (Ok) or aborts (Err, ends the script).
 pub fn prompt(
     ctx: &mut EvalContext,
@@ -48,44 +93,11 @@ pub fn prompt(
                         )
                         .into())
                     }
-                    ":vars" => {
-                        super::print_vars(ctx.scope());
-                        if let Some(t) = top {
-                            let outer = outer_scope(t, ctx.scope());
-                            if !outer.is_empty() {
-                                crate::ui::out("  top level (as of the call):");
-                                super::print_vars(&outer);
-                            }
-                        }
-                    }
-                    ":where" => {
-                        crate::ui::out(format!("  at {location}"));
-                        let stack = ctx.global_runtime_state().debugger().call_stack();
-                        for f in stack.iter().rev() {
-                            crate::ui::out(format!(
-                                "  in {}() called at {}",
-                                f.fn_name,
-                                crate::engine::errors::location(f.source.as_deref(), f.pos)
-                            ));
-                        }
-                    }
+                    ":vars" => show_vars(ctx, top),
+                    ":where" => show_where(ctx, location),
                     ":help" | ":h" | "?" => crate::ui::out(HELP),
                     expr => {
-                        let r = match top {
-                            Some(t) => eval_with_top(ctx, t, expr),
-                            None => ctx
-                                .engine()
-                                .eval_with_scope::<Dynamic>(ctx.scope_mut(), expr),
-                        };
-                        let names = with_top(top, ctx.scope());
-                        let hint = r
-                            .as_ref()
-                            .err()
-                            .and_then(|e| super::did_you_mean(e, &names, &rhai::AST::empty()));
-                        super::show_result(r, "<breakpoint>");
-                        if let Some(h) = hint {
-                            crate::ui::err(h);
-                        }
+                        evaluate(ctx, top, expr);
                         super::refresh_names(&editor, ctx.scope(), None);
                     }
                 }

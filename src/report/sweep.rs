@@ -248,38 +248,7 @@ fn ci_text(m: &MedianCi) -> String {
 /// The text report of a sweep.
 pub fn render(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<String, String> {
     let pairs = s.pairs(baseline)?;
-    let mut out = String::new();
-    let f = &s.file;
-    let ok: usize = s.groups.iter().map(|g| g.runs.len()).sum();
-    let _ = writeln!(out, "sweep {}", s.dir.display());
-    let _ = writeln!(
-        out,
-        "  script {}; {} runs ({ok} ok); grid {}; {} repeat(s), {} order",
-        f.script,
-        f.runs.len(),
-        if f.grid.is_empty() {
-            "-".to_string()
-        } else {
-            f.grid
-                .iter()
-                .map(|a| format!("{}={}", a.key, a.values.join(",")))
-                .collect::<Vec<_>>()
-                .join(" × ")
-        },
-        f.repeat,
-        serde_json::to_value(f.order)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    );
-    let _ = writeln!(
-        out,
-        "  one value per run: the run's {} of each series; groups compared with the Mann-Whitney U test (two-sided, alpha 0.05)",
-        s.stat
-    );
-    for (dir, status) in &s.excluded {
-        let _ = writeln!(out, "  left out: {dir} ({status})");
-    }
+    let mut out = header(s);
     let metrics = s.metrics();
     if metrics.is_empty() {
         out.push_str("\nno numbers recorded (record(name, number) in the script)\n");
@@ -292,67 +261,107 @@ pub fn render(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<String
             "\n{m}{}",
             unit.map(|u| format!(" ({u})")).unwrap_or_default()
         );
-        let mut t =
-            super::Table::new(&["group", "n", "median", "95% CI of the median", "min", "max"]);
-        for (gi, g) in s.groups.iter().enumerate() {
-            let xs = s.values(gi, m);
-            match median_ci(&xs) {
-                Some(mc) => {
-                    let sorted = {
-                        let mut v = xs.clone();
-                        v.sort_by(|a, b| a.total_cmp(b));
-                        v
-                    };
-                    t.row(vec![
-                        g.label.clone(),
-                        xs.len().to_string(),
-                        num(mc.median),
-                        if xs.len() > 1 {
-                            ci_text(&mc)
-                        } else {
-                            "-".into()
-                        },
-                        num(sorted[0]),
-                        num(sorted[sorted.len() - 1]),
-                    ]);
-                }
-                None => t.row(vec![
-                    g.label.clone(),
-                    "0".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                ]),
-            }
-        }
-        out.push_str(&t.render());
+        out.push_str(&groups_table(s, m).render());
         let cmps = compare(s, m, &pairs);
-        if cmps.is_empty() {
-            continue;
+        if !cmps.is_empty() {
+            out.push_str(&comparisons_table(s, &cmps).render());
         }
-        let mut t = super::Table::new(&["comparison", "change", "95% CI", "p", ""]);
-        for c in &cmps {
-            t.row(vec![
-                format!("{} vs {}", s.groups[c.other].label, s.groups[c.base].label),
-                c.change.map(|x| pct(x.0)).unwrap_or("-".into()),
-                c.change
-                    .map(|x| format!("[{}, {}]", pct(x.1), pct(x.2)))
-                    .unwrap_or("-".into()),
-                c.test
-                    .as_ref()
-                    .map(|t| format!("{:.3}", t.p))
-                    .unwrap_or("-".into()),
-                c.verdict().to_string(),
-            ]);
-        }
-        out.push_str(&t.render());
     }
     let _ = writeln!(
         out,
         "\nchange: of the median, with a bootstrap 95% interval; a 95% interval needs 6 runs per group (fewer show their coverage); a difference can show from 4 runs per group"
     );
     Ok(out)
+}
+
+/// What the sweep was: its script, runs, grid, order, and the runs left out.
+fn header(s: &Sweep) -> String {
+    let mut out = String::new();
+    let f = &s.file;
+    let ok: usize = s.groups.iter().map(|g| g.runs.len()).sum();
+    let grid = if f.grid.is_empty() {
+        "-".to_string()
+    } else {
+        f.grid
+            .iter()
+            .map(|a| format!("{}={}", a.key, a.values.join(",")))
+            .collect::<Vec<_>>()
+            .join(" × ")
+    };
+    let order = serde_json::to_value(f.order)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(out, "sweep {}", s.dir.display());
+    let _ = writeln!(
+        out,
+        "  script {}; {} runs ({ok} ok); grid {grid}; {} repeat(s), {order} order",
+        f.script,
+        f.runs.len(),
+        f.repeat,
+    );
+    let _ = writeln!(
+        out,
+        "  one value per run: the run's {} of each series; groups compared with the Mann-Whitney U test (two-sided, alpha 0.05)",
+        s.stat
+    );
+    for (dir, status) in &s.excluded {
+        let _ = writeln!(out, "  left out: {dir} ({status})");
+    }
+    out
+}
+
+/// Per group: n, the median with its interval, min and max of metric `m`.
+fn groups_table(s: &Sweep, m: &str) -> super::Table {
+    let mut t = super::Table::new(&["group", "n", "median", "95% CI of the median", "min", "max"]);
+    for (gi, g) in s.groups.iter().enumerate() {
+        let xs = s.values(gi, m);
+        let Some(mc) = median_ci(&xs) else {
+            let mut row = vec![g.label.clone(), "0".into()];
+            row.extend(std::iter::repeat_n("-".to_string(), 4));
+            t.row(row);
+            continue;
+        };
+        let (lo, hi) = xs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            });
+        let ci = if xs.len() > 1 {
+            ci_text(&mc)
+        } else {
+            "-".into()
+        };
+        t.row(vec![
+            g.label.clone(),
+            xs.len().to_string(),
+            num(mc.median),
+            ci,
+            num(lo),
+            num(hi),
+        ]);
+    }
+    t
+}
+
+/// Per pair of groups: the change of the median, its interval, p, verdict.
+fn comparisons_table(s: &Sweep, cmps: &[Cmp]) -> super::Table {
+    let mut t = super::Table::new(&["comparison", "change", "95% CI", "p", ""]);
+    for c in cmps {
+        t.row(vec![
+            format!("{} vs {}", s.groups[c.other].label, s.groups[c.base].label),
+            c.change.map(|x| pct(x.0)).unwrap_or("-".into()),
+            c.change
+                .map(|x| format!("[{}, {}]", pct(x.1), pct(x.2)))
+                .unwrap_or("-".into()),
+            c.test
+                .as_ref()
+                .map(|t| format!("{:.3}", t.p))
+                .unwrap_or("-".into()),
+            c.verdict().to_string(),
+        ]);
+    }
+    t
 }
 
 /// `-o json`

@@ -167,28 +167,61 @@ fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<Sw
     Ok(f)
 }
 
+/// The runs still to go, said on the terminal with the sweep's shape.
+fn announce(file: &SweepFile, dir: &Path) -> Vec<usize> {
+    let todo: Vec<usize> = file
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == "pending")
+        .map(|(i, _)| i)
+        .collect();
+    let order = match file.order {
+        Order::Interleaved => "interleaved".to_string(),
+        Order::Grouped => "grouped".to_string(),
+        Order::Random => format!("random, seed {}", file.seed),
+    };
+    crate::ui::err(format!(
+        "sweep: {} run(s) to go of {} ({} grid point(s) × {} repeat(s), {order}), in {}",
+        todo.len(),
+        file.runs.len(),
+        super::points(&file.grid).len(),
+        file.repeat,
+        dir.display()
+    ));
+    todo
+}
+
+/// `--parallel` with its `--contexts`, checked.
+fn check_parallel(a: &SweepArgs) -> Result<(), String> {
+    if a.parallel == 0 {
+        return Err("--parallel 0: give at least 1".into());
+    }
+    if a.parallel > 1 && a.contexts.len() < a.parallel {
+        return Err(format!(
+            "--parallel {} needs as many clusters: give --contexts with {} kubeconfig contexts (a cluster runs one run at a time)",
+            a.parallel, a.parallel
+        ));
+    }
+    if a.parallel > 1 && a.breakpoints {
+        return Err(
+            "--break stops at breakpoints on this terminal: use it without --parallel".into(),
+        );
+    }
+    if let Some(c) = a.contexts.iter().find(|c| c.trim().is_empty()) {
+        return Err(format!("--contexts: an empty context name ({c:?})"));
+    }
+    Ok(())
+}
+
 /// `scaffold sweep`
 pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     let secrets = match secrets(a) {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
-    if a.parallel == 0 {
-        return usage("--parallel 0: give at least 1".into());
-    }
-    if a.parallel > 1 && a.contexts.len() < a.parallel {
-        return usage(format!(
-            "--parallel {} needs as many clusters: give --contexts with {} kubeconfig contexts (a cluster runs one run at a time)",
-            a.parallel, a.parallel
-        ));
-    }
-    if a.parallel > 1 && a.breakpoints {
-        return usage(
-            "--break stops at breakpoints on this terminal: use it without --parallel".into(),
-        );
-    }
-    if let Some(c) = a.contexts.iter().find(|c| c.trim().is_empty()) {
-        return usage(format!("--contexts: an empty context name ({c:?})"));
+    if let Err(e) = check_parallel(a) {
+        return usage(e);
     }
     let (file, dir) = match &a.resume {
         Some(dir) => match resumed(a, dir, &secrets) {
@@ -222,26 +255,8 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
         timeout: file.run_timeout.map(Duration::from_secs_f64),
         fail_fast: a.fail_fast,
     });
-    let todo: Vec<usize> = file
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.status == "pending")
-        .map(|(i, _)| i)
-        .collect();
+    let todo = announce(&file, &dir);
     let total = file.runs.len();
-    crate::ui::err(format!(
-        "sweep: {} run(s) to go of {total} ({} grid point(s) × {} repeat(s), {}), in {}",
-        todo.len(),
-        super::points(&file.grid).len(),
-        file.repeat,
-        match file.order {
-            Order::Interleaved => "interleaved".to_string(),
-            Order::Grouped => "grouped".to_string(),
-            Order::Random => format!("random, seed {}", file.seed),
-        },
-        dir.display()
-    ));
     let state = Arc::new(State {
         file: Mutex::new(file),
         stop: AtomicBool::new(false),
