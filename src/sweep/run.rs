@@ -271,24 +271,7 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
         Err(e) => return fail(ExitCode::ERROR, format!("cannot start: {e}")),
     };
     let started = Instant::now();
-    rt.block_on(async {
-        watch_signals(state.clone(), launch.clone());
-        let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(todo)));
-        let contexts: Vec<Option<String>> = if a.contexts.is_empty() {
-            vec![g.context.clone()]
-        } else {
-            a.contexts
-                .iter()
-                .map(|c| Some(c.trim().to_string()))
-                .collect()
-        };
-        let workers = (0..a.parallel).map(|w| {
-            let (state, launch, queue) = (state.clone(), launch.clone(), queue.clone());
-            let ctx = contexts[w % contexts.len()].clone();
-            async move { worker(state, launch, queue, ctx, total).await }
-        });
-        futures::future::join_all(workers).await;
-    });
+    rt.block_on(run_all(a, g, &state, &launch, todo, total));
     let f = state.file.lock().unwrap().clone();
     let _ = f.write(&dir);
     summary(
@@ -297,6 +280,34 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
         started.elapsed(),
         state.interrupts.load(Ordering::SeqCst) > 0,
     )
+}
+
+/// Every run of `todo` by `--parallel` workers, each on its context, with
+/// Ctrl-C passed on to the runs.
+async fn run_all(
+    a: &SweepArgs,
+    g: &Global,
+    state: &Arc<State>,
+    launch: &Arc<Launch>,
+    todo: Vec<usize>,
+    total: usize,
+) {
+    watch_signals(state.clone(), launch.clone());
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(todo)));
+    let contexts: Vec<Option<String>> = if a.contexts.is_empty() {
+        vec![g.context.clone()]
+    } else {
+        a.contexts
+            .iter()
+            .map(|c| Some(c.trim().to_string()))
+            .collect()
+    };
+    let workers = (0..a.parallel).map(|w| {
+        let (state, launch, queue) = (state.clone(), launch.clone(), queue.clone());
+        let ctx = contexts[w % contexts.len()].clone();
+        async move { worker(state, launch, queue, ctx, total).await }
+    });
+    futures::future::join_all(workers).await;
 }
 
 /// The closing lines and the exit code: 130 after Ctrl-C, 1 when a run

@@ -215,13 +215,12 @@ fn root() -> PathBuf {
 pub const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves",
-        &[
-            "stats", "util", "yaml", "paths", "secrets", "signals", "net",
-        ],
+        &["stats", "util", "yaml", "paths", "secrets", "signals"],
     ),
     (
         "foundations",
         &[
+            "net",
             "ui",
             "capture",
             "results",
@@ -309,4 +308,154 @@ fn no_import_circles() {
     g.insert("b".into(), ["a".to_string()].into());
     g.insert("c".into(), ["a".to_string()].into());
     assert_eq!(circles(&g), vec![vec!["a".to_string(), "b".to_string()]]);
+}
+
+/// docs/ARCHITECTURE.md's "Rhai name → wrapper → the work" table: every
+/// function a script can call is in a row whose wrapper (the area's file)
+/// defines it, and every file the table names exists.
+#[test]
+fn architecture_table_names_every_rhai_function() {
+    let doc = std::fs::read_to_string(root().join("docs/ARCHITECTURE.md")).unwrap();
+    let start = doc
+        .find("| Rhai functions | wrapper | does the work |")
+        .unwrap();
+    let rows: Vec<Vec<&str>> = doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    assert!(rows.len() > 10, "{rows:?}");
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut bad = vec![];
+    for row in &rows {
+        for path in ticked(row[1]).iter().chain(&ticked(row[2])) {
+            let p = path.trim_end_matches('/');
+            if (p.starts_with("src/") || p.starts_with("data/")) && !root().join(p).exists() {
+                bad.push(format!("{p} does not exist"));
+            }
+        }
+    }
+    for area in scaffold::engine::docs::collect() {
+        let wrapper = format!("src/api/{}.rs", area.area);
+        let code = std::fs::read_to_string(root().join(&wrapper)).unwrap();
+        for f in &area.functions {
+            if f.name == "to_string" || f.name == "to_debug" {
+                continue;
+            }
+            let (name, shown) = match f.name.strip_prefix("get$") {
+                Some(p) => (p.to_string(), format!(".{p}")),
+                None => (f.name.clone(), f.name.clone()),
+            };
+            let listed = rows.iter().any(|r| {
+                r[1] == format!("`{wrapper}`")
+                    && ticked(r[0])
+                        .iter()
+                        .any(|n| *n == shown || *n == format!(".{name}"))
+            });
+            if !listed {
+                bad.push(format!("{shown} ({wrapper}) is in no row"));
+            }
+            let defined = code.contains(&format!("name = \"{name}\""))
+                || code.contains(&format!("get = \"{name}\""))
+                || code.contains(&format!("fn {name}("));
+            if !defined {
+                bad.push(format!("{wrapper} does not define {name}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "docs/ARCHITECTURE.md:\n  {}",
+        bad.join("\n  ")
+    );
+}
+
+/// Functions longer than 80 lines (code; `#[cfg(test)]` modules left out)
+/// in a source tree: (lines, file, name). A function ends at the first
+/// line that is its indentation and `}`.
+fn long_functions(dir: &Path) -> Vec<(usize, String, String)> {
+    let mut out = vec![];
+    for (_, file) in modules(dir) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.starts_with("#[cfg(test)]") {
+                break;
+            }
+            let t = l.trim_start();
+            let ind = l.len() - t.len();
+            let t = t
+                .trim_start_matches("pub(crate) ")
+                .trim_start_matches("pub(super) ")
+                .trim_start_matches("pub ")
+                .trim_start_matches("async ");
+            let Some(rest) = t.strip_prefix("fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let close = format!("{}}}", " ".repeat(ind));
+            if let Some(j) = lines[i + 1..].iter().position(|x| *x == close) {
+                if j + 2 > 80 {
+                    let rel = file.strip_prefix(root()).unwrap_or(&file);
+                    out.push((j + 2, rel.display().to_string(), name));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// No function over 80 lines in `src/`; in `fakecluster/src` and `bench/src`
+/// none but the ones listed here, which are still to be split (the data
+/// tables among them: kubectl's table columns, the flow-control metrics).
+#[test]
+fn functions_fit_on_a_screen() {
+    let known: &[&str] = &[
+        "fakecluster/src/table.rs row",
+        "fakecluster/src/metrics.rs flowcontrol",
+        "fakecluster/src/streams.rs upgrade",
+        "fakecluster/src/streams.rs logs",
+        "fakecluster/src/streams.rs exec",
+        "fakecluster/src/kubelet/process.rs spawn_and_watch",
+        "bench/src/objects.rs bench_objects",
+        "bench/src/main.rs main",
+        "bench/src/fake.rs bench_fake",
+        "bench/src/ready.rs bench_ready",
+        "bench/src/load.rs bench_load",
+        "bench/src/real.rs wait_and_scenario_rows",
+        "bench/src/ron.rs auto_copy",
+        "bench/src/engine.rs bench_engine",
+        "bench/src/real.rs port_forward_rows",
+        "bench/src/ron.rs overheads",
+        "bench/src/real.rs ron_vs_by_hand",
+    ];
+    let mut bad = vec![];
+    for dir in ["src", "fakecluster/src", "bench/src"] {
+        for (n, file, name) in long_functions(&root().join(dir)) {
+            if !known.contains(&format!("{file} {name}").as_str()) {
+                bad.push(format!("{file}: fn {name} is {n} lines"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "split these functions (at most 80 lines each):\n  {}",
+        bad.join("\n  ")
+    );
+    // the scan sees long functions: the known ones are still there
+    let fake = long_functions(&root().join("fakecluster/src"));
+    assert!(fake
+        .iter()
+        .any(|(_, f, n)| f.ends_with("table.rs") && n == "row"));
 }
