@@ -113,42 +113,9 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
         }
     };
     // the current run of the container, or (previous=true) the one before
-    let (run, range) = if q.flag("previous") {
-        match c.logs.previous_run() {
-            Some(r) => (0, r),
-            None => {
-                return error_response(&ApiError::new(
-                    400,
-                    "BadRequest",
-                    format!(
-                        "previous terminated container \"{}\" in pod \"{name}\" not found",
-                        c.name
-                    ),
-                ))
-            }
-        }
-    } else {
-        let (run, start) = c.logs.current_run();
-        if run == 0 {
-            // never started: the kubelet has no log to show
-            // (the kubelet's validateContainerLogStatus wording)
-            if let CState::Waiting { reason, .. } = &*c.state.lock().unwrap() {
-                let why = match reason.as_str() {
-                    "ErrImagePull" => "image can't be pulled",
-                    "ImagePullBackOff" => "trying and failing to pull image",
-                    r => r,
-                };
-                return error_response(&ApiError::new(
-                    400,
-                    "BadRequest",
-                    format!(
-                        "container \"{}\" in pod \"{name}\" is waiting to start: {why}",
-                        c.name
-                    ),
-                ));
-            }
-        }
-        (run, start..usize::MAX)
+    let (run, range) = match log_run(&c, name, q.flag("previous")) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
     };
     let follow = follow && run > 0;
     let snapshot: Vec<(SystemTime, Bytes)> = {
@@ -179,55 +146,117 @@ pub async fn logs(sh: Arc<Shared>, ns: &str, name: &str, q: &Query) -> Response<
             .unwrap();
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(64);
-    let mut dropper = sh.faults.stream_dropper();
-    let mut idx = range.start + snapshot.len();
-    let logs = c.logs.clone();
-    let stop = sh.shutdown.clone();
-    tokio::spawn(async move {
-        if !body.is_empty() && tx.send(Ok(Bytes::from(body))).await.is_err() {
-            return;
-        }
-        let mut changed = logs.subscribe();
-        loop {
-            // read whether the run ended before what it wrote: nothing
-            // written before its end is missed
-            let done = logs.is_closed() || logs.run_ended(run);
-            let end = logs.run_end(run);
-            let fresh: Vec<(SystemTime, Bytes)> = {
-                let l = logs.lines.lock().unwrap();
-                let v = l[idx.min(end)..end.min(l.len())].to_vec();
-                idx = idx.max(end);
-                v
-            };
-            for (t, b) in fresh {
-                if tx.send(Ok(fmt(t, &b))).await.is_err() {
-                    return;
-                }
-            }
-            // the run ended (a restart begins a new log), or the container
-            // for good
-            if done {
-                return;
-            }
-            tokio::select! {
-                r = changed.changed() => if r.is_err() { return },
-                _ = stop.cancelled() => return,
-                _ = tx.closed() => return,
-                // a dropped connection: the body ends with an error, so the
-                // client sees a broken stream, not a finished one
-                _ = dropper.recv() => {
-                    let _ = tx.send(Err(std::io::Error::other("dropped"))).await;
-                    return;
-                }
-            }
-        }
-    });
+    let from = range.start + snapshot.len();
+    tokio::spawn(follow_run(
+        sh.clone(),
+        c.logs.clone(),
+        run,
+        from,
+        body,
+        tx,
+        fmt,
+    ));
     let stream = tokio_stream_from(rx).map(|b| b.map(Frame::data));
     Response::builder()
         .status(200)
         .header("content-type", "text/plain")
         .body(BodyExt::boxed(StreamBody::new(stream)))
         .unwrap()
+}
+
+/// The run whose log to show and its lines: the current run, or
+/// (`previous`) the one before; a container that never started has none.
+fn log_run(
+    c: &ContainerRt,
+    name: &str,
+    previous: bool,
+) -> Result<(usize, std::ops::Range<usize>), ApiError> {
+    if previous {
+        return c.logs.previous_run().map(|r| (0, r)).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "BadRequest",
+                format!(
+                    "previous terminated container \"{}\" in pod \"{name}\" not found",
+                    c.name
+                ),
+            )
+        });
+    }
+    let (run, start) = c.logs.current_run();
+    if run == 0 {
+        // never started: the kubelet has no log to show
+        // (the kubelet's validateContainerLogStatus wording)
+        if let CState::Waiting { reason, .. } = &*c.state.lock().unwrap() {
+            let why = match reason.as_str() {
+                "ErrImagePull" => "image can't be pulled",
+                "ImagePullBackOff" => "trying and failing to pull image",
+                r => r,
+            };
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                format!(
+                    "container \"{}\" in pod \"{name}\" is waiting to start: {why}",
+                    c.name
+                ),
+            ));
+        }
+    }
+    Ok((run, start..usize::MAX))
+}
+
+/// Follow one run's log from line `idx`: what was there (`body`) first,
+/// then each new line until the run ends, the client goes, or a fault
+/// drops the stream.
+async fn follow_run(
+    sh: Arc<Shared>,
+    logs: Arc<crate::kubelet::LogBuf>,
+    run: usize,
+    mut idx: usize,
+    body: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    fmt: impl Fn(SystemTime, &Bytes) -> Bytes,
+) {
+    let mut dropper = sh.faults.stream_dropper();
+    let stop = sh.shutdown.clone();
+    if !body.is_empty() && tx.send(Ok(Bytes::from(body))).await.is_err() {
+        return;
+    }
+    let mut changed = logs.subscribe();
+    loop {
+        // read whether the run ended before what it wrote: nothing
+        // written before its end is missed
+        let done = logs.is_closed() || logs.run_ended(run);
+        let end = logs.run_end(run);
+        let fresh: Vec<(SystemTime, Bytes)> = {
+            let l = logs.lines.lock().unwrap();
+            let v = l[idx.min(end)..end.min(l.len())].to_vec();
+            idx = idx.max(end);
+            v
+        };
+        for (t, b) in fresh {
+            if tx.send(Ok(fmt(t, &b))).await.is_err() {
+                return;
+            }
+        }
+        // the run ended (a restart begins a new log), or the container
+        // for good
+        if done {
+            return;
+        }
+        tokio::select! {
+            r = changed.changed() => if r.is_err() { return },
+            _ = stop.cancelled() => return,
+            _ = tx.closed() => return,
+            // a dropped connection: the body ends with an error, so the
+            // client sees a broken stream, not a finished one
+            _ = dropper.recv() => {
+                let _ = tx.send(Err(std::io::Error::other("dropped"))).await;
+                return;
+            }
+        }
+    }
 }
 
 /// Upgrade to WebSocket and serve exec, attach or portforward.
@@ -252,6 +281,38 @@ pub async fn upgrade(
             "Upgrade request required",
         ));
     }
+    let proto = match subprotocol(&req, what) {
+        Ok(p) => p,
+        Err(e) => return error_response(&e),
+    };
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // Resolve before upgrading so errors are plain HTTP answers.
+    let job = match resolve_job(&sh, what, ns, name, &q) {
+        Ok(j) => j,
+        Err(e) => return error_response(&e),
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let v5 = proto == "v5.channel.k8s.io";
+    tokio::spawn(serve(sh, req, job, v5));
+    let mut answer = Response::builder()
+        .status(101)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-accept", accept);
+    if !proto.is_empty() {
+        answer = answer.header("sec-websocket-protocol", proto);
+    }
+    answer.body(crate::http::full(Bytes::new())).unwrap()
+}
+
+/// The subprotocol to answer with, of those the client offers (empty: a
+/// port-forward client that names none).
+fn subprotocol(req: &Request<Incoming>, what: &str) -> Result<String, ApiError> {
     let offered: Vec<String> = req
         .headers()
         .get_all("sec-websocket-protocol")
@@ -282,117 +343,104 @@ pub async fn upgrade(
         .iter()
         .find(|p| offered.iter().any(|o| o == *p))
         .map(|p| p.to_string());
-    let proto = match proto {
-        Some(p) => p,
-        None if offered.is_empty() && what == "portforward" => String::new(),
-        None => {
-            return error_response(&ApiError::new(
-                400,
-                "BadRequest",
-                format!("no supported subprotocol in {offered:?}; this server speaks {supported:?} over WebSocket"),
-            ))
-        }
-    };
-    let key = req
-        .headers()
-        .get("sec-websocket-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    // Resolve before upgrading so errors are plain HTTP answers.
-    enum Job {
-        Exec(Arc<PodRt>, Arc<ContainerRt>, Vec<String>, bool),
-        Attach(Arc<ContainerRt>),
-        Forward(Vec<u16>, String),
-        Refused(String),
+    match proto {
+        Some(p) => Ok(p),
+        None if offered.is_empty() && what == "portforward" => Ok(String::new()),
+        None => Err(ApiError::new(
+            400,
+            "BadRequest",
+            format!("no supported subprotocol in {offered:?}; this server speaks {supported:?} over WebSocket"),
+        )),
     }
-    let job = match what {
-        "exec" | "attach" => match pod_and_container(&sh, ns, name, q.get("container")) {
-            Ok((rt, c)) if what == "exec" => {
-                let cmd = q.all("command");
-                if cmd.is_empty() {
-                    return error_response(&ApiError::new(
-                        400,
-                        "BadRequest",
-                        "you must specify at least 1 command",
-                    ));
-                }
-                Job::Exec(rt, c, cmd, q.flag("stdin"))
-            }
-            Ok((_, c)) if !matches!(*c.state.lock().unwrap(), CState::Running { .. }) => {
-                // the kubelet attaches to a running container only; its
-                // error comes after the API server upgraded the connection
-                Job::Refused(format!("container not found (\"{}\")", c.name))
-            }
-            Ok((_, c)) => Job::Attach(c),
-            Err(e) => return error_response(&e),
-        },
-        _ => {
-            let pk = sh.store.kind("", "Pod").unwrap();
-            if sh.store.get(&pk, ns, name).is_none() {
-                return error_response(&ApiError::not_found(&pk, name));
-            }
-            let ports: Vec<u16> = q
-                .all("ports")
-                .iter()
-                .flat_map(|p| {
-                    p.split(',')
-                        .map(|x| x.trim().to_string())
-                        .collect::<Vec<_>>()
-                })
-                .filter_map(|p| p.parse().ok())
-                .collect();
-            if ports.is_empty() {
-                return error_response(&ApiError::new(
+}
+
+/// What an upgraded stream does.
+enum Job {
+    Exec(Arc<PodRt>, Arc<ContainerRt>, Vec<String>, bool),
+    Attach(Arc<ContainerRt>),
+    Forward(Vec<u16>, String),
+    Refused(String),
+}
+
+/// The job of an exec, attach or port-forward request, or its error.
+fn resolve_job(sh: &Shared, what: &str, ns: &str, name: &str, q: &Query) -> Result<Job, ApiError> {
+    if what == "exec" || what == "attach" {
+        let (rt, c) = pod_and_container(sh, ns, name, q.get("container"))?;
+        if what == "exec" {
+            let cmd = q.all("command");
+            if cmd.is_empty() {
+                return Err(ApiError::new(
                     400,
                     "BadRequest",
-                    "query parameter \"port\" is required",
+                    "you must specify at least 1 command",
                 ));
             }
-            let uid = sh.store.get(&pk, ns, name).unwrap()["metadata"]["uid"]
-                .as_str()
-                .unwrap_or("")
-                .replace('-', "");
-            Job::Forward(ports, format!("{uid}{uid}"))
+            return Ok(Job::Exec(rt, c, cmd, q.flag("stdin")));
+        }
+        if !matches!(*c.state.lock().unwrap(), CState::Running { .. }) {
+            // the kubelet attaches to a running container only; its
+            // error comes after the API server upgraded the connection
+            return Ok(Job::Refused(format!(
+                "container not found (\"{}\")",
+                c.name
+            )));
+        }
+        return Ok(Job::Attach(c));
+    }
+    let pk = sh.store.kind("", "Pod").unwrap();
+    let Some(pod) = sh.store.get(&pk, ns, name) else {
+        return Err(ApiError::not_found(&pk, name));
+    };
+    let ports: Vec<u16> = q
+        .all("ports")
+        .iter()
+        .flat_map(|p| {
+            p.split(',')
+                .map(|x| x.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    if ports.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "BadRequest",
+            "query parameter \"port\" is required",
+        ));
+    }
+    let uid = pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or("")
+        .replace('-', "");
+    Ok(Job::Forward(ports, format!("{uid}{uid}")))
+}
+
+/// The upgraded connection: the job, until it ends, a fault drops the
+/// stream, or the server shuts down.
+async fn serve(sh: Arc<Shared>, req: Request<Incoming>, job: Job, v5: bool) {
+    let Ok(upgraded) = hyper::upgrade::on(req).await else {
+        return;
+    };
+    let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+    let mut dropper = sh.faults.stream_dropper();
+    let work = async {
+        match job {
+            Job::Exec(rt, c, cmd, stdin) => exec(&sh, ws, rt, c, cmd, stdin, v5).await,
+            Job::Attach(c) => attach(ws, c).await,
+            Job::Forward(ports, sandbox) => forward(ws, ports, &sandbox).await,
+            Job::Refused(why) => {
+                let (mut sink, _) = ws.split();
+                let st = json!({"metadata": {}, "status": "Failure", "message": why, "reason": "InternalError", "code": 500});
+                let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
+                let _ = sink.send(normal_close()).await;
+            }
         }
     };
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-    let sh2 = sh.clone();
-    let v5 = proto == "v5.channel.k8s.io";
-    tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        let mut dropper = sh2.faults.stream_dropper();
-        let work = async {
-            match job {
-                Job::Exec(rt, c, cmd, stdin) => exec(&sh2, ws, rt, c, cmd, stdin, v5).await,
-                Job::Attach(c) => attach(ws, c).await,
-                Job::Forward(ports, sandbox) => forward(ws, ports, &sandbox).await,
-                Job::Refused(why) => {
-                    let (mut sink, _) = ws.split();
-                    let st = json!({"metadata": {}, "status": "Failure", "message": why, "reason": "InternalError", "code": 500});
-                    let _ = sink.send(frame(3, st.to_string().as_bytes())).await;
-                    let _ = sink.send(normal_close()).await;
-                }
-            }
-        };
-        tokio::select! {
-            _ = work => {}
-            _ = dropper.recv() => {}
-            _ = sh2.shutdown.cancelled() => {}
-        }
-    });
-    let mut answer = Response::builder()
-        .status(101)
-        .header("connection", "Upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-accept", accept);
-    if !proto.is_empty() {
-        answer = answer.header("sec-websocket-protocol", proto);
+    tokio::select! {
+        _ = work => {}
+        _ = dropper.recv() => {}
+        _ = sh.shutdown.cancelled() => {}
     }
-    answer.body(crate::http::full(Bytes::new())).unwrap()
 }
 
 /// Go's wording of a failed connect (`connection refused`).
@@ -457,26 +505,23 @@ fn not_started(cmd: &str, e: &std::io::Error) -> serde_json::Value {
     json!({"metadata": {}, "status": "Failure", "message": format!("Internal error occurred: {why}"), "reason": "InternalError", "details": {"causes": [{"message": why}]}, "code": 500})
 }
 
-async fn exec(
+/// The exec'd command: in the running container's mount namespace when
+/// it has volumes (so it sees them), else on the node's PATH; the
+/// container's environment, its work directory; piped output, stdin when
+/// asked for.
+fn exec_command(
     sh: &Shared,
-    ws: Ws,
-    rt: Arc<PodRt>,
-    c: Arc<ContainerRt>,
-    cmd: Vec<String>,
+    rt: &PodRt,
+    c: &ContainerRt,
+    cmd: &[String],
     want_stdin: bool,
-    v5: bool,
-) {
-    let (mut sink, mut source) = ws.split();
-    // the API server's first frame: an empty one on stdout
-    if sink.send(frame(1, &[])).await.is_err() {
-        return;
-    }
+) -> tokio::process::Command {
     let pid = *c.pid.lock().unwrap();
-    let mut command = match (pid, &sh.kubelet.nsenter) {
+    let mut k = match (pid, &sh.kubelet.nsenter) {
         // enter the running container's mount namespace, so it sees its volumes
         (Some(pid), Some(nsenter)) if !c.mounts.is_empty() && sh.kubelet.mounts_ok => {
             let mut k = tokio::process::Command::new(nsenter);
-            k.args(["-t", &pid.to_string(), "-m", "--"]).args(&cmd);
+            k.args(["-t", &pid.to_string(), "-m", "--"]).args(cmd);
             k.env_clear();
             for (key, v) in &c.env {
                 k.env(key, v);
@@ -503,16 +548,48 @@ async fn exec(
             k
         }
     };
-    command
-        .stdin(if want_stdin {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        })
+    let stdin = if want_stdin {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    };
+    k.stdin(stdin)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let mut child = match command.spawn() {
+    k
+}
+
+/// One output of an exec'd command as frames of `channel`, until it ends.
+async fn pump(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    channel: u8,
+    chunk: usize,
+    tx: tokio::sync::mpsc::Sender<Message>,
+) {
+    let mut buf = vec![0u8; chunk];
+    while let Ok(n) = r.read(&mut buf).await {
+        if n == 0 || tx.send(frame(channel, &buf[..n])).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn exec(
+    sh: &Shared,
+    ws: Ws,
+    rt: Arc<PodRt>,
+    c: Arc<ContainerRt>,
+    cmd: Vec<String>,
+    want_stdin: bool,
+    v5: bool,
+) {
+    let (mut sink, mut source) = ws.split();
+    // the API server's first frame: an empty one on stdout
+    if sink.send(frame(1, &[])).await.is_err() {
+        return;
+    }
+    let mut child = match exec_command(sh, &rt, &c, &cmd, want_stdin).spawn() {
         Ok(ch) => ch,
         Err(e) => {
             let st = not_started(&cmd[0], &e);
@@ -522,26 +599,11 @@ async fn exec(
         }
     };
     let mut stdin = child.stdin.take();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(64);
-    let tx2 = tx.clone();
-    let o = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n) = out.read(&mut buf).await {
-            if n == 0 || tx.send(frame(1, &buf[..n])).await.is_err() {
-                break;
-            }
-        }
-    });
-    let e = tokio::spawn(async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        while let Ok(n) = err.read(&mut buf).await {
-            if n == 0 || tx2.send(frame(2, &buf[..n])).await.is_err() {
-                break;
-            }
-        }
-    });
+    let o = tokio::spawn(pump(out, 1, 64 * 1024, tx.clone()));
+    let e = tokio::spawn(pump(err, 2, 16 * 1024, tx));
     let writer = tokio::spawn(async move {
         while let Some(m) = rx.recv().await {
             if sink.send(m).await.is_err() {

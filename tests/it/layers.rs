@@ -424,10 +424,6 @@ fn functions_fit_on_a_screen() {
     let known: &[&str] = &[
         "fakecluster/src/table.rs row",
         "fakecluster/src/metrics.rs flowcontrol",
-        "fakecluster/src/streams.rs upgrade",
-        "fakecluster/src/streams.rs logs",
-        "fakecluster/src/streams.rs exec",
-        "fakecluster/src/kubelet/process.rs spawn_and_watch",
         "bench/src/objects.rs bench_objects",
         "bench/src/main.rs main",
         "bench/src/fake.rs bench_fake",

@@ -325,29 +325,35 @@ impl Kubelet {
             let _ = err.await;
         })
         .await;
-        c.logs.end_run();
-        *c.pid.lock().unwrap() = None;
-        use std::os::unix::process::ExitStatusExt;
-        let code = status
-            .map(|s| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(9)))
-            .unwrap_or(137);
-        *c.state.lock().unwrap() = CState::Terminated {
-            code,
-            reason: if code == 0 {
-                "Completed".into()
-            } else {
-                "Error".into()
-            },
-            started,
-            finished: crate::store::now(),
-        };
+        let code = ended(c, status, started);
         // a deleted pod reports once, when every container has stopped
-        if rt.stop.is_cancelled() || rt.terminate.is_cancelled() {
-            return Ok(code);
+        if !(rt.stop.is_cancelled() || rt.terminate.is_cancelled()) {
+            self.sync(rt).await;
         }
-        self.sync(rt).await;
         Ok(code)
     }
+}
+
+/// A run ended with `status` (None: killed): its log closed, the container
+/// Terminated with its code, which is returned.
+fn ended(c: &ContainerRt, status: Option<std::process::ExitStatus>, started: String) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    c.logs.end_run();
+    *c.pid.lock().unwrap() = None;
+    let code = status
+        .map(|s| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(9)))
+        .unwrap_or(137);
+    *c.state.lock().unwrap() = CState::Terminated {
+        code,
+        reason: if code == 0 {
+            "Completed".into()
+        } else {
+            "Error".into()
+        },
+        started,
+        finished: crate::store::now(),
+    };
+    code
 }
 
 /// The kubelet's restart back-off: 10 s, doubling, at most 5 min (real
