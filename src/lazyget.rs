@@ -47,7 +47,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// An agent for `url`: proxies from the environment as for the cluster
-/// (src/k8s/proxy.rs).
+/// (src/net/proxy.rs).
 fn agent(url: &str) -> Result<ureq::Agent, String> {
     Ok(ureq::Agent::config_builder()
         .proxy(crate::net::proxy::for_url(url)?)

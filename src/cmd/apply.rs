@@ -1,4 +1,4 @@
-//! `scaffold apply`: k8s/apply.rs's one entry (apply, dry run, diff, wait),
+//! `scaffold apply`: k8s/apply/mod.rs's one entry (apply, dry run, diff, wait),
 //! the same `apply()` scripts call, from the command line.
 
 use crate::cli::{ApplyArgs, ApplyMode};

@@ -83,12 +83,12 @@ pub fn draw(runs: &[Run], path: &Path, style: Style, only: &[String]) -> Result<
     let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
     let width = (220 + 140 * runs.len() as u32).clamp(640, 1600);
     let height = 360 * panels.len() as u32;
-    let painter = Bars {
+    let chart = Chart::Bars {
         panels: &panels,
         labels: &labels,
         style,
     };
-    render(path, (width, height), &painter)
+    render(path, (width, height), &chart)
 }
 
 /// Error bar ends per point: the 95% CI, or min..max for one sample.
@@ -242,89 +242,69 @@ pub fn draw_sweep(s: &super::sweep::Sweep, path: &Path, only: &[String]) -> Resu
     let labels: Vec<String> = s.groups.iter().map(|g| g.label.clone()).collect();
     let width = (220 + 160 * labels.len() as u32).clamp(640, 1800);
     let height = 360 * panels.len() as u32;
-    let painter = Boxes {
+    let chart = Chart::Boxes {
         panels: &panels,
         labels: &labels,
     };
-    render(path, (width, height), &painter)
+    render(path, (width, height), &chart)
 }
 
-/// What draws a chart's panels, one above the other, on any backend (SVG
-/// or PNG).
-trait Painter {
-    fn panels(&self) -> usize;
-    fn paint<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        i: usize,
-    ) -> Result<(), String>
-    where
-        DB::ErrorType: 'static;
+/// A chart: panels one above the other, drawn on any backend (SVG or PNG).
+enum Chart<'a> {
+    /// the bars (or lines) of runs
+    Bars {
+        panels: &'a [Panel],
+        labels: &'a [String],
+        style: Style,
+    },
+    /// the box plots of a sweep's groups
+    Boxes {
+        panels: &'a [GroupPanel],
+        labels: &'a [String],
+    },
 }
 
-/// The bars (or lines) of runs.
-struct Bars<'a> {
-    panels: &'a [Panel],
-    labels: &'a [String],
-    style: Style,
-}
-
-impl Painter for Bars<'_> {
+impl Chart<'_> {
     fn panels(&self) -> usize {
-        self.panels.len()
+        match self {
+            Chart::Bars { panels, .. } => panels.len(),
+            Chart::Boxes { panels, .. } => panels.len(),
+        }
     }
-    fn paint<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        i: usize,
-    ) -> Result<(), String>
+
+    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, i: usize) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {
-        draw_panel(area, &self.panels[i], self.labels, self.style)
+        match self {
+            Chart::Bars {
+                panels,
+                labels,
+                style,
+            } => draw_panel(area, &panels[i], labels, *style),
+            Chart::Boxes { panels, labels } => box_panel(area, &panels[i], labels),
+        }
     }
 }
 
-/// The box plots of a sweep's groups.
-struct Boxes<'a> {
-    panels: &'a [GroupPanel],
-    labels: &'a [String],
-}
-
-impl Painter for Boxes<'_> {
-    fn panels(&self) -> usize {
-        self.panels.len()
-    }
-    fn paint<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        i: usize,
-    ) -> Result<(), String>
-    where
-        DB::ErrorType: 'static,
-    {
-        box_panel(area, &self.panels[i], self.labels)
-    }
-}
-
-/// Every panel of `painter` on `root`, one above the other.
+/// Every panel of `chart` on `root`, one above the other.
 fn paint_all<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    painter: &impl Painter,
+    chart: &Chart,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|x| x.to_string())?;
-    let areas = root.split_evenly((painter.panels(), 1));
+    let areas = root.split_evenly((chart.panels(), 1));
     for (i, area) in areas.iter().enumerate() {
-        painter.paint(area, i)?;
+        chart.paint(area, i)?;
     }
     Ok(())
 }
 
 /// Draw to `path`, SVG or PNG by its extension.
-fn render(path: &Path, size: (u32, u32), painter: &impl Painter) -> Result<(), String> {
+fn render(path: &Path, size: (u32, u32), chart: &Chart) -> Result<(), String> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
@@ -333,12 +313,12 @@ fn render(path: &Path, size: (u32, u32), painter: &impl Painter) -> Result<(), S
     match ext.as_str() {
         "svg" => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            paint_all(&root, painter).map_err(err)?;
+            paint_all(&root, chart).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))
         }
         "png" => {
             let root = BitMapBackend::new(path, size).into_drawing_area();
-            paint_all(&root, painter).map_err(err)?;
+            paint_all(&root, chart).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))
         }
         _ => Err(format!(
