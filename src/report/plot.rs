@@ -272,7 +272,11 @@ impl Chart<'_> {
         }
     }
 
-    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, i: usize) -> Result<(), String>
+    fn paint<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+    ) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {
@@ -288,10 +292,7 @@ impl Chart<'_> {
 }
 
 /// Every panel of `chart` on `root`, one above the other.
-fn paint_all<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    chart: &Chart,
-) -> Result<(), String>
+fn paint_all<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
