@@ -7,35 +7,7 @@ use std::process::Command;
 
 pub fn bench_engine(a: &Args, bin: &Path) -> Vec<Row> {
     let dir = tempfile::tempdir().unwrap();
-    // the hello scenario without its sh steps: pure engine work
-    let script = dir.path().join("pure.rhai");
-    std::fs::write(
-        &script,
-        r#"import "common" as common;
-let name = param("name", "world");
-let runs = param("runs", 3);
-common::banner("hello, " + name);
-for i in 0..runs { step("run " + i, || i * 2); record("value", i, #{unit: "n"}); }
-breakpoint("skipped");
-"#,
-    )
-    .unwrap();
-    let preamble = dir.path().join("preamble.sh");
-    std::fs::write(
-        &preamble,
-        r#"set -e
-SCENARIO_DIR=$(pwd)
-ARTIFACTS="$SCENARIO_DIR/artifacts"
-ROOT_DIR=$(realpath "$SCENARIO_DIR/..")
-TOOLKIT="$ROOT_DIR/toolkit"
-SCRIPT="$ROOT_DIR/scripts"
-KUSTOMIZE="$ROOT_DIR/kustomize"
-mkdir -p "$ARTIFACTS"
-breakpoint() { echo "breakpoint"; }
-for i in 1 2 3; do echo "run $i" > /dev/null; done
-"#,
-    )
-    .unwrap();
+    let (script, preamble) = engine_scripts(dir.path());
     let n = if a.quick { 10 } else { 20 };
     let (mut ours, mut rss, mut peer) = (vec![], vec![], vec![]);
     for _ in 0..n {
@@ -79,7 +51,47 @@ for i in 1 2 3; do echo "run $i" > /dev/null; done
         peer: None,
         extra: json!({}),
     });
-    // check of every script in the repository
+    rows.push(check_row(bin, n));
+    rows
+}
+
+/// The hello scenario without its sh steps (pure engine work), and the
+/// original scenarios' bash preamble.
+fn engine_scripts(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    // the hello scenario without its sh steps: pure engine work
+    let script = dir.join("pure.rhai");
+    std::fs::write(
+        &script,
+        r#"import "common" as common;
+let name = param("name", "world");
+let runs = param("runs", 3);
+common::banner("hello, " + name);
+for i in 0..runs { step("run " + i, || i * 2); record("value", i, #{unit: "n"}); }
+breakpoint("skipped");
+"#,
+    )
+    .unwrap();
+    let preamble = dir.join("preamble.sh");
+    std::fs::write(
+        &preamble,
+        r#"set -e
+SCENARIO_DIR=$(pwd)
+ARTIFACTS="$SCENARIO_DIR/artifacts"
+ROOT_DIR=$(realpath "$SCENARIO_DIR/..")
+TOOLKIT="$ROOT_DIR/toolkit"
+SCRIPT="$ROOT_DIR/scripts"
+KUSTOMIZE="$ROOT_DIR/kustomize"
+mkdir -p "$ARTIFACTS"
+breakpoint() { echo "breakpoint"; }
+for i in 1 2 3; do echo "run $i" > /dev/null; done
+"#,
+    )
+    .unwrap();
+    (script, preamble)
+}
+
+/// check_all: `scaffold check` of every script in the repository.
+fn check_row(bin: &Path, n: usize) -> Row {
     let mut files = vec![];
     for d in ["scenarios", "stdlib"] {
         collect_rhai(&root().join(d), &mut files);
@@ -91,7 +103,7 @@ for i in 1 2 3; do echo "run $i" > /dev/null; done
         t.push(s * 1000.0);
     }
     let c = stats(t);
-    rows.push(Row {
+    Row {
         name: "check_all",
         what: format!("scaffold check of all {} repository scripts", files.len()),
         unit: "ms",
@@ -103,6 +115,5 @@ for i in 1 2 3; do echo "run $i" > /dev/null; done
         ours: c,
         peer: None,
         extra: json!({}),
-    });
-    rows
+    }
 }

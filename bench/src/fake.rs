@@ -6,6 +6,20 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 pub fn bench_fake(a: &Args) -> Vec<Row> {
+    let mut rows = seed_and_list(a);
+    // exec round trip and log follow latency on a runnable pod
+    let fc = FakeCluster::start(Options::default());
+    let api = runnable_pods(&fc);
+    rows.push(exec_row(a, &fc, &api));
+    rows.push(log_latency_row(&fc, &api));
+    rows.push(portforward_row(a, &fc, &api));
+    rows
+}
+
+type Pods = kube::Api<k8s_openapi::api::core::v1::Pod>;
+
+/// fake_seed and fake_list: many Running pods seeded, then listed.
+fn seed_and_list(a: &Args) -> Vec<Row> {
     let mut rows = vec![];
     let (pods, nodes) = if a.quick { (2_000, 20) } else { (10_000, 100) };
     let fc = FakeCluster::start(Options {
@@ -57,10 +71,11 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         peer: Some(("kubectl get pods -A -o json".into(), stats(peer))),
         extra: json!({}),
     });
-    drop(fc);
+    rows
+}
 
-    // exec round trip and log follow latency on a runnable pod
-    let fc = FakeCluster::start(Options::default());
+/// Two runnable pods (`sh` sleeps, `ticker` prints its clock), Running.
+fn runnable_pods(fc: &FakeCluster) -> Pods {
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sh", "namespace": "default"},
         "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}})).unwrap();
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ticker", "namespace": "default"},
@@ -73,8 +88,11 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         assert!(t.elapsed() < Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(20));
     }
-    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::default_namespaced(client(&fc));
+    kube::Api::default_namespaced(client(fc))
+}
+
+/// fake_exec: `true` exec'd round trip, against kubectl exec.
+fn exec_row(a: &Args, fc: &FakeCluster, api: &Pods) -> Row {
     let n = if a.quick { 20 } else { 50 };
     let mut ours = vec![];
     for _ in 0..n {
@@ -90,10 +108,10 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         });
         ours.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let peer = kubectl_ms(&fc, &["exec", "sh", "--", "true"], (n / 5).max(5));
+    let peer = kubectl_ms(fc, &["exec", "sh", "--", "true"], (n / 5).max(5));
     let o = stats(ours);
     let ratio = o.median / stats(peer.clone()).median;
-    rows.push(Row {
+    Row {
         name: "fake_exec",
         what: "exec `true` round trip (kube-rs, one client)".into(),
         unit: "ms",
@@ -102,8 +120,11 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         ours: o,
         peer: Some(("kubectl exec POD -- true".into(), stats(peer))),
         extra: json!({}),
-    });
-    // log follow latency: the pod prints its clock, we compare on arrival
+    }
+}
+
+/// fake_log_latency: a line printed in a pod to the line received.
+fn log_latency_row(fc: &FakeCluster, api: &Pods) -> Row {
     let lat = fc.runtime().block_on(async {
         use futures::{AsyncBufReadExt, StreamExt};
         // only lines printed from now on
@@ -129,7 +150,7 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         v
     });
     let l = stats(lat);
-    rows.push(Row {
+    Row {
         name: "fake_log_latency",
         what: "log follow: line printed in a pod to line received".into(),
         unit: "ms",
@@ -138,8 +159,12 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         ours: l,
         peer: None,
         extra: json!({}),
-    });
-    // port-forward throughput vs direct loopback
+    }
+}
+
+/// fake_portforward: a download through the fake's port-forward, against
+/// direct loopback.
+fn portforward_row(a: &Args, fc: &FakeCluster, api: &Pods) -> Row {
     let size: u64 = if a.quick { 64 << 20 } else { 1 << 30 };
     let port = byte_server();
     let direct = download(port, size);
@@ -159,7 +184,7 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         size as f64 / t.elapsed().as_secs_f64() / 1048576.0
     });
     let ratio = pf / direct;
-    rows.push(Row {
+    Row {
         name: "fake_portforward",
         what: format!(
             "port-forward download of {} MiB through the fake server (kube-rs)",
@@ -171,6 +196,5 @@ pub fn bench_fake(a: &Args) -> Vec<Row> {
         ours: stats(vec![pf]),
         peer: Some(("direct loopback (ceiling)".into(), stats(vec![direct]))),
         extra: json!({}),
-    });
-    rows
+    }
 }

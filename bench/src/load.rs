@@ -52,6 +52,13 @@ fn num(out: &str, key: &str) -> f64 {
 }
 
 pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
+    let mut rows = create_rows(a, bin);
+    rows.extend(measure_pods_rows(a, bin));
+    rows
+}
+
+/// load_create_1000 and load_rate_100.
+fn create_rows(a: &Args, bin: &Path) -> Vec<Row> {
     let n = if a.quick { 2 } else { 5 };
     let mut rows = vec![];
     // 1,000 pods at qps 1000 (burst 100), and the rate at qps 100
@@ -100,11 +107,12 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
         ours: r,
         extra: json!({}),
     });
-    // measure_pods over many pods whose phases take known time; pairs of
-    // runs (without, with) side by side, more of them than elsewhere: the
-    // fake's own kubelet work varies by several percent from run to run
-    let pods = if a.quick { 2_000 } else { 10_000 };
-    let pairs = if a.quick { 2 } else { 9 };
+    rows
+}
+
+/// Wall time and peak RSS of `pairs` pairs of runs creating `pods` pods,
+/// (without, with) measure_pods: (with, without, rss with, rss without).
+fn measure_pods_pairs(bin: &Path, pods: usize, pairs: usize) -> [Vec<f64>; 4] {
     let (mut with, mut without, mut rss_with, mut rss_without) = (vec![], vec![], vec![], vec![]);
     for _ in 0..pairs {
         for measure in [false, true] {
@@ -137,6 +145,18 @@ pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
             }
         }
     }
+    [with, without, rss_with, rss_without]
+}
+
+/// measure_pods_wall and measure_pods_rss: what watching adds.
+fn measure_pods_rows(a: &Args, bin: &Path) -> Vec<Row> {
+    let mut rows = vec![];
+    // measure_pods over many pods whose phases take known time; pairs of
+    // runs (without, with) side by side, more of them than elsewhere: the
+    // fake's own kubelet work varies by several percent from run to run
+    let pods = if a.quick { 2_000 } else { 10_000 };
+    let pairs = if a.quick { 2 } else { 9 };
+    let [with, without, rss_with, rss_without] = measure_pods_pairs(bin, pods, pairs);
     // the change within each pair, a second view less moved by drift
     let paired: Vec<f64> = with
         .iter()

@@ -21,10 +21,25 @@ mod sweep;
 
 use common::*;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn main() {
+    let Some(a) = parse_args() else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = Instant::now();
+    let rows = run_groups(&a);
+    print_table(&rows);
+    write_json(&a, &rows, started);
+    if a.check {
+        check(&rows);
+    }
+}
+
+/// The command line; None after --help.
+fn parse_args() -> Option<Args> {
     let mut a = Args {
         quick: false,
         filter: None,
@@ -40,7 +55,7 @@ fn main() {
             "--kubeconfig" => a.kubeconfig = it.next().map(PathBuf::from),
             "-h" | "--help" => {
                 println!("usage: bench [--quick] [--filter NAME] [--check] [--kubeconfig FILE]");
-                return;
+                return None;
             }
             other => {
                 eprintln!(
@@ -50,26 +65,24 @@ fn main() {
             }
         }
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let started = Instant::now();
-    // with --kubeconfig only the real-cluster rows run
-    let want = |group: &str, names: &[&str]| {
-        a.kubeconfig.is_none()
-            && a.filter
-                .as_deref()
-                .is_none_or(|f| group.contains(f) || names.iter().any(|n| n.contains(f)))
-    };
-    let mut rows = vec![];
-    if let Some(kc) = a.kubeconfig.clone() {
-        // a real cluster: only what the fake server cannot tell
-        let bin = scaffold_bin();
-        rows.extend(real::bench_real(&a, &bin, &kc));
-    }
-    if want("engine", &["engine_start", "engine_rss", "check_all"]) {
-        let bin = scaffold_bin();
-        rows.extend(engine::bench_engine(&a, &bin));
-    }
-    if want(
+    Some(a)
+}
+
+/// A group of benchmarks: its name, its rows' names, what runs it.
+type Group = (
+    &'static str,
+    &'static [&'static str],
+    fn(&Args, &Path) -> Vec<Row>,
+);
+
+/// Every group on the fake server, in the order they run.
+const GROUPS: &[Group] = &[
+    (
+        "engine",
+        &["engine_start", "engine_rss", "check_all"],
+        engine::bench_engine,
+    ),
+    (
         "fake",
         &[
             "fake_seed",
@@ -78,17 +91,14 @@ fn main() {
             "fake_log_latency",
             "fake_portforward",
         ],
-    ) {
-        rows.extend(fake::bench_fake(&a));
-    }
-    if want(
+        |a, _| fake::bench_fake(a),
+    ),
+    (
         "ready",
         &["verify_ready", "wait_ready_latency", "wait_ready_rss"],
-    ) {
-        let bin = scaffold_bin();
-        rows.extend(ready::bench_ready(&a, &bin));
-    }
-    if want(
+        ready::bench_ready,
+    ),
+    (
         "ron",
         &[
             "ron_total",
@@ -101,11 +111,9 @@ fn main() {
             "kubectl_cp",
             "ron_rss",
         ],
-    ) {
-        let bin = scaffold_bin();
-        rows.extend(ron::bench_ron(&a, &bin));
-    }
-    if want(
+        ron::bench_ron,
+    ),
+    (
         "objects",
         &[
             "apply_default",
@@ -114,15 +122,14 @@ fn main() {
             "port_forward",
             "port_forward_rss",
         ],
-    ) {
-        let bin = scaffold_bin();
-        rows.extend(objects::bench_objects(&a, &bin));
-    }
-    if want("report", &["report_table", "report_rss", "report_plot"]) {
-        let bin = scaffold_bin();
-        rows.extend(report::bench_report(&a, &bin));
-    }
-    if want(
+        objects::bench_objects,
+    ),
+    (
+        "report",
+        &["report_table", "report_rss", "report_plot"],
+        report::bench_report,
+    ),
+    (
         "load",
         &[
             "load_create_1000",
@@ -130,13 +137,33 @@ fn main() {
             "measure_pods_wall",
             "measure_pods_rss",
         ],
-    ) {
-        let bin = scaffold_bin();
-        rows.extend(load::bench_load(&a, &bin));
+        load::bench_load,
+    ),
+    (
+        "sweep",
+        &["sweep_overhead", "sweep_report"],
+        sweep::bench_sweep,
+    ),
+];
+
+/// Every group the filter (and --kubeconfig) asks for.
+fn run_groups(a: &Args) -> Vec<Row> {
+    let mut rows = vec![];
+    if let Some(kc) = a.kubeconfig.clone() {
+        // a real cluster: only what the fake server cannot tell
+        rows.extend(real::bench_real(a, &scaffold_bin(), &kc));
     }
-    if want("sweep", &["sweep_overhead", "sweep_report"]) {
-        let bin = scaffold_bin();
-        rows.extend(sweep::bench_sweep(&a, &bin));
+    // with --kubeconfig only the real-cluster rows run
+    let want = |group: &str, names: &[&str]| {
+        a.kubeconfig.is_none()
+            && a.filter
+                .as_deref()
+                .is_none_or(|f| group.contains(f) || names.iter().any(|n| n.contains(f)))
+    };
+    for (group, names, run) in GROUPS {
+        if want(group, names) {
+            rows.extend(run(a, &scaffold_bin()));
+        }
     }
     if let Some(f) = &a.filter {
         rows.retain(|r| {
@@ -148,11 +175,16 @@ fn main() {
                 .any(|g| f.starts_with(g))
         });
     }
+    rows
+}
+
+/// One line per benchmark: median, peer, ratio, target, guard.
+fn print_table(rows: &[Row]) {
     println!(
         "{:<18} {:>12} {:>8}  {:<34} {:>10}  {:<44} guard",
         "benchmark", "median", "unit", "peer / ceiling", "ratio", "target"
     );
-    for r in &rows {
+    for r in rows {
         let (pn, pv) = match &r.peer {
             Some((n, p)) => (n.clone(), format!("{:.2}", p.median)),
             None => ("-".into(), "".into()),
@@ -182,6 +214,10 @@ fn main() {
             guard
         );
     }
+}
+
+/// target/bench.json: the machine, the sizes, every row.
+fn write_json(a: &Args, rows: &[Row], started: Instant) {
     let out = json!({
         "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()},
         "quick": a.quick, "seconds": started.elapsed().as_secs_f64(),
@@ -195,17 +231,19 @@ fn main() {
         started.elapsed().as_secs_f64(),
         path.display()
     );
-    if a.check {
-        let bad: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.guard.as_ref().is_some_and(|(_, ok)| !ok))
-            .collect();
-        if !bad.is_empty() {
-            for r in bad {
-                eprintln!("regression: {}: {}", r.name, r.guard.as_ref().unwrap().0);
-            }
-            std::process::exit(1);
+}
+
+/// Exit 1 when a regression guard fails.
+fn check(rows: &[Row]) {
+    let bad: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.guard.as_ref().is_some_and(|(_, ok)| !ok))
+        .collect();
+    if !bad.is_empty() {
+        for r in bad {
+            eprintln!("regression: {}: {}", r.name, r.guard.as_ref().unwrap().0);
         }
-        println!("regression guard: ok");
+        std::process::exit(1);
     }
+    println!("regression guard: ok");
 }

@@ -8,7 +8,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
-    let mut rows = vec![];
     let fc = FakeCluster::start(Options {
         nodes: 1,
         ..Default::default()
@@ -17,6 +16,24 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     let small = if a.quick { 50 } else { 200 };
     let big = if a.quick { 200 } else { 1000 };
     let reps = if a.quick { 1 } else { 3 };
+    let mut rows = vec![
+        apply_default_row(bin, &fc, &dir, small, reps),
+        apply_raised_row(a, bin, &fc, &dir, big, reps),
+        wait_for_row(a, bin, &fc, &dir),
+    ];
+    rows.extend(port_forward_rows(a, bin, &fc, &dir));
+    rows
+}
+
+/// apply_default: `scaffold apply` of `small` ConfigMaps at the default
+/// limit, against kubectl apply --server-side.
+fn apply_default_row(
+    bin: &Path,
+    fc: &FakeCluster,
+    dir: &tempfile::TempDir,
+    small: usize,
+    reps: usize,
+) -> Row {
     let (mut ours, mut peer) = (vec![], vec![]);
     for r in 0..reps {
         let f = dir.path().join(format!("small-{r}.yaml"));
@@ -42,7 +59,7 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     }
     let o = stats(ours);
     let ratio = o.median / stats(peer.clone()).median;
-    rows.push(Row {
+    Row {
         name: "apply_default",
         what: format!("apply {small} ConfigMaps at the defaults (50 qps, burst 100)"),
         unit: "ms",
@@ -56,7 +73,18 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         ours: o,
         peer: Some(("kubectl apply --server-side -f".into(), stats(peer))),
         extra: json!({}),
-    });
+    }
+}
+
+/// apply_raised: `apply()` of `big` ConfigMaps with the limit raised.
+fn apply_raised_row(
+    a: &Args,
+    bin: &Path,
+    fc: &FakeCluster,
+    dir: &tempfile::TempDir,
+    big: usize,
+    reps: usize,
+) -> Row {
     let script = dir.path().join("big.rhai");
     let f = dir.path().join("big.yaml");
     std::fs::write(&f, configmaps(big, "big")).unwrap();
@@ -87,7 +115,7 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         rss.push(m);
     }
     let o = stats(t);
-    rows.push(Row {
+    Row {
         name: "apply_raised",
         what: format!("apply {big} ConfigMaps with qps 1000 (script)"),
         unit: "ms",
@@ -101,8 +129,12 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         ours: o,
         peer: None,
         extra: json!({"rss_mib": stats(rss).median}),
-    });
-    // wait_for: condition flips -> call returns
+    }
+}
+
+/// wait_for_latency: a ConfigMap changes while wait_for waits with a
+/// closure; time until the script prints.
+fn wait_for_row(a: &Args, bin: &Path, fc: &FakeCluster, dir: &tempfile::TempDir) -> Row {
     fc.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flag", "namespace": "default"}, "data": {"v": "0"}})).unwrap();
     let ws = dir.path().join("waitfor.rhai");
     std::fs::write(&ws, "wait_for(\"configmap\", \"flag\", #{namespace: \"default\", condition: |o| o.data.v == \"1\", timeout: 30}); print(\"done\");").unwrap();
@@ -133,7 +165,7 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     }
     let l = stats(lat);
     let ratio = l.median / 5000.0;
-    rows.push(Row {
+    Row {
         name: "wait_for_latency",
         what: "wait_for with a closure: object changes -> call returns".into(),
         unit: "ms",
@@ -142,8 +174,13 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
         ours: l,
         peer: Some(("original: 5 s polling (bound)".into(), stats(vec![5000.0]))),
         extra: json!({}),
-    });
-    // scaffold port-forward: the CLI over the same forwarding code scripts use
+    }
+}
+
+/// port_forward and its RSS: a download through `scaffold port-forward`,
+/// against direct loopback.
+fn port_forward_rows(a: &Args, bin: &Path, fc: &FakeCluster, dir: &tempfile::TempDir) -> Vec<Row> {
+    let mut rows = vec![];
     let port = byte_server();
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper", "namespace": "default"},
         "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}})).unwrap();
@@ -182,7 +219,7 @@ pub fn bench_objects(a: &Args, bin: &Path) -> Vec<Row> {
     let ours = download(local, size);
     let direct = download(port, size);
     // the group: GNU time passes nothing on, scaffold stops on SIGINT
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    scaffold::signals::signal_group(child.id(), scaffold::signals::Signal::Int);
     let _ = child.wait();
     rows.push(rss_row(
         "port_forward_rss",

@@ -126,26 +126,7 @@ fn ron_vs_by_hand(r: &Real) -> Vec<Row> {
                 * 1000.0,
         );
     }
-    let by_hand = r.dir.path().join("by-hand.sh");
-    let overrides = format!(
-        r#"{{"spec":{{"hostPID":true,"hostNetwork":true,"nodeSelector":{{"kubernetes.io/hostname":"{}"}},"containers":[{{"name":"byhand","image":"alpine","command":["echo","hi"],"securityContext":{{"privileged":true}}}}]}}}}"#,
-        r.node
-    );
-    std::fs::write(
-        &by_hand,
-        format!(
-            "set -e\nk() {{ kubectl --kubeconfig {kc} -n {ns} \"$@\"; }}\nk run byhand --image=alpine --restart=Never --overrides='{overrides}' >/dev/null\nk wait --for=jsonpath='{{.status.phase}}'=Succeeded pod/byhand --timeout=120s >/dev/null\nk logs byhand >/dev/null\nk delete pod byhand --wait >/dev/null\n",
-            kc = r.kc.display(),
-            ns = r.ns
-        ),
-    )
-    .unwrap();
-    let mut peer = vec![];
-    for _ in 0..reps {
-        let (s, _, ok) = run_measured(Command::new("sh").arg(&by_hand));
-        assert!(ok, "kubectl by hand failed");
-        peer.push(s * 1000.0);
-    }
+    let peer = by_hand_ms(r, reps);
     let ron = stats(ours);
     let ratio = ron.median / stats(peer.clone()).median;
     let cmds = if r.a.quick { 20 } else { 100 };
@@ -197,6 +178,32 @@ fn ron_vs_by_hand(r: &Real) -> Vec<Row> {
             extra: json!({"speedup": factor}),
         },
     ]
+}
+
+/// Milliseconds of "ron by hand" with kubectl on the real cluster: a
+/// privileged pod on the node, waited for, its logs read, deleted.
+fn by_hand_ms(r: &Real, reps: usize) -> Vec<f64> {
+    let by_hand = r.dir.path().join("by-hand.sh");
+    let overrides = format!(
+        r#"{{"spec":{{"hostPID":true,"hostNetwork":true,"nodeSelector":{{"kubernetes.io/hostname":"{}"}},"containers":[{{"name":"byhand","image":"alpine","command":["echo","hi"],"securityContext":{{"privileged":true}}}}]}}}}"#,
+        r.node
+    );
+    std::fs::write(
+        &by_hand,
+        format!(
+            "set -e\nk() {{ kubectl --kubeconfig {kc} -n {ns} \"$@\"; }}\nk run byhand --image=alpine --restart=Never --overrides='{overrides}' >/dev/null\nk wait --for=jsonpath='{{.status.phase}}'=Succeeded pod/byhand --timeout=120s >/dev/null\nk logs byhand >/dev/null\nk delete pod byhand --wait >/dev/null\n",
+            kc = r.kc.display(),
+            ns = r.ns
+        ),
+    )
+    .unwrap();
+    let mut peer = vec![];
+    for _ in 0..reps {
+        let (s, _, ok) = run_measured(Command::new("sh").arg(&by_hand));
+        assert!(ok, "kubectl by hand failed");
+        peer.push(s * 1000.0);
+    }
+    peer
 }
 
 /// `node_session().exec("true")` and one-shot `exec()` vs `kubectl exec -- true`.
@@ -518,26 +525,6 @@ fn port_forward_rows(r: &Real) -> Vec<Row> {
     let direct = read_all_mib_s(&format!("{ip}:9000"), mib);
     let port = |p: u16| format!("127.0.0.1:{p}");
     let (p1, p2) = (free_port(), free_port());
-    let forward = |c: &mut Command, log: &str| {
-        let path = r.dir.path().join(log);
-        let f = std::fs::File::create(&path).unwrap();
-        let bg = Background(c.stdout(f.try_clone().unwrap()).stderr(f).spawn().unwrap());
-        // listening once it says so (a probe connection would take one of
-        // the sender's transfers)
-        let t = Instant::now();
-        while !std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .contains("Forwarding from")
-        {
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "{log}: {}",
-                std::fs::read_to_string(&path).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bg
-    };
     // both forwards up, read alternately (three times each in --quick,
     // five otherwise): drift on a shared machine hits both alike
     let mut c = Command::new(r.bin);
@@ -549,8 +536,9 @@ fn port_forward_rows(r: &Real) -> Vec<Row> {
         &format!("{p1}:9000"),
     ])
     .env("KUBECONFIG", r.kc);
-    let _ours = forward(&mut c, "pf-cli.log");
+    let _ours = forward(r, &mut c, "pf-cli.log");
     let _theirs = forward(
+        r,
         &mut r.kubectl(&[
             "port-forward",
             "-n",
@@ -572,18 +560,7 @@ fn port_forward_rows(r: &Real) -> Vec<Row> {
         kubectl_cpu = c;
     }
     let (cli, kubectl) = (stats(cli), stats(kubectl));
-    // port_forward() from a script; the reading is done by python3 there
-    let read = "import socket, sys, time\nh, p = sys.argv[1].rsplit(':', 1)\ns = socket.create_connection((h, int(p)))\ns.sendall(b'GET /big HTTP/1.0\\r\\n\\r\\n')\nt = time.time(); n = 0\nwhile True:\n    b = s.recv(1 << 20)\n    if not b: break\n    n += len(b)\nprint(n / 1048576 / (time.time() - t))\n";
-    std::fs::write(r.dir.path().join("read.py"), read).unwrap();
-    let text = r.script(
-        "pf.rhai",
-        &format!(r#"let pf = port_forward("pod/sender", 9000, #{{namespace: "{}"}}); sleep(0.5); print(sh_output(["python3", "read.py", "127.0.0.1:" + pf.local_port]));"#, r.ns),
-    );
-    let script_fn: f64 = text
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let script_fn = script_port_forward(r);
     let (ceiling, ceiling_cpu) = ws_ceiling(r, mib);
     let ratio = cli.median / kubectl.median;
     let _ = r
@@ -607,6 +584,42 @@ fn port_forward_rows(r: &Real) -> Vec<Row> {
         extra: json!({"direct_to_pod_ip_mib_s": direct, "port_forward_fn_mib_s": script_fn, "server_side_ceiling_mib_s": ceiling,
             "cpu_scaffold": cli_cpu, "cpu_kubectl": kubectl_cpu, "cpu_ceiling": ceiling_cpu}),
     }]
+}
+
+/// A port-forward command started in the background, its output in `log`,
+/// once it says it listens (a probe connection would take one of the
+/// sender's transfers).
+fn forward(r: &Real, c: &mut Command, log: &str) -> Background {
+    let path = r.dir.path().join(log);
+    let f = std::fs::File::create(&path).unwrap();
+    let bg = Background(c.stdout(f.try_clone().unwrap()).stderr(f).spawn().unwrap());
+    let t = Instant::now();
+    while !std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .contains("Forwarding from")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{log}: {}",
+            std::fs::read_to_string(&path).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bg
+}
+
+/// MiB/s of `port_forward()` from a script (python3 reads through it).
+fn script_port_forward(r: &Real) -> f64 {
+    let read = "import socket, sys, time\nh, p = sys.argv[1].rsplit(':', 1)\ns = socket.create_connection((h, int(p)))\ns.sendall(b'GET /big HTTP/1.0\\r\\n\\r\\n')\nt = time.time(); n = 0\nwhile True:\n    b = s.recv(1 << 20)\n    if not b: break\n    n += len(b)\nprint(n / 1048576 / (time.time() - t))\n";
+    std::fs::write(r.dir.path().join("read.py"), read).unwrap();
+    let text = r.script(
+        "pf.rhai",
+        &format!(r#"let pf = port_forward("pod/sender", 9000, #{{namespace: "{}"}}); sleep(0.5); print(sh_output(["python3", "read.py", "127.0.0.1:" + pf.local_port]));"#, r.ns),
+    );
+    text.lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 pub fn free_port() -> u16 {
@@ -700,6 +713,35 @@ fn auto_copy_rows(r: &Real) -> Vec<Row> {
 /// wait_ready latency after the last condition flips (a Deployment scaled
 /// up, as kubectl's watch sees it), and the pod2pod scenario's wall time.
 fn wait_and_scenario_rows(r: &Real) -> Vec<Row> {
+    let latency = wait_ready_latency(r);
+    let (wall, ok) = pod2pod_wall(r);
+    vec![
+        Row {
+            name: "real_wait_ready_latency",
+            what: "wait_ready return after kubectl -w printed the scaled Deployment available (0: scaffold returned first)".into(),
+            unit: "ms",
+            target: None,
+            guard: None,
+            ours: stats(vec![latency]),
+            peer: None,
+            extra: json!({}),
+        },
+        Row {
+            name: "real_pod2pod_wall",
+            what: "scenarios/pod2pod, runs=1 duration=2 s, network-perf:local, to exit".into(),
+            unit: "s",
+            target: None,
+            guard: Some(("the scenario succeeds".into(), ok)),
+            ours: stats(vec![wall]),
+            peer: None,
+            extra: json!({}),
+        },
+    ]
+}
+
+/// Milliseconds from kubectl -w seeing a scaled Deployment available to
+/// wait_ready returning (0: scaffold returned first).
+fn wait_ready_latency(r: &Real) -> f64 {
     let ns = &r.ns;
     let dep = r.dir.path().join("dep.yaml");
     std::fs::write(&dep, format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      terminationGracePeriodSeconds: 1\n      containers: [{{name: main, image: busybox, command: [sleep, '3600']}}]\n")).unwrap();
@@ -752,7 +794,13 @@ fn wait_and_scenario_rows(r: &Real) -> Vec<Row> {
     let _ = watch.kill();
     let _ = watch.wait();
     let flipped = seen.join().unwrap().unwrap_or(returned);
-    let latency = returned.saturating_duration_since(flipped).as_secs_f64() * 1000.0;
+    returned.saturating_duration_since(flipped).as_secs_f64() * 1000.0
+}
+
+/// Seconds of scenarios/pod2pod (one short run) to exit, and whether it
+/// succeeded; what it made is deleted after.
+fn pod2pod_wall(r: &Real) -> (f64, bool) {
+    let ns = &r.ns;
     let t = Instant::now();
     let p2p = root().join("scenarios/pod2pod/main.rhai");
     let mut c = Command::new(r.bin);
@@ -788,28 +836,7 @@ fn wait_and_scenario_rows(r: &Real) -> Vec<Row> {
             "--ignore-not-found",
         ])
         .output();
-    vec![
-        Row {
-            name: "real_wait_ready_latency",
-            what: "wait_ready return after kubectl -w printed the scaled Deployment available (0: scaffold returned first)".into(),
-            unit: "ms",
-            target: None,
-            guard: None,
-            ours: stats(vec![latency]),
-            peer: None,
-            extra: json!({}),
-        },
-        Row {
-            name: "real_pod2pod_wall",
-            what: "scenarios/pod2pod, runs=1 duration=2 s, network-perf:local, to exit".into(),
-            unit: "s",
-            target: None,
-            guard: Some(("the scenario succeeds".into(), ok)),
-            ours: stats(vec![wall]),
-            peer: None,
-            extra: json!({}),
-        },
-    ]
+    (wall, ok)
 }
 
 /// 30 pods to Ready: `create_objects` + `.wait_ready()` against `kubectl

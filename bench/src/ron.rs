@@ -76,19 +76,7 @@ fn overheads(b: &Bench) -> Vec<Row> {
         start_o.push((ts[0] - t0) / 1e6);
         end_o.push((t1 - ts[1]) / 1e6);
     }
-    // peer: "ron by hand" with kubectl
-    let by_hand = dir.path().join("by-hand.sh");
-    std::fs::write(
-        &by_hand,
-        "set -e\nkubectl run byhand --image=alpine --restart=Never --overrides='{\"spec\":{\"hostPID\":true,\"hostNetwork\":true,\"nodeSelector\":{\"kubernetes.io/hostname\":\"kind-worker\"}}}' -- echo hi >/dev/null\nkubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/byhand --timeout=60s >/dev/null\nkubectl logs byhand >/dev/null\nkubectl delete pod byhand --wait >/dev/null\n",
-    )
-    .unwrap();
-    let mut peer = vec![];
-    for _ in 0..reps.min(3) {
-        let (s, _, ok) = run_measured(Command::new("sh").arg(&by_hand).env("KUBECONFIG", kc));
-        assert!(ok, "kubectl by hand failed");
-        peer.push(s * 1000.0);
-    }
+    let peer = ron_by_hand(b, reps.min(3));
     let tot = stats(total);
     let ratio = tot.median / stats(peer.clone()).median;
     let so = stats(start_o);
@@ -128,6 +116,25 @@ fn overheads(b: &Bench) -> Vec<Row> {
         extra: json!({}),
     });
     rows
+}
+
+/// Milliseconds of "ron by hand" with kubectl: a privileged pod run,
+/// waited for, its logs read, deleted.
+fn ron_by_hand(b: &Bench, reps: usize) -> Vec<f64> {
+    let (dir, kc) = (&b.dir, &b.kc);
+    let by_hand = dir.path().join("by-hand.sh");
+    std::fs::write(
+        &by_hand,
+        "set -e\nkubectl run byhand --image=alpine --restart=Never --overrides='{\"spec\":{\"hostPID\":true,\"hostNetwork\":true,\"nodeSelector\":{\"kubernetes.io/hostname\":\"kind-worker\"}}}' -- echo hi >/dev/null\nkubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/byhand --timeout=60s >/dev/null\nkubectl logs byhand >/dev/null\nkubectl delete pod byhand --wait >/dev/null\n",
+    )
+    .unwrap();
+    let mut peer = vec![];
+    for _ in 0..reps {
+        let (s, _, ok) = run_measured(Command::new("sh").arg(&by_hand).env("KUBECONFIG", kc));
+        assert!(ok, "kubectl by hand failed");
+        peer.push(s * 1000.0);
+    }
+    peer
 }
 
 /// Session command round trips against kubectl exec; returns the time of n commands too.
@@ -252,7 +259,7 @@ fn session_vs_ron(b: &Bench, session_total: f64) -> Row {
 
 /// ron auto-copy of mixed data against local tar czf and kubectl cp.
 fn auto_copy(b: &Bench) -> Vec<Row> {
-    let (a, bin, fc, dir, kc) = (b.a, b.bin, &b.fc, &b.dir, &b.kc);
+    let (a, fc) = (b.a, &b.fc);
     let mut rows = vec![];
     // auto-copy of mixed data vs local tar czf (ceiling) and kubectl cp
     let size: u64 = if a.quick { 64 << 20 } else { 1 << 30 };
@@ -261,6 +268,59 @@ fn auto_copy(b: &Bench) -> Vec<Row> {
     let store = fc.shared.kubelet.pvc_dir("default", "bench-store");
     mixed_data(&store, size);
     let mib = size as f64 / 1048576.0;
+    let (base, base_rss, with_copy, copy_rss) = timed_copy(b, size);
+    let copy_secs = (with_copy - base).max(0.001);
+    let ours = mib / copy_secs;
+    let (tar_secs, _, ok) = run_measured(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("tar czf - -C {} . > /dev/null", store.display())),
+    );
+    assert!(ok);
+    let ceiling = mib / tar_secs;
+    let (cp_secs, cp_ok) = kubectl_cp(b);
+    let ratio = ours / ceiling;
+    rows.push(Row {
+        name: "auto_copy",
+        what: format!("ron --pvc auto-copy of {mib:.0} MiB of mixed data (tar.gz through exec)"),
+        unit: "MiB/s",
+        target: Some((format!(">= 80% of local tar czf ({:.0}%)", ratio * 100.0), ratio >= 0.8)),
+        guard: Some(("at least 30% of local tar czf".into(), ratio > 0.3)),
+        ours: stats(vec![ours]),
+        peer: Some(("local tar czf (ceiling)".into(), stats(vec![ceiling]))),
+        extra: json!({"kubectl_cp_mib_s": if cp_ok { mib / cp_secs } else { f64::NAN }, "rss_growth_mib": copy_rss - base_rss}),
+    });
+    rows.push(Row {
+        name: "auto_copy_rss_growth",
+        what: "peak RSS of ron with auto-copy minus ron without".into(),
+        unit: "MiB",
+        target: Some((
+            format!("<= 50 MiB ({:.1})", copy_rss - base_rss),
+            copy_rss - base_rss <= 50.0,
+        )),
+        guard: None,
+        ours: stats(vec![copy_rss - base_rss]),
+        peer: None,
+        extra: json!({}),
+    });
+    rows.push(Row {
+        name: "kubectl_cp",
+        what: format!("kubectl cp of the same {mib:.0} MiB (uncompressed tar through exec)"),
+        unit: "MiB/s",
+        target: None,
+        guard: None,
+        ours: stats(vec![if cp_ok { mib / cp_secs } else { f64::NAN }]),
+        peer: None,
+        extra: json!({}),
+    });
+    rows
+}
+
+/// Seconds and peak RSS of a ron without copy-out and of one copying the
+/// whole store out (checked to be all there): (base, base rss, with copy,
+/// copy rss).
+fn timed_copy(b: &Bench, size: u64) -> (f64, f64, f64, f64) {
+    let (bin, dir, kc) = (b.bin, &b.dir, &b.kc);
     let (base, base_rss, _) = run_measured(
         Command::new(bin)
             .args(["ron", "--node", "kind-worker", "--", "true"])
@@ -297,15 +357,13 @@ fn auto_copy(b: &Bench) -> Vec<Row> {
         copied as f64 >= size as f64 * 0.4,
         "auto-copy wrote {copied} bytes ({files} entries) for {size} bytes of mixed data: not a copy of the whole store"
     );
-    let copy_secs = (with_copy - base).max(0.001);
-    let ours = mib / copy_secs;
-    let (tar_secs, _, ok) = run_measured(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("tar czf - -C {} . > /dev/null", store.display())),
-    );
-    assert!(ok);
-    let ceiling = mib / tar_secs;
+    (base, base_rss, with_copy, copy_rss)
+}
+
+/// Seconds of `kubectl cp` of the same store from a pod that mounts it,
+/// and whether it worked.
+fn kubectl_cp(b: &Bench) -> (f64, bool) {
+    let (fc, dir, kc) = (&b.fc, &b.dir, &b.kc);
     fc.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cp-peer", "namespace": "default"},
         "spec": {"nodeName": "kind-worker", "containers": [{"name": "main", "image": "alpine", "command": ["sleep", "3600"],
             "volumeMounts": [{"name": "s", "mountPath": "/store"}]}], "volumes": [{"name": "s", "persistentVolumeClaim": {"claimName": "bench-store"}}]}})).unwrap();
@@ -317,39 +375,5 @@ fn auto_copy(b: &Bench) -> Vec<Row> {
             .arg(&cp_dest)
             .env("KUBECONFIG", kc),
     );
-    let ratio = ours / ceiling;
-    rows.push(Row {
-        name: "auto_copy",
-        what: format!("ron --pvc auto-copy of {mib:.0} MiB of mixed data (tar.gz through exec)"),
-        unit: "MiB/s",
-        target: Some((format!(">= 80% of local tar czf ({:.0}%)", ratio * 100.0), ratio >= 0.8)),
-        guard: Some(("at least 30% of local tar czf".into(), ratio > 0.3)),
-        ours: stats(vec![ours]),
-        peer: Some(("local tar czf (ceiling)".into(), stats(vec![ceiling]))),
-        extra: json!({"kubectl_cp_mib_s": if cp_ok { mib / cp_secs } else { f64::NAN }, "rss_growth_mib": copy_rss - base_rss}),
-    });
-    rows.push(Row {
-        name: "auto_copy_rss_growth",
-        what: "peak RSS of ron with auto-copy minus ron without".into(),
-        unit: "MiB",
-        target: Some((
-            format!("<= 50 MiB ({:.1})", copy_rss - base_rss),
-            copy_rss - base_rss <= 50.0,
-        )),
-        guard: None,
-        ours: stats(vec![copy_rss - base_rss]),
-        peer: None,
-        extra: json!({}),
-    });
-    rows.push(Row {
-        name: "kubectl_cp",
-        what: format!("kubectl cp of the same {mib:.0} MiB (uncompressed tar through exec)"),
-        unit: "MiB/s",
-        target: None,
-        guard: None,
-        ours: stats(vec![if cp_ok { mib / cp_secs } else { f64::NAN }]),
-        peer: None,
-        extra: json!({}),
-    });
-    rows
+    (cp_secs, cp_ok)
 }
