@@ -83,61 +83,8 @@ fn row(kind: &str, o: &Value) -> Vec<Value> {
         .unwrap_or("")));
     let st = &o["status"];
     match kind {
-        "Pod" => {
-            let cs = st["containerStatuses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let total = o["spec"]["containers"]
-                .as_array()
-                .map(|c| c.len())
-                .unwrap_or(0);
-            let ready = cs.iter().filter(|c| c["ready"] == true).count();
-            let restarts: i64 = cs
-                .iter()
-                .map(|c| c["restartCount"].as_i64().unwrap_or(0))
-                .sum();
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(o)),
-                json!(restarts),
-                a,
-            ]
-        }
-        "Node" => {
-            let mut s = if cond_true(o, "Ready") {
-                "Ready".to_string()
-            } else {
-                "NotReady".to_string()
-            };
-            if o["spec"]["unschedulable"] == true {
-                s.push_str(",SchedulingDisabled");
-            }
-            let roles: Vec<String> = o["metadata"]["labels"]
-                .as_object()
-                .map(|l| {
-                    l.keys()
-                        .filter_map(|k| {
-                            k.strip_prefix("node-role.kubernetes.io/")
-                                .map(str::to_string)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let roles = if roles.is_empty() {
-                "<none>".to_string()
-            } else {
-                roles.join(",")
-            };
-            vec![
-                name,
-                json!(s),
-                json!(roles),
-                a,
-                json!(st["nodeInfo"]["kubeletVersion"]),
-            ]
-        }
+        "Pod" => pod_row(o, name, a),
+        "Node" => node_row(o, name, a),
         "Deployment" => {
             let want = o["spec"]["replicas"].as_i64().unwrap_or(1);
             let n = |k: &str| st[k].as_i64().unwrap_or(0);
@@ -160,61 +107,8 @@ fn row(kind: &str, o: &Value) -> Vec<Value> {
                 a,
             ]
         }
-        "DaemonSet" => {
-            let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
-            let sel = o["spec"]["template"]["spec"]["nodeSelector"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "<none>".into());
-            vec![
-                name,
-                n("desiredNumberScheduled"),
-                n("currentNumberScheduled"),
-                n("numberReady"),
-                n("updatedNumberScheduled"),
-                n("numberAvailable"),
-                json!(sel),
-                a,
-            ]
-        }
-        "Service" => {
-            let ports: Vec<String> = o["spec"]["ports"]
-                .as_array()
-                .map(|p| {
-                    p.iter()
-                        .map(|p| {
-                            format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ext = st["loadBalancer"]["ingress"][0]["ip"].as_str().unwrap_or(
-                if o["spec"]["type"] == "LoadBalancer" {
-                    "<pending>"
-                } else {
-                    "<none>"
-                },
-            );
-            let ports = if ports.is_empty() {
-                "<none>".to_string()
-            } else {
-                ports.join(",")
-            };
-            vec![
-                name,
-                json!(o["spec"]["type"]),
-                json!(o["spec"]["clusterIP"]),
-                json!(ext),
-                json!(ports),
-                a,
-            ]
-        }
+        "DaemonSet" => daemonset_row(o, name, a),
+        "Service" => service_row(o, name, a),
         "Namespace" => vec![name, json!(st["phase"].as_str().unwrap_or("Active")), a],
         "PersistentVolumeClaim" => vec![
             name,
@@ -222,65 +116,8 @@ fn row(kind: &str, o: &Value) -> Vec<Value> {
             json!(o["spec"]["volumeName"].as_str().unwrap_or("")),
             a,
         ],
-        "Job" => {
-            let want = o["spec"]["completions"].as_i64().unwrap_or(1);
-            let s = if cond_true(o, "Complete") {
-                "Complete"
-            } else if cond_true(o, "Failed") {
-                "Failed"
-            } else {
-                "Running"
-            };
-            vec![
-                name,
-                json!(s),
-                json!(format!("{}/{want}", st["succeeded"].as_i64().unwrap_or(0))),
-                a,
-            ]
-        }
-        "Event" => {
-            let last = o["lastTimestamp"]
-                .as_str()
-                .or(o["eventTime"].as_str())
-                .or(o["metadata"]["creationTimestamp"].as_str())
-                .unwrap_or("");
-            let first = o["firstTimestamp"]
-                .as_str()
-                .or(o["eventTime"].as_str())
-                .unwrap_or(last);
-            let io = &o["involvedObject"];
-            // the reporting controller where the event came through the
-            // events.k8s.io API (the scheduler's), as kubectl's printer
-            let (comp, host) = match o["source"]["component"].as_str() {
-                Some(c) if !c.is_empty() => (c, o["source"]["host"].as_str().unwrap_or("")),
-                _ => (
-                    o["reportingComponent"].as_str().unwrap_or(""),
-                    o["reportingInstance"].as_str().unwrap_or(""),
-                ),
-            };
-            let source = [comp, host]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            vec![
-                json!(age(last)),
-                json!(o["type"]),
-                json!(o["reason"]),
-                json!(format!(
-                    "{}/{}",
-                    io["kind"].as_str().unwrap_or("").to_lowercase(),
-                    io["name"].as_str().unwrap_or("")
-                )),
-                json!(io["fieldPath"].as_str().unwrap_or("")),
-                json!(source),
-                json!(o["message"].as_str().unwrap_or("").trim()),
-                json!(age(first)),
-                json!(o["count"].as_i64().unwrap_or(1)),
-                name,
-            ]
-        }
+        "Job" => job_row(o, name, a),
+        "Event" => event_row(o, name),
         "ReplicaSet" => {
             let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
             vec![
@@ -298,6 +135,190 @@ fn row(kind: &str, o: &Value) -> Vec<Value> {
         }
         _ => vec![name, a],
     }
+}
+
+/// kubectl's columns of a Pod.
+fn pod_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let cs = st["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let total = o["spec"]["containers"]
+        .as_array()
+        .map(|c| c.len())
+        .unwrap_or(0);
+    let ready = cs.iter().filter(|c| c["ready"] == true).count();
+    let restarts: i64 = cs
+        .iter()
+        .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+        .sum();
+    vec![
+        name,
+        json!(format!("{ready}/{total}")),
+        json!(pod_status(o)),
+        json!(restarts),
+        a,
+    ]
+}
+
+/// kubectl's columns of a Node.
+fn node_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let mut s = if cond_true(o, "Ready") {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
+    if o["spec"]["unschedulable"] == true {
+        s.push_str(",SchedulingDisabled");
+    }
+    let roles: Vec<String> = o["metadata"]["labels"]
+        .as_object()
+        .map(|l| {
+            l.keys()
+                .filter_map(|k| {
+                    k.strip_prefix("node-role.kubernetes.io/")
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let roles = if roles.is_empty() {
+        "<none>".to_string()
+    } else {
+        roles.join(",")
+    };
+    vec![
+        name,
+        json!(s),
+        json!(roles),
+        a,
+        json!(st["nodeInfo"]["kubeletVersion"]),
+    ]
+}
+
+/// kubectl's columns of a DaemonSet.
+fn daemonset_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
+    let sel = o["spec"]["template"]["spec"]["nodeSelector"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "<none>".into());
+    vec![
+        name,
+        n("desiredNumberScheduled"),
+        n("currentNumberScheduled"),
+        n("numberReady"),
+        n("updatedNumberScheduled"),
+        n("numberAvailable"),
+        json!(sel),
+        a,
+    ]
+}
+
+/// kubectl's columns of a Service.
+fn service_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let ports: Vec<String> = o["spec"]["ports"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ext = st["loadBalancer"]["ingress"][0]["ip"].as_str().unwrap_or(
+        if o["spec"]["type"] == "LoadBalancer" {
+            "<pending>"
+        } else {
+            "<none>"
+        },
+    );
+    let ports = if ports.is_empty() {
+        "<none>".to_string()
+    } else {
+        ports.join(",")
+    };
+    vec![
+        name,
+        json!(o["spec"]["type"]),
+        json!(o["spec"]["clusterIP"]),
+        json!(ext),
+        json!(ports),
+        a,
+    ]
+}
+
+/// kubectl's columns of a Job.
+fn job_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let want = o["spec"]["completions"].as_i64().unwrap_or(1);
+    let s = if cond_true(o, "Complete") {
+        "Complete"
+    } else if cond_true(o, "Failed") {
+        "Failed"
+    } else {
+        "Running"
+    };
+    vec![
+        name,
+        json!(s),
+        json!(format!("{}/{want}", st["succeeded"].as_i64().unwrap_or(0))),
+        a,
+    ]
+}
+
+/// kubectl's columns of a Event.
+fn event_row(o: &Value, name: Value) -> Vec<Value> {
+    let last = o["lastTimestamp"]
+        .as_str()
+        .or(o["eventTime"].as_str())
+        .or(o["metadata"]["creationTimestamp"].as_str())
+        .unwrap_or("");
+    let first = o["firstTimestamp"]
+        .as_str()
+        .or(o["eventTime"].as_str())
+        .unwrap_or(last);
+    let io = &o["involvedObject"];
+    // the reporting controller where the event came through the
+    // events.k8s.io API (the scheduler's), as kubectl's printer
+    let (comp, host) = match o["source"]["component"].as_str() {
+        Some(c) if !c.is_empty() => (c, o["source"]["host"].as_str().unwrap_or("")),
+        _ => (
+            o["reportingComponent"].as_str().unwrap_or(""),
+            o["reportingInstance"].as_str().unwrap_or(""),
+        ),
+    };
+    let source = [comp, host]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        json!(age(last)),
+        json!(o["type"]),
+        json!(o["reason"]),
+        json!(format!(
+            "{}/{}",
+            io["kind"].as_str().unwrap_or("").to_lowercase(),
+            io["name"].as_str().unwrap_or("")
+        )),
+        json!(io["fieldPath"].as_str().unwrap_or("")),
+        json!(source),
+        json!(o["message"].as_str().unwrap_or("").trim()),
+        json!(age(first)),
+        json!(o["count"].as_i64().unwrap_or(1)),
+        name,
+    ]
 }
 
 fn columns(kind: &str) -> Vec<Value> {
