@@ -6,7 +6,7 @@
 //! run, and leaves the rest `pending` for `--resume`.
 
 use super::{label, parse_axis, plan, Order, RunEntry, SweepFile, SCHEMA};
-use crate::cli::{Global, SweepArgs};
+use crate::cli::{Global, Params, SweepArgs};
 use crate::exit::{fail, ExitCode};
 use crate::signals::{self, Signal};
 use serde_json::Value;
@@ -46,10 +46,11 @@ fn usage(msg: String) -> ExitCode {
     fail(ExitCode::USAGE, msg)
 }
 
-/// Secret parameters from `--set-secret KEY=VALUE` or `KEY` (environment).
-fn secrets(a: &SweepArgs) -> Result<Vec<(String, String)>, String> {
-    let mut out = vec![];
-    for (k, v) in a.params.parse()?.secrets {
+/// `--set`, `--set-json` and `--set-secret`, parsed once; a secret's name
+/// must do as an environment variable's.
+fn params(a: &SweepArgs) -> Result<Params, String> {
+    let p = a.params.parse()?;
+    for (k, _) in &p.secrets {
         let valid = !k.starts_with(|c: char| c.is_ascii_digit())
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
@@ -57,13 +58,12 @@ fn secrets(a: &SweepArgs) -> Result<Vec<(String, String)>, String> {
                 "--set-secret {k}: a sweep hands secrets to its runs in environment variables, so the name must be letters, digits and _"
             ));
         }
-        out.push((k, v));
     }
-    Ok(out)
+    Ok(p)
 }
 
 /// A new sweep from the command line (validated), and its directory.
-fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, PathBuf), String> {
+fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), String> {
     let file = a.file.as_ref().ok_or("give the script to sweep")?;
     if !file.is_file() {
         return Err(format!("script {} does not exist", file.display()));
@@ -84,8 +84,8 @@ fn new_sweep(a: &SweepArgs, secrets: &[(String, String)]) -> Result<(SweepFile, 
     if a.repeat == 0 {
         return Err("--repeat 0: give at least 1".into());
     }
-    let parsed = a.params.parse()?;
-    let (mut params, json_params) = (parsed.values, parsed.json_keys);
+    let (mut params, json_params) = (parsed.values.clone(), parsed.json_keys.clone());
+    let secrets = &parsed.secrets;
     for (k, _) in secrets {
         params.insert(k.clone(), Value::String("<secret>".into()));
     }
@@ -216,19 +216,19 @@ fn check_parallel(a: &SweepArgs) -> Result<(), String> {
 
 /// `scaffold sweep`
 pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
-    let secrets = match secrets(a) {
-        Ok(s) => s,
+    let parsed = match params(a) {
+        Ok(p) => p,
         Err(e) => return usage(e),
     };
     if let Err(e) = check_parallel(a) {
         return usage(e);
     }
     let (file, dir) = match &a.resume {
-        Some(dir) => match resumed(a, dir, &secrets) {
+        Some(dir) => match resumed(a, dir, &parsed.secrets) {
             Ok(f) => (f, dir.clone()),
             Err(e) => return usage(e),
         },
-        None => match new_sweep(a, &secrets) {
+        None => match new_sweep(a, &parsed) {
             Ok(x) => x,
             Err(e) => return usage(e),
         },
@@ -249,7 +249,7 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
         exe,
         dir: dir.clone(),
         global: g.clone(),
-        secrets,
+        secrets: parsed.secrets,
         breakpoints: a.breakpoints,
         parallel: a.parallel,
         timeout: file.run_timeout.map(Duration::from_secs_f64),
