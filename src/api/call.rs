@@ -8,10 +8,19 @@ use std::sync::Arc;
 
 pub type RResult<T> = Result<T, Box<EvalAltResult>>;
 
+/// The key of the run's host in the engine's tag (a map: the engine keeps
+/// its own per-run state there too).
+pub const HOST_TAG: &str = "host";
+
 /// The run's host state, carried in the engine's tag.
 pub fn host(ctx: &NativeCallContext) -> RResult<Arc<Host>> {
     ctx.tag()
-        .and_then(|t| t.clone().try_cast::<Arc<Host>>())
+        .and_then(|t| {
+            t.read_lock::<rhai::Map>()?
+                .get(HOST_TAG)?
+                .clone()
+                .try_cast::<Arc<Host>>()
+        })
         .ok_or_else(|| error("this function needs a running scaffold host"))
 }
 

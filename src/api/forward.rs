@@ -255,15 +255,9 @@ pub mod forward_api {
         let o = Opts::new("with_registry", options, &["local_port"])?;
         let pf = registry_forward(&h, "with_registry", &o)?;
         let registry = format!("localhost:{}", pf.local.port());
-        h.scoped_env
-            .lock()
-            .unwrap()
-            .push(("REGISTRY".into(), registry.clone()));
+        h.set_scoped_env("REGISTRY", &registry);
         let r = f.call_within_context::<Dynamic>(&ctx, (Dynamic::from(registry),));
-        h.scoped_env
-            .lock()
-            .unwrap()
-            .retain(|(k, _)| k != "REGISTRY");
+        h.unset_scoped_env("REGISTRY");
         stop(&h, &pf);
         r
     }

@@ -142,8 +142,7 @@ pub mod kind_api {
             crate::paths::kind_kubeconfig(&name).map_err(|e| error(format!("kind_create: {e}")))?;
         crate::paths::write_private(&path, kc.stdout.as_bytes())
             .map_err(|e| error(format!("kind_create: {e}")))?;
-        h.switch_cluster(path.clone(), &format!("kind-{name}"))
-            .map_err(|e| error(format!("kind_create: {e}")))?;
+        h.switch_cluster(path.clone(), &format!("kind-{name}"));
         Ok(path.display().to_string())
     }
 
@@ -201,7 +200,7 @@ pub mod kind_api {
             keep: o.bool("keep", false)?,
         };
         let _t = h.trace("lazyget", || tool.to_string());
-        let interrupt = h.interrupt.clone();
+        let interrupt = h.interrupt().clone();
         let p = crate::lazyget::fetch(&req, true, &|| interrupt.is_set()).map_err(|e| match e {
             Failure::Interrupted => crate::api::call::interrupted(),
             Failure::Error(e) => error(format!("lazyget: {e}")),

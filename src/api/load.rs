@@ -70,7 +70,7 @@ fn build_items(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let spec = load::items::Spec {
-        run_id: &h.run_id,
+        run_id: h.run_id(),
         load_id: id,
         count,
         default_ns: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
@@ -157,7 +157,7 @@ fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> RResult<Map> {
             }
             let mut tags = serde_json::Map::new();
             tags.insert("source".into(), Value::String("watch".into()));
-            h.results.lock().unwrap().record_many(
+            h.results().record_many(
                 &format!("pod_latency_{name}_seconds"),
                 w.iter().map(|x| serde_json::json!(x)).collect(),
                 Some("s".into()),
@@ -230,7 +230,7 @@ pub mod load_api {
         }
         let rate = rate(&o)?;
         let c = client(&h, f)?;
-        let id = format!("{}-{}", h.run_id, h.loads_started());
+        let id = format!("{}-{}", h.run_id(), h.next_load());
         let n_ns = o.int("namespaces")?.unwrap_or(0);
         if !(0..=10_000).contains(&n_ns) {
             return Err(error(format!(
@@ -239,7 +239,7 @@ pub mod load_api {
         }
         let prefix = o
             .string("namespace_prefix")?
-            .unwrap_or_else(|| format!("load-{}", h.run_id));
+            .unwrap_or_else(|| format!("load-{}", h.run_id()));
         let namespaces: Vec<String> = (0..n_ns).map(|k| format!("{prefix}-{k}")).collect();
         let items = build_items(&ctx, &h, &template, &o, count as usize, &id, &namespaces)?;
         for it in &items {
@@ -251,7 +251,7 @@ pub mod load_api {
         let l = Arc::new(Load::new(c, id, items, namespaces, keep));
         h.own(Owned::Load(l.clone()));
         let _t = h.trace(f, || format!("{count} objects at {} qps", rate.qps));
-        block_on(&h, l.make_namespaces(&h.run_id))?
+        block_on(&h, l.make_namespaces(h.run_id()))?
             .map_err(|e| error(format!("{f}: cannot create the namespaces: {e}")))?;
         let all: Vec<usize> = (0..l.items.len()).collect();
         block_on(&h, l.create(&all, rate))?;
@@ -362,7 +362,9 @@ pub mod load_api {
         let t = o.duration("timeout")?.unwrap_or(Duration::from_secs(300));
         let wait = o.bool("wait", true)?.then_some(t);
         let _t = h.trace("load.delete", String::new);
-        let left = h.interrupt.shielded(|| h.rt.block_on(l.0.delete_all(wait)));
+        let left = h
+            .interrupt()
+            .shielded(|| h.rt().block_on(l.0.delete_all(wait)));
         if !left.is_empty() {
             return Err(error(format!(
                 "delete: load {}: {}",
@@ -479,7 +481,7 @@ pub mod load_api {
         let record = o.bool("record", true)?;
         let _t = h.trace(f, || paths.join(", "));
         let mut m = {
-            let _g = h.rt.enter();
+            let _g = h.rt().enter();
             Measure::start(&c, &paths, &q)
         };
         block_on(&h, m.started())?.map_err(|e| error(format!("{f}: cannot watch pods: {e}")))?;
@@ -553,7 +555,7 @@ pub mod load_api {
         let end = read_metrics(&h, &m.0 .0, "measure_api")?;
         let r = apimetrics::Report::between(&m.0 .1, &end);
         if let (true, Some(w)) = (m.0 .2, r.slo.mutating_p99) {
-            h.results.lock().unwrap().record(
+            h.results().record(
                 "api_mutating_p99_seconds",
                 serde_json::json!(w),
                 Some("s".into()),

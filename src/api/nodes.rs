@@ -49,10 +49,10 @@ pub fn spec_from(
     cmd: &Dynamic,
 ) -> RResult<(Spec, bool)> {
     let argv = crate::api::shell::to_cmd(func, cmd)?.argv();
-    let mut s = Spec::new(node, argv, &h.run_id);
+    let mut s = Spec::new(node, argv, h.run_id());
     let name = |key: &str, default: &str| -> RResult<String> {
         let base = o.string(key)?.unwrap_or_else(|| default.to_string());
-        Ok(ron::object_name(&base, node, &h.run_id, None))
+        Ok(ron::object_name(&base, node, h.run_id(), None))
     };
     let e = |m: String| error(format!("{func}: {m}"));
     s.pod_name = name("pod_name", &s.pod_name)?;
@@ -82,7 +82,7 @@ pub fn spec_from(
         Some(d) => h.resolve_path(&d),
         None => h
             .run_dir()
-            .unwrap_or_else(|_| h.settings.script_dir.clone())
+            .unwrap_or_else(|_| h.settings().script_dir.clone())
             .join(format!("{}.tar.gz", s.pod_name)),
     };
     s.cleanup = Cleanup::parse(o.string("cleanup")?.as_deref().unwrap_or("all")).map_err(e)?;
@@ -118,13 +118,14 @@ fn run_specs(h: &Host, func: &str, specs: &[Spec]) -> RResult<Vec<Result<ron::Ou
         }
     });
     let results = h.block_on(futures::future::join_all(runs));
-    let left: Vec<String> = h.interrupt.shielded(|| {
+    let left: Vec<String> = h.interrupt().shielded(|| {
         let cleanups = specs.iter().zip(&createds).map(|(s, cr)| {
             let done = cr.lock().unwrap().clone();
             let c = c.clone();
             async move { ron::cleanup(&c, &done, &s.cleanup, s.manage_pvc).await }
         });
-        h.rt.block_on(futures::future::join_all(cleanups))
+        h.rt()
+            .block_on(futures::future::join_all(cleanups))
             .into_iter()
             .flatten()
             .collect()
@@ -180,10 +181,7 @@ pub struct SessionHandle(pub Arc<Session>);
 /// if opening fails or is interrupted.
 fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
     let nsenter = o.bool("nsenter", true)?;
-    let number = h
-        .sessions_opened
-        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        + 1;
+    let number = h.next_session();
     let so = session::Options {
         node: node.to_string(),
         namespace: o.string("namespace")?.unwrap_or_else(|| default_ns(h)),
@@ -192,7 +190,7 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
             .then(|| o.string("nsenter_opts"))
             .transpose()?
             .map(|x| x.unwrap_or_else(|| session::NSENTER_OPTS.into())),
-        run_id: h.run_id.clone(),
+        run_id: h.run_id().to_string(),
         number,
         timeout: o.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT),
         spill: Some(h.spill_dir()),
@@ -205,9 +203,10 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
         return Ok(Arc::new(s));
     }
     let done = created.lock().unwrap().clone();
-    let left = h
-        .interrupt
-        .shielded(|| h.rt.block_on(ron::cleanup(&c, &done, &Cleanup::All, false)));
+    let left = h.interrupt().shielded(|| {
+        h.rt()
+            .block_on(ron::cleanup(&c, &done, &Cleanup::All, false))
+    });
     h.report_left("node_session", &left);
     match r {
         Err(_) => Err(crate::api::call::interrupted()),
@@ -444,7 +443,7 @@ pub mod nodes_api {
     pub fn close(ctx: NativeCallContext, s: &mut SessionHandle) -> Result<(), Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let _t = h.trace("session.close", String::new);
-        let left = h.interrupt.shielded(|| h.rt.block_on(s.0.close()));
+        let left = h.interrupt().shielded(|| h.rt().block_on(s.0.close()));
         h.disown(&Owned::Session(s.0.clone()));
         h.report_left("session.close", &left);
         Ok(())

@@ -22,14 +22,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The run's discovery (asked once).
 pub fn discovery(h: &Host, func: &str) -> RResult<Arc<Discovery>> {
-    if let Some(d) = h.discovery.lock().unwrap().clone() {
+    if let Some(d) = h.discovery() {
         return Ok(d);
     }
     let c = client(h, func)?;
     let d = Arc::new(
         block_on(h, Discovery::run(&c))?.map_err(|e| k8s_error(h, func, "discovery: ", &e))?,
     );
-    *h.discovery.lock().unwrap() = Some(d.clone());
+    h.set_discovery(Some(d.clone()));
     Ok(d)
 }
 
@@ -38,7 +38,7 @@ pub fn resolve(h: &Host, func: &str, kind: &str) -> RResult<Resource> {
     if let Ok(r) = discovery(h, func)?.resolve(kind) {
         return Ok(r.clone());
     }
-    *h.discovery.lock().unwrap() = None;
+    h.set_discovery(None);
     discovery(h, func)?
         .resolve(kind)
         .cloned()
@@ -94,12 +94,12 @@ fn apply_options(h: &Host, o: &Opts) -> RResult<ApplyOptions> {
         field_manager: field_manager(o)?,
         qps: o
             .float("qps")?
-            .or(h.settings.kube.qps)
+            .or(h.settings().kube.qps)
             .unwrap_or(DEFAULT_QPS),
         burst: o
             .int("burst")?
             .map(|b| b.max(1) as u32)
-            .or(h.settings.kube.burst)
+            .or(h.settings().kube.burst)
             .unwrap_or(DEFAULT_BURST),
     })
 }
@@ -293,7 +293,7 @@ pub mod objects_api {
         let applied = block_on(&h, run)?.map_err(|e| error(format!("apply: {e}")))?;
         drop(p);
         if !(req.dry_run || req.diff) {
-            *h.discovery.lock().unwrap() = Some(disc);
+            h.set_discovery(Some(disc));
         }
         Ok(applied.iter().map(applied_map).collect())
     }

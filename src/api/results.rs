@@ -34,7 +34,7 @@ pub mod results_api {
             Err(e) => ("error", Some(crate::api::errors::message(e))),
         };
         display.finish(secs, err.as_deref());
-        h.results.lock().unwrap().steps.push(crate::results::Step {
+        h.results().steps.push(crate::results::Step {
             name: name.to_string(),
             start: crate::results::rfc3339(start),
             duration: secs,
@@ -87,10 +87,7 @@ pub mod results_api {
         let _t = h.trace("record", || {
             format!("{name:?}, {}", crate::api::call::brief(&value))
         });
-        h.results
-            .lock()
-            .unwrap()
-            .record(name, to_json(&value), unit, tags);
+        h.results().record(name, to_json(&value), unit, tags);
         Ok(())
     }
 

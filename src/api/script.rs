@@ -29,7 +29,7 @@ pub mod script_api {
         let h = host(&ctx)?;
         let _t = h.trace("params", String::new);
         let mut m = Map::new();
-        for (k, v) in &h.settings.params {
+        for (k, v) in &h.settings().params {
             m.insert(k.as_str().into(), from_json(v));
         }
         Ok(m)
@@ -51,7 +51,7 @@ pub mod script_api {
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let _t = h.trace("param", || format!("{name:?}, {}", brief(&default)));
-        let Some(v) = h.settings.params.get(name) else {
+        let Some(v) = h.settings().params.get(name) else {
             return Ok(default);
         };
         let serde_json::Value::String(s) = v else {
@@ -89,7 +89,7 @@ pub mod script_api {
     pub fn script_args(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let _t = h.trace("args", String::new);
-        Ok(h.settings
+        Ok(h.settings()
             .args
             .iter()
             .map(|a| Dynamic::from(a.clone()))
@@ -101,7 +101,7 @@ pub mod script_api {
     pub fn script_dir(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let _t = h.trace("script_dir", String::new);
-        Ok(h.settings.script_dir.display().to_string())
+        Ok(h.settings().script_dir.display().to_string())
     }
 
     /// The repository root: `SCAFFOLD_ROOT`, else the nearest ancestor of the
@@ -113,7 +113,7 @@ pub mod script_api {
         if let Ok(r) = std::env::var("SCAFFOLD_ROOT") {
             return Ok(r);
         }
-        h.settings
+        h.settings()
             .script_dir
             .ancestors()
             .find(|d| d.join("kustomize").is_dir())
@@ -121,7 +121,7 @@ pub mod script_api {
             .ok_or_else(|| {
                 error(format!(
                     "root_dir: no ancestor of {} holds kustomize/; set SCAFFOLD_ROOT",
-                    h.settings.script_dir.display()
+                    h.settings().script_dir.display()
                 ))
             })
     }
@@ -199,7 +199,7 @@ pub mod script_api {
                 Ok(v) => return Ok(v),
                 Err(e) if is_interrupt(&e) => return Err(e),
                 Err(e) => {
-                    if h.settings.verbose {
+                    if h.settings().verbose {
                         crate::ui::err(format!("+ retry: attempt {attempt}/{times} failed: {e}"));
                     }
                     last = Some(e);
@@ -252,59 +252,6 @@ pub mod script_api {
             }
             block_on(&h, tokio::time::sleep(interval.min(timeout - elapsed)))?;
         }
-    }
-
-    /// Register `f` to run when the script ends: normally, on error and on
-    /// Ctrl-C. Handlers run last registered first.
-    ///
-    /// ```rhai
-    /// on_exit(|| sh("kind delete cluster --name demo"));
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn on_exit(ctx: NativeCallContext, f: FnPtr) -> Result<(), Box<EvalAltResult>> {
-        let h = host(&ctx)?;
-        let _t = h.trace("on_exit", String::new);
-        h.on_exit.lock().unwrap().push(f);
-        Ok(())
-    }
-
-    /// Pause for the user: shows where the script is and prompts. At the
-    /// prompt Enter or `:c` continues, `:q` aborts (on_exit handlers still
-    /// run), `:vars` lists variables, `:where` shows the call stack, anything
-    /// else is evaluated as an expression that sees the script's variables.
-    /// Logged and skipped when not interactive or with `--no-breakpoints`.
-    #[rhai_fn(name = "breakpoint", return_raw)]
-    pub fn breakpoint(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
-        breakpoint_msg(ctx, "")
-    }
-
-    /// `breakpoint()` with a message shown at the prompt.
-    ///
-    /// ```rhai
-    /// breakpoint("open Grafana at http://localhost:3000, then continue");
-    /// ```
-    #[rhai_fn(name = "breakpoint", return_raw)]
-    pub fn breakpoint_msg(ctx: NativeCallContext, msg: &str) -> Result<(), Box<EvalAltResult>> {
-        let h = host(&ctx)?;
-        let _t = h.trace("breakpoint", || format!("{msg:?}"));
-        if h.breakpoint_handled
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
-            return Ok(());
-        }
-        let loc = crate::api::errors::location(ctx.call_source(), ctx.call_position());
-        let why = if crate::ui::interactive() {
-            "--no-breakpoints"
-        } else {
-            "not interactive"
-        };
-        let msg = if msg.is_empty() {
-            String::new()
-        } else {
-            format!(": {msg}")
-        };
-        crate::ui::err(format!("[breakpoint] {loc}{msg} (skipped: {why})"));
-        Ok(())
     }
 
     /// Log an informational line to stderr.

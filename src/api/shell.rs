@@ -55,7 +55,7 @@ pub(crate) fn base_opts(
     o: Option<&OptMap>,
 ) -> Result<(shell::Opts, bool), Box<EvalAltResult>> {
     let mut opts = shell::Opts {
-        cwd: Some(h.settings.script_dir.clone()),
+        cwd: Some(h.settings().script_dir.clone()),
         env: h.child_env(),
         spill: Some(h.spill_dir()),
         ..Default::default()
@@ -124,13 +124,14 @@ pub(crate) fn run(
     opts: &shell::Opts,
 ) -> Result<shell::Output, Box<EvalAltResult>> {
     let _t = h.trace(func, || cmd.display());
-    let token = h.interrupt.token();
+    let token = h.interrupt().token();
     if token.is_cancelled() {
         return Err(crate::api::call::interrupted());
     }
-    let out =
-        h.rt.block_on(shell::run(cmd, opts, token))
-            .map_err(|e| error(format!("{func}: {e}")))?;
+    let out = h
+        .rt()
+        .block_on(shell::run(cmd, opts, token))
+        .map_err(|e| error(format!("{func}: {e}")))?;
     if out.interrupted {
         return Err(crate::api::call::interrupted());
     }
@@ -236,7 +237,7 @@ pub mod shell_api {
         let (mut opts, _check) = base_opts(&h, "sh_bg", Some(&o))?;
         opts.capture = true;
         let _t = h.trace("sh_bg", || c.display());
-        let p = BgProcess::spawn(&h.rt, &c, opts);
+        let p = BgProcess::spawn(h.rt(), &c, opts);
         h.own(Owned::Process(p.clone()));
         Ok(BgHandle(p))
     }

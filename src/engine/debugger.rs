@@ -2,7 +2,7 @@
 //! `--break-at FILE:LINE` stop with the paused script's scope, so the prompt
 //! can evaluate expressions over its variables.
 
-use crate::host::Host;
+use super::hooks::Hooks;
 use rhai::debugger::{BreakPoint, DebuggerCommand, DebuggerEvent};
 use rhai::{ASTNode, Engine, Expr, Position, Stmt};
 use std::sync::{Arc, Mutex};
@@ -28,14 +28,13 @@ pub type TopLevel = Vec<(String, bool, rhai::Dynamic)>;
 #[allow(deprecated)] // register_debugger is marked volatile, not deprecated
 pub fn attach(
     engine: &mut Engine,
-    host: Arc<Host>,
     break_at: Vec<(String, usize)>,
     functions: Vec<String>,
     prompt: Prompt,
 ) {
     let lines = break_at.clone();
     let stops = Stops {
-        host,
+        hooks: super::hooks::of(engine).unwrap_or_default(),
         break_at,
         prompt,
         top: Mutex::new(None),
@@ -74,7 +73,7 @@ type Outcome = Result<DebuggerCommand, Box<rhai::EvalAltResult>>;
 
 /// The state of a run's stops.
 struct Stops {
-    host: Arc<Host>,
+    hooks: Arc<Hooks>,
     break_at: Vec<(String, usize)>,
     prompt: Prompt,
     /// the top-level variables when a script function was called from there
@@ -121,9 +120,7 @@ impl Stops {
             }
             BreakPoint::AtFunctionName { .. } => {
                 let msg = call_message(ctx, node)?;
-                self.host
-                    .breakpoint_handled
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                self.hooks.prompted();
                 let loc = format!("{src}:{line}");
                 let t = self.top_for(ctx);
                 (self.prompt)(ctx, &loc, msg.as_deref(), t.as_ref())?;

@@ -94,6 +94,11 @@ pub fn collect() -> Vec<AreaDoc> {
             engine.register_type_with_name::<crate::api::forward::PortForward>("PortForward");
             engine.register_type_with_name::<crate::api::nodes::SessionHandle>("NodeSession");
             engine.register_global_module((area.module)().into());
+            if area.name == "script" {
+                // `on_exit` and `breakpoint` live with the engine's per-run state
+                engine
+                    .register_global_module(rhai::exported_module!(super::hooks::hooks_api).into());
+            }
             let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
             let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
             let mut functions: Vec<FnDoc> = v["functions"]

@@ -1,10 +1,11 @@
 //! The Rhai engine: construction, module resolution, error rendering,
-//! breakpoints, `check` and `docs`.
+//! breakpoints and `on_exit` (hooks), `check` and `docs`.
 
 pub mod check;
 pub mod debugger;
 pub mod docs;
 pub mod errors;
+pub mod hooks;
 pub mod resolver;
 pub mod run;
 
@@ -20,12 +21,13 @@ pub fn build(host: Option<Arc<Host>>) -> (Engine, Arc<resolver::Resolver>) {
     engine.set_max_expr_depths(256, 256);
     engine.set_max_call_levels(256);
     crate::api::register(&mut engine);
+    engine.register_global_module(rhai::exported_module!(hooks::hooks_api).into());
     engine.on_print(|s| crate::ui::out(s));
     engine.on_debug(|s, src, pos| {
         crate::ui::err(format!("[debug] {}: {s}", errors::location(src, pos)))
     });
     let dir = match &host {
-        Some(h) => h.settings.script_dir.clone(),
+        Some(h) => h.settings().script_dir.clone(),
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
     };
     let resolver = Arc::new(resolver::Resolver::new(dir));
@@ -33,13 +35,13 @@ pub fn build(host: Option<Arc<Host>>) -> (Engine, Arc<resolver::Resolver>) {
     if let Some(h) = host {
         let hp = h.clone();
         engine.on_progress(move |_| {
-            if hp.interrupt.is_set() {
+            if hp.interrupt().is_set() {
                 Some(Dynamic::from(crate::exit::Interrupted.to_string()))
             } else {
                 None
             }
         });
-        engine.set_default_tag(Dynamic::from(h));
+        engine.set_default_tag(hooks::tag(h, Default::default()));
     }
     (engine, resolver)
 }

@@ -40,9 +40,9 @@ pub fn run_script(
     let mut scope = Scope::new();
     let (ast, result) = match engine.compile(&text) {
         Ok(mut ast) => {
-            if host.settings.breakpoints {
+            if host.settings().breakpoints {
                 let functions = ast.iter_functions().map(|f| f.name.to_string()).collect();
-                super::debugger::attach(&mut engine, host.clone(), break_at, functions, prompt);
+                super::debugger::attach(&mut engine, break_at, functions, prompt);
             }
             ast.set_source(display.as_str());
             // a panic anywhere still ends the run in order: exit handlers,
@@ -57,7 +57,7 @@ pub fn run_script(
     };
 
     let interrupted =
-        host.interrupt.is_set() || result.as_ref().err().is_some_and(|e| is_interrupt(e));
+        host.interrupt().is_set() || result.as_ref().err().is_some_and(|e| is_interrupt(e));
     finish(&host, &engine, ast.as_ref(), result, interrupted, &display)
 }
 
@@ -65,8 +65,10 @@ pub fn run_script(
 /// registered first, then the host's one teardown. Shielded: cleanup after
 /// Ctrl-C is not cancelled itself.
 pub fn end_of_run(host: &Host, engine: &rhai::Engine, ast: Option<&rhai::AST>, display: &str) {
-    let handlers: Vec<_> = host.on_exit.lock().unwrap().drain(..).rev().collect();
-    host.interrupt.shielded(|| {
+    let handlers = super::hooks::of(engine)
+        .map(|k| k.take_on_exit())
+        .unwrap_or_default();
+    host.interrupt().shielded(|| {
         if let Some(ast) = ast {
             for f in handlers {
                 if let Err(e) = f.call::<Dynamic>(engine, ast, ()) {
@@ -135,13 +137,13 @@ fn finish(
         Err(e) => ("error", Some(super::errors::message(e)), ExitCode::ERROR),
     };
     {
-        let mut r = host.results.lock().unwrap();
-        r.finish(outcome, error, host.started);
+        let mut r = host.results();
+        r.finish(outcome, error, host.started());
     }
     match host.run_dir() {
         Ok(dir) => {
             let path = dir.join("results.json");
-            let r = host.results.lock().unwrap().clone();
+            let r = host.results().clone();
             match r.write(&path) {
                 Ok(()) => {
                     crate::ui::err(format!("results: {}", super::resolver::display_path(&path)))

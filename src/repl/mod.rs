@@ -192,7 +192,7 @@ pub fn show_result(r: Result<Dynamic, Box<EvalAltResult>>, src: &str) {
 
 /// Run the REPL until `:quit` or Ctrl-D. Returns the exit code.
 pub fn run(host: Arc<Host>) -> crate::exit::ExitCode {
-    let rt = host.rt.clone();
+    let rt = host.rt().clone();
     let _rt_guard = rt.enter();
     let (engine, resolver) = crate::engine::build(Some(host.clone()));
     let _ = resolver;
@@ -284,7 +284,7 @@ fn eval(
     if let Some(h) = hint {
         crate::ui::err(h);
     }
-    host.interrupt.reset();
+    host.interrupt().reset();
 }
 
 /// "did you mean" for a function or variable that does not exist, as

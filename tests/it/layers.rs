@@ -342,10 +342,17 @@ fn architecture_table_names_every_rhai_function() {
             }
         }
     }
+    // `on_exit` and `breakpoint` are wrapped where the engine keeps their state
+    let hooks = std::fs::read_to_string(root().join("src/engine/hooks.rs")).unwrap();
     for area in scaffold::engine::docs::collect() {
-        let wrapper = format!("src/api/{}.rs", area.area);
-        let code = std::fs::read_to_string(root().join(&wrapper)).unwrap();
+        let api = format!("src/api/{}.rs", area.area);
+        let api_code = std::fs::read_to_string(root().join(&api)).unwrap();
         for f in &area.functions {
+            let in_hooks = ["on_exit", "breakpoint"].contains(&f.name.as_str());
+            let (wrapper, code) = match in_hooks {
+                true => ("src/engine/hooks.rs".to_string(), &hooks),
+                false => (api.clone(), &api_code),
+            };
             if f.name == "to_string" || f.name == "to_debug" {
                 continue;
             }
