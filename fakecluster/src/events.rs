@@ -90,9 +90,14 @@ pub fn record(
         .filter(|s| !s.is_empty())
         .unwrap_or("default");
     let name = obj["metadata"]["name"].as_str().unwrap_or("");
-    if !matches!(source, Source::Scheduler { .. })
-        && repeat(store, &k, ns, obj, etype, reason, message, source)
-    {
+    // the scheduler's events.k8s.io events are never counted up
+    let counted = !matches!(source, Source::Scheduler { .. });
+    let key = format!(
+        "{ns}\u{0}{}\u{0}{etype}\u{0}{reason}\u{0}{message}\u{0}{}",
+        obj["metadata"]["uid"].as_str().unwrap_or(""),
+        source.component()
+    );
+    if counted && repeat(store, &k, ns, &key, source) {
         return;
     }
     let now = crate::store::now();
@@ -133,44 +138,16 @@ pub fn record(
         }
     }
     let ename = e["metadata"]["name"].as_str().unwrap_or("").to_string();
-    if store.create(&k, ns, e, Track::By(source.manager())).is_ok()
-        && !matches!(source, Source::Scheduler { .. })
-    {
-        let key = index_key(ns, obj, etype, reason, message, source);
+    if store.create(&k, ns, e, Track::By(source.manager())).is_ok() && counted {
         store.events.0.lock().unwrap().insert(key, ename);
     }
 }
 
-fn index_key(
-    ns: &str,
-    obj: &Value,
-    etype: &str,
-    reason: &str,
-    message: &str,
-    source: Source,
-) -> String {
-    format!(
-        "{ns}\u{0}{}\u{0}{etype}\u{0}{reason}\u{0}{message}\u{0}{}",
-        obj["metadata"]["uid"].as_str().unwrap_or(""),
-        source.component()
-    )
-}
-
 /// The same event about the same object again: its count and last time
 /// go up, one MODIFIED.
-#[allow(clippy::too_many_arguments)]
-fn repeat(
-    store: &Store,
-    k: &crate::kinds::Kind,
-    ns: &str,
-    obj: &Value,
-    etype: &str,
-    reason: &str,
-    message: &str,
-    source: Source,
-) -> bool {
-    let key = index_key(ns, obj, etype, reason, message, source);
-    let Some(name) = store.events.0.lock().unwrap().get(&key).cloned() else {
+/// `key`: namespace, object, type, reason, message and source.
+fn repeat(store: &Store, k: &crate::kinds::Kind, ns: &str, key: &str, source: Source) -> bool {
+    let Some(name) = store.events.0.lock().unwrap().get(key).cloned() else {
         return false;
     };
     let now = crate::store::now();

@@ -386,16 +386,15 @@ impl FakeCluster {
         }
     }
 
-    /// Change an object's status with a closure (tests flip conditions with this).
+    /// Change the status of a core/v1 object (`"Pod"`, `(ns, name)`) with a
+    /// closure (tests flip conditions with this).
     pub fn update_status(
         &self,
-        api_version: &str,
         kind: &str,
-        ns: &str,
-        name: &str,
+        at: (&str, &str),
         f: impl Fn(&mut Value),
     ) -> Result<Value, String> {
-        self.modify(api_version, kind, (ns, name), true, |o| f(&mut o["status"]))
+        self.modify("v1", kind, at, true, |o| f(&mut o["status"]))
     }
 
     /// Change an object (not its status) with a closure.
@@ -472,7 +471,7 @@ impl FakeCluster {
         status: &str,
     ) -> Result<Value, String> {
         let (ctype, status) = (ctype.to_string(), status.to_string());
-        self.update_status("v1", kind, ns, name, move |s| {
+        self.update_status(kind, (ns, name), move |s| {
             if !s["conditions"].is_array() {
                 s["conditions"] = json!([]);
             }

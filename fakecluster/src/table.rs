@@ -3,23 +3,22 @@
 
 use serde_json::{json, Value};
 
+/// A map of labels as `k=v,k2=v2` (a selector's text; empty if none).
+pub fn pairs(m: &Value) -> String {
+    m.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// `2026-11-25T03:31:14Z` as whole seconds since the epoch.
 fn parse_time(s: &str) -> Option<u64> {
-    // 2026-11-25T03:31:14Z
-    let b = s.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let n = |a: usize, l: usize| s.get(a..a + l)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0, 4)?, n(5, 2)?, n(8, 2)?);
-    let (hh, mm, ss) = (n(11, 2)?, n(14, 2)?, n(17, 2)?);
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as u64)
+    let t: jiff::Timestamp = s.parse().ok()?;
+    u64::try_from(t.as_second()).ok()
 }
 
 /// kubectl's short age: `45s`, `3m12s`, `5h`, `2d`.
@@ -202,14 +201,7 @@ fn node_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
 fn daemonset_row(o: &Value, name: Value, a: Value) -> Vec<Value> {
     let st = &o["status"];
     let n = |k: &str| json!(st[k].as_i64().unwrap_or(0));
-    let sel = o["spec"]["template"]["spec"]["nodeSelector"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+    let sel = Some(pairs(&o["spec"]["template"]["spec"]["nodeSelector"]))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "<none>".into());
     vec![

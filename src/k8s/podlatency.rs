@@ -57,23 +57,8 @@ impl PodTimes {
 
 /// `2026-12-01T10:00:01Z` as seconds since the epoch.
 pub fn parse_time(ts: &str) -> Option<f64> {
-    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    let frac = ts
-        .get(19..)
-        .and_then(|r| r.strip_prefix('.'))
-        .map(|r| r.trim_end_matches('Z'))
-        .and_then(|r| format!("0.{r}").parse::<f64>().ok())
-        .unwrap_or(0.0);
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as f64 + frac)
+    let t: jiff::Timestamp = ts.parse().ok()?;
+    Some(t.as_second() as f64 + f64::from(t.subsec_nanosecond()) / 1e9)
 }
 
 pub fn now() -> f64 {

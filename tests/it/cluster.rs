@@ -589,7 +589,7 @@ fn waiting_shows_what_is_pending() {
         .spawn()
         .unwrap();
     let ready = |name: &str| {
-        fc.update_status("v1", "Pod", "rules", name, |s| {
+        fc.update_status("Pod", ("rules", name), |s| {
             s["conditions"] = json!([{"type": "Ready", "status": "True"}]);
             s["containerStatuses"][0]["ready"] = json!(true);
         })

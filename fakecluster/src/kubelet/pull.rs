@@ -182,43 +182,23 @@ impl Kubelet {
         attempt: u32,
     ) -> bool {
         let name = Some(c.name.as_str());
-        self.event(
-            pod,
-            &rt.node,
-            "Warning",
-            "Failed",
-            &format!("Failed to pull image \"{}\": {err}", c.image),
-            name,
-        );
-        self.event(
-            pod,
-            &rt.node,
-            "Warning",
-            "Failed",
-            "Error: ErrImagePull",
-            name,
-        );
+        let failed = format!("Failed to pull image \"{}\": {err}", c.image);
+        for message in [failed.as_str(), "Error: ErrImagePull"] {
+            self.event(pod, &rt.node, "Warning", "Failed", message, name);
+        }
         self.set_waiting(c, "ErrImagePull", err);
         if !self.pause(rt, backoff_delay(attempt)).await {
             return false;
         }
         self.sync(rt).await;
-        self.event(
-            pod,
-            &rt.node,
-            "Normal",
-            "BackOff",
-            &format!("Back-off pulling image \"{}\"", c.image),
-            name,
-        );
-        self.event(
-            pod,
-            &rt.node,
-            "Warning",
-            "Failed",
-            "Error: ImagePullBackOff",
-            name,
-        );
+        let back_off = format!("Back-off pulling image \"{}\"", c.image);
+        let events = [
+            ("Normal", "BackOff", back_off.as_str()),
+            ("Warning", "Failed", "Error: ImagePullBackOff"),
+        ];
+        for (etype, reason, message) in events {
+            self.event(pod, &rt.node, etype, reason, message, name);
+        }
         self.pause(rt, retry_delay(attempt)).await
     }
 }

@@ -104,15 +104,7 @@ fn accept(headers: &hyper::HeaderMap) -> &str {
 /// The autoscaling/v1 Scale of a workload.
 pub(super) fn scale_of(o: &Value) -> Value {
     let md = &o["metadata"];
-    let sel = o["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let sel = crate::table::pairs(&o["spec"]["selector"]["matchLabels"]);
     json!({
         "kind": "Scale", "apiVersion": "autoscaling/v1",
         "metadata": {"name": md["name"], "namespace": md["namespace"], "uid": md["uid"],

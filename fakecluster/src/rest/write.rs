@@ -217,13 +217,8 @@ pub async fn update(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) 
 }
 
 async fn update_inner(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -> Answer {
-    let Written {
-        name,
-        ns,
-        media,
-        manager,
-        body: b,
-    } = written(t, q, req).await?;
+    let w = written(t, q, req).await?;
+    let (name, ns, media, manager, b) = (w.name, w.ns, w.media, w.manager, w.body);
     let obj = body::object(&t.kind, &media, &b)?;
     match t.sub.as_deref() {
         Some("scale") => return set_replicas(sh, t, &ns, &name, &obj, &manager),
@@ -298,13 +293,8 @@ pub async fn patch(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -
 }
 
 async fn patch_inner(sh: &Shared, t: &Target, q: &Query, req: Request<Incoming>) -> Answer {
-    let Written {
-        name,
-        ns,
-        media,
-        manager,
-        body: b,
-    } = written(t, q, req).await?;
+    let w = written(t, q, req).await?;
+    let (name, ns, media, manager, b) = (w.name, w.ns, w.media, w.manager, w.body);
     let kinds = [
         "application/json-patch+json",
         "application/merge-patch+json",
