@@ -115,9 +115,8 @@ impl Results {
         }
     }
 
-    /// Add a value; recording a name again turns it into a series.
     /// Record many values of one series at once (what `record` called once
-    /// per value does, without copying the series each time).
+    /// per value does).
     pub fn record_many(
         &mut self,
         name: &str,
@@ -125,44 +124,25 @@ impl Results {
         unit: Option<String>,
         tags: Map<String, Value>,
     ) {
-        if values.is_empty() {
+        let mut values = values.into_iter();
+        let Some(first) = values.next() else {
+            return;
+        };
+        self.record(name, first, unit, tags);
+        let rest: Vec<Value> = values.collect();
+        if rest.is_empty() {
             return;
         }
-        let mut all = self
-            .records
-            .get(name)
-            .map(|r| r.values())
-            .unwrap_or_default();
-        all.extend(values);
-        let (unit, tags) = match self.records.get(name) {
-            Some(r) => (
-                r.unit.clone().or(unit),
-                if r.tags.is_empty() {
-                    tags
-                } else {
-                    r.tags.clone()
-                },
-            ),
-            None => (unit, tags),
-        };
-        let rec = if all.len() == 1 {
-            Record {
-                unit,
-                tags,
-                value: all.pop(),
-                samples: None,
-            }
-        } else {
-            Record {
-                unit,
-                tags,
-                value: None,
-                samples: Some(all),
-            }
-        };
-        self.records.insert(name.to_string(), rec);
+        let r = self.records.get_mut(name).expect("recorded above");
+        match r.samples.as_mut() {
+            Some(samples) => samples.extend(rest),
+            None => r.samples = Some(r.value.take().into_iter().chain(rest).collect()),
+        }
     }
 
+    /// Add a value; recording a name again turns it into a series. The
+    /// series grows in place (amortised O(1) a value): the first unit and
+    /// tags stay, tags not set before are added.
     pub fn record(
         &mut self,
         name: &str,
@@ -170,30 +150,25 @@ impl Results {
         unit: Option<String>,
         tags: Map<String, Value>,
     ) {
-        match self.records.get_mut(name) {
-            None => {
-                self.records.insert(
-                    name.to_string(),
-                    Record {
-                        unit,
-                        tags,
-                        value: Some(value),
-                        samples: None,
-                    },
-                );
-            }
-            Some(r) => {
-                let mut samples = r.values();
-                samples.push(value);
-                r.value = None;
-                r.samples = Some(samples);
-                if r.unit.is_none() {
-                    r.unit = unit;
-                }
-                for (k, v) in tags {
-                    r.tags.entry(k).or_insert(v);
-                }
-            }
+        let Some(r) = self.records.get_mut(name) else {
+            let r = Record {
+                unit,
+                tags,
+                value: Some(value),
+                samples: None,
+            };
+            self.records.insert(name.to_string(), r);
+            return;
+        };
+        match r.samples.as_mut() {
+            Some(samples) => samples.push(value),
+            None => r.samples = Some(r.value.take().into_iter().chain([value]).collect()),
+        }
+        if r.unit.is_none() {
+            r.unit = unit;
+        }
+        for (k, v) in tags {
+            r.tags.entry(k).or_insert(v);
         }
     }
 
@@ -315,5 +290,28 @@ mod tests {
             Some(vec![Value::from(1), Value::from(2), Value::from(3)])
         );
         assert_eq!(r.records["a"].unit.as_deref(), Some("ms"));
+        r.record_many("a", vec![Value::from(4), Value::from(5)], None, Map::new());
+        r.record_many("b", vec![Value::from(6)], None, Map::new());
+        assert_eq!(r.records["a"].values().len(), 5);
+        assert_eq!(r.records["b"].value, Some(Value::from(6)));
+    }
+
+    /// 27.13: recording a name again adds to its series in place, never a
+    /// copy of the series (100,000 single records stay linear): the
+    /// buffer does not move while it has room.
+    #[test]
+    fn record_grows_the_series_in_place() {
+        let mut r = Results::new("x", Map::new(), vec![]);
+        for i in 0..3 {
+            r.record("a", Value::from(i), None, Map::new());
+        }
+        let samples = |r: &Results| r.records["a"].samples.as_ref().unwrap().as_ptr();
+        let (before, room) = (
+            samples(&r),
+            r.records["a"].samples.as_ref().unwrap().capacity(),
+        );
+        assert!(room > 3, "the series has room to grow ({room})");
+        r.record("a", Value::from(3), None, Map::new());
+        assert_eq!(samples(&r), before, "the series was copied");
     }
 }

@@ -52,7 +52,38 @@ pub fn bench_engine(a: &Args, bin: &Path) -> Vec<Row> {
         extra: json!({}),
     });
     rows.push(check_row(bin, n));
+    rows.push(record_row(bin, dir.path(), if a.quick { 3 } else { 5 }));
     rows
+}
+
+/// record_100k: 100,000 single `record` calls of one name in one script
+/// (the series grows in place), the whole run with results.json.
+fn record_row(bin: &Path, dir: &Path, n: usize) -> Row {
+    let script = dir.join("record.rhai");
+    std::fs::write(&script, "for i in 0..100000 { record(\"x\", i); }\n").unwrap();
+    let mut t = vec![];
+    for _ in 0..n {
+        let (s, _, ok) = run_measured(
+            Command::new(bin)
+                .arg("script")
+                .arg(&script)
+                .args(["--no-breakpoints", "--artifacts"])
+                .arg(dir.join("art")),
+        );
+        assert!(ok, "scaffold failed on the record benchmark script");
+        t.push(s);
+    }
+    let o = stats(t);
+    Row {
+        name: "record_100k",
+        what: "100,000 single record() calls of one name, whole run with results.json".into(),
+        unit: "s",
+        target: Some((format!("<= 1 s (median {:.2})", o.median), o.median <= 1.0)),
+        guard: Some(("< 2 s".into(), o.median < 2.0)),
+        ours: o,
+        peer: None,
+        extra: json!({}),
+    }
 }
 
 /// The hello scenario without its sh steps (pure engine work), and the

@@ -2,15 +2,20 @@
 //! their whole process group at the end of the run (and by `.kill()`).
 
 use super::{run, Cmd, Opts, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+type Ended = Option<Result<Output, String>>;
 
 /// A background process.
 pub struct BgProcess {
     pub cmd: String,
     cancel: CancellationToken,
-    task: Mutex<Option<tokio::task::JoinHandle<Result<Output, String>>>>,
-    result: Mutex<Option<Result<Output, String>>>,
+    /// Its result, once it has ended. The task that runs it publishes the
+    /// result here itself, so a waiter that is dropped (a `.wait()` cut by
+    /// Ctrl-C) loses nothing and any later waiter (teardown) sees the end.
+    ended: watch::Receiver<Ended>,
 }
 
 impl BgProcess {
@@ -18,23 +23,20 @@ impl BgProcess {
     pub fn spawn(rt: &tokio::runtime::Handle, cmd: &Cmd, opts: Opts) -> Arc<BgProcess> {
         let cancel = CancellationToken::new();
         let (c, token) = (cmd.clone(), cancel.clone());
-        let task = rt.spawn(async move { run(&c, &opts, token).await });
+        let (tx, ended) = watch::channel(None);
+        rt.spawn(async move {
+            let r = run(&c, &opts, token).await;
+            tx.send_replace(Some(r));
+        });
         Arc::new(BgProcess {
             cmd: cmd.display(),
             cancel,
-            task: Mutex::new(Some(task)),
-            result: Mutex::new(None),
+            ended,
         })
     }
 
     pub fn running(&self) -> bool {
-        self.result.lock().unwrap().is_none()
-            && self
-                .task
-                .lock()
-                .unwrap()
-                .as_ref()
-                .is_some_and(|t| !t.is_finished())
+        self.ended.borrow().is_none() && self.ended.has_changed().is_ok()
     }
 
     /// Stop the process (SIGTERM to its group, SIGKILL after 2 s).
@@ -42,26 +44,14 @@ impl BgProcess {
         self.cancel.cancel();
     }
 
-    /// Wait for it to end (after `kill`, or on its own); later calls give
-    /// the same result.
+    /// Wait for it to end (after `kill`, or on its own); any number of
+    /// callers may wait, and later calls give the same result.
     pub async fn wait(&self) -> Result<Output, String> {
-        if let Some(r) = self.result.lock().unwrap().clone() {
-            return r;
-        }
-        let task = self.task.lock().unwrap().take();
-        let r = match task {
-            Some(t) => t
-                .await
-                .unwrap_or_else(|e| Err(format!("background task failed: {e}"))),
-            // another caller is waiting for it: its result arrives there
-            None => loop {
-                if let Some(r) = self.result.lock().unwrap().clone() {
-                    break r;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            },
+        let mut rx = self.ended.clone();
+        let ended = match rx.wait_for(|r| r.is_some()).await {
+            Ok(r) => r.clone().expect("waited for Some"),
+            Err(_) => Err("background task failed before it could report".into()),
         };
-        *self.result.lock().unwrap() = Some(r.clone());
-        r
+        ended
     }
 }

@@ -87,45 +87,70 @@ pub struct Output {
 
 const TAIL: usize = 20;
 
+/// What a pump read: the capture, the last lines (stderr), and whether the
+/// pipe was still open when reading stopped.
+type Read = (crate::capture::Captured, VecDeque<String>, bool);
+
+/// Read a pipe to its end, or until `stop` (a grandchild that keeps the
+/// pipe open after the command exited): what was read is kept either way.
 async fn pump(
     r: impl AsyncRead + Unpin,
     to_stderr: bool,
     opts: &Opts,
-    keep_tail: bool,
-) -> (crate::capture::Captured, VecDeque<String>) {
+    stop: CancellationToken,
+) -> Read {
     let mut reader = BufReader::new(r);
     let mut buf = Vec::new();
     let name = if to_stderr { "stderr" } else { "stdout" };
     let mut all = crate::capture::Capture::new(name, opts.spill.clone());
     let mut tail = VecDeque::new();
+    let mut open = false;
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
+        let read = tokio::select! {
+            r = reader.read_until(b'\n', &mut buf) => r,
+            // a partial line read so far is in `buf`
+            _ = stop.cancelled() => { open = true; Ok(buf.len()) }
+        };
+        match read {
             Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf);
-                let trimmed = line.trim_end_matches(['\n', '\r']);
-                if !opts.quiet {
-                    let shown = format!("{}{trimmed}", opts.prefix);
-                    if to_stderr {
-                        crate::ui::err(shown);
-                    } else {
-                        crate::ui::out(shown);
-                    }
-                }
-                if opts.capture {
-                    all.push(&buf);
-                }
-                if keep_tail {
-                    if tail.len() == TAIL {
-                        tail.pop_front();
-                    }
-                    tail.push_back(trimmed.to_string());
-                }
-            }
+            Ok(_) => line(&buf, to_stderr, opts, &mut all, &mut tail),
+        }
+        if open {
+            break;
         }
     }
-    (all.finish(), tail)
+    (all.finish(), tail, open)
+}
+
+/// One line of output: shown (unless quiet), captured, and for stderr
+/// kept among the last lines.
+fn line(
+    buf: &[u8],
+    to_stderr: bool,
+    opts: &Opts,
+    all: &mut crate::capture::Capture,
+    tail: &mut VecDeque<String>,
+) {
+    let line = String::from_utf8_lossy(buf);
+    let trimmed = line.trim_end_matches(['\n', '\r']);
+    if !opts.quiet {
+        let shown = format!("{}{trimmed}", opts.prefix);
+        if to_stderr {
+            crate::ui::err(shown);
+        } else {
+            crate::ui::out(shown);
+        }
+    }
+    if opts.capture {
+        all.push(buf);
+    }
+    if to_stderr {
+        if tail.len() == TAIL {
+            tail.pop_front();
+        }
+        tail.push_back(trimmed.to_string());
+    }
 }
 
 /// The child process of a command: its own process group, piped output,
@@ -165,16 +190,31 @@ fn command(cmd: &Cmd, opts: &Opts) -> Result<Command, String> {
     Ok(c)
 }
 
-type Pumped = tokio::task::JoinHandle<(crate::capture::Captured, VecDeque<String>)>;
+type Pumped = tokio::task::JoinHandle<Read>;
 
-/// What a pump read, waiting at most `grace` (a grandchild may keep the
-/// pipes open after the command exits).
-async fn collected(t: Pumped, grace: Duration) -> (crate::capture::Captured, VecDeque<String>) {
-    tokio::time::timeout(grace, t)
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default()
+/// What a pump read, waiting at most `grace` for the end of the pipe (a
+/// grandchild may keep it open after the command exits); then reading
+/// stops and what was read is kept, with a note that says why it may be
+/// short.
+async fn collected(
+    mut t: Pumped,
+    grace: Duration,
+    stop: &CancellationToken,
+) -> (crate::capture::Captured, VecDeque<String>, Option<String>) {
+    let r = match tokio::time::timeout(grace, &mut t).await {
+        Ok(r) => r,
+        Err(_) => {
+            stop.cancel();
+            t.await
+        }
+    };
+    let (c, tail, open) = r.unwrap_or_default();
+    let note = open.then(|| {
+        "the output pipe stayed open after the command exited (a background child holds it): \
+         kept what was read; redirect the child's output (`cmd > file 2>&1 &`) or use sh_bg"
+            .to_string()
+    });
+    (c, tail, note)
 }
 
 /// Run a command to completion, or until the timeout or the cancel token.
@@ -199,8 +239,10 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
         child.stderr.take().expect("piped stderr"),
     );
     let (o2, o3) = (opts.clone(), opts.clone());
-    let out_task = tokio::spawn(async move { pump(out, false, &o2, false).await });
-    let err_task = tokio::spawn(async move { pump(err, true, &o3, true).await });
+    let stop = CancellationToken::new();
+    let (s2, s3) = (stop.clone(), stop.clone());
+    let out_task = tokio::spawn(async move { pump(out, false, &o2, s2).await });
+    let err_task = tokio::spawn(async move { pump(err, true, &o3, s3).await });
     let deadline = async {
         match opts.timeout {
             Some(t) => tokio::time::sleep(t).await,
@@ -216,16 +258,21 @@ pub async fn run(cmd: &Cmd, opts: &Opts, cancel: CancellationToken) -> Result<Ou
     .map_err(|e| format!("waiting for '{}': {e}", cmd.display()))?;
     guard.disarm();
     let grace = Duration::from_millis(if timed_out || interrupted { 200 } else { 2000 });
-    let ((out, _), (err, tail)) = (
-        collected(out_task, grace).await,
-        collected(err_task, grace).await,
-    );
+    let (out, _, out_open) = collected(out_task, grace, &stop).await;
+    let (err, tail, err_open) = collected(err_task, grace, &stop).await;
     use std::os::unix::process::ExitStatusExt;
     Ok(Output {
         code: status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        notes: [out.note(), err.note()].into_iter().flatten().collect(),
+        notes: [
+            out.note(),
+            err.note(),
+            out_open.or(err_open).filter(|_| !interrupted),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         stdout: out.text,
         stderr: err.text,
         stderr_tail: tail.into_iter().collect(),

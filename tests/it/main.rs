@@ -7,6 +7,7 @@ mod check;
 mod cluster;
 mod conformance;
 mod errors;
+mod faults;
 mod forward;
 mod interactive;
 mod kind;

@@ -1,0 +1,80 @@
+//! Safety, second pass: each test is named after the fault it guards and
+//! cites its point of the issue ("27.N"). Each fails with its fix reverted.
+
+use crate::util::Project;
+use predicates::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Wait until `f` holds (at most 30 s).
+fn until(what: &str, f: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(30), "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alive(tag: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", tag])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Wait for a child to exit (at most `secs`), or fail naming `what`.
+fn exits_within(child: &mut std::process::Child, secs: u64, what: &str) -> Option<i32> {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if t.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("{what}: still running after {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// 27.1: Ctrl-C while the script waits for a background process ends the
+/// run: the process is killed, teardown finishes, results.json is written.
+#[test]
+fn ctrl_c_during_a_background_wait_ends_the_run() {
+    let p = Project::new();
+    p.file(
+        "w.rhai",
+        r#"let b = sh_bg("sleep 3791", #{quiet: true}); print("waiting"); b.wait();"#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "w.rhai", "--no-breakpoints"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the background process runs", || alive("sleep 3791"));
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(exits_within(&mut child, 15, "teardown"), Some(130));
+    until("the background process is gone", || !alive("sleep 3791"));
+    assert_eq!(p.results()["outcome"], "interrupted");
+}
+
+/// 27.12: a grandchild that keeps stdout open does not cost the output:
+/// `sh_output` returns what was read and warns that the pipe stayed open.
+#[test]
+fn output_kept_when_a_grandchild_holds_the_pipe() {
+    let p = Project::new();
+    p.file(
+        "o.rhai",
+        r#"let pid = sh_output("sleep 3792 & echo started-$!");
+        if !pid.starts_with("started-") { throw "lost the output: '" + pid + "'"; }
+        sh("kill " + pid.sub_string(8));"#,
+    );
+    p.cmd()
+        .args(["script", "o.rhai"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("stayed open"));
+}
