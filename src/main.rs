@@ -11,7 +11,10 @@ fn main() {
     let cli = Cli::parse();
     scaffold::install_crypto();
     init_tracing(cli.global.verbose);
-    let code = dispatch(cli);
+    let code = match cmd::check_environment() {
+        Ok(()) => dispatch(cli),
+        Err(e) => scaffold::exit::fail(ExitCode::USAGE, e),
+    };
     scaffold::ui::flush(std::time::Duration::from_secs(5));
     std::process::exit(code.code());
 }

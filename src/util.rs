@@ -68,6 +68,24 @@ pub fn duration_from_secs(secs: f64) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A duration from the environment (`SCAFFOLD_RETRY_SECONDS=20`, `=1m`):
+/// unset is `default`; a value is checked as on the command line, and with
+/// `positive`, zero is refused too. The error names the variable and the fix.
+pub fn env_duration(name: &str, default: Duration, positive: bool) -> Result<Duration, String> {
+    let Ok(v) = std::env::var(name) else {
+        return Ok(default);
+    };
+    let fix = format!(
+        "give seconds (e.g. {name}={}) or unset it",
+        default.as_secs()
+    );
+    let d = parse_duration(&v).map_err(|e| format!("{name}: {e}; {fix}"))?;
+    if positive && d.is_zero() {
+        return Err(format!("{name}={v}: must be more than 0; {fix}"));
+    }
+    Ok(d)
+}
+
 /// A duration on the command line: seconds (`90`, `1.5`) or with units
 /// (`90s`, `5m`, `1h30m`), checked like [`duration_from_secs`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

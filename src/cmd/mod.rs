@@ -54,3 +54,12 @@ pub fn kube_options(g: &crate::cli::Global) -> KubeOptions {
         burst: g.burst,
     }
 }
+
+/// The settings scaffold reads from the environment, checked before any
+/// command runs: a bad one is a usage error naming the variable, never a
+/// panic deep inside a run.
+pub fn check_environment() -> Result<(), String> {
+    crate::k8s::http::retry_budget_checked()?;
+    crate::k8s::watch::idle_timeout_checked()?;
+    Ok(())
+}

@@ -72,11 +72,15 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long retries of one request may go on: 8 s, or
 /// `SCAFFOLD_RETRY_SECONDS`, so an unreachable server is an error within 10 s.
 pub fn retry_budget() -> Duration {
-    std::env::var("SCAFFOLD_RETRY_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(8))
+    retry_budget_checked().unwrap_or(DEFAULT_RETRY_BUDGET)
+}
+
+const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(8);
+
+/// [`retry_budget`], or why `SCAFFOLD_RETRY_SECONDS` is not a duration
+/// (every command checks it first).
+pub fn retry_budget_checked() -> Result<Duration, String> {
+    crate::util::env_duration("SCAFFOLD_RETRY_SECONDS", DEFAULT_RETRY_BUDGET, false)
 }
 
 fn transient(code: u16) -> bool {

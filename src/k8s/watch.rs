@@ -56,12 +56,15 @@ struct Line<T> {
 /// bookmark interval (about a minute), so only a dead (half-open)
 /// connection trips it. `SCAFFOLD_WATCH_IDLE_SECONDS` changes it.
 pub fn idle_timeout() -> Duration {
-    std::env::var("SCAFFOLD_WATCH_IDLE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(100))
+    idle_timeout_checked().unwrap_or(DEFAULT_IDLE)
+}
+
+const DEFAULT_IDLE: Duration = Duration::from_secs(100);
+
+/// [`idle_timeout`], or why `SCAFFOLD_WATCH_IDLE_SECONDS` is not a
+/// duration (every command checks it first).
+pub fn idle_timeout_checked() -> Result<Duration, String> {
+    crate::util::env_duration("SCAFFOLD_WATCH_IDLE_SECONDS", DEFAULT_IDLE, true)
 }
 
 /// The server ends each watch request after this long; we then resume.

@@ -149,6 +149,14 @@ fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<Sw
         return Err("--resume continues the sweep as sweep.json recorded it; drop --grid, --repeat, --set and --set-json".into());
     }
     let mut f = SweepFile::read(dir)?;
+    if let Some(t) = f.run_timeout {
+        crate::util::duration_from_secs(t).map_err(|e| {
+            format!(
+                "{}: run_timeout {e}; fix it or remove the key",
+                dir.join("sweep.json").display()
+            )
+        })?;
+    }
     for k in &f.secret_params {
         if !secrets.iter().any(|(s, _)| s == k) {
             return Err(format!(
@@ -252,7 +260,10 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
         secrets: parsed.secrets,
         breakpoints: a.breakpoints,
         parallel: a.parallel,
-        timeout: file.run_timeout.map(Duration::from_secs_f64),
+        // checked when read (new sweeps parse --run-timeout, --resume checks the file)
+        timeout: file
+            .run_timeout
+            .and_then(|t| crate::util::duration_from_secs(t).ok()),
         fail_fast: a.fail_fast,
     });
     let todo = announce(&file, &dir);

@@ -78,3 +78,71 @@ fn output_kept_when_a_grandchild_holds_the_pipe() {
         .success()
         .stderr(predicate::str::contains("stayed open"));
 }
+
+/// 27.16: durations from the environment and from sweep.json are checked
+/// like script options: a clear usage error, never a panic.
+#[test]
+fn durations_from_the_environment_and_sweep_json_are_checked() {
+    let p = Project::new();
+    p.file("s.rhai", "print(1);");
+    for (var, value) in [
+        ("SCAFFOLD_RETRY_SECONDS", "-1"),
+        ("SCAFFOLD_RETRY_SECONDS", "inf"),
+        ("SCAFFOLD_WATCH_IDLE_SECONDS", "1e30"),
+        ("SCAFFOLD_WATCH_IDLE_SECONDS", "0"),
+    ] {
+        let out = p
+            .cmd()
+            .env(var, value)
+            .args(["script", "s.rhai"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {err}");
+        assert!(
+            err.contains(var) && !err.contains("panicked"),
+            "{var}={value}: {err}"
+        );
+    }
+    p.cmd()
+        .env("SCAFFOLD_RETRY_SECONDS", "3")
+        .args(["script", "s.rhai"])
+        .assert()
+        .success();
+    // a hand-edited run_timeout in sweep.json
+    p.cmd()
+        .args([
+            "sweep",
+            "s.rhai",
+            "--grid",
+            "n=1",
+            "--run-timeout",
+            "60",
+            "--artifacts",
+            "sw",
+        ])
+        .assert()
+        .success();
+    let dir = std::fs::read_dir(p.path().join("sw"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("sweep.json").is_file())
+        .expect("a sweep directory");
+    let file = dir.join("sweep.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    v["run_timeout"] = serde_json::json!(-1.0);
+    v["runs"][0]["status"] = serde_json::json!("pending");
+    std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = p
+        .cmd()
+        .args(["sweep", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("run_timeout") && !err.contains("panicked"),
+        "{err}"
+    );
+}
