@@ -502,8 +502,20 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
             ));
         }
         let mut seen = false;
+        let known = runs
+            .iter()
+            .any(|r| r.results.records.contains_key(&t.metric));
         for r in runs {
             let Some(rec) = r.results.records.get(&t.metric) else {
+                if known {
+                    // a run without the value (it failed first) fails the gate
+                    failed = true;
+                    let _ = writeln!(
+                        out,
+                        "FAIL {}: {} has no value ({})",
+                        t.text, t.metric, r.label
+                    );
+                }
                 continue;
             };
             let xs = numbers(rec);

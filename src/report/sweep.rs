@@ -429,38 +429,22 @@ pub fn check(s: &Sweep, thresholds: &[Threshold]) -> Result<(String, bool), Stri
     let mut failed = false;
     for t in thresholds {
         let sel = t.group.as_deref().map(parse_point).transpose()?;
-        let mut seen = false;
+        let known = s.metrics().contains(&t.metric);
+        let mut selected = 0;
         for (gi, g) in s.groups.iter().enumerate() {
             if let Some(sel) = &sel {
                 if !sel.iter().all(|(k, v)| g.point.get(k) == Some(v)) {
                     continue;
                 }
             }
-            let xs = s.values(gi, &t.metric);
-            if xs.is_empty() {
+            selected += 1;
+            if !known {
                 continue;
             }
-            seen = true;
-            let stat = if t.stat_given {
-                t.stat.as_str()
-            } else {
-                "median"
-            };
-            let x = group_stat(&xs, stat);
-            let hit = t.holds(x);
-            failed |= hit;
-            let _ = writeln!(
-                out,
-                "{} {}: {}[{}].{stat} = {} (n={})",
-                if hit { "FAIL" } else { "ok  " },
-                t.text,
-                t.metric,
-                g.label,
-                num(x),
-                xs.len()
-            );
+            let xs = s.values(gi, &t.metric);
+            failed |= group_line(&mut out, t, &g.label, &xs);
         }
-        if !seen {
+        if !known || selected == 0 {
             return Err(format!(
                 "--fail-if '{}': no group{} of the sweep recorded '{}'; recorded: {}",
                 t.text,
@@ -474,4 +458,35 @@ pub fn check(s: &Sweep, thresholds: &[Threshold]) -> Result<(String, bool), Stri
         }
     }
     Ok((out, failed))
+}
+
+/// One group's line of a threshold; true when it fails. A group without a
+/// value (every run failed, or none recorded it) fails: a gate that cannot
+/// be judged does not pass.
+fn group_line(out: &mut String, t: &Threshold, label: &str, xs: &[f64]) -> bool {
+    let stat = if t.stat_given {
+        t.stat.as_str()
+    } else {
+        "median"
+    };
+    if xs.is_empty() {
+        let _ = writeln!(
+            out,
+            "FAIL {}: {}[{label}] has no values (n=0: its runs failed or did not record it)",
+            t.text, t.metric
+        );
+        return true;
+    }
+    let x = group_stat(xs, stat);
+    let hit = t.holds(x);
+    let _ = writeln!(
+        out,
+        "{} {}: {}[{label}].{stat} = {} (n={})",
+        if hit { "FAIL" } else { "ok  " },
+        t.text,
+        t.metric,
+        num(x),
+        xs.len()
+    );
+    hit
 }

@@ -146,3 +146,79 @@ fn durations_from_the_environment_and_sweep_json_are_checked() {
         "{err}"
     );
 }
+
+/// 27.10: a `--fail-if` gate over a group (or a run) with no values fails
+/// (exit 1) instead of passing: every xdp run failed here.
+#[test]
+fn thresholds_on_groups_without_values_fail() {
+    let p = Project::new();
+    p.file(
+        "s.rhai",
+        r#"if param("mode", "") == "xdp" { throw "no xdp today"; }
+        record("throughput", 5.0);"#,
+    );
+    let out = p
+        .cmd()
+        .args([
+            "sweep",
+            "s.rhai",
+            "--grid",
+            "mode=nkpr,xdp",
+            "--artifacts",
+            "sw",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = std::fs::read_dir(p.path().join("sw"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("sweep.json").is_file())
+        .expect("a sweep directory");
+    for gate in ["throughput[mode=xdp].median < 1", "throughput.median < 1"] {
+        let out = p
+            .cmd()
+            .arg("report")
+            .arg(&dir)
+            .args(["--fail-if", gate])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{gate}: {err}");
+        assert!(
+            err.contains("FAIL") && err.contains("no values"),
+            "{gate}: {err}"
+        );
+    }
+    // a typo is still a usage error
+    let out = p
+        .cmd()
+        .arg("report")
+        .arg(&dir)
+        .args(["--fail-if", "thruput < 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // runs given one by one: the failed one has no value
+    let runs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("results.json").is_file())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let out = p
+        .cmd()
+        .arg("report")
+        .args(&runs)
+        .args(["--fail-if", "throughput < 1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("has no value"), "{err}");
+}
