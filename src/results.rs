@@ -72,6 +72,14 @@ pub struct Record {
     pub value: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<Value>>,
+    /// samples that were NaN or infinite: counted, kept out of the values
+    /// (and so out of every statistic)
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nan: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Record {
@@ -150,20 +158,24 @@ impl Results {
         unit: Option<String>,
         tags: Map<String, Value>,
     ) {
-        let Some(r) = self.records.get_mut(name) else {
-            let r = Record {
-                unit,
-                tags,
-                value: Some(value),
-                samples: None,
-            };
-            self.records.insert(name.to_string(), r);
-            return;
-        };
-        match r.samples.as_mut() {
-            Some(samples) => samples.push(value),
-            None => r.samples = Some(r.value.take().into_iter().chain([value]).collect()),
+        let r = self.records.entry(name.to_string()).or_default();
+        match (r.samples.as_mut(), r.value.take()) {
+            (Some(samples), _) => samples.push(value),
+            (None, None) => r.value = Some(value),
+            (None, Some(first)) => r.samples = Some(vec![first, value]),
         }
+        if r.unit.is_none() {
+            r.unit = unit;
+        }
+        for (k, v) in tags {
+            r.tags.entry(k).or_insert(v);
+        }
+    }
+
+    /// A NaN or infinite sample of `name`: counted (`nan`), not a value.
+    pub fn record_nan(&mut self, name: &str, unit: Option<String>, tags: Map<String, Value>) {
+        let r = self.records.entry(name.to_string()).or_default();
+        r.nan += 1;
         if r.unit.is_none() {
             r.unit = unit;
         }

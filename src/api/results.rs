@@ -46,6 +46,8 @@ pub mod results_api {
 
     /// Record a metric or fact in results.json. Recording the same name
     /// again builds a series of samples that `scaffold report` summarises.
+    /// A NaN or infinite number is not a sample: it is counted (`nan` in
+    /// results.json) and the series stays numeric.
     ///
     /// ```rhai
     /// record("kernel", sh_output("uname -r"));
@@ -87,14 +89,30 @@ pub mod results_api {
         let _t = h.trace("record", || {
             format!("{name:?}, {}", crate::api::call::brief(&value))
         });
-        h.results().record(name, to_json(&value), unit, tags);
+        match value.as_float() {
+            // NaN or ±inf (a Prometheus NaN, a division by zero): counted, never a value
+            Ok(f) if !f.is_finite() => {
+                let n = {
+                    let mut r = h.results();
+                    r.record_nan(name, unit, tags);
+                    r.records[name].nan
+                };
+                if n == 1 {
+                    crate::ui::warn(&format!(
+                        "record: {name} got {f}; such samples are left out of the statistics and counted (\"nan\" in results.json)"
+                    ));
+                }
+            }
+            _ => h.results().record(name, to_json(&value), unit, tags),
+        }
         Ok(())
     }
 
     /// Statistics of an array of numbers, the same `scaffold report` prints:
     /// `#{n, mean, p50, p95, min, max, ci95}` (`ci95`: half-width of the 95%
     /// confidence interval of the mean, Student's t; `()` for one sample).
-    /// An empty array gives `#{n: 0}`.
+    /// An empty array gives `#{n: 0}`. NaN and infinite values are left out
+    /// and counted (`nan`).
     ///
     /// ```rhai
     /// let s = summary([9.1, 9.3, 9.2]);
@@ -104,8 +122,10 @@ pub mod results_api {
     pub fn summary(ctx: NativeCallContext, xs: rhai::Array) -> Result<Map, Box<EvalAltResult>> {
         let _t = crate::api::call::trace(&ctx, "summary", || format!("{} values", xs.len()));
         let mut nums = Vec::with_capacity(xs.len());
+        let mut nan = 0i64;
         for x in &xs {
             match x.as_float().or_else(|_| x.as_int().map(|i| i as f64)) {
+                Ok(f) if !f.is_finite() => nan += 1,
                 Ok(f) => nums.push(f),
                 Err(t) => {
                     return Err(error(format!(
@@ -115,6 +135,9 @@ pub mod results_api {
             }
         }
         let mut m = Map::new();
+        if nan > 0 {
+            m.insert("nan".into(), nan.into());
+        }
         let Some(s) = crate::stats::Summary::of(&nums) else {
             m.insert("n".into(), 0i64.into());
             return Ok(m);

@@ -222,3 +222,36 @@ fn thresholds_on_groups_without_values_fail() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("has no value"), "{err}");
 }
+
+/// 27.11: a NaN or infinite sample is counted, not stored as null: the
+/// series stays numeric and reaches the report; `summary` leaves it out.
+#[test]
+fn nan_samples_are_counted_and_the_series_stays_numeric() {
+    let p = Project::new();
+    p.file(
+        "n.rhai",
+        r#"record("rtt", 1.0); record("rtt", 0.0 / 0.0); record("rtt", 3.0); record("rtt", 1.0 / 0.0);
+        let s = summary([1.0, 0.0 / 0.0, 3.0]);
+        if s.n != 2 || s.nan != 1 || s.mean != 2.0 { throw "summary: " + s; }"#,
+    );
+    p.cmd()
+        .args(["script", "n.rhai"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("left out of the statistics"));
+    let r = p.results();
+    assert_eq!(
+        r["records"]["rtt"]["samples"],
+        serde_json::json!([1.0, 3.0]),
+        "{r}"
+    );
+    assert_eq!(r["records"]["rtt"]["nan"], 2, "{r}");
+    let out = p
+        .cmd()
+        .args(["report", "artifacts/latest", "--fail-if", "rtt.mean > 2.5"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("rtt.mean = 2"), "{err}");
+}
