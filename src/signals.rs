@@ -97,27 +97,49 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM as one stream. Created inside a runtime;
-/// from then on the signals no longer end the process by themselves.
+/// Ctrl-C (SIGINT), SIGTERM, SIGHUP (the ssh session or terminal went
+/// away) and SIGQUIT as one stream: each means "stop and clean up".
+/// Created inside a runtime; from then on the signals no longer end the
+/// process by themselves.
 pub struct Interrupts {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
+    signals: Vec<tokio::signal::unix::Signal>,
 }
 
 impl Interrupts {
     pub fn new() -> Result<Interrupts, String> {
         use tokio::signal::unix::{signal, SignalKind};
-        let int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        Ok(Interrupts { int, term })
+        let kinds = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::quit(),
+        ];
+        let signals = kinds
+            .into_iter()
+            .map(|k| signal(k).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        Ok(Interrupts { signals })
     }
 
-    /// The next Ctrl-C or SIGTERM.
+    /// The next Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
     pub async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.int.recv() => {},
-            _ = self.term.recv() => {},
-        }
+        let next = self.signals.iter_mut().map(|s| Box::pin(s.recv()));
+        futures::future::select_all(next).await;
+    }
+}
+
+/// Is a process with this id alive (and not a zombie)? For runs a sweep
+/// started, whose ids sweep.json records.
+pub fn alive(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // the state is the field after the command's closing parenthesis
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
     }
 }
 

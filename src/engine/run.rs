@@ -140,18 +140,29 @@ fn finish(
         let mut r = host.results();
         r.finish(outcome, error, host.started());
     }
-    match host.run_dir() {
-        Ok(dir) => {
-            let path = dir.join("results.json");
-            let r = host.results().clone();
-            match r.write(&path) {
-                Ok(()) => {
-                    crate::ui::err(format!("results: {}", super::resolver::display_path(&path)))
-                }
-                Err(e) => crate::ui::warn(&format!("cannot write {}: {e}", path.display())),
+    match write_results(host) {
+        Ok(()) => code,
+        Err(e) => {
+            crate::ui::err(format!("error: {e}"));
+            // the run's numbers are lost: never a success, whatever it did
+            if code == ExitCode::OK {
+                ExitCode::ERROR
+            } else {
+                code
             }
         }
-        Err(e) => crate::ui::warn(&format!("cannot write results.json: {e}")),
     }
-    code
+}
+
+/// results.json in the run directory; the error says where and why.
+fn write_results(host: &Host) -> Result<(), String> {
+    let dir = host
+        .run_dir()
+        .map_err(|e| format!("cannot write results.json: {e}"))?;
+    let path = dir.join("results.json");
+    let r = host.results().clone();
+    r.write(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::ui::err(format!("results: {}", super::resolver::display_path(&path)));
+    Ok(())
 }

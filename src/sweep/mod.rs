@@ -96,6 +96,13 @@ pub struct RunEntry {
     pub duration: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// the run's process id while it runs (`--resume` refuses to start a
+    /// run whose process is still alive)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// its process group (the run leads its own, except with `--break`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgid: Option<u32>,
 }
 
 /// `sweep.json`: what was asked and how every run went. Written after each
@@ -197,6 +204,8 @@ pub fn plan(axes: &[Axis], repeat: u32, order: Order, seed: u64) -> Vec<RunEntry
             start: None,
             duration: None,
             context: None,
+            pid: None,
+            pgid: None,
         })
         .collect()
 }

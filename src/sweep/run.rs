@@ -35,6 +35,8 @@ struct Launch {
 /// Shared between the workers and the Ctrl-C task.
 struct State {
     file: Mutex<SweepFile>,
+    /// why sweep.json could not be written (the sweep stops then)
+    write_error: Mutex<Option<String>>,
     /// set on Ctrl-C or --fail-fast: start no more runs
     stop: AtomicBool,
     interrupts: AtomicUsize,
@@ -168,8 +170,18 @@ fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<Sw
         return Err(format!("the sweep's script {} is gone", f.script));
     }
     for r in &mut f.runs {
+        if let Some(pid) = r
+            .pid
+            .filter(|p| r.status == "running" && signals::alive(*p))
+        {
+            return Err(format!(
+                "run {} ({}) is still running as process {pid}: wait for it or stop it (kill -INT {pid}), then resume",
+                r.index, r.dir
+            ));
+        }
         if matches!(r.status.as_str(), "running" | "interrupted") {
             r.status = "pending".into();
+            (r.pid, r.pgid) = (None, None);
         }
     }
     Ok(f)
@@ -270,6 +282,7 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     let total = file.runs.len();
     let state = Arc::new(State {
         file: Mutex::new(file),
+        write_error: Mutex::new(None),
         stop: AtomicBool::new(false),
         interrupts: AtomicUsize::new(0),
         running: Mutex::new(vec![]),
@@ -284,13 +297,41 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     let started = Instant::now();
     rt.block_on(run_all(a, g, &state, &launch, todo, total));
     let f = state.file.lock().unwrap().clone();
-    let _ = f.write(&dir);
-    summary(
+    save(&state, &f, &dir);
+    let code = summary(
         &f,
         &dir,
         started.elapsed(),
         state.interrupts.load(Ordering::SeqCst) > 0,
-    )
+    );
+    let write_error = state.write_error.lock().unwrap().take();
+    match write_error {
+        Some(e) => fail(
+            ExitCode::ERROR,
+            format!(
+                "{e}; the sweep stopped. Make the file writable, then: scaffold sweep --resume {}",
+                dir.display()
+            ),
+        ),
+        None => code,
+    }
+}
+
+/// Write sweep.json; when that fails, say so once and stop the sweep (a
+/// sweep whose record is stale could run a point twice on `--resume`).
+fn save(state: &State, f: &SweepFile, dir: &Path) -> bool {
+    match f.write(dir) {
+        Ok(()) => true,
+        Err(e) => {
+            state.stop.store(true, Ordering::SeqCst);
+            let mut slot = state.write_error.lock().unwrap();
+            if slot.is_none() {
+                crate::ui::err(format!("error: {e}"));
+                *slot = Some(e);
+            }
+            false
+        }
+    }
 }
 
 /// Every run of `todo` by `--parallel` workers, each on its context, with
@@ -406,7 +447,10 @@ async fn worker(
             r.status = "running".into();
             r.start = Some(crate::results::rfc3339(SystemTime::now()));
             r.context = ctx.clone();
-            let _ = f.write(&launch.dir);
+            if !save(&state, &f, &launch.dir) {
+                f.runs[i].status = "pending".into();
+                return;
+            }
             f.runs[i].clone()
         };
         let script = state.file.lock().unwrap().script.clone();
@@ -428,7 +472,8 @@ async fn worker(
             r.status = status.to_string();
             r.exit_code = code;
             r.duration = Some(took);
-            let _ = f.write(&launch.dir);
+            (r.pid, r.pgid) = (None, None);
+            save(&state, &f, &launch.dir);
         }
         crate::ui::err(format!(
             "== sweep run {}/{total}: {} (repeat {}): {status}{} in {took:.1} s",
@@ -538,6 +583,15 @@ async fn run_one(
     };
     let pid = child.id().unwrap_or(0);
     state.running.lock().unwrap().push(pid);
+    {
+        // recorded, so --resume after a crash of the sweep never starts it twice
+        let mut f = state.file.lock().unwrap();
+        if let Some(e) = f.runs.iter_mut().find(|x| x.index == r.index) {
+            e.pid = Some(pid);
+            e.pgid = (!launch.breakpoints).then_some(pid);
+        }
+        save(state, &f, &launch.dir);
+    }
     let mut timed_out = false;
     let status = match launch.timeout {
         None => child.wait().await,

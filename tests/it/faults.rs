@@ -255,3 +255,116 @@ fn nan_samples_are_counted_and_the_series_stays_numeric() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("rtt.mean = 2"), "{err}");
 }
+
+/// The sweep directory under `parent`.
+fn sweep_dir(parent: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("sweep.json").exists())
+        .expect("a sweep directory")
+}
+
+/// 27.5: a results.json that cannot be written fails the run (exit 1,
+/// saying where and why), and a sweep.json that cannot be written stops
+/// the sweep (exit 1) instead of going on with a stale record.
+#[test]
+fn failed_writes_fail_the_run_and_stop_the_sweep() {
+    let p = Project::new();
+    p.file(
+        "r.rhai",
+        r#"sh("mkdir " + artifacts_dir() + "/results.json");"#,
+    );
+    let out = p.cmd().args(["script", "r.rhai"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("results.json"),
+        "{err}"
+    );
+    // the first run makes sweep.json unwritable: the second never starts
+    p.file(
+        "s.rhai",
+        r#"let f = artifacts_dir() + "/../sweep.json";
+        sh("rm -f " + f + " && mkdir " + f);
+        record("x", 1);"#,
+    );
+    let out = p
+        .cmd()
+        .args(["sweep", "s.rhai", "--grid", "n=1,2", "--artifacts", "sw"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("the sweep stopped"),
+        "{err}"
+    );
+    let dir = sweep_dir(&p.path().join("sw"));
+    assert!(!dir.join("run-002").exists(), "the sweep went on: {err}");
+}
+
+/// 27.4: SIGHUP (a dropped ssh session) and SIGQUIT clean up like Ctrl-C:
+/// background process groups are killed and results.json is written.
+#[test]
+fn hangup_cleans_up_like_ctrl_c() {
+    for (sig, tag) in [(libc::SIGHUP, "sleep 3794"), (libc::SIGQUIT, "sleep 3795")] {
+        let p = Project::new();
+        p.file(
+            "h.rhai",
+            &format!(r#"sh_bg("{tag}", #{{quiet: true}}); sleep(60);"#),
+        );
+        let mut child = p
+            .std_cmd()
+            .args(["script", "h.rhai", "--no-breakpoints"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        until("the background process runs", || alive(tag));
+        std::thread::sleep(Duration::from_millis(300));
+        unsafe { libc::kill(child.id() as i32, sig) };
+        assert_eq!(exits_within(&mut child, 15, "cleanup"), Some(130), "{tag}");
+        until("the background process is gone", || !alive(tag));
+        assert_eq!(p.results()["outcome"], "interrupted", "{tag}");
+    }
+}
+
+/// 27.4: `--resume` refuses to start a run whose process (recorded in
+/// sweep.json) is still alive, so a detached run is never started twice.
+#[test]
+fn resume_refuses_a_run_that_is_still_alive() {
+    let p = Project::new();
+    p.file("s.rhai", r#"record("x", 1);"#);
+    p.cmd()
+        .args(["sweep", "s.rhai", "--grid", "n=1", "--artifacts", "sw"])
+        .assert()
+        .success();
+    let dir = sweep_dir(&p.path().join("sw"));
+    let file = dir.join("sweep.json");
+    let mut live = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    v["runs"][0]["status"] = serde_json::json!("running");
+    v["runs"][0]["pid"] = serde_json::json!(live.id());
+    std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = p
+        .cmd()
+        .args(["sweep", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("still running"), "{err}");
+    live.kill().unwrap();
+    live.wait().unwrap();
+    // once it is gone, the run is started again
+    p.cmd()
+        .args(["sweep", "--resume"])
+        .arg(&dir)
+        .assert()
+        .success();
+}
