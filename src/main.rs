@@ -31,7 +31,9 @@ fn init_tracing(verbose: bool) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        // through the output thread: masked like every line scaffold prints
+        .with_writer(scaffold::ui::ErrLines::default)
+        .with_ansi(false)
         .without_time()
         .try_init();
 }

@@ -247,3 +247,32 @@ impl Drop for Progress {
         }
     }
 }
+
+/// A writer that hands whole lines to the output thread, where secrets are
+/// masked like every other line: `tracing` (`-v`, `SCAFFOLD_LOG`) writes
+/// through it, never straight to stderr.
+#[derive(Default)]
+pub struct ErrLines(Vec<u8>);
+
+impl std::io::Write for ErrLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        while let Some(i) = self.0.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.0.drain(..=i).collect();
+            err(String::from_utf8_lossy(&line[..i]));
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ErrLines {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            err(String::from_utf8_lossy(&self.0));
+        }
+    }
+}

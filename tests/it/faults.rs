@@ -368,3 +368,48 @@ fn resume_refuses_a_run_that_is_still_alive() {
         .assert()
         .success();
 }
+
+/// 27.19: `-v` tracing goes through the same masking as everything else:
+/// a secret in a retried request's path never reaches the terminal.
+#[test]
+fn verbose_tracing_masks_secrets() {
+    let p = Project::new();
+    let fc = fakecluster::FakeCluster::start(Default::default());
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    // discovery first, then wait for the test to make the next request fail
+    p.file(
+        "t.rhai",
+        r#"try { get("configmap", "warm-up"); } catch {}
+        sh("touch ready; while [ ! -f go ]; do sleep 0.05; done");
+        try { get("configmap", param("TOKEN", "")); } catch {}"#,
+    );
+    let secret = "s3cr3t-in-a-path-4711";
+    let child = p
+        .std_cmd()
+        .env("SCAFFOLD_LOG", "scaffold=debug")
+        .args([
+            "-v",
+            "--kubeconfig",
+            "kubeconfig",
+            "script",
+            "t.rhai",
+            "--set-secret",
+        ])
+        .arg(format!("TOKEN={secret}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the script waits", || p.path().join("ready").exists());
+    fc.faults().fail_next(1);
+    std::fs::write(p.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("retrying GET /api/v1/namespaces/default/configmaps/"),
+        "the retry is traced: {err}"
+    );
+    assert!(!err.contains(secret), "{err}");
+}
