@@ -21,17 +21,17 @@ pub const MIN_LEN: usize = 4;
 pub fn parse_arg(s: &str) -> Result<(String, String), String> {
     let (k, v) = match s.split_once('=') {
         Some((k, v)) => (k.to_string(), v.to_string()),
-        None => (
-            s.to_string(),
-            std::env::var(s).map_err(|_| {
-                format!(
-                    "--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}"
-                )
-            })?,
-        ),
+        None => (s.to_string(), from_parent(s).or_else(|| std::env::var(s).ok()).ok_or_else(|| {
+            format!("--set-secret {s}: no environment variable {s}; give KEY=VALUE or export {s}")
+        })?),
     };
     if k.is_empty() {
         return Err(format!("--set-secret {s}: expected KEY=VALUE or KEY"));
+    }
+    if RESERVED.contains(&k.as_str()) {
+        return Err(format!(
+            "--set-secret {k}: {k} is a variable scaffold sets for the commands it runs; give the secret another name"
+        ));
     }
     if v.len() < MIN_LEN {
         return Err(format!(
@@ -42,16 +42,87 @@ pub fn parse_arg(s: &str) -> Result<(String, String), String> {
     Ok((k, v))
 }
 
-/// Remember a value to mask from now on.
+/// Names a secret cannot have: the environment scaffold sets (or relies
+/// on) for the commands it runs.
+pub const RESERVED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "KUBECONFIG",
+    "SCAFFOLD_CONTEXT",
+    "REGISTRY",
+    SECRETS_FILE,
+];
+
+/// The variable that names the file through which a sweep hands its
+/// secrets to a run (never the secrets themselves: every command the run
+/// starts would inherit them).
+pub const SECRETS_FILE: &str = "SCAFFOLD_SECRETS_FILE";
+
+/// Write `secrets` to a new private file (0600) for a child scaffold,
+/// which reads it and removes it; the file goes when the path is dropped
+/// if the child never read it.
+pub fn handoff(secrets: &[(String, String)]) -> std::io::Result<tempfile::TempPath> {
+    let f = tempfile::Builder::new()
+        .prefix("scaffold-secrets-")
+        .tempfile()?;
+    let map: serde_json::Map<String, serde_json::Value> = secrets
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    std::fs::write(f.path(), serde_json::to_vec(&map)?)?;
+    Ok(f.into_temp_path())
+}
+
+/// A secret handed over by the parent sweep (read once, file removed).
+fn from_parent(key: &str) -> Option<String> {
+    static HANDED: std::sync::OnceLock<serde_json::Map<String, serde_json::Value>> =
+        std::sync::OnceLock::new();
+    let m = HANDED.get_or_init(|| {
+        let Ok(path) = std::env::var(SECRETS_FILE) else {
+            return Default::default();
+        };
+        let text = std::fs::read(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        serde_json::from_slice(&text).unwrap_or_default()
+    });
+    m.get(key)?.as_str().map(str::to_string)
+}
+
+/// Remember a value to mask from now on, with the forms it travels in:
+/// base64 (Kubernetes Secret data, basic auth) and percent-encoded (URLs).
 pub fn register(value: &str) {
-    if value.len() >= MIN_LEN {
-        let mut s = SECRETS.write().unwrap();
-        if !s.iter().any(|v| v == value) {
-            s.push(value.to_string());
-            // longer first: a secret that contains another is masked whole
-            s.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    if value.len() < MIN_LEN {
+        return;
+    }
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(value);
+    let forms = [
+        value.to_string(),
+        b64.trim_end_matches('=').to_string(),
+        b64.clone(),
+        percent_encoded(value),
+    ];
+    let mut s = SECRETS.write().unwrap();
+    for f in forms {
+        if !s.contains(&f) {
+            s.push(f);
         }
     }
+    // longer first: a secret that contains another is masked whole
+    s.sort_by_key(|v| std::cmp::Reverse(v.len()));
+}
+
+/// `value` as a URL component (RFC 3986 unreserved characters kept).
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `text` with every registered secret masked.

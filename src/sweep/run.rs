@@ -531,9 +531,11 @@ fn command(
             c.arg("--set").arg(format!("{k}={}", crate::util::plain(v)));
         }
     }
-    for (k, v) in &launch.secrets {
+    // secrets travel in a private file the run reads and removes, never in
+    // the environment every command of the run would inherit
+    for (k, _) in &launch.secrets {
         c.arg("--set-secret").arg(k);
-        c.env(k, v);
+        c.env_remove(k);
     }
     if !f.args.is_empty() {
         c.arg("--").args(&f.args);
@@ -556,6 +558,23 @@ async fn run_one(
 ) -> (&'static str, Option<i32>) {
     let f = state.file.lock().unwrap().clone();
     let mut c = command(launch, script, &f, r, ctx);
+    // removed by the run when it reads it, else when this ends
+    let _secrets = match launch.secrets.is_empty() {
+        true => None,
+        false => match crate::secrets::handoff(&launch.secrets) {
+            Ok(p) => {
+                c.env(crate::secrets::SECRETS_FILE, &*p);
+                Some(p)
+            }
+            Err(e) => {
+                crate::ui::err(format!(
+                    "error: cannot hand the secrets to run {}: {e}",
+                    r.index
+                ));
+                return ("failed", None);
+            }
+        },
+    };
     if launch.parallel > 1 {
         // side by side, the runs' output would interleave: each to its file
         let dir = launch.dir.join(&r.dir);

@@ -413,3 +413,70 @@ fn verbose_tracing_masks_secrets() {
     );
     assert!(!err.contains(secret), "{err}");
 }
+
+/// 27.18: a sweep hands secrets to its runs through a private file the run
+/// reads and removes, not the environment (so `sh("env")` cannot leak
+/// them); names scaffold sets are refused; base64 and percent-encoded forms
+/// are masked too.
+#[test]
+fn secrets_stay_out_of_the_environment_and_are_masked_in_every_form() {
+    let p = Project::new();
+    let secret = "tok/en+4711=x";
+    p.file(
+        "s.rhai",
+        r#"let t = param("TOKEN", "");
+        if t != "tok/en+4711=x" { throw "the run did not get its secret"; }
+        sh("env > " + artifacts_dir() + "/env.txt");
+        sh("printf %s '" + t + "' | base64; printf '%s\n' 'tok%2Fen%2B4711%3Dx'");"#,
+    );
+    let out = p
+        .cmd()
+        .args([
+            "sweep",
+            "s.rhai",
+            "--grid",
+            "n=1",
+            "--artifacts",
+            "sw",
+            "--set-secret",
+        ])
+        .arg(format!("TOKEN={secret}"))
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{o}{e}");
+    let dir = sweep_dir(&p.path().join("sw"));
+    let env = std::fs::read_to_string(dir.join("run-001").join("env.txt")).unwrap();
+    assert!(
+        !env.contains("4711"),
+        "the secret is in the run's environment:\n{env}"
+    );
+    let file = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SCAFFOLD_SECRETS_FILE="))
+        .expect("the handoff file is named");
+    assert!(
+        !std::path::Path::new(file).exists(),
+        "the handoff file was not removed"
+    );
+    for form in ["dG9rL2VuKzQ3MTE9eA", "tok%2Fen%2B4711%3Dx", secret] {
+        assert!(
+            !o.contains(form) && !e.contains(form),
+            "{form} shown:\n{o}{e}"
+        );
+    }
+    for name in ["PATH", "KUBECONFIG"] {
+        let out = p
+            .cmd()
+            .args(["script", "s.rhai", "--set-secret"])
+            .arg(format!("{name}=abcdefgh"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("another name"), "{name}: {err}");
+    }
+}
