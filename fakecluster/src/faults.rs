@@ -10,6 +10,10 @@ pub struct Faults {
     throttle_next: AtomicU64,
     /// answer the next N requests with 500
     error_next: AtomicU64,
+    /// carry out the next N POSTs but answer them with 504 Timeout
+    lose_next_creates: AtomicU64,
+    /// answer every POST with 429 (an API server shedding writes)
+    throttle_creates: std::sync::atomic::AtomicBool,
     /// latency added to every response (ms)
     latency_ms: AtomicU64,
     /// answers held back after the work was done (ms)
@@ -40,6 +44,8 @@ impl Default for Faults {
         Faults {
             throttle_next: AtomicU64::new(0),
             error_next: AtomicU64::new(0),
+            lose_next_creates: AtomicU64::new(0),
+            throttle_creates: Default::default(),
             latency_ms: AtomicU64::new(0),
             response_delay_ms: AtomicU64::new(0),
             readyz_failing: Mutex::new(None),
@@ -71,6 +77,23 @@ impl Faults {
     /// Answer the next `n` requests with 500.
     pub fn fail_next(&self, n: u64) {
         self.error_next.store(n, Ordering::SeqCst);
+    }
+    /// Carry out the next `n` POSTs but answer each with 504 Timeout, as
+    /// an API server does when its storage answers after the request's
+    /// deadline: the object exists although the client was told otherwise.
+    pub fn lose_next_creates(&self, n: u64) {
+        self.lose_next_creates.store(n, Ordering::SeqCst);
+    }
+    /// Answer every POST with 429 Too Many Requests (Retry-After: 1) while
+    /// on, as an overloaded API server shedding writes; reads go through.
+    pub fn throttle_creates(&self, on: bool) {
+        self.throttle_creates.store(on, Ordering::SeqCst);
+    }
+    /// Whether this POST's answer is to be lost (counts it down).
+    pub(crate) fn take_lost_create(&self) -> bool {
+        self.lose_next_creates
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+            .is_ok()
     }
     /// Add latency to every response.
     pub fn set_latency(&self, d: Duration) {
@@ -220,7 +243,10 @@ impl Faults {
         self.drop_streams.subscribe()
     }
 
-    pub(crate) fn take(&self) -> Injected {
+    pub(crate) fn take(&self, post: bool) -> Injected {
+        if post && self.throttle_creates.load(Ordering::SeqCst) {
+            return Injected::Throttle;
+        }
         let dec = |a: &AtomicU64| {
             a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
                 .is_ok()

@@ -59,7 +59,15 @@ pub async fn serve(sh: Arc<Shared>, listener: TcpListener, stop: CancellationTok
 /// its request was carried out).
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>, cert_auth: bool) -> Response<Body> {
     let hold = sh.faults.response_delay();
-    let r = answer(sh, req, cert_auth).await;
+    let lost = req.method() == hyper::Method::POST && sh.faults.take_lost_create();
+    let mut r = answer(sh, req, cert_auth).await;
+    if lost {
+        r = error_response(&ApiError::new(
+            504,
+            "Timeout",
+            "Timeout: request did not complete within requested timeout - context deadline exceeded",
+        ));
+    }
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
     }
@@ -128,7 +136,7 @@ async fn answer(sh: Arc<Shared>, mut req: Request<Incoming>, cert_auth: bool) ->
         Ok(u) => u,
         Err(r) => return *r,
     };
-    match sh.faults.take() {
+    match sh.faults.take(req.method() == hyper::Method::POST) {
         Injected::Throttle => {
             let mut r = error_response(&ApiError::new(
                 429,

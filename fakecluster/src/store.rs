@@ -810,10 +810,14 @@ impl Store {
         new["metadata"]["resourceVersion"] = json!(i.rv.to_string());
         let stored = Stored::new(new, kind.custom);
         // the last finalizer gone from an object being deleted: it goes
+        // (a namespace once its spec.finalizers are gone too)
         let done = is_terminating(&stored.value)
             && finalizers(&stored.value) == 0
             && (kind.kind != "Pod" || stored.value["metadata"]["deletionGracePeriodSeconds"] == 0)
-            && kind.kind != "Namespace";
+            && (kind.kind != "Namespace"
+                || stored.value["spec"]["finalizers"]
+                    .as_array()
+                    .is_none_or(|f| f.is_empty()));
         if done {
             // the DELETED event shows the object as it was stored last
             // (its finalizers still there), at the new resourceVersion

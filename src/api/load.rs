@@ -41,6 +41,7 @@ const CREATE_OPTS: &[&str] = &[
     "namespace_prefix",
     "set_labels",
     "keep",
+    "timeout",
     "vars",
 ];
 
@@ -192,11 +193,17 @@ pub mod load_api {
     /// `burst` (= qps), `concurrency` (requests in flight, 32), `namespace`
     /// (default: the context's), `namespaces` (N: spread over N namespaces
     /// it creates, `<namespace_prefix>-<k>`), `namespace_prefix`
-    /// (`load-<run id>`), `set_labels` (a map), `vars`, `keep` (false).
+    /// (`load-<run id>`), `set_labels` (a map), `vars`, `keep` (false),
+    /// `timeout` (seconds one object may be throttled, 300).
     /// Every object carries the run's labels and `scaffold.load/id`; 429s
-    /// are waited out, retried and counted. What it made is deleted at the
-    /// end of the run unless `keep: true` (`scaffold cleanup` finds it).
-    /// The handle has `.created`, `.failed`, `.throttled`, `.duration`,
+    /// are waited out, retried and counted, for up to `timeout`. A
+    /// namespace or object of that name that is not this run's is never
+    /// adopted: the namespace is an error, the object counts as failed; a
+    /// namespace still being deleted is waited for. What it made is
+    /// deleted at the end of the run unless `keep: true` (`scaffold
+    /// cleanup` finds it).
+    /// The handle has `.created`, `.failed`, `.throttled`,
+    /// `.throttled_seconds`, `.duration`,
     /// `.rate` (created per second), `.errors`, `.namespaces`,
     /// `.wait_ready(#{timeout})` and `.delete(#{wait})`.
     ///
@@ -248,13 +255,23 @@ pub mod load_api {
             }
         }
         let keep = o.bool("keep", false)?;
-        let l = Arc::new(Load::new(c, id, items, namespaces, keep));
+        let mut l = Load::new(c, id, items, namespaces, keep);
+        if let Some(t) = o.duration("timeout")? {
+            l.timeout = t;
+        }
+        let l = Arc::new(l);
         h.own(Owned::Load(l.clone()));
         let _t = h.trace(f, || format!("{count} objects at {} qps", rate.qps));
-        block_on(&h, l.make_namespaces(h.run_id()))?
-            .map_err(|e| error(format!("{f}: cannot create the namespaces: {e}")))?;
+        block_on(&h, l.make_namespaces(h.run_id()))?.map_err(|e| error(format!("{f}: {e}")))?;
         let all: Vec<usize> = (0..l.items.len()).collect();
         block_on(&h, l.create(&all, rate))?;
+        let throttled = l.throttled.load(std::sync::atomic::Ordering::Relaxed);
+        if throttled > 0 {
+            let secs = l.throttled_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0;
+            crate::ui::info(&format!(
+                "{f}: the API server throttled {throttled} request(s) (429); {secs:.1} s spent waiting them out"
+            ));
+        }
         let failed = l.failed.load(std::sync::atomic::Ordering::Relaxed);
         if failed > 0 {
             crate::ui::warn(&format!(
@@ -279,6 +296,11 @@ pub mod load_api {
     #[rhai_fn(get = "throttled")]
     pub fn throttled(l: &mut LoadHandle) -> i64 {
         l.0.throttled.load(std::sync::atomic::Ordering::Relaxed) as i64
+    }
+    /// Seconds spent waiting out 429s, summed over requests.
+    #[rhai_fn(get = "throttled_seconds")]
+    pub fn throttled_seconds(l: &mut LoadHandle) -> f64 {
+        l.0.throttled_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0
     }
     /// Seconds the creation took.
     #[rhai_fn(get = "duration")]

@@ -140,16 +140,21 @@ impl Teardown {
     }
 }
 
-/// Delete a load's objects unless the script did already.
+/// Delete a load's objects unless the script did already: by label,
+/// whatever the load counted as created (a create whose answer never
+/// came, or a `.delete()` that partly failed, still left objects).
 fn delete_load(run: &Run, l: &crate::k8s::load::Load) -> Vec<String> {
-    let done = l.deleted.load(Ordering::SeqCst);
-    if done || l.created_count() + l.namespaces.len() == 0 {
+    if l.deleted.load(Ordering::SeqCst) {
         return vec![];
     }
     crate::ui::info(&format!(
-        "cleanup: deleting the {} object(s) of load {}",
+        "cleanup: deleting load {} ({} object(s) created{})",
+        l.id,
         l.created_count(),
-        l.id
+        match l.namespaces.len() {
+            0 => String::new(),
+            n => format!(", {n} namespace(s)"),
+        }
     ));
     run.rt().block_on(l.delete_all(None))
 }

@@ -480,3 +480,234 @@ fn secrets_stay_out_of_the_environment_and_are_masked_in_every_form() {
         assert!(err.contains("another name"), "{name}: {err}");
     }
 }
+
+fn fake(p: &Project) -> fakecluster::FakeCluster {
+    let fc = fakecluster::FakeCluster::start(fakecluster::Options {
+        nodes: 1,
+        ..Default::default()
+    });
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    fc
+}
+
+fn output(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const LOAD_POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: "p-{{i}}"}
+spec: {containers: [{name: c, image: pause}]}
+"#;
+
+/// 27.2: a namespace that exists and is not this run's is never adopted
+/// (nor deleted at the end); one being deleted is waited for; one another
+/// load of this run made is used and left to that load.
+#[test]
+fn create_objects_never_adopts_a_namespace_it_did_not_make() {
+    let p = Project::new();
+    let fc = fake(&p);
+    p.file("pod.yaml", LOAD_POD);
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "team-0", "labels": {"owner": "someone"}}}))
+        .unwrap();
+    p.file(
+        "t.rhai",
+        r#"create_objects("pod.yaml", #{count: 2, namespaces: 1, namespace_prefix: "team"});"#,
+    );
+    let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
+    let (o, e) = output(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}{e}");
+    assert!(
+        e.contains("namespace team-0 already exists (not made by scaffold)")
+            && e.contains("pick another namespace_prefix"),
+        "{e}"
+    );
+    let ns = fc.get("v1", "Namespace", "", "team-0").expect("left alone");
+    assert!(!ns["metadata"]["deletionTimestamp"].is_string(), "{ns}");
+    assert!(fc
+        .list("v1", "Pod")
+        .iter()
+        .all(|p| p["metadata"]["namespace"] != "team-0"));
+
+    // a namespace still being deleted (a finalizer holds it): waited for
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "gone-0", "finalizers": ["test.scaffold/hold"]}}))
+        .unwrap();
+    fc.delete_gracefully("v1", "Namespace", "", "gone-0")
+        .unwrap();
+    p.file(
+        "g.rhai",
+        r#"let l = create_objects("pod.yaml", #{count: 2, namespaces: 1, namespace_prefix: "gone"});
+        print(`created=${l.created} failed=${l.failed}`);"#,
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "g.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(fc.get("v1", "Namespace", "", "gone-0").is_some());
+    fc.update("v1", "Namespace", "", "gone-0", |o| {
+        o["metadata"]["finalizers"] = serde_json::json!([])
+    })
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains("created=2 failed=0"), "{o}{e}");
+
+    // two loads of one run on the same namespaces: the second uses them
+    // and, deleted, leaves the first's objects and the namespace
+    p.file(
+        "two.rhai",
+        r#"let a = create_objects("pod.yaml", #{count: 2, namespaces: 1, namespace_prefix: "mine"});
+        let b = create_objects(`
+apiVersion: v1
+kind: Pod
+metadata: {name: "q-{{i}}"}
+spec: {containers: [{name: c, image: pause}]}
+`, #{count: 2, namespaces: 1, namespace_prefix: "mine"});
+        b.delete(#{wait: true});
+        print("left=" + list("pods", #{namespace: "mine-0"}).len());"#,
+    );
+    let out = p.cmd().args(["script", "two.rhai"]).output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains("left=2"), "{o}{e}");
+}
+
+/// 27.6: Ctrl-C while the creates are in flight (no answer yet, nothing
+/// counted as created) still deletes what the load made, by its label.
+#[test]
+fn ctrl_c_before_any_create_answered_leaves_nothing() {
+    let p = Project::new();
+    let fc = fake(&p);
+    p.file("pod.yaml", LOAD_POD);
+    // discovery first; then, once the test holds every answer back, the load
+    let (ready, go) = (p.path().join("ready"), p.path().join("go"));
+    p.file(
+        "t.rhai",
+        &format!(
+            r#"nodes();
+            sh("touch {}; while [ ! -f {} ]; do sleep 0.05; done");
+            create_objects("pod.yaml", #{{count: 4}});"#,
+            ready.display(),
+            go.display()
+        ),
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "t.rhai"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(p.path().join("err.txt")).unwrap())
+        .spawn()
+        .unwrap();
+    let load_pods = || {
+        fc.list("v1", "Pod")
+            .into_iter()
+            .filter(|p| {
+                p["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("p-")
+            })
+            .filter(|p| !p["metadata"]["deletionTimestamp"].is_string())
+            .map(|p| p["metadata"]["name"].clone())
+            .collect::<Vec<_>>()
+    };
+    until("discovery is done", || ready.exists());
+    fc.faults().set_response_delay(Duration::from_secs(4));
+    std::fs::write(&go, "").unwrap();
+    until("the creates are carried out", || load_pods().len() >= 4);
+    fc.faults().set_response_delay(Duration::ZERO);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(exits_within(&mut child, 30, "teardown"), Some(130));
+    let t = Instant::now();
+    while !load_pods().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "left: {:?}\n{}",
+            load_pods(),
+            std::fs::read_to_string(p.path().join("err.txt")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// 27.7: a create whose answer was lost and whose retry meets 409 counts
+/// as created (the object carries this load's label); an object of that
+/// name that is not the load's counts as failed and is left alone; 429s
+/// are retried only up to the load's timeout, their time reported.
+#[test]
+fn create_objects_counts_what_it_made_and_takes_nothing_else() {
+    let p = Project::new();
+    let fc = fake(&p);
+    p.file("pod.yaml", LOAD_POD);
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p-5", "namespace": "default", "labels": {"mine": "yes"}},
+        "spec": {"containers": [{"name": "c", "image": "pause"}]}}))
+        .unwrap();
+    p.file(
+        "t.rhai",
+        r#"let l = create_objects("pod.yaml", #{count: 6, concurrency: 1});
+        print(`created=${l.created} failed=${l.failed}`);
+        print(l.errors);
+        let c = l.churn(#{percent: 100, cycles: 1, interval: 0, timeout: 60});"#,
+    );
+    // the first three creates happen but their answers are lost (504)
+    fc.faults().lose_next_creates(3);
+    let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains("created=5 failed=1"), "{o}{e}");
+    assert!(
+        o.contains("already exists (409") && o.contains("not made by this load"),
+        "{o}"
+    );
+    // churn and the end of the run left the foreign p-5 alone
+    let p0 = fc
+        .get("v1", "Pod", "default", "p-5")
+        .expect("p-5 left alone");
+    assert_eq!(p0["metadata"]["labels"]["mine"], "yes");
+    assert!(!p0["metadata"]["deletionTimestamp"].is_string());
+
+    // writes shed with 429: each object gives up after the load's timeout
+    fc.faults().throttle_creates(true);
+    p.file(
+        "th.rhai",
+        r#"let l = create_objects("pod.yaml", #{count: 2, timeout: 2});
+        print(`created=${l.created} failed=${l.failed} throttled=${l.throttled} secs=${l.throttled_seconds}`);
+        print(l.errors);"#,
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "th.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    exits_within(&mut child, 30, "throttled creates");
+    let out = child.wait_with_output().unwrap();
+    let (o, e) = output(&out);
+    assert!(o.contains("created=0 failed=2 throttled="), "{o}{e}");
+    let secs: f64 = o
+        .split("secs=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("throttled_seconds");
+    assert!(secs >= 4.0, "{o}");
+    assert!(o.contains("still throttled (429) after 2 s"), "{o}");
+    assert!(
+        e.contains("throttled") && e.contains("s spent waiting"),
+        "{e}"
+    );
+}

@@ -99,7 +99,7 @@ fn terminate(sh: &Arc<Shared>, ns_obj: &Value) {
             .modify(&nk, "", &name, false, "kube-controller-manager", |o| {
                 o["spec"]["finalizers"] = json!([])
             });
-        let _ = sh.store.delete(&nk, "", &name);
+        namespace_finalized(&sh, &name);
         sh.terminating.lock().unwrap().remove(&uid);
     });
 }
@@ -169,14 +169,18 @@ fn report(sh: &Shared, ns: &str, left: &[(String, usize)]) {
     );
 }
 
-/// PUT of a namespace's finalize took its last finalizer: it goes.
+/// A namespace being deleted whose spec.finalizers are gone goes, once
+/// its metadata.finalizers are gone too (whoever holds one removes it).
 pub fn namespace_finalized(sh: &Shared, name: &str) {
     let nk = kind(sh, "", "Namespace");
     if let Some(n) = sh.store.get(&nk, "", name) {
         let none = n["spec"]["finalizers"]
             .as_array()
             .is_none_or(|f| f.is_empty());
-        if none && n["metadata"]["deletionTimestamp"].is_string() {
+        let held = n["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if none && !held && n["metadata"]["deletionTimestamp"].is_string() {
             let _ = sh.store.delete(&nk, "", name);
         }
     }

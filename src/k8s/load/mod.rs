@@ -1,10 +1,12 @@
 //! Load at a rate (`create_objects`): many objects created with a
 //! client-side rate limit and a bound on requests in flight, 429s retried
-//! and counted, every object labelled with the run and the load, and the
-//! whole load waited for, churned and deleted as one.
+//! (within a budget) and counted, every object labelled with the run and
+//! the load, and the whole load waited for, churned and deleted as one.
+//! A load takes nothing that is not its own: an object or namespace of
+//! that name made by anyone else is an error, never adopted.
 
 use super::discovery::Resource;
-use super::http::{self, K8sError};
+use super::http;
 use super::labels::{MANAGED_BY, RUN_ID};
 use super::ratelimit::RateLimit;
 use futures::StreamExt;
@@ -47,10 +49,19 @@ pub struct Load {
     pub created: Mutex<HashSet<usize>>,
     pub failed: AtomicU64,
     pub throttled: AtomicU64,
+    /// milliseconds spent waiting out 429s (summed over requests)
+    pub throttled_ms: AtomicU64,
+    /// how long one object's create may be throttled (429) before it fails
+    pub timeout: Duration,
     /// the first few errors, for messages
     pub errors: Mutex<Vec<String>>,
-    /// namespaces this load made (deleted with it)
+    /// namespaces the load spreads over
     pub namespaces: Vec<String>,
+    /// those of `namespaces` this load made (deleted whole with it); the
+    /// others are another load's of this run (their objects of this load
+    /// are deleted by label, the namespace is left to its maker) or were
+    /// never made (an error stopped the load)
+    made: Mutex<Vec<String>>,
     pub keep: bool,
     /// seconds the creation took
     pub duration: Mutex<f64>,
@@ -78,8 +89,11 @@ impl Load {
             created: Mutex::new(HashSet::new()),
             failed: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            throttled_ms: AtomicU64::new(0),
+            timeout: Duration::from_secs(300),
             errors: Mutex::new(vec![]),
             namespaces,
+            made: Mutex::new(vec![]),
             keep,
             duration: Mutex::new(0.0),
             deleted: Default::default(),
@@ -98,11 +112,23 @@ impl Load {
     }
 
     /// Create the namespaces the load spreads over (labelled like the
-    /// load, so `scaffold cleanup` finds them).
-    pub async fn make_namespaces(&self, run_id: &str) -> Result<(), K8sError> {
+    /// load, so `scaffold cleanup` finds them). One that exists already is
+    /// used only when it carries this run's label; one being deleted is
+    /// waited for (up to the load's timeout) and made again; anyone
+    /// else's is an error that says what to do.
+    pub async fn make_namespaces(&self, run_id: &str) -> Result<(), String> {
         for ns in &self.namespaces {
-            let body = json!({"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": ns, "labels": labels(run_id, &self.id)}});
+            self.make_namespace(run_id, ns).await?;
+        }
+        Ok(())
+    }
+
+    async fn make_namespace(&self, run_id: &str, ns: &str) -> Result<(), String> {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": labels(run_id, &self.id)}});
+        let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
+        let deadline = Instant::now() + self.timeout;
+        loop {
             let r = http::request(
                 &self.client,
                 "POST",
@@ -113,12 +139,55 @@ impl Load {
             )
             .await;
             match r {
-                Ok(_) => {}
+                Ok(_) => {
+                    self.made.lock().unwrap().push(ns.to_string());
+                    return Ok(());
+                }
                 Err(e) if e.code() == Some(409) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(format!("cannot create namespace {ns}: {e}")),
             }
+            let o = match http::get_json(&self.client, &path).await {
+                Ok(o) => o,
+                // deleted between the POST and the GET: make it again
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(format!("cannot check namespace {ns}: {e}")),
+            };
+            let labels = &o["metadata"]["labels"];
+            if o["metadata"]["deletionTimestamp"].is_string() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                super::watch::wait_gone(&self.client, &path, left)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "namespace {ns} is being deleted and did not go within {} s ({e}); \
+                             wait for it (kubectl get namespace {ns}) or pick another namespace_prefix",
+                            self.timeout.as_secs()
+                        )
+                    })?;
+                continue;
+            }
+            if labels[RUN_ID] != run_id {
+                let whose = match labels[RUN_ID].as_str() {
+                    Some(r) => format!("scaffold run {r}'s"),
+                    None => "not made by scaffold".into(),
+                };
+                return Err(format!(
+                    "namespace {ns} already exists ({whose}) and a load never takes what \
+                     is not this run's: pick another namespace_prefix, or delete it \
+                     (kubectl delete namespace {ns}) if it is a leftover"
+                ));
+            }
+            if labels[LOAD_ID] == self.id.as_str() {
+                // made by this load's own POST whose answer was lost
+                self.made.lock().unwrap().push(ns.to_string());
+            }
+            return Ok(());
         }
-        Ok(())
+    }
+
+    /// The namespaces this load made (deleted whole with it).
+    fn made_namespaces(&self) -> Vec<String> {
+        self.made.lock().unwrap().clone()
     }
 
     /// Create the objects `which` (indices into items) at `rate`.
@@ -139,15 +208,20 @@ impl Load {
         *self.duration.lock().unwrap() = start.elapsed().as_secs_f64();
     }
 
-    /// POST one object: a 429 (the server did not process it) is waited
-    /// out and retried, like transient 5xx and lost connections within the
-    /// retry budget; anything else counts as failed.
+    /// POST one object. A 429 (the server did not process it) is waited
+    /// out and retried for up to the load's timeout; transient 5xx and
+    /// lost connections within the retry budget. A 409 is success only
+    /// after such a failure (the lost attempt may have created it) and
+    /// only when the object there carries this load's label; anything
+    /// else counts as failed.
     async fn create_one(&self, i: usize) {
         let it = &self.items[i];
         let path = it.res.collection(Some(&it.ns));
         let body = serde_json::to_vec(&it.body).unwrap_or_default();
         let start = Instant::now();
         let mut attempt = 0u32;
+        // an earlier attempt may have created the object unheard
+        let mut maybe_done = false;
         loop {
             attempt += 1;
             let r = http::send_once(
@@ -159,52 +233,71 @@ impl Load {
             )
             .await;
             let delay = match r {
-                Ok((code, _, _)) if code < 300 => {
-                    self.created.lock().unwrap().insert(i);
-                    return;
+                Ok((code, _, _)) if code < 300 => return self.made(i),
+                Ok((409, _, _)) if maybe_done && self.exists(i).await => return self.made(i),
+                Ok((409, _, b)) => {
+                    let e = http::api_error(409, &b);
+                    return self.fail(
+                        i,
+                        format!("{e} (not made by this load: it is left alone; delete it or change the template's names)"),
+                    );
                 }
                 Ok((429, ra, _)) => {
                     self.throttled.fetch_add(1, Ordering::Relaxed);
-                    ra.map(Duration::from_secs)
+                    if start.elapsed() > self.timeout {
+                        return self.fail(
+                            i,
+                            format!(
+                                "still throttled (429) after {} s (the load's timeout)",
+                                self.timeout.as_secs()
+                            ),
+                        );
+                    }
+                    let d = ra
+                        .map(Duration::from_secs)
                         .unwrap_or(Duration::from_secs(1))
+                        .min(Duration::from_secs(5));
+                    self.throttled_ms
+                        .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+                    d
                 }
                 Ok((code, _, b)) if code >= 500 => {
-                    let e = http::api_error(code, &b);
+                    maybe_done = true;
                     if start.elapsed() > http::retry_budget() {
-                        self.failed.fetch_add(1, Ordering::Relaxed);
-                        self.note_error(format!("{}/{}: {e}", it.ns, it.name));
-                        return;
+                        return self.fail(i, http::api_error(code, &b).to_string());
                     }
                     Duration::from_millis(100 << attempt.min(4))
                 }
-                Ok((code, _, b)) => {
-                    let e = http::api_error(code, &b);
-                    self.failed.fetch_add(1, Ordering::Relaxed);
-                    self.note_error(format!("{} {}/{}: {e}", it.res.kind, it.ns, it.name));
-                    return;
-                }
-                // the create may have happened: a retry's 409 is success then
+                Ok((code, _, b)) => return self.fail(i, http::api_error(code, &b).to_string()),
                 Err(e) => {
+                    maybe_done = true;
                     if start.elapsed() > http::retry_budget() {
-                        self.failed.fetch_add(1, Ordering::Relaxed);
-                        self.note_error(format!("{}/{}: {e}", it.ns, it.name));
-                        return;
+                        return self.fail(i, e.to_string());
                     }
                     Duration::from_millis(200 << attempt.min(3))
                 }
             };
             tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
-            if attempt > 1 && self.exists(i).await {
-                self.created.lock().unwrap().insert(i);
-                return;
-            }
         }
     }
 
+    fn made(&self, i: usize) {
+        self.created.lock().unwrap().insert(i);
+    }
+
+    fn fail(&self, i: usize, why: String) {
+        let it = &self.items[i];
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.note_error(format!("{} {}/{}: {why}", it.res.kind, it.ns, it.name));
+    }
+
+    /// Whether object `i` exists and is this load's (carries its label).
     async fn exists(&self, i: usize) -> bool {
         let it = &self.items[i];
         match it.res.item(&it.ns, &it.name) {
-            Ok(p) => http::get_json(&self.client, &p).await.is_ok(),
+            Ok(p) => http::get_json(&self.client, &p)
+                .await
+                .is_ok_and(|o| o["metadata"]["labels"][LOAD_ID] == self.id.as_str()),
             Err(_) => false,
         }
     }
@@ -292,25 +385,24 @@ impl Load {
     /// `wait`, until everything is gone. What could not be deleted.
     pub async fn delete_all(&self, wait: Option<Duration>) -> Vec<String> {
         let mut left = vec![];
-        if !self.namespaces.is_empty() {
-            for ns in &self.namespaces {
-                let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
-                match super::objects::delete_path(
-                    &self.client,
-                    &path,
-                    super::objects::Propagation::Background,
-                )
-                .await
-                {
-                    Ok(_) => {}
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => left.push(format!("namespace {ns}: {e}")),
-                }
+        let made = self.made_namespaces();
+        for ns in &made {
+            let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
+            match super::objects::delete_path(
+                &self.client,
+                &path,
+                super::objects::Propagation::Background,
+            )
+            .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => left.push(format!("namespace {ns}: {e}")),
             }
         }
-        // objects outside the load's namespaces (or all, without them)
+        // objects outside the namespaces it made (or all, without them)
         for ((path, ns), _) in self.collections(false) {
-            if self.namespaces.contains(&ns) {
+            if made.contains(&ns) {
                 continue;
             }
             let q = format!("{path}?{}&propagationPolicy=Background", self.selector());
@@ -338,7 +430,7 @@ impl Load {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            for ns in &self.namespaces {
+            for ns in &made {
                 let path = format!("/api/v1/namespaces/{}", http::urlencode(ns));
                 if let Err(e) = super::watch::wait_gone(
                     &self.client,
