@@ -200,10 +200,37 @@ impl Host {
         ));
     }
 
-    /// The second Ctrl-C: kill every process group, delete this run's
-    /// labelled objects (a few seconds at most).
+    /// The second Ctrl-C: write results.json (marked interrupted), kill
+    /// every process group, delete this run's labelled objects (a few
+    /// seconds at most).
     pub async fn emergency(&self) {
+        self.write_interrupted_results();
         let c = self.cluster.connected();
         self.teardown.emergency(self.run_id(), c).await
+    }
+
+    /// results.json as it stands, marked interrupted with its cleanup cut
+    /// short (the orderly end of the run never comes).
+    fn write_interrupted_results(&self) {
+        let Some(r) = self.run.try_results(std::time::Duration::from_secs(1)) else {
+            crate::ui::err("results.json not written: the results stayed busy");
+            return;
+        };
+        let mut r = r.clone();
+        r.finish(
+            "interrupted",
+            Some("interrupted twice: the cleanup was cut short".into()),
+            self.started(),
+        );
+        let written = self.run_dir().and_then(|d| {
+            let path = d.join("results.json");
+            r.write(&path)
+                .map(|_| path.clone())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        });
+        match written {
+            Ok(p) => crate::ui::err(format!("results: {}", p.display())),
+            Err(e) => crate::ui::err(format!("error: {e}")),
+        }
     }
 }

@@ -83,6 +83,25 @@ impl Run {
         self.results.lock().unwrap()
     }
 
+    /// The results, unless another thread holds them for longer than
+    /// `wait` (the emergency path must not hang on a busy lock).
+    pub fn try_results(
+        &self,
+        wait: std::time::Duration,
+    ) -> Option<std::sync::MutexGuard<'_, Results>> {
+        let until = Instant::now() + wait;
+        loop {
+            match self.results.try_lock() {
+                Ok(g) => return Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// When the run started.
     pub fn started(&self) -> Instant {
         self.started

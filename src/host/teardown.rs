@@ -82,7 +82,9 @@ impl Teardown {
     /// port-forwards, delete loads, close node sessions. Shielded from
     /// Ctrl-C. Returns what could not be removed.
     pub fn run(&self, run: &Run) -> Vec<String> {
-        let mut owned: Vec<Owned> = self.owned.lock().unwrap().drain(..).collect();
+        // kept in the registry until done: a second Ctrl-C meanwhile
+        // (the emergency path) still sees the loads
+        let mut owned: Vec<Owned> = self.owned.lock().unwrap().clone();
         owned.sort_by_key(|o| o.rank());
         let mut left = vec![];
         run.interrupt().shielded(|| {
@@ -91,25 +93,28 @@ impl Teardown {
                     p.kill();
                 }
             }
-            for o in owned {
+            for o in &owned {
                 match o {
                     Owned::Process(p) => {
                         let _ = run.rt().block_on(p.wait());
                     }
                     Owned::Forward(f) => f.stop.cancel(),
                     Owned::Session(s) => left.extend(run.rt().block_on(s.close())),
-                    Owned::Load(l) if !l.keep => left.extend(delete_load(run, &l)),
+                    Owned::Load(l) if !l.keep => left.extend(delete_load(run, l)),
                     Owned::Load(_) => {}
                 }
+                self.disown(o);
             }
         });
         left
     }
 
     /// The second Ctrl-C: no orderly teardown, but no leftovers either:
-    /// kill every process group this process started, and delete this
-    /// run's labelled pods, ConfigMaps and PVCs in the namespaces it used
-    /// (a few seconds at most).
+    /// kill every process group this process started; delete every load
+    /// not kept (its objects of every kind by the load's label, the
+    /// namespaces it made) and the pods, ConfigMaps and PVCs of ron and
+    /// node sessions (this run's label) in the namespaces it used; a few
+    /// seconds at most.
     pub async fn emergency(&self, run_id: &str, cluster: Option<Cluster>) {
         crate::signals::kill_all_groups();
         let Some(c) = cluster else {
@@ -122,20 +127,41 @@ impl Teardown {
             .iter()
             .cloned()
             .collect();
-        let sel = crate::k8s::http::urlencode(&format!("{}={run_id}", crate::k8s::ron::RUN_ID));
-        let deletes = namespaces.iter().flat_map(|ns| {
+        // a kept load's objects carry the run's label too: not these
+        let sel = crate::k8s::http::urlencode(&format!(
+            "{}={run_id},!{}",
+            crate::k8s::labels::RUN_ID,
+            crate::k8s::load::LOAD_ID
+        ));
+        let ron = namespaces.iter().flat_map(|ns| {
             ["pods", "configmaps", "persistentvolumeclaims"].map(|kind| {
                 let path = format!(
                     "/api/v1/namespaces/{}/{kind}?labelSelector={sel}&gracePeriodSeconds=0",
                     crate::k8s::http::urlencode(ns)
                 );
                 let client = c.client.clone();
-                async move {
-                    crate::k8s::http::send_once(&client, "DELETE", &path, None, vec![]).await
-                }
+                Box::pin(async move {
+                    let _ =
+                        crate::k8s::http::send_once(&client, "DELETE", &path, None, vec![]).await;
+                }) as futures::future::BoxFuture<'static, ()>
             })
         });
-        let all = futures::future::join_all(deletes);
+        let loads: Vec<_> = self
+            .owned
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|o| match o {
+                Owned::Load(l) if !l.keep => Some(l.clone()),
+                _ => None,
+            })
+            .collect();
+        let loads = loads.into_iter().map(|l| {
+            Box::pin(async move {
+                let _ = l.delete_all(None).await;
+            }) as futures::future::BoxFuture<'static, ()>
+        });
+        let all = futures::future::join_all(ron.chain(loads));
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), all).await;
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::util::Project;
 use predicates::prelude::*;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Wait until `f` holds (at most 30 s).
@@ -710,4 +711,86 @@ fn create_objects_counts_what_it_made_and_takes_nothing_else() {
         e.contains("throttled") && e.contains("s spent waiting"),
         "{e}"
     );
+}
+
+/// 27.3: a second Ctrl-C (during a slow cleanup) still writes results.json,
+/// marked interrupted, and deletes every kind the run's loads created: the
+/// Deployments (which would recreate their pods), Services and namespaces.
+#[test]
+fn second_ctrl_c_writes_results_and_deletes_every_kind() {
+    let p = Project::new();
+    let fc = fake(&p);
+    let ready = p.path().join("on-exit-runs");
+    p.file(
+        "t.rhai",
+        &format!(
+            r#"create_objects(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: "d-{{{{i}}}}"}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: "d-{{{{i}}}}"}}}}
+  template:
+    metadata: {{labels: {{app: "d-{{{{i}}}}"}}}}
+    spec: {{containers: [{{name: c, image: pause}}]}}
+`, #{{count: 2, namespaces: 1, namespace_prefix: "emerg"}});
+            create_objects(`
+apiVersion: v1
+kind: Service
+metadata: {{name: "s-{{{{i}}}}"}}
+spec: {{ports: [{{port: 80}}], selector: {{app: x}}}}
+`, #{{count: 2}});
+            record("made", 1);
+            on_exit(|| {{ sh("touch {}"); let t = timestamp(); while t.elapsed < 60.0 {{}} }});
+            sh("sleep 3793");"#,
+            ready.display()
+        ),
+    );
+    let mut child = p
+        .std_cmd()
+        .args(["script", "t.rhai", "--no-breakpoints"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(p.path().join("err.txt")).unwrap())
+        .spawn()
+        .unwrap();
+    let err = || std::fs::read_to_string(p.path().join("err.txt")).unwrap_or_default();
+    until("the script waits", || alive("sleep 3793"));
+    assert_eq!(fc.list("apps/v1", "Deployment").len(), 2);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    until("the on_exit handler runs", || ready.exists());
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        exits_within(&mut child, 15, "the emergency path"),
+        Some(130)
+    );
+    let r = p.results();
+    assert_eq!(r["outcome"], "interrupted", "{r}\n{}", err());
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interrupted twice"),
+        "{r}\n{}",
+        err()
+    );
+    assert!(
+        r["series"]["made"].is_object() || r.to_string().contains("made"),
+        "{r}"
+    );
+    let services: Vec<Value> = fc
+        .list("v1", "Service")
+        .into_iter()
+        .filter(|s| {
+            s["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("s-")
+        })
+        .collect();
+    assert!(services.is_empty(), "{services:?}");
+    until("the namespace (and its Deployments) go", || {
+        fc.get("v1", "Namespace", "", "emerg-0")
+            .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
+    });
 }
