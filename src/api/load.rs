@@ -472,8 +472,12 @@ pub mod load_api {
     /// `.stop()` returns `#{pods, phases, api, slo, excluded, per_pod}`:
     /// per phase p50/p90/p99/max/n from the watch's times (`api`: the same
     /// from the API's one-second timestamps), the pod startup SLO (p99 of
-    /// creation to all containers started <= 5 s), and the pods left out
-    /// (failed, restarted, existing before, not ready).
+    /// creation to all containers started <= 5 s, over every pod created
+    /// meanwhile: one that never started counts as over, so `slo` also
+    /// has `pods` and `not_started`), and the pods left out (failed,
+    /// restarted, existing before, not ready, and `late`: first seen in a
+    /// re-list after the watch broke, so their watch times are the
+    /// re-list's; their API times still count).
     ///
     /// ```rhai
     /// let m = measure_pods(#{namespace: "load"});

@@ -794,3 +794,85 @@ spec: {{ports: [{{port: 80}}], selector: {{app: x}}}}
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
     });
 }
+
+/// 27.8: against the fake, a pod that never started fails the startup SLO,
+/// and pods the watch first saw in a re-list (after 410 Gone) are counted
+/// as observed late instead of as instantly started.
+#[test]
+fn measure_pods_counts_late_and_never_started_pods() {
+    let p = Project::new();
+    let fc = fake(&p);
+    fc.set_phase_delays(
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    );
+    fc.fail_next_pulls("missing", 100_000);
+    let (a, b) = (p.path().join("a"), p.path().join("b"));
+    let (c, d) = (p.path().join("c"), p.path().join("d"));
+    p.file(
+        "t.rhai",
+        &format!(
+            r#"let pod = |name, app, image| |i| #{{apiVersion: "v1", kind: "Pod",
+                metadata: #{{name: `${{name}}-${{i}}`, labels: #{{app: app}}}},
+                spec: #{{containers: [#{{name: "c", image: image}}]}}}};
+            let m = measure_pods(#{{namespace: "default", selector: #{{app: "slo"}}}});
+            create_objects(pod.call("slo", "slo", "pause"), #{{count: 9}}).wait_ready(#{{timeout: 30}});
+            create_objects(pod.call("stuck", "slo", "missing"), #{{count: 1, namespace: "default"}});
+            sleep(1.0);
+            let r = m.stop();
+            print(`slo: pods=${{r.pods}} met=${{r.slo.met}} judged=${{r.slo.pods}} not_started=${{r.slo.not_started}}`);
+
+            let m = measure_pods(#{{namespace: "default", selector: #{{app: "late"}}}});
+            sh("touch {a}; while [ ! -f {b} ]; do sleep 0.05; done");
+            let l = create_objects(pod.call("late", "late", "pause"), #{{count: 5}});
+            sh("touch {c}; while [ ! -f {d} ]; do sleep 0.05; done");
+            l.wait_ready(#{{timeout: 30}});
+            let r = m.stop();
+            print(`late: pods=${{r.pods}} late=${{r.excluded.late}} api=${{r.api.started.n}} p50=${{r.phases.started.p50}}`);"#,
+            a = a.display(),
+            b = b.display(),
+            c = c.display(),
+            d = d.display()
+        ),
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "t.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the second measurement watches", || a.exists());
+    // the watch goes silent while the pods are created and start...
+    fc.faults().stall_watches(true);
+    std::fs::write(&b, "").unwrap();
+    until("the load is created", || c.exists());
+    until("its pods are ready", || {
+        fc.list("v1", "Pod")
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "late")
+            .filter(|p| p["status"]["phase"] == "Running")
+            .count()
+            == 5
+    });
+    // ...then breaks, and resuming it meets 410 Gone: a re-list
+    let watches = fc.requests("watch", "pods");
+    fc.faults().watch_error_next(410, 1);
+    fc.faults().stall_watches(false);
+    fc.faults().drop_watches();
+    until("the watch resumes", || {
+        fc.requests("watch", "pods") > watches + 1
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&d, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(
+        o.contains("slo: pods=10 met=false judged=10 not_started=1"),
+        "{o}{e}"
+    );
+    // no watch figure at all rather than five instant starts
+    assert!(o.contains("late: pods=0 late=5 api=5 p50=\n"), "{o}{e}");
+}
