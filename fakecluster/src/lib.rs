@@ -298,6 +298,12 @@ impl FakeCluster {
         self.shared.requests.lock().unwrap().clear();
     }
 
+    /// `/metrics` as after an API server restart: counters from zero, a
+    /// later `process_start_time_seconds`.
+    pub fn restart_metrics(&self) {
+        self.shared.metrics.restart();
+    }
+
     /// Stop listening and close open connections (clients see a dead server).
     pub fn stop_listening(&self) {
         self.listener_stop.lock().unwrap().cancel();

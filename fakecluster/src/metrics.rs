@@ -27,7 +27,7 @@ pub struct Metrics {
     totals: Mutex<BTreeMap<(Key, u16), u64>>,
     /// when this server started (`process_start_time_seconds`, and the
     /// `Process-Start-Time-Unix` header of /metrics, as the API server's)
-    started: u64,
+    started: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Metrics {
@@ -35,11 +35,32 @@ impl Default for Metrics {
         Metrics {
             hists: Default::default(),
             totals: Default::default(),
-            started: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs(),
+            started: std::sync::atomic::AtomicU64::new(now_secs()),
         }
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+impl Metrics {
+    fn started(&self) -> u64 {
+        self.started.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// As if the API server process restarted: counters from zero and a
+    /// later start time (what a second read after a restart, or from
+    /// another replica, shows).
+    pub fn restart(&self) {
+        self.hists.lock().unwrap().clear();
+        self.totals.lock().unwrap().clear();
+        let later = now_secs().max(self.started() + 1);
+        self.started
+            .store(later, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -51,7 +72,7 @@ pub fn response(m: &Metrics) -> crate::http::Response {
             "content-type",
             "text/plain; version=0.0.4; charset=utf-8; escaping=values",
         )
-        .header("process-start-time-unix", m.started.to_string())
+        .header("process-start-time-unix", m.started().to_string())
         .body(crate::http::full(m.render()))
         .expect("metrics")
 }
@@ -238,7 +259,7 @@ impl Metrics {
             let _ = writeln!(out, "apiserver_request_duration_seconds_count{{{l}}} {cum}");
         }
         self.render_etcd(&mut out);
-        let _ = writeln!(out, "# HELP process_start_time_seconds [ALPHA] Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {}", self.started);
+        let _ = writeln!(out, "# HELP process_start_time_seconds [ALPHA] Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {}", self.started());
         out.push_str(&flowcontrol());
         out.push_str("# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.\n# TYPE apiserver_request_total counter\n");
         for ((k, code), n) in self.totals.lock().unwrap().iter() {

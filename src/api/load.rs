@@ -554,7 +554,11 @@ pub mod load_api {
     /// (`[#{verb, resource, code, count}]`). Records
     /// `api_mutating_p99_seconds` (the worst single-object mutating call,
     /// the SLO's figure). Needs get on the nonResourceURL `/metrics`.
-    /// Option: `record` (true).
+    /// When the two reads cannot be subtracted (the API server restarted,
+    /// or another replica behind a load balancer answered: a counter went
+    /// down or the process start time changed), `.stop()` warns and says
+    /// `valid: false` with the reason in `invalid`, no calls, `slo.met`
+    /// false, and records nothing. Option: `record` (true).
     #[rhai_fn(name = "measure_api", return_raw)]
     pub fn measure_api(
         ctx: NativeCallContext,
@@ -573,13 +577,20 @@ pub mod load_api {
         measure_api(ctx, Map::new())
     }
 
-    /// Stop an API measurement: `#{calls, errors, error_calls, slo}` (see
-    /// `measure_api`).
+    /// Stop an API measurement: `#{valid, calls, errors, error_calls, slo}`
+    /// (and `invalid`, the reason, when it is not valid; see `measure_api`).
     #[rhai_fn(name = "stop", return_raw)]
     pub fn stop_api(ctx: NativeCallContext, m: &mut ApiMeasure) -> Result<Map, Box<EvalAltResult>> {
         let h = host(&ctx)?;
         let end = read_metrics(&h, &m.0 .0, "measure_api")?;
         let r = apimetrics::Report::between(&m.0 .1, &end);
+        if let Some(why) = &r.invalid {
+            crate::ui::warn(&format!(
+                "measure_api: the measurement is invalid (nothing recorded, slo.met false): {why}; \
+                 measure against one API server (its own address, not a load balancer) and \
+                 rerun if it restarted"
+            ));
+        }
         if let (true, Some(w)) = (m.0 .2, r.slo.mutating_p99) {
             h.results().record(
                 "api_mutating_p99_seconds",

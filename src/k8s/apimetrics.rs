@@ -4,6 +4,10 @@
 //! the start and at the end, quantiles from the difference of the bucket
 //! counts (linear interpolation inside a bucket, like Prometheus's
 //! `histogram_quantile`), and `apiserver_request_total` by code for errors.
+//! Two reads that cannot be subtracted (the API server restarted in
+//! between, or another replica behind a load balancer answered: a counter
+//! went down, or the process start time changed) make the measurement
+//! invalid: said, never clamped into a plausible-looking verdict.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,8 @@ pub struct Snapshot {
     pub counts: BTreeMap<Call, f64>,
     /// per (verb, resource, code): requests
     pub totals: Codes,
+    /// `process_start_time_seconds`: which API server process answered
+    pub process_start: Option<f64>,
 }
 
 /// `name{a="x",b="y"} 12.5 [timestamp]` -> (name, labels, value)
@@ -101,6 +107,7 @@ pub fn parse(text: &str) -> Snapshot {
             "apiserver_request_duration_seconds_count" => {
                 *s.counts.entry(call(&l)).or_default() += v;
             }
+            "process_start_time_seconds" => s.process_start = Some(v),
             "apiserver_request_total" => {
                 let (verb, res, _) = call(&l);
                 let code = l.get("code").unwrap_or(&"").to_string();
@@ -140,8 +147,63 @@ pub fn slo(c: &Call) -> Option<f64> {
     }
 }
 
+/// Why two reads cannot be subtracted, if they cannot: another process
+/// answered (its start time differs), or a counter went down.
+pub fn mismatch(start: &Snapshot, end: &Snapshot) -> Option<String> {
+    if let (Some(a), Some(b)) = (start.process_start, end.process_start) {
+        if a != b {
+            return Some(format!(
+                "a different API server process answered the second read \
+                 (process_start_time_seconds {a} then {b}): it restarted, or \
+                 another replica behind a load balancer answered"
+            ));
+        }
+    }
+    let fell = |what: &str, was: f64, now: f64| {
+        (now < was).then(|| {
+            format!(
+                "{what} went down from {was} to {now}: the API server restarted, or \
+                 another replica behind a load balancer answered"
+            )
+        })
+    };
+    for (c, b) in &start.buckets {
+        let now = end.buckets.get(c);
+        for (le, was) in b {
+            let n = now
+                .and_then(|x| x.iter().find(|(l, _)| l == le))
+                .map_or(0.0, |x| x.1);
+            if let Some(why) = fell(
+                &format!(
+                    "apiserver_request_duration_seconds_bucket{{verb={},resource={},le={le}}}",
+                    c.0, c.1
+                ),
+                *was,
+                n,
+            ) {
+                return Some(why);
+            }
+        }
+    }
+    for (k, was) in &start.totals {
+        let n = end.totals.get(k).copied().unwrap_or(0.0);
+        if let Some(why) = fell(
+            &format!(
+                "apiserver_request_total{{verb={},resource={},code={}}}",
+                k.0, k.1, k.2
+            ),
+            *was,
+            n,
+        ) {
+            return Some(why);
+        }
+    }
+    None
+}
+
 /// The difference `end - start`: per call, quantiles of the requests in
-/// between; and the requests by code.
+/// between; and the requests by code. Meaningful only without a
+/// [`mismatch`].
 pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, Codes) {
     let mut out = vec![];
     for (c, b) in &end.buckets {
@@ -152,7 +214,7 @@ pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, Codes) {
                 let was = before
                     .and_then(|x| x.iter().find(|(l, _)| l == le))
                     .map_or(0.0, |x| x.1);
-                (*le, (n - was).max(0.0))
+                (*le, n - was)
             })
             .collect();
         let count = d.last().map_or(0.0, |x| x.1);
@@ -211,6 +273,7 @@ pub struct ErrorCall {
 /// single-object mutating call's p99 (the SLO's figure).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SloReport {
+    /// every call within its SLO, and the measurement valid
     pub met: bool,
     pub violations: Vec<String>,
     pub mutating_p99: Option<f64>,
@@ -220,6 +283,11 @@ pub struct SloReport {
 /// code and by call, the SLO.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Report {
+    /// false when the two reads cannot be subtracted (see `invalid`)
+    pub valid: bool,
+    /// why the measurement is invalid; then there are no calls or errors
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
     pub calls: Vec<CallReport>,
     pub errors: BTreeMap<String, i64>,
     pub error_calls: Vec<ErrorCall>,
@@ -231,6 +299,20 @@ const MUTATING: [&str; 5] = ["POST", "PUT", "PATCH", "DELETE", "APPLY"];
 impl Report {
     /// The report of what happened between two reads of `/metrics`.
     pub fn between(start: &Snapshot, end: &Snapshot) -> Report {
+        if let Some(why) = mismatch(start, end) {
+            return Report {
+                valid: false,
+                invalid: Some(why.clone()),
+                calls: vec![],
+                errors: BTreeMap::new(),
+                error_calls: vec![],
+                slo: SloReport {
+                    met: false,
+                    violations: vec![format!("the measurement is invalid: {why}")],
+                    mutating_p99: None,
+                },
+            };
+        }
         let (lat, codes) = delta(start, end);
         let calls: Vec<CallReport> = lat.iter().map(call_report).collect();
         let violations = calls
@@ -262,6 +344,8 @@ impl Report {
             }
         }
         Report {
+            valid: true,
+            invalid: None,
             calls,
             errors,
             error_calls,
@@ -362,5 +446,35 @@ apiserver_request_total{code="429",component="apiserver",dry_run="",group="",res
         assert_eq!(r.error_calls.len(), 1);
         assert_eq!(r.slo.mutating_p99, Some(c.p99));
         assert!(r.slo.met && r.slo.violations.is_empty());
+    }
+
+    /// 27.9: a restart or another replica between the reads makes the
+    /// measurement invalid, never a clamped "met".
+    #[test]
+    fn counter_resets_and_other_replicas_make_it_invalid() {
+        let start = parse(&format!("{TEXT}\nprocess_start_time_seconds 1000\n"));
+        // the same process, counters grown: valid
+        let grown = parse(&format!(
+            "{}\nprocess_start_time_seconds 1000\n",
+            TEXT.replace("} 100\n", "} 200\n")
+        ));
+        assert!(Report::between(&start, &grown).valid);
+        // a restart: the counters start again from less
+        let reset = parse(&format!(
+            "{}\nprocess_start_time_seconds 1000\n",
+            TEXT.replace("} 100\n", "} 50\n")
+        ));
+        let r = Report::between(&start, &reset);
+        assert!(!r.valid && !r.slo.met, "{r:?}");
+        assert!(r.invalid.unwrap().contains("went down from 100 to 50"));
+        assert!(r.calls.is_empty());
+        // another process answered, even with counters that grew
+        let other = parse(&format!(
+            "{}\nprocess_start_time_seconds 2000\n",
+            TEXT.replace("} 100\n", "} 200\n")
+        ));
+        let r = Report::between(&start, &other);
+        assert!(!r.valid && !r.slo.met);
+        assert!(r.invalid.unwrap().contains("different API server process"));
     }
 }

@@ -876,3 +876,47 @@ fn measure_pods_counts_late_and_never_started_pods() {
     // no watch figure at all rather than five instant starts
     assert!(o.contains("late: pods=0 late=5 api=5 p50=\n"), "{o}{e}");
 }
+
+/// 27.9: an API server that restarts between the two reads of /metrics
+/// (or another replica answering) makes measure_api invalid, said and
+/// not recorded, instead of a clamped "met".
+#[test]
+fn measure_api_across_a_restart_is_invalid() {
+    let p = Project::new();
+    let fc = fake(&p);
+    p.file("pod.yaml", LOAD_POD);
+    let (a, b) = (p.path().join("a"), p.path().join("b"));
+    p.file(
+        "t.rhai",
+        &format!(
+            r#"let m = measure_api();
+            create_objects("pod.yaml", #{{count: 5}});
+            sh("touch {}; while [ ! -f {} ]; do sleep 0.05; done");
+            let r = m.stop();
+            print(`valid=${{r.valid}} met=${{r.slo.met}} calls=${{r.calls.len()}}`);
+            print(r.invalid);"#,
+            a.display(),
+            b.display()
+        ),
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "t.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the load is made", || a.exists());
+    fc.restart_metrics();
+    std::fs::write(&b, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(o.contains("valid=false met=false calls=0"), "{o}{e}");
+    assert!(o.contains("different API server process"), "{o}");
+    assert!(e.contains("measure_api: the measurement is invalid"), "{e}");
+    assert!(
+        p.results()["records"]["api_mutating_p99_seconds"].is_null(),
+        "an invalid figure was recorded"
+    );
+}
