@@ -142,7 +142,10 @@ pub mod forward_api {
     /// kubectl. Options: `namespace`, `local_port` (instead of `LOCAL:`),
     /// `address` (default 127.0.0.1). The handle has `.local_port`,
     /// `.address` and `.stop()`; it also ends with the script. A broken
-    /// stream or a vanished pod makes the next connection re-resolve.
+    /// stream or a vanished pod makes the next connection re-resolve. Out
+    /// of file descriptors (thousands of connections at once), new
+    /// connections wait: said once, retried with back-off, never a spin;
+    /// a stream the API server does not open within 30 s is closed.
     ///
     /// ```rhai
     /// let pf = port_forward("svc/grafana", 3000, #{namespace: "monitoring"});

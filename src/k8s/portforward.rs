@@ -260,9 +260,20 @@ impl Route {
             let Some((pod, pport)) = self.pod(attempt > 0).await else {
                 return;
             };
-            let ws = match open(&self.client, &self.ns, &pod, pport).await {
-                Ok(ws) => ws,
-                Err(e) => {
+            let opened = tokio::select! {
+                r = tokio::time::timeout(http::READ_TIMEOUT, open(&self.client, &self.ns, &pod, pport)) => r,
+                _ = stop.cancelled() => return,
+            };
+            let ws = match opened {
+                Ok(Ok(ws)) => ws,
+                Err(_) => {
+                    crate::ui::warn(&format!(
+                        "port-forward to pod/{pod}:{pport}: the API server did not open the stream within {} s; the connection is closed",
+                        http::READ_TIMEOUT.as_secs()
+                    ));
+                    return;
+                }
+                Ok(Err(e)) => {
                     tracing::debug!("port-forward to {pod}:{pport} failed: {e}; re-resolving");
                     *self.cached.lock().unwrap() = None;
                     continue;
@@ -375,6 +386,24 @@ async fn pipe(ws: Ws, sock: tokio::net::TcpStream) -> Result<(), String> {
     }
 }
 
+const ACCEPT_BACKOFF_MIN: std::time::Duration = std::time::Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a failed accept means, and what to do about it.
+fn accept_error(local: SocketAddr, e: &std::io::Error) -> String {
+    let hint = match e.raw_os_error() {
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            ": scaffold has too many open files (each forwarded connection takes two); \
+             use fewer concurrent connections or raise the limit (ulimit -n)"
+        }
+        _ => "",
+    };
+    format!(
+        "port-forward on {local}: cannot accept connections: {e}{hint}; \
+         new connections wait (retrying with back-off, said once)"
+    )
+}
+
 /// Listen on `addr` and forward each connection to the target.
 pub async fn start(
     client: kube::Client,
@@ -408,12 +437,33 @@ pub async fn start(
     };
     let s2 = stop.clone();
     tokio::spawn(async move {
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        let mut warned = false;
         loop {
             let conn = tokio::select! {
                 _ = s2.cancelled() => return,
                 c = listener.accept() => c,
             };
-            let Ok((sock, _)) = conn else { continue };
+            let sock = match conn {
+                Ok((sock, _)) => {
+                    backoff = ACCEPT_BACKOFF_MIN;
+                    sock
+                }
+                // out of file descriptors (a `wrk -c 1000` through the
+                // forward) or another accept error: it would fail again at
+                // once, so wait, more each time, and say so once
+                Err(e) => {
+                    if !std::mem::replace(&mut warned, true) {
+                        crate::ui::warn(&accept_error(local, &e));
+                    }
+                    tokio::select! {
+                        _ = s2.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    continue;
+                }
+            };
             let _ = sock.set_nodelay(true);
             let (route, s3) = (route.clone(), s2.clone());
             tokio::spawn(async move { route.carry(sock, s3).await });

@@ -920,3 +920,82 @@ fn measure_api_across_a_restart_is_invalid() {
         "an invalid figure was recorded"
     );
 }
+
+/// CPU ticks (user + system) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // fields 14 and 15 of stat: utime and stime (after pid and comm)
+    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// 27.14: a port-forward out of file descriptors (more connections than
+/// the process may hold) backs off instead of spinning, and says so once.
+#[test]
+fn port_forward_out_of_file_descriptors_backs_off() {
+    use std::os::unix::process::CommandExt;
+    let p = Project::new();
+    let fc = fake(&p);
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "pause", "ports": [{"containerPort": 8080}]}]}}))
+        .unwrap();
+    let go = p.path().join("go");
+    p.file(
+        "t.rhai",
+        &format!(
+            r#"wait_for("pod", "web", #{{timeout: 30}});
+            let pf = port_forward("pod/web", 8080);
+            print(`port=${{pf.local_port}}`);
+            sh("while [ ! -f {} ]; do sleep 0.05; done");"#,
+            go.display()
+        ),
+    );
+    let mut cmd = p.std_cmd();
+    cmd.args(["script", "t.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(p.path().join("err.txt")).unwrap());
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 96,
+                rlim_max: 96,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let err = || std::fs::read_to_string(p.path().join("err.txt")).unwrap_or_default();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("port=")
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{line}{}", err()));
+    // more connections than the process has descriptors for, held open
+    let conns: Vec<_> = (0..150)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    until("the forward runs out of descriptors", || {
+        err().contains("cannot accept connections")
+    });
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(child.id()) - before;
+    drop(conns);
+    std::fs::write(&go, "").unwrap();
+    exits_within(&mut child, 30, "the script");
+    let e = err();
+    // 2 s of one core spinning is 200 ticks (100 per second)
+    assert!(
+        used < 50,
+        "{used} CPU ticks in 2 s: the accept loop spins\n{e}"
+    );
+    assert_eq!(e.matches("cannot accept connections").count(), 1, "{e}");
+    assert!(e.contains("too many open files"), "{e}");
+}
