@@ -555,7 +555,15 @@ pub mod objects_api {
         let c = client(&h, "exec")?;
         let shown = crate::shell::Cmd::Argv(argv.clone()).display();
         let _t = h.trace("exec", || format!("{ns}/{pod}: {shown}"));
-        let run = crate::k8s::exec::exec(&c, &ns, pod, container.as_deref(), argv, stdin);
+        let run = crate::k8s::exec::exec(
+            &c,
+            &ns,
+            pod,
+            container.as_deref(),
+            argv,
+            stdin,
+            Some(h.spill_dir()),
+        );
         let out = block_on(&h, tokio::time::timeout(timeout, run))?
             .map_err(|_| {
                 error(format!(
@@ -571,6 +579,9 @@ pub mod objects_api {
                     &e,
                 )
             })?;
+        for n in &out.notes {
+            crate::ui::warn(&format!("exec in pod '{ns}/{pod}': {n}"));
+        }
         if o.bool("check", true)? && out.code != 0 {
             let tail = crate::util::tail_note("stderr", &crate::util::last_lines(&out.stderr, 10));
             return Err(error(format!(
@@ -593,7 +604,12 @@ pub mod objects_api {
 
     /// A container's logs. Options: `namespace`, `container`, `follow`
     /// (stream lines to the terminal until the container ends; the text is
-    /// also returned), `since` (seconds), `tail` (last N lines).
+    /// also returned), `since` (seconds), `tail` (last N lines). The log
+    /// is streamed, so a big one takes as long as it takes (only a stream
+    /// silent for 30 s is an error); the text returned is at most its last
+    /// 16 MiB, and a bigger log is kept whole in the run's artifacts
+    /// (`output/logs-POD.log`, said in a warning). `exec` keeps its
+    /// outputs the same way.
     #[rhai_fn(name = "logs", return_raw)]
     pub fn logs(
         ctx: NativeCallContext,
@@ -611,13 +627,17 @@ pub mod objects_api {
         let c = client(&h, "logs")?;
         let _t = h.trace("logs", || path.clone());
         let what = format!("cannot read logs of pod '{ns}/{pod}': ");
-        let text = if follow {
-            let out = |l: &str| crate::ui::out(l);
-            block_on(&h, crate::k8s::logs::follow(&c, &path, &out))?
-        } else {
-            block_on(&h, crate::k8s::logs::read(&c, &path))?
-        };
-        text.map_err(|e| k8s_error(&h, "logs", &what, &e))
+        let out = |l: &str| crate::ui::out(l);
+        let name = format!("logs-{pod}");
+        let got = block_on(
+            &h,
+            crate::k8s::logs::capture(&c, &path, follow, &name, Some(h.spill_dir()), &out),
+        )?
+        .map_err(|e| k8s_error(&h, "logs", &what, &e))?;
+        if let Some(n) = got.note() {
+            crate::ui::warn(&format!("logs of pod '{ns}/{pod}': {n}"));
+        }
+        Ok(got.text)
     }
 
     /// `logs` in the context's namespace.

@@ -6,6 +6,7 @@
 //! when the command reported success.
 
 use super::http::{self, K8sError};
+use crate::capture::{Capture, Captured, SpillDir};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -14,8 +15,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 #[derive(Clone, Debug, Default)]
 pub struct ExecOutput {
     pub code: i32,
+    /// the output, or its last [`crate::capture::LIMIT`] bytes
     pub stdout: String,
     pub stderr: String,
+    /// what was cut, and where all of it is (one note per output cut)
+    pub notes: Vec<String>,
 }
 
 /// The stream ended before the command's exit status arrived.
@@ -91,8 +95,26 @@ async fn read_all(r: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>>
     Ok(buf)
 }
 
+/// Read an output into a bounded capture (the tail in memory, all of it
+/// in a file in the run's artifacts once it outgrows that).
+async fn capture(r: Option<impl AsyncRead + Unpin>, mut c: Capture) -> std::io::Result<Captured> {
+    if let Some(mut r) = r {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = r.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            c.push(&buf[..n]);
+        }
+    }
+    Ok(c.finish())
+}
+
 /// Exec over WebSocket; stdin (if any) is written and closed while the
-/// output is read.
+/// output is read, with bounded memory: an output larger than
+/// [`crate::capture::LIMIT`] keeps its tail, and all of it goes to a
+/// file under `spill` (noted in `notes`).
 pub async fn exec(
     client: &kube::Client,
     ns: &str,
@@ -100,6 +122,7 @@ pub async fn exec(
     container: Option<&str>,
     cmd: Vec<String>,
     stdin: Option<Vec<u8>>,
+    spill: Option<SpillDir>,
 ) -> Result<ExecOutput, K8sError> {
     let mut p = attach(client, ns, pod, container, cmd, stdin.is_some()).await?;
     let writer = p.stdin();
@@ -110,7 +133,15 @@ pub async fn exec(
             let _ = w.shutdown().await;
         }
     };
-    let (_, out, err) = tokio::join!(feed, read_all(p.stdout()), read_all(p.stderr()));
+    let name = format!("exec-{pod}");
+    let (_, out, err) = tokio::join!(
+        feed,
+        capture(
+            p.stdout(),
+            Capture::new(&format!("{name}-stdout"), spill.clone())
+        ),
+        capture(p.stderr(), Capture::new(&format!("{name}-stderr"), spill))
+    );
     let what = format!("exec in {ns}/{pod}");
     let broken = |e: std::io::Error| K8sError::Transport(format!("{what}: reading output: {e}"));
     let (out, err) = (out.map_err(broken)?, err.map_err(broken)?);
@@ -118,10 +149,15 @@ pub async fn exec(
         Some(s) => s.await,
         None => None,
     };
+    let notes = [("stdout", &out), ("stderr", &err)]
+        .iter()
+        .filter_map(|(which, c)| c.note().map(|n| format!("{which}: {n}")))
+        .collect();
     Ok(ExecOutput {
         code: exit_code(status, &what)?,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
+        stdout: out.text,
+        stderr: err.text,
+        notes,
     })
 }
 

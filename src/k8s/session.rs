@@ -185,6 +185,7 @@ impl Session {
             Some("main"),
             argv,
             None,
+            self.spill.clone(),
         );
         tokio::time::timeout(timeout, run).await.map_err(|_| {
             K8sError::Command(format!(

@@ -115,6 +115,7 @@ impl ShellConn {
             code,
             stdout,
             stderr,
+            notes: vec![],
         })
     }
 }

@@ -999,3 +999,52 @@ fn port_forward_out_of_file_descriptors_backs_off() {
     assert_eq!(e.matches("cannot accept connections").count(), 1, "{e}");
     assert!(e.contains("too many open files"), "{e}");
 }
+
+/// 27.15: pod exec and logs keep at most the last 16 MiB of an output in
+/// memory and all of it in the run's artifacts; a big log is streamed.
+#[test]
+fn exec_and_logs_outputs_are_bounded_and_kept_whole() {
+    let p = Project::new();
+    let fc = fake(&p);
+    fc.seed_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: default}\nspec: {containers: [{name: main, image: busybox, command: [sh, -c, 'head -c 20000000 /dev/zero | tr \"\\\\0\" x; echo; echo end-of-log; sleep 300']}]}\n",
+    )
+    .unwrap();
+    p.file(
+        "t.rhai",
+        r#"wait_for("pod", "big", #{condition: "Ready", timeout: 20});
+        let r = exec("big", "head -c 20000000 /dev/zero | tr '\\0' y; echo; echo end-of-exec");
+        print(`exec=${r.stdout.len()} ${r.stdout.contains("end-of-exec")}`);
+        wait_until(30, 0.2, || logs("big", #{tail: 1}).contains("end-of-log"));
+        let l = logs("big");
+        print(`logs=${l.len()} ${l.contains("end-of-log")}`);"#,
+    );
+    let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    let limit = 16 << 20;
+    let kept = |what: &str| -> usize {
+        let l = o
+            .lines()
+            .find(|l| l.starts_with(what))
+            .unwrap_or_else(|| panic!("{o}"));
+        assert!(l.ends_with(" true"), "the tail is kept: {l}");
+        l[what.len() + 1..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(kept("exec") <= limit, "{o}");
+    assert!(kept("logs") <= limit, "{o}");
+    assert!(
+        e.contains("exec in pod 'default/big': stdout: output was"),
+        "{e}"
+    );
+    assert!(e.contains("logs of pod 'default/big': output was"), "{e}");
+    let dir = p.path().join("artifacts/latest/output");
+    let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(size("exec-big-stdout.log"), 20_000_000 + 1 + 12, "{e}");
+    assert_eq!(size("logs-big.log"), 20_000_000 + 1 + 11, "{e}");
+}

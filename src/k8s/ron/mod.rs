@@ -485,7 +485,7 @@ async fn stream_logs(
                 let _ = tx.send(c);
             }
         };
-        let r = crate::k8s::logs::follow_into(&client, &path, &mut sink).await;
+        let r = crate::k8s::logs::follow_into(&client, &path, None, &mut sink).await;
         match r {
             // not created or started yet ("ContainerCreating", "waiting to start")
             Err(e) if e.code() == Some(400) => {}
