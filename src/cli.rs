@@ -80,7 +80,7 @@ pub enum Command {
         /// Show what would be deleted
         #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
         dry_run: bool,
-        /// Only objects created longer ago than this (e.g. 2h, 30m): leaves live runs alone
+        /// Only runs that started longer ago than this (e.g. 2h, 30m), whole; a run still alive on this machine is always left alone
         #[arg(long, value_name = "DURATION")]
         older_than: Option<String>,
     },

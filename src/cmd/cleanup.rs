@@ -1,7 +1,9 @@
 //! `scaffold cleanup`: what scaffold created by itself, by label, in every
 //! kind: the runs and their ages first, then the objects, then deleted
-//! (namespaces last). `--older-than` leaves runs that are still going on
-//! alone; `--run` picks one run.
+//! (namespaces last). A run is kept or deleted whole: `--older-than` goes
+//! by when the run started (its label), and a run whose process is still
+//! alive on this machine is always left alone; `--run` picks one run. A
+//! delete that fails is reported and the rest go on (exit 1 at the end).
 
 use crate::exit::{fail, ExitCode};
 use crate::k8s::discovery::Discovery;
@@ -20,23 +22,50 @@ fn age(d: Option<Duration>) -> String {
     }
 }
 
-fn show_runs(found: &[Found]) {
-    let runs = labelled::by_run(found);
+fn show_runs(runs: &std::collections::BTreeMap<String, labelled::Run>) {
     if runs.is_empty() {
         return;
     }
     ui::err(format!("{} run(s):", runs.len()));
-    for (run, (n, oldest)) in runs {
-        let run = if run.is_empty() {
+    for (id, r) in runs {
+        let id = if id.is_empty() {
             "(no run id)".to_string()
         } else {
-            run
+            id.clone()
+        };
+        let since = match r.started {
+            Some(_) => "started",
+            None => "oldest object",
         };
         ui::err(format!(
-            "  {run:<12} {n:>4} object(s), oldest {} old",
-            age(oldest)
+            "  {id:<12} {:>4} object(s), {since} {} ago",
+            r.objects,
+            age(r.age())
         ));
     }
+}
+
+/// The runs to leave alone: alive on this machine, or (with `min`) not
+/// that old; each said.
+fn spared(
+    runs: &std::collections::BTreeMap<String, labelled::Run>,
+    min: Option<Duration>,
+) -> std::collections::BTreeSet<String> {
+    let mut keep = std::collections::BTreeSet::new();
+    for (id, r) in runs {
+        if r.alive_here() {
+            ui::warn(&format!(
+                "run {id} is still running on this machine (pid {}): left alone; stop it and it deletes what it made",
+                r.pid.unwrap_or(0)
+            ));
+            keep.insert(id.clone());
+        } else if let Some(min) = min {
+            if r.age().is_none_or(|a| a < min) {
+                keep.insert(id.clone());
+            }
+        }
+    }
+    keep
 }
 
 pub fn cleanup(
@@ -55,39 +84,48 @@ pub fn cleanup(
         let disc = Discovery::run(&c.client)
             .await
             .map_err(|e| format!("discovery: {e}"))?;
-        let mut found = labelled::find(&c.client, &disc, run)
+        let mut found: Vec<Found> = labelled::find(&c.client, &disc, run)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(min) = min_age {
-            found.retain(|f| f.age.is_some_and(|a| a >= min));
-        }
-        show_runs(&found);
+        let keep = spared(&labelled::by_run(&found), min_age);
+        found.retain(|f| !keep.contains(&f.run_id));
+        show_runs(&labelled::by_run(&found));
         // namespaces last: deleting one deletes what is in it
         found.sort_by_key(|f| f.resource.kind == "Namespace");
-        let mut n = 0;
+        let (mut deleted, mut failed) = (0, 0);
         for f in &found {
             let line = format!("{} (run {}, {} old)", f.describe(), f.run_id, age(f.age));
             if dry_run {
                 ui::out(format!("would delete {line}"));
                 continue;
             }
-            labelled::delete(&c.client, f)
-                .await
-                .map_err(|e| format!("cannot delete {}: {e}", f.describe()))?;
-            ui::out(format!("deleted {line}"));
-            n += 1;
+            match labelled::delete(&c.client, f).await {
+                Ok(()) => {
+                    ui::out(format!("deleted {line}"));
+                    deleted += 1;
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    ui::err(format!("error: cannot delete {}: {e}", f.describe()));
+                    failed += 1;
+                }
+            }
         }
-        Ok::<_, String>((found.len(), n))
+        Ok::<_, String>((found.len(), deleted, failed))
     });
     match r {
-        Ok((found, _)) if dry_run => {
+        Ok((found, _, _)) if dry_run => {
             ui::err(format!("{found} object(s) would be deleted"));
             ExitCode::OK
         }
-        Ok((_, n)) => {
+        Ok((_, n, 0)) => {
             ui::err(format!("{n} object(s) deleted"));
             ExitCode::OK
         }
+        Ok((_, n, failed)) => fail(
+            ExitCode::ERROR,
+            format!("cleanup: {n} object(s) deleted, {failed} could not be (see above)"),
+        ),
         Err(e) => fail(ExitCode::ERROR, format!("cleanup: {e}")),
     }
 }

@@ -54,6 +54,7 @@ impl Run {
             settings.params.clone(),
             settings.args.clone(),
         );
+        crate::k8s::labels::stamp_run();
         Run {
             rt,
             interrupt,

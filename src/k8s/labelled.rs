@@ -5,8 +5,8 @@
 
 use super::discovery::{Discovery, Resource};
 use super::http::{self, K8sError};
+use super::labels::{MANAGED_BY, RUN_HOST, RUN_ID, RUN_PID, RUN_STARTED};
 use super::objects::{self, Propagation};
-use super::ron::{MANAGED_BY, RUN_ID};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +20,11 @@ pub struct Found {
     pub run_id: String,
     /// how long ago it was created (None: the server did not say)
     pub age: Option<Duration>,
+    /// how long ago its run started (None: made before runs said so)
+    pub run_age: Option<Duration>,
+    /// the machine and process of its run
+    pub host: String,
+    pub pid: Option<u32>,
 }
 
 impl Found {
@@ -65,6 +70,12 @@ fn found(r: &Resource, o: &Value) -> Found {
         name: s(&md["name"]),
         run_id: s(&md["labels"][RUN_ID]),
         age: md["creationTimestamp"].as_str().and_then(age_of),
+        run_age: md["labels"][RUN_STARTED]
+            .as_str()
+            .and_then(|t| t.parse::<f64>().ok())
+            .map(|t| Duration::from_secs((super::podlatency::now() - t).max(0.0) as u64)),
+        host: s(&md["labels"][RUN_HOST]),
+        pid: md["labels"][RUN_PID].as_str().and_then(|p| p.parse().ok()),
     }
 }
 
@@ -105,16 +116,48 @@ pub async fn find(
     Ok(out)
 }
 
-/// Per run: how many objects and the oldest one's age.
-pub fn by_run(found: &[Found]) -> BTreeMap<String, (usize, Option<Duration>)> {
-    let mut m: BTreeMap<String, (usize, Option<Duration>)> = BTreeMap::new();
+/// One run's objects, as found.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub objects: usize,
+    /// the oldest object's age
+    pub oldest: Option<Duration>,
+    /// how long ago the run started, as its labels say
+    pub started: Option<Duration>,
+    pub host: String,
+    pub pid: Option<u32>,
+}
+
+impl Run {
+    /// The run's age: since it started, or (for objects made before runs
+    /// said when they started) since its oldest object was made.
+    pub fn age(&self) -> Option<Duration> {
+        self.started.or(self.oldest)
+    }
+
+    /// Its process is alive on this machine (a scaffold still running).
+    pub fn alive_here(&self) -> bool {
+        let Some(pid) = self.pid else { return false };
+        !self.host.is_empty()
+            && self.host == super::labels::this_host()
+            && crate::signals::alive(pid)
+            && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim().starts_with("scaffold"))
+    }
+}
+
+/// Per run id: its objects' count, ages, machine and process.
+pub fn by_run(found: &[Found]) -> BTreeMap<String, Run> {
+    let mut m: BTreeMap<String, Run> = BTreeMap::new();
     for f in found {
         let e = m.entry(f.run_id.clone()).or_default();
-        e.0 += 1;
-        e.1 = match (e.1, f.age) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        e.objects += 1;
+        e.oldest = e.oldest.max(f.age);
+        e.started = e.started.max(f.run_age);
+        if e.pid.is_none() && f.pid.is_some() {
+            e.pid = f.pid;
+            e.host = f.host.clone();
+        }
     }
     m
 }

@@ -1048,3 +1048,98 @@ fn exec_and_logs_outputs_are_bounded_and_kept_whole() {
     assert_eq!(size("exec-big-stdout.log"), 20_000_000 + 1 + 12, "{e}");
     assert_eq!(size("logs-big.log"), 20_000_000 + 1 + 11, "{e}");
 }
+
+/// This machine's name as scaffold labels it.
+fn this_host() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    raw.trim().to_string()
+}
+
+/// 27.17: `cleanup --older-than` goes by the run's start (its label), not
+/// each object's age; a run alive on this machine is left alone whatever
+/// its age; a delete that fails is reported and the rest go on.
+#[test]
+fn cleanup_goes_by_run_start_spares_live_runs_and_goes_on() {
+    let p = Project::new();
+    let fc = fake(&p);
+    // a run that is alive here (a script waiting), and says it started 2 h ago
+    let go = p.path().join("go");
+    p.file(
+        "live.rhai",
+        &format!(
+            r#"sh("while [ ! -f {} ]; do sleep 0.05; done");"#,
+            go.display()
+        ),
+    );
+    let mut live = p
+        .std_cmd()
+        .args(["script", "live.rhai"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let labels = |run: &str, started: u64, pid: u32| {
+        serde_json::json!({"app.kubernetes.io/managed-by": "scaffold", "scaffold.run/id": run,
+            "scaffold.run/started": started.to_string(), "scaffold.run/host": this_host(),
+            "scaffold.run/pid": pid.to_string()})
+    };
+    let cm = |name: &str, l: Value| {
+        fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default", "labels": l}}))
+            .unwrap();
+    };
+    cm("live-a", labels("rlive", now - 7200, live.id()));
+    // a dead run that started 2 h ago (its objects made just now)
+    cm("old-a", labels("rold", now - 7200, 999_999));
+    cm("old-b", labels("rold", now - 7200, 999_999));
+    // a dead run that started a minute ago
+    cm("new-a", labels("rnew", now - 60, 999_999));
+    let out = p
+        .cmd()
+        .args(["cleanup", "--older-than", "1h"])
+        .output()
+        .unwrap();
+    let (o, e) = output(&out);
+    assert!(out.status.success(), "{o}{e}");
+    assert!(
+        e.contains(&format!(
+            "run rlive is still running on this machine (pid {})",
+            live.id()
+        )),
+        "{e}"
+    );
+    assert!(
+        o.contains("deleted configmaps default/old-a")
+            && o.contains("deleted configmaps default/old-b"),
+        "{o}"
+    );
+    let left: Vec<String> = fc
+        .list("v1", "ConfigMap")
+        .iter()
+        .filter(|c| c["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "scaffold")
+        .map(|c| c["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["live-a", "new-a"], "{o}{e}");
+    // even without --older-than the live run stays
+    fc.faults().deny_verbs(&["delete"]);
+    cm("new-b", labels("rnew", now - 60, 999_999));
+    let out = p.cmd().args(["cleanup"]).output().unwrap();
+    let (o, e) = output(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}{e}");
+    // every delete was tried and reported, not only the first
+    assert_eq!(
+        e.matches("error: cannot delete configmaps default/new-")
+            .count(),
+        2,
+        "{e}"
+    );
+    assert!(!e.contains("live-a"), "{e}");
+    assert!(e.contains("0 object(s) deleted, 2 could not be"), "{e}");
+    fc.faults().deny_verbs(&[]);
+    std::fs::write(&go, "").unwrap();
+    exits_within(&mut live, 30, "the live run");
+}

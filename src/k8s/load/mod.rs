@@ -7,7 +7,7 @@
 
 use super::discovery::Resource;
 use super::http;
-use super::labels::{MANAGED_BY, RUN_ID};
+use super::labels::RUN_ID;
 use super::ratelimit::RateLimit;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -69,9 +69,11 @@ pub struct Load {
     pub deleted: std::sync::atomic::AtomicBool,
 }
 
-/// The labels of every object of a load.
+/// The labels of every object of a load: the run's, and the load's id.
 pub fn labels(run_id: &str, load_id: &str) -> Value {
-    json!({MANAGED_BY: "scaffold", RUN_ID: run_id, LOAD_ID: load_id})
+    let mut l = super::labels::labels(run_id);
+    l[LOAD_ID] = json!(load_id);
+    l
 }
 
 impl Load {
