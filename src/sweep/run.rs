@@ -243,15 +243,13 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     if let Err(e) = check_parallel(a) {
         return usage(e);
     }
-    let (file, dir) = match &a.resume {
-        Some(dir) => match resumed(a, dir, &parsed.secrets) {
-            Ok(f) => (f, dir.clone()),
-            Err(e) => return usage(e),
-        },
-        None => match new_sweep(a, &parsed) {
-            Ok(x) => x,
-            Err(e) => return usage(e),
-        },
+    let resumed_or_new = match &a.resume {
+        Some(dir) => resumed(a, dir, &parsed.secrets).map(|f| (f, dir.clone())),
+        None => new_sweep(a, &parsed),
+    };
+    let (file, dir) = match resumed_or_new {
+        Ok(x) => x,
+        Err(e) => return usage(e),
     };
     if let Err(e) = file.write(&dir) {
         return fail(ExitCode::ERROR, e);
@@ -559,39 +557,11 @@ async fn run_one(
     let f = state.file.lock().unwrap().clone();
     let mut c = command(launch, script, &f, r, ctx);
     // removed by the run when it reads it, else when this ends
-    let _secrets = match launch.secrets.is_empty() {
-        true => None,
-        false => match crate::secrets::handoff(&launch.secrets) {
-            Ok(p) => {
-                c.env(crate::secrets::SECRETS_FILE, &*p);
-                Some(p)
-            }
-            Err(e) => {
-                crate::ui::err(format!(
-                    "error: cannot hand the secrets to run {}: {e}",
-                    r.index
-                ));
-                return ("failed", None);
-            }
-        },
+    let Ok(_secrets) = hand_secrets(launch, &mut c, r) else {
+        return ("failed", None);
     };
-    if launch.parallel > 1 {
-        // side by side, the runs' output would interleave: each to its file
-        let dir = launch.dir.join(&r.dir);
-        let log = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::File::create(dir.join("output.log")));
-        match log.and_then(|l| Ok((l.try_clone()?, l))) {
-            Ok((o, e)) => {
-                c.stdout(o).stderr(e);
-            }
-            Err(e) => {
-                crate::ui::err(format!(
-                    "error: cannot write {}/output.log: {e}",
-                    dir.display()
-                ));
-                return ("failed", None);
-            }
-        }
+    if launch.parallel > 1 && own_log(launch, &mut c, r).is_err() {
+        return ("failed", None);
     }
     let mut child = match c.spawn() {
         Ok(ch) => ch,
@@ -602,31 +572,8 @@ async fn run_one(
     };
     let pid = child.id().unwrap_or(0);
     state.running.lock().unwrap().push(pid);
-    {
-        // recorded, so --resume after a crash of the sweep never starts it twice
-        let mut f = state.file.lock().unwrap();
-        if let Some(e) = f.runs.iter_mut().find(|x| x.index == r.index) {
-            e.pid = Some(pid);
-            e.pgid = (!launch.breakpoints).then_some(pid);
-        }
-        save(state, &f, &launch.dir);
-    }
-    let mut timed_out = false;
-    let status = match launch.timeout {
-        None => child.wait().await,
-        Some(t) => match tokio::time::timeout(t, child.wait()).await {
-            Ok(s) => s,
-            Err(_) => {
-                timed_out = true;
-                crate::ui::err(format!(
-                    "run {} took longer than --run-timeout ({} s): interrupting it (it cleans up)",
-                    r.index,
-                    t.as_secs_f64()
-                ));
-                stop(&mut child, pid).await
-            }
-        },
-    };
+    record_pid(state, launch, r, pid);
+    let (status, timed_out) = wait_run(&mut child, launch, r, pid).await;
     state.running.lock().unwrap().retain(|p| *p != pid);
     let code = status.ok().and_then(|s| {
         use std::os::unix::process::ExitStatusExt;
@@ -642,6 +589,87 @@ async fn run_one(
         "failed"
     };
     (status, code)
+}
+
+/// The secrets to the run through a 0600 file it reads and removes (the
+/// guard removes it otherwise); an error is said.
+fn hand_secrets(
+    launch: &Launch,
+    c: &mut tokio::process::Command,
+    r: &RunEntry,
+) -> Result<Option<tempfile::TempPath>, ()> {
+    if launch.secrets.is_empty() {
+        return Ok(None);
+    }
+    match crate::secrets::handoff(&launch.secrets) {
+        Ok(p) => {
+            c.env(crate::secrets::SECRETS_FILE, &*p);
+            Ok(Some(p))
+        }
+        Err(e) => {
+            crate::ui::err(format!(
+                "error: cannot hand the secrets to run {}: {e}",
+                r.index
+            ));
+            Err(())
+        }
+    }
+}
+
+/// Side by side, the runs' output would interleave: each to its own
+/// `output.log`; an error is said.
+fn own_log(launch: &Launch, c: &mut tokio::process::Command, r: &RunEntry) -> Result<(), ()> {
+    let dir = launch.dir.join(&r.dir);
+    let log =
+        std::fs::create_dir_all(&dir).and_then(|_| std::fs::File::create(dir.join("output.log")));
+    match log.and_then(|l| Ok((l.try_clone()?, l))) {
+        Ok((o, e)) => {
+            c.stdout(o).stderr(e);
+            Ok(())
+        }
+        Err(e) => {
+            crate::ui::err(format!(
+                "error: cannot write {}/output.log: {e}",
+                dir.display()
+            ));
+            Err(())
+        }
+    }
+}
+
+/// Record the run's process in sweep.json, so `--resume` after a crash of
+/// the sweep never starts it twice.
+fn record_pid(state: &State, launch: &Launch, r: &RunEntry, pid: u32) {
+    let mut f = state.file.lock().unwrap();
+    if let Some(e) = f.runs.iter_mut().find(|x| x.index == r.index) {
+        e.pid = Some(pid);
+        e.pgid = (!launch.breakpoints).then_some(pid);
+    }
+    save(state, &f, &launch.dir);
+}
+
+/// Wait for the run, interrupting it after `--run-timeout`: its exit, and
+/// whether it timed out.
+async fn wait_run(
+    child: &mut tokio::process::Child,
+    launch: &Launch,
+    r: &RunEntry,
+    pid: u32,
+) -> (std::io::Result<std::process::ExitStatus>, bool) {
+    let Some(t) = launch.timeout else {
+        return (child.wait().await, false);
+    };
+    match tokio::time::timeout(t, child.wait()).await {
+        Ok(s) => (s, false),
+        Err(_) => {
+            crate::ui::err(format!(
+                "run {} took longer than --run-timeout ({} s): interrupting it (it cleans up)",
+                r.index,
+                t.as_secs_f64()
+            ));
+            (stop(child, pid).await, true)
+        }
+    }
 }
 
 /// Ctrl-C to a run, time to clean up, a second Ctrl-C, then SIGKILL to its
