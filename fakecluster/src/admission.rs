@@ -53,7 +53,21 @@ pub fn admit(sh: &Shared, kind: &Kind, ns: &str, mut obj: Value) -> Result<Value
             defaults(&mut obj["spec"], &[("replicas", json!(1))]);
             template(&mut obj["spec"]["template"]);
         }
-        ("apps", "DaemonSet") => template(&mut obj["spec"]["template"]),
+        ("apps", "DaemonSet") => {
+            // apps/v1 SetDefaults_DaemonSet (what `kubectl rollout status`
+            // needs to see: it refuses any other strategy)
+            defaults(
+                &mut obj["spec"],
+                &[
+                    ("revisionHistoryLimit", json!(10)),
+                    (
+                        "updateStrategy",
+                        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+                    ),
+                ],
+            );
+            template(&mut obj["spec"]["template"]);
+        }
         ("batch", "Job") => job(sh, &mut obj),
         _ => {}
     }

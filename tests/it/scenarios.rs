@@ -17,6 +17,63 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The cilium CLI (cilium-cli v0.19.0). `status` prints the summary and
+/// exits 0 once Cilium is installed, whatever its agents report; its
+/// `--verbose` adds error detail only and never a KubeProxyReplacement
+/// line (cilium-cli `status/status.go`, `status/k8s.go`). `install` and
+/// `upgrade` render the chart: the `cilium-config` ConfigMap from the
+/// `--set` values, and the agent DaemonSet (`k8s-app=cilium`, container
+/// `cilium-agent`) whose pods roll when the config changes.
+/// `connectivity test` creates `cilium-test-1` labelled
+/// `app.kubernetes.io/name=cilium-cli` and leaves it behind (cilium-cli
+/// `connectivity/check/deployment.go`); a failing run prints the test
+/// report (`Test [NAME]:` per failed test) and exits 1.
+const CILIUM: &str = r#"case "$*" in
+  "status") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
+  "status --wait") [ -e @INST@ ] || { echo 'Error: Unable to determine status: timeout while waiting for status to become successful: context deadline exceeded' >&2; exit 1; }
+    kubectl -n kube-system rollout status ds/cilium --timeout=60s >/dev/null || exit 1; echo 'Cilium:             OK';;
+  "status --verbose") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
+  install*|upgrade*) kpr=false; acc=disabled; lbm=snat; rm=tunnel
+    for a in "$@"; do case "$a" in kubeProxyReplacement=true) kpr=true;; loadBalancer.acceleration=native) acc=native;; loadBalancer.mode=dsr) lbm=dsr;; routingMode=native) rm=native;; esac; done
+    kubectl -n kube-system create configmap cilium-config --from-literal=kube-proxy-replacement=$kpr --from-literal=bpf-lb-acceleration=$acc --from-literal=bpf-lb-mode=$lbm --from-literal=routing-mode=$rm --dry-run=client -o yaml | kubectl apply -f - >/dev/null || exit 1
+    echo "kpr=$kpr" > @STATE@
+    cat <<YAML | kubectl apply -f - >/dev/null || exit 1
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: cilium, namespace: kube-system, labels: {k8s-app: cilium}}
+spec:
+  selector: {matchLabels: {k8s-app: cilium}}
+  template:
+    metadata: {labels: {k8s-app: cilium}, annotations: {cilium.io/config: "$kpr-$acc-$lbm-$rm"}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: cilium-agent, image: "quay.io/cilium/cilium:v1.18.14", command: [sleep, "3600"]}]
+YAML
+    touch @INST@; echo 'ℹ️  Using Cilium version 1.18.14'; echo '🔮 Auto-detected cluster name: minikube';;
+  "connectivity test") kubectl create namespace cilium-test-1 --dry-run=client -o yaml | kubectl label --local -f - app.kubernetes.io/name=cilium-cli -o yaml | kubectl apply -f - >/dev/null
+    echo '✨ [minikube] Creating namespace cilium-test-1 for connectivity check...'
+    if [ -e @CTFAIL@ ]; then echo '📋 Test Report [cilium-test-1]'; echo '❌ 2/60 tests failed (3/615 actions), 40 tests skipped, 1 scenarios skipped:'; echo 'Test [no-policies]:'; echo '  ❌ no-policies/pod-to-world/http-to-one.one.one.one-0: cilium-test-1/client-645b68dcf7-w7kcn (10.0.1.5) -> one.one.one.one-http (one.one.one.one:80)'; echo 'Test [to-fqdns]:'; echo '  ❌ to-fqdns/pod-to-world/http-to-one.one.one.one-0'; echo 'connectivity test failed: 2 tests failed' >&2; exit 1; fi
+    echo '📋 Test Report [cilium-test-1]'; echo '✅ [cilium-test-1] All 42 tests (300 actions) successful, 18 tests skipped, 1 scenarios skipped.';;
+esac
+"#;
+
+/// The agent's own CLI in its container (cilium v1.17 `cilium-dbg
+/// status`, `pkg/client/client.go` FormatStatusResponse): the only place
+/// that prints `KubeProxyReplacement:`, True with its devices when the
+/// agent replaces kube-proxy, else False (`<state>-agent-stale` makes
+/// the agents report False whatever the configuration says).
+const CILIUM_DBG: &str = r#"case "$*" in
+  "status"*) . @STATE@ 2>/dev/null
+    # an agent that did not pick up the new configuration
+    [ -e @STATE@-agent-stale ] && kpr=false
+    echo 'KVStore:                 Disabled'
+    echo 'Kubernetes:              Ok   1.32 (v1.32.0) [linux/amd64]'
+    if [ "$kpr" = true ]; then echo 'KubeProxyReplacement:    True   [eth0    192.168.39.10 fe80::5054:ff:fe12:3456 (Direct Routing)]'; else echo 'KubeProxyReplacement:    False'; fi
+    echo 'Cilium:                  Ok   1.18.14 (v1.18.14-d0c1c7c2)';;
+  *) echo "Error: unknown command \"$1\" for \"cilium-dbg\"" >&2; exit 1;;
+esac
+"#;
+
 /// Stub executables in `<project>/bin`; each appends "NAME ARGS" to
 /// `<project>/calls.log`. A file `<project>/fail-NAME` makes NAME exit 1.
 /// With `iperf3`, the real program is linked in beside them.
@@ -64,12 +121,14 @@ esac
         ),
         (
             "cilium",
-            format!(
-                // like the chart: install and upgrade write the cilium-config
-                // ConfigMap from the --set values; status reads it
-                "case \"$*\" in\n  \"status\") [ -e {inst} ] || exit 1; echo '    /¯¯\\'; echo 'Cilium: OK';;\n  \"status --wait\") echo 'Cilium: OK';;\n  \"status --verbose\") if kubectl -n kube-system get configmap cilium-config -o jsonpath='{{.data.kube-proxy-replacement}}' | grep -q true; then echo 'KubeProxyReplacement:   True   [eth0 192.168.39.10 (Direct Routing)]'; else echo 'KubeProxyReplacement:   False'; fi;;\n  install*|upgrade*) kpr=false; acc=disabled; lbm=snat; rm=tunnel\n    for a in \"$@\"; do case \"$a\" in kubeProxyReplacement=true) kpr=true;; loadBalancer.acceleration=native) acc=native;; loadBalancer.mode=dsr) lbm=dsr;; routingMode=native) rm=native;; esac; done\n    kubectl -n kube-system create configmap cilium-config --from-literal=kube-proxy-replacement=$kpr --from-literal=bpf-lb-acceleration=$acc --from-literal=bpf-lb-mode=$lbm --from-literal=routing-mode=$rm --dry-run=client -o yaml | kubectl apply -f - >/dev/null || exit 1\n    touch {inst}; echo 'ℹ️  Using Cilium version 1.16.5'; echo '🔮 Auto-detected cluster name: minikube';;\n  \"connectivity test\") echo '✅ All 42 tests (300 actions) successful';;\nesac\n",
-                inst = p.path().join("cilium-installed").display()
-            ),
+            CILIUM
+                .replace("@INST@", &p.path().join("cilium-installed").display().to_string())
+                .replace("@STATE@", &p.path().join("cilium-state").display().to_string())
+                .replace("@CTFAIL@", &p.path().join("ct-fail").display().to_string()),
+        ),
+        (
+            "cilium-dbg",
+            CILIUM_DBG.replace("@STATE@", &p.path().join("cilium-state").display().to_string()),
         ),
         (
             "kind",
@@ -102,6 +161,8 @@ fn cluster(bin: &Path) -> FakeCluster {
 fn cluster_of(nodes: usize, bin: &Path) -> FakeCluster {
     let mut runnable = Options::default().runnable;
     runnable.push("quay.io/cilium/network-perf".into());
+    // the agent's container: `cilium-dbg` runs in it (kubectl exec)
+    runnable.push("quay.io/cilium/cilium".into());
     FakeCluster::start(Options {
         nodes,
         runnable,
@@ -645,11 +706,24 @@ fn xdp_end_to_end() {
             .unwrap_or_else(|| panic!("no call '{prefix}' in {c:#?}"))
     };
     assert!(c[pos("minikube start")].contains("--driver=kvm2 --nodes=3"));
+    // 28.3: a Kubernetes pinned to one Cilium documents as tested
+    assert!(c[pos("minikube start")].contains("--kubernetes-version=v1.33.4"));
     assert!(pos("minikube start") < pos("virsh -c qemu:///system dumpxml kind-worker"));
     assert!(pos("virsh -c qemu:///system define") < pos("minikube stop"));
-    assert!(c
+    // 28 (next in line): rp_filter off per interface and after a reboot
+    let rp = c
         .iter()
-        .any(|l| l.contains("sysctl -w net.ipv4.conf.all.rp_filter=0")));
+        .filter(|l| l.contains("rp_filter"))
+        .collect::<Vec<_>>();
+    assert_eq!(rp.len(), 3, "{rp:?}");
+    for l in rp {
+        assert!(
+            l.contains("/etc/sysctl.d/99-scaffold-rp-filter.conf")
+                && l.contains("net.ipv4.conf.*.rp_filter = 0")
+                && l.contains("/proc/sys/net/ipv4/conf/*/rp_filter"),
+            "{l}"
+        );
+    }
     // kube-proxy saved and removed, its rules dropped on every node, before Cilium
     assert!(fc
         .get("apps/v1", "DaemonSet", "kube-system", "kube-proxy")
@@ -663,7 +737,7 @@ fn xdp_end_to_end() {
     assert!(pos("iptables-restore") < pos("cilium install"));
     let install = &c[pos("cilium install")];
     for v in [
-        "--version 1.16.5",
+        "--version 1.18.14",
         "kubeProxyReplacement=true",
         "routingMode=native",
         "ipv4NativeRoutingCIDR=",
@@ -675,6 +749,18 @@ fn xdp_end_to_end() {
         assert!(install.contains(v), "{v} missing: {install}");
     }
     assert!(pos("cilium connectivity test") > pos("cilium install"));
+    // 28.1: kube-proxy replacement asked of every agent (cilium-dbg in its
+    // container, one per node), not of cilium-cli, which never says
+    assert_eq!(
+        c.iter()
+            .filter(|l| l.starts_with("cilium-dbg status"))
+            .count(),
+        4,
+        "{c:#?}"
+    );
+    assert!(!c.iter().any(|l| l.starts_with("cilium status --verbose")));
+    // 28.4: the connectivity test's namespace (cilium-test-1) is gone
+    assert!(fc.get("v1", "Namespace", "", "cilium-test-1").is_none());
     // the objects of the scenario
     let svc = fc
         .get("v1", "Service", "default", "pod2pod-server")
@@ -784,5 +870,57 @@ fn xdp_end_to_end() {
     assert!(
         s.contains("mode=xdp") && s.contains("mode=kpr") && s.contains("error"),
         "{s}"
+    );
+}
+
+/// 28.1 and 28.4: an agent that does not replace kube-proxy fails kpr and
+/// xdp (asked of the agent, as only `cilium-dbg status` says); a failing
+/// connectivity test names its failed tests and still leaves no test
+/// namespace behind.
+#[test]
+fn xdp_kpr_is_asked_of_the_agents_and_a_failed_connectivity_test_names_its_tests() {
+    let p = Project::new();
+    let fc = cluster_of(4, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
+    let run = |mode: &str| {
+        p.cmd()
+            .args(["script"])
+            .arg(repo().join("scenarios/xdp/main.rhai"))
+            .args(["--set", &format!("mode={mode}"), "--set", "duration=1"])
+            .args(["--set", "monitoring_node=kind-worker"])
+            .args(["--set", "server_node=kind-worker2"])
+            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", path_with(&bin))
+            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+    std::fs::write(p.path().join("ct-fail"), "").unwrap();
+    let out = run("kpr");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("cilium: the connectivity test failed (2 failed: no-policies, to-fqdns)"),
+        "{e}"
+    );
+    assert!(
+        fc.get("v1", "Namespace", "", "cilium-test-1").is_none(),
+        "left behind"
+    );
+    std::fs::remove_file(p.path().join("ct-fail")).unwrap();
+    // the configuration says kpr, the agents do not: the run stops there
+    std::fs::write(p.path().join("cilium-state-agent-stale"), "").unwrap();
+    let out = run("kpr");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("cilium: kube-proxy replacement is not on in agent cilium-")
+            && e.contains("KubeProxyReplacement:    False"),
+        "{e}"
     );
 }
