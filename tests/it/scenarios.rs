@@ -74,6 +74,53 @@ const CILIUM_DBG: &str = r#"case "$*" in
 esac
 "#;
 
+/// `ip neigh show IP` after a ping, as on a host beside the cluster: a
+/// node's InternalIP answers from that node's MAC; a LoadBalancer IP from
+/// the MAC of the node MetalLB's layer2 speaker elects for it (MetalLB
+/// v0.14.9 `speaker/layer2_controller.go` ShouldAnnounce: the nodes with a
+/// speaker, minus those labelled
+/// `node.kubernetes.io/exclude-from-external-load-balancers` or with
+/// NetworkUnavailable, that an L2Advertisement's `nodeSelectors` select,
+/// sorted by sha256(node + "#" + ip); the first wins); anything else has
+/// no entry (prints nothing).
+const IP: &str = r#"[ "$1 $2" = "neigh show" ] || exit 0
+exec python3 - "$3" <<'PY'
+import hashlib, json, subprocess, sys
+ip = sys.argv[1]
+def kube(*a):
+    out = subprocess.run(["kubectl", *a, "-o", "json"], capture_output=True, text=True).stdout
+    return json.loads(out or "{}").get("items", [])
+def mac(node):
+    h = hashlib.sha256(node.encode()).hexdigest()
+    return "52:54:00:%s:%s:%s" % (h[0:2], h[2:4], h[4:6])
+def say(node):
+    print(f"{ip} dev virbr1 lladdr {mac(node)} REACHABLE")
+nodes = kube("get", "nodes")
+for n in nodes:
+    if any(a.get("address") == ip for a in n["status"].get("addresses", [])):
+        say(n["metadata"]["name"])
+        sys.exit(0)
+lb = [s for s in kube("get", "services", "-A")
+      if any(i.get("ip") == ip for i in (s["status"].get("loadBalancer", {}).get("ingress") or []))]
+if not lb:
+    sys.exit(0)
+advs = kube("get", "l2advertisements.metallb.io", "-n", "metallb-system")
+def selects(adv, labels):
+    sels = adv.get("spec", {}).get("nodeSelectors") or []
+    return not sels or any(all(labels.get(k) == v for k, v in (s.get("matchLabels") or {}).items()) for s in sels)
+def usable(n):
+    labels = n["metadata"].get("labels") or {}
+    down = any(c.get("type") == "NetworkUnavailable" and c.get("status") == "True"
+               for c in n["status"].get("conditions", []))
+    return (not down and "node.kubernetes.io/exclude-from-external-load-balancers" not in labels
+            and any(selects(a, labels) for a in advs))
+eligible = sorted((n["metadata"]["name"] for n in nodes if usable(n)),
+                  key=lambda node: hashlib.sha256(f"{node}#{ip}".encode()).digest())
+if eligible:
+    say(eligible[0])
+PY
+"#;
+
 /// Stub executables in `<project>/bin`; each appends "NAME ARGS" to
 /// `<project>/calls.log`. A file `<project>/fail-NAME` makes NAME exit 1.
 /// With `iperf3`, the real program is linked in beside them.
@@ -107,8 +154,7 @@ esac
         ),
         ("netserver", "exec sleep 3600\n".into()),
         ("ping", "echo \"PING $4 ($4) 56(84) bytes of data.\"; echo \"64 bytes from $4: icmp_seq=1 ttl=64 time=0.3 ms\"\n".into()),
-        // the LB IP and the lb node answer from the same MAC
-        ("ip", "case \"$*\" in\n  neigh*) echo \"$3 dev virbr1 lladdr 52:54:00:12:34:56 REACHABLE\";;\nesac\n".into()),
+        ("ip", IP.into()),
         ("iptables-save", "echo '*nat'; echo ':KUBE-SERVICES - [0:0]'; echo '-A PREROUTING -j KUBE-SERVICES'; echo 'COMMIT'\n".into()),
         ("iptables-restore", "cat > /dev/null\n".into()),
         (
@@ -893,6 +939,7 @@ fn xdp_kpr_is_asked_of_the_agents_and_a_failed_connectivity_test_names_its_tests
             .args(["--set", "monitoring_node=kind-worker"])
             .args(["--set", "server_node=kind-worker2"])
             .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+            .args(["--artifacts", "art"])
             .env("KUBECONFIG", &kubeconfig)
             .env("PATH", path_with(&bin))
             .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
@@ -921,6 +968,141 @@ fn xdp_kpr_is_asked_of_the_agents_and_a_failed_connectivity_test_names_its_tests
     assert!(
         e.contains("cilium: kube-proxy replacement is not on in agent cilium-")
             && e.contains("KubeProxyReplacement:    False"),
+        "{e}"
+    );
+}
+
+/// 28.2: the LB IP is announced from the lb node only: the L2Advertisement
+/// selects it (and a `role.scaffolding/lb` label another node kept from an
+/// earlier run is removed); when MetalLB cannot announce from it the LB MAC
+/// check fails and says why. The `ip` stub elects the announcing node by
+/// MetalLB's own rule, checked here against sha256(node#ip).
+#[test]
+fn xdp_lb_ip_is_announced_from_the_lb_node_only() {
+    use sha2::Digest;
+    let p = Project::new();
+    let fc = cluster_of(4, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
+    let run = || {
+        p.cmd()
+            .args(["script"])
+            .arg(repo().join("scenarios/xdp/main.rhai"))
+            .args([
+                "--set",
+                "mode=kpr",
+                "--set",
+                "skip_ct=true",
+                "--set",
+                "duration=1",
+            ])
+            .args(["--set", "monitoring_node=kind-worker"])
+            .args(["--set", "server_node=kind-worker2"])
+            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+            .args(["--artifacts", "art"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", path_with(&bin))
+            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+    let label = |node: &str, key: &str, value: Option<&str>| {
+        fc.update("v1", "Node", "", node, |n| match value {
+            Some(v) => n["metadata"]["labels"][key] = serde_json::json!(v),
+            None => {
+                if let Some(m) = n["metadata"]["labels"].as_object_mut() {
+                    m.remove(key);
+                }
+            }
+        })
+        .unwrap();
+    };
+    // an earlier run's lb node still labelled
+    label("kind-worker2", "role.scaffolding/lb", Some("true"));
+    let out = run();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    assert!(
+        e.contains("LB IP ") && e.contains(" is on kind-worker3 ("),
+        "{e}"
+    );
+    let node = fc.get("v1", "Node", "", "kind-worker2").unwrap();
+    assert!(
+        node["metadata"]["labels"]["role.scaffolding/lb"].is_null(),
+        "{node}"
+    );
+    let l2 = fc
+        .get(
+            "metallb.io/v1beta1",
+            "L2Advertisement",
+            "metallb-system",
+            "scaffold-l2",
+        )
+        .unwrap();
+    assert_eq!(
+        l2["spec"]["nodeSelectors"],
+        serde_json::json!([{"matchLabels": {"role.scaffolding/lb": "true"}}])
+    );
+
+    // the stub's election without nodeSelectors: MetalLB's hash order
+    let lb_ip = p.results_in(&p.path().join("art"))["records"]["lb_ip"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fc.update(
+        "metallb.io/v1beta1",
+        "L2Advertisement",
+        "metallb-system",
+        "scaffold-l2",
+        |a| a["spec"] = serde_json::json!({"ipAddressPools": ["scaffold-pool"]}),
+    )
+    .unwrap();
+    label(
+        "kind-worker",
+        "node.kubernetes.io/exclude-from-external-load-balancers",
+        Some(""),
+    );
+    let mut eligible = ["kind-control-plane", "kind-worker2", "kind-worker3"];
+    eligible.sort_by_key(|n| sha2::Sha256::digest(format!("{n}#{lb_ip}").as_bytes()).to_vec());
+    let mac = |n: &str| {
+        let h = sha2::Sha256::digest(n.as_bytes());
+        format!("52:54:00:{:02x}:{:02x}:{:02x}", h[0], h[1], h[2])
+    };
+    let neigh = std::process::Command::new(bin.join("ip"))
+        .args(["neigh", "show", &lb_ip])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("PATH", path_with(&bin))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&neigh.stdout);
+    assert!(
+        shown.contains(&mac(eligible[0])),
+        "{shown} (winner {})",
+        eligible[0]
+    );
+
+    // MetalLB may not announce from the lb node: the check fails and says why
+    label(
+        "kind-worker",
+        "node.kubernetes.io/exclude-from-external-load-balancers",
+        None,
+    );
+    label(
+        "kind-worker3",
+        "node.kubernetes.io/exclude-from-external-load-balancers",
+        Some(""),
+    );
+    let out = run();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("MetalLB announces it from no node")
+            && e.contains(
+                "kind-worker3 labelled node.kubernetes.io/exclude-from-external-load-balancers"
+            ),
         "{e}"
     );
 }
