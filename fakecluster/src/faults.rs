@@ -14,6 +14,9 @@ pub struct Faults {
     lose_next_creates: AtomicU64,
     /// answer every POST with 429 (an API server shedding writes)
     throttle_creates: std::sync::atomic::AtomicBool,
+    /// a validating webhook that cannot be reached yet: (kind, webhook
+    /// name, service, until)
+    webhook_down: Mutex<Option<(String, String, String, std::time::Instant)>>,
     /// latency added to every response (ms)
     latency_ms: AtomicU64,
     /// answers held back after the work was done (ms)
@@ -46,6 +49,7 @@ impl Default for Faults {
             error_next: AtomicU64::new(0),
             lose_next_creates: AtomicU64::new(0),
             throttle_creates: Default::default(),
+            webhook_down: Mutex::new(None),
             latency_ms: AtomicU64::new(0),
             response_delay_ms: AtomicU64::new(0),
             readyz_failing: Mutex::new(None),
@@ -88,6 +92,43 @@ impl Faults {
     /// on, as an overloaded API server shedding writes; reads go through.
     pub fn throttle_creates(&self, on: bool) {
         self.throttle_creates.store(on, Ordering::SeqCst);
+    }
+    /// For `d` from now, writes (create, update, patch) of `kind` fail the
+    /// way the API server fails them while a validating webhook's service
+    /// has no ready endpoint yet (a freshly installed MetalLB): 500
+    /// InternalError "failed calling webhook ...: connect: connection
+    /// refused" (metallb#1540, #1597, #2486).
+    pub fn webhook_down_for(&self, kind: &str, webhook: &str, service: &str, d: Duration) {
+        *self.webhook_down.lock().unwrap() = Some((
+            kind.to_string(),
+            webhook.to_string(),
+            service.to_string(),
+            std::time::Instant::now() + d,
+        ));
+    }
+    pub(crate) fn webhook_refuses(
+        &self,
+        kind: &crate::kinds::Kind,
+        verb: &str,
+    ) -> Option<crate::errors::ApiError> {
+        let w = self.webhook_down.lock().unwrap();
+        let (k, hook, svc, until) = w.as_ref()?;
+        if *k != kind.kind
+            || !matches!(verb, "create" | "update" | "patch")
+            || std::time::Instant::now() >= *until
+        {
+            return None;
+        }
+        Some(crate::errors::ApiError::new(
+            500,
+            "InternalError",
+            format!(
+                "Internal error occurred: failed calling webhook \"{hook}\": failed to call webhook: Post \"https://{svc}:443/validate-{}-{}-{}?timeout=10s\": dial tcp 10.96.0.99:443: connect: connection refused",
+                kind.group.replace('.', "-"),
+                kind.version,
+                kind.kind.to_lowercase()
+            ),
+        ))
     }
     /// Whether this POST's answer is to be lost (counts it down).
     pub(crate) fn take_lost_create(&self) -> bool {

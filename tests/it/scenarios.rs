@@ -22,7 +22,11 @@ fn repo() -> PathBuf {
 /// `--verbose` adds error detail only and never a KubeProxyReplacement
 /// line (cilium-cli `status/status.go`, `status/k8s.go`). `install` and
 /// `upgrade` render the chart: the `cilium-config` ConfigMap from the
-/// `--set` values, and the agent DaemonSet (`k8s-app=cilium`, container
+/// `--set` values (and `--values FILE`), with what install auto-detects
+/// (`cluster-name`) dropped by `upgrade --reset-values` unless the values
+/// carry it (cilium-cli `install/upgrade.go`, helm's reset-values);
+/// `install --dry-run-helm-values` prints a fresh install's values; and
+/// the agent DaemonSet (`k8s-app=cilium`, container
 /// `cilium-agent`) whose pods roll when the config changes.
 /// `connectivity test` creates `cilium-test-1` labelled
 /// `app.kubernetes.io/name=cilium-cli` and leaves it behind (cilium-cli
@@ -33,9 +37,17 @@ const CILIUM: &str = r#"case "$*" in
   "status --wait") [ -e @INST@ ] || { echo 'Error: Unable to determine status: timeout while waiting for status to become successful: context deadline exceeded' >&2; exit 1; }
     kubectl -n kube-system rollout status ds/cilium --timeout=60s >/dev/null || exit 1; echo 'Cilium:             OK';;
   "status --verbose") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
-  install*|upgrade*) kpr=false; acc=disabled; lbm=snat; rm=tunnel
-    for a in "$@"; do case "$a" in kubeProxyReplacement=true) kpr=true;; loadBalancer.acceleration=native) acc=native;; loadBalancer.mode=dsr) lbm=dsr;; routingMode=native) rm=native;; esac; done
-    kubectl -n kube-system create configmap cilium-config --from-literal=kube-proxy-replacement=$kpr --from-literal=bpf-lb-acceleration=$acc --from-literal=bpf-lb-mode=$lbm --from-literal=routing-mode=$rm --dry-run=client -o yaml | kubectl apply -f - >/dev/null || exit 1
+  install*--dry-run-helm-values*) echo 'cluster:'; echo '  name: minikube'; echo 'operator:'; echo '  replicas: 1'
+    for a in "$@"; do case "$a" in *=*) echo "${a%%=*}: ${a#*=}";; esac; done;;
+  install*|upgrade*) kpr=false; acc=disabled; lbm=snat; rm=tunnel; name=minikube
+    # the values: --set pairs, and those of a --values file (upgrade); an
+    # upgrade with --reset-values keeps nothing install detected
+    vals=""; file=""; prev=""
+    for a in "$@"; do [ "$prev" = --values ] && file=$a; prev=$a; vals="$vals $a"; done
+    [ -n "$file" ] && vals="$vals $(sed -n 's/^ *\([A-Za-z.]*\): \(.*\)$/\1=\2/p' "$file" | tr '\n' ' ')"
+    case "$*" in upgrade*--reset-values*) name=; for v in $vals; do [ "$v" = "name=minikube" ] && name=minikube; done;; esac
+    for a in $vals; do case "$a" in kubeProxyReplacement=true) kpr=true;; loadBalancer.acceleration=native) acc=native;; loadBalancer.mode=dsr) lbm=dsr;; routingMode=native) rm=native;; esac; done
+    kubectl -n kube-system create configmap cilium-config --from-literal=kube-proxy-replacement=$kpr --from-literal=bpf-lb-acceleration=$acc --from-literal=bpf-lb-mode=$lbm --from-literal=routing-mode=$rm --from-literal=cluster-name=$name --dry-run=client -o yaml | kubectl apply -f - >/dev/null || exit 1
     echo "kpr=$kpr" > @STATE@
     cat <<YAML | kubectl apply -f - >/dev/null || exit 1
 apiVersion: apps/v1
@@ -634,7 +646,9 @@ fn xdp_sweep_runs_every_mode_in_its_own_configuration() {
     }
     let c = calls(&p);
     assert_eq!(
-        c.iter().filter(|l| l.starts_with("cilium install")).count(),
+        c.iter()
+            .filter(|l| l.starts_with("cilium install") && !l.contains("--dry-run-helm-values"))
+            .count(),
         1,
         "{c:#?}"
     );
@@ -643,6 +657,16 @@ fn xdp_sweep_runs_every_mode_in_its_own_configuration() {
         .filter(|l| l.starts_with("cilium upgrade"))
         .collect();
     assert_eq!(upgrades.len(), 2, "{c:#?}");
+    // 28 (next in line): a reconfigured Cilium has a fresh install's
+    // values, auto-detected ones included
+    assert!(
+        upgrades.iter().all(|u| u.contains("--values ")),
+        "{upgrades:?}"
+    );
+    let cm = fc
+        .get("v1", "ConfigMap", "kube-system", "cilium-config")
+        .unwrap();
+    assert_eq!(cm["data"]["cluster-name"], "minikube", "{cm}");
     assert!(
         !upgrades[0].contains("kubeProxyReplacement=true")
             && upgrades[0].contains("--reset-values")
@@ -791,6 +815,7 @@ fn xdp_end_to_end() {
         "loadBalancer.mode=dsr",
         "loadBalancer.acceleration=native",
         "k8sServicePort=",
+        "endpointRoutes.enabled=true",
     ] {
         assert!(install.contains(v), "{v} missing: {install}");
     }
@@ -1103,6 +1128,80 @@ fn xdp_lb_ip_is_announced_from_the_lb_node_only() {
             && e.contains(
                 "kind-worker3 labelled node.kubernetes.io/exclude-from-external-load-balancers"
             ),
+        "{e}"
+    );
+}
+
+/// 28.5: MetalLB's webhook refuses the pool for a while after its pods
+/// are ready: the pool is applied once it answers; a webhook that never
+/// answers is an error within the bound that says where to look.
+#[test]
+fn metallb_pool_waits_for_the_webhook() {
+    let p = Project::new();
+    let fc = cluster_of(2, &p.path().join("bin"));
+    fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
+        .unwrap();
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let webhook = |secs: u64| {
+        fc.faults().webhook_down_for(
+            "IPAddressPool",
+            "ipaddresspoolvalidationwebhook.metallb.io",
+            "metallb-webhook-service.metallb-system.svc",
+            std::time::Duration::from_secs(secs),
+        )
+    };
+    let script = |timeout: u64| {
+        format!(
+            r#"import "metallb" as metallb;
+            metallb::install(#{{addresses: ["172.18.255.200-172.18.255.250"], manifest: "{}", webhook_timeout: {timeout}}});
+            print("pool applied");"#,
+            metallb.display()
+        )
+    };
+    p.file("ok.rhai", &script(60));
+    webhook(4);
+    let out = p
+        .cmd()
+        .args(["script", "ok.rhai"])
+        .env("SCAFFOLD_RETRY_SECONDS", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("pool applied"), "{o}");
+    assert!(
+        e.contains("metallb: its webhook does not answer yet"),
+        "{e}"
+    );
+    assert!(fc
+        .get(
+            "metallb.io/v1beta1",
+            "IPAddressPool",
+            "metallb-system",
+            "scaffold-pool"
+        )
+        .is_some());
+    p.file("never.rhai", &script(3));
+    webhook(600);
+    let out = p
+        .cmd()
+        .args(["script", "never.rhai"])
+        .env("SCAFFOLD_RETRY_SECONDS", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("metallb: its webhook still refuses after 3 s")
+            && e.contains(
+                "failed calling webhook \"ipaddresspoolvalidationwebhook.metallb.io\""
+            )
+            && e.contains("kubectl -n metallb-system logs deploy/controller"),
         "{e}"
     );
 }

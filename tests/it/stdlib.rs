@@ -317,8 +317,8 @@ fn cilium_values_per_mode() {
     assert!(ok, "{e}\n{s}");
     for want in [
         r#"nkpr=["ipam.mode=kubernetes"]"#,
-        r#"kpr=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443"]"#,
-        r#"xdp=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443", "routingMode=native", "ipv4NativeRoutingCIDR=10.244.0.0/16", "autoDirectNodeRoutes=true", "loadBalancer.mode=dsr", "loadBalancer.acceleration=native"]"#,
+        r#"kpr=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443", "endpointRoutes.enabled=true"]"#,
+        r#"xdp=["ipam.mode=kubernetes", "kubeProxyReplacement=true", "k8sServiceHost=192.168.39.10", "k8sServicePort=8443", "endpointRoutes.enabled=true", "routingMode=native", "ipv4NativeRoutingCIDR=10.244.0.0/16", "autoDirectNodeRoutes=true", "loadBalancer.mode=dsr", "loadBalancer.acceleration=native"]"#,
         "bad mode: cilium: unknown mode 'ebpf'; use nkpr, kpr or xdp",
         "no api: cilium: mode kpr replaces kube-proxy and needs api_host and api_port",
         "no cidr: cilium: mode xdp needs native_cidr",

@@ -145,6 +145,9 @@ async fn serve(
     if let Some(e) = sh.faults.rbac_denies(&t.kind, t.ns.as_deref(), verb) {
         return error_response(&e);
     }
+    if let Some(e) = sh.faults.webhook_refuses(&t.kind, verb) {
+        return error_response(&e);
+    }
     let ns = t.ns.clone().unwrap_or_default();
     let name = t.name.clone().unwrap_or_default();
     match verb {
