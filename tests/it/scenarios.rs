@@ -32,7 +32,17 @@ fn repo() -> PathBuf {
 /// `app.kubernetes.io/name=cilium-cli` and leaves it behind (cilium-cli
 /// `connectivity/check/deployment.go`); a failing run prints the test
 /// report (`Test [NAME]:` per failed test) and exits 1.
-const CILIUM: &str = r#"case "$*" in
+const CILIUM: &str = r#"case "$1 $2" in
+  "connectivity test") allow "$COBRA --test --request-timeout --connect-timeout --single-node --test-namespace --junit-file" "$@";;
+  *) case "$1" in
+    status) allow "$COBRA --wait --wait-duration --verbose --output -o --ignore-warnings --interactive" "$@";;
+    install) allow "$COBRA --version --set --set-string --set-file --values -f --dry-run-helm-values --wait --chart-directory --datapath-mode" "$@";;
+    upgrade) allow "$COBRA --version --set --set-string --set-file --values -f --reset-values --reuse-values --reset-then-reuse-values --wait --dry-run-helm-values --chart-directory" "$@";;
+    uninstall) allow "$COBRA --wait --chart-directory" "$@";;
+    *) echo "Error: unknown command \"$1\" for \"cilium\"" >&2; exit 1;;
+  esac;;
+esac
+case "$*" in
   "status") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
   "status --wait") [ -e @INST@ ] || { echo 'Error: Unable to determine status: timeout while waiting for status to become successful: context deadline exceeded' >&2; exit 1; }
     kubectl -n kube-system rollout status ds/cilium --timeout=60s >/dev/null || exit 1; echo 'Cilium:             OK';;
@@ -74,7 +84,8 @@ esac
 /// that prints `KubeProxyReplacement:`, True with its devices when the
 /// agent replaces kube-proxy, else False (`<state>-agent-stale` makes
 /// the agents report False whatever the configuration says).
-const CILIUM_DBG: &str = r#"case "$*" in
+const CILIUM_DBG: &str = r#"[ "$1" = status ] && allow "$COBRA --verbose --all-addresses --all-clusters --all-controllers --all-health --all-nodes --all-redirects --brief --output -o --timeout" "$@"
+case "$*" in
   "status"*) . @STATE@ 2>/dev/null
     # an agent that did not pick up the new configuration
     [ -e @STATE@-agent-stale ] && kpr=false
@@ -95,7 +106,8 @@ esac
 /// NetworkUnavailable, that an L2Advertisement's `nodeSelectors` select,
 /// sorted by sha256(node + "#" + ip); the first wins); anything else has
 /// no entry (prints nothing).
-const IP: &str = r#"[ "$1 $2" = "neigh show" ] || exit 0
+const IP: &str = r#"for a in "$@"; do case "$a" in -*) echo "Option \"$a\" is unknown, try \"ip -help\"." >&2; exit 255;; esac; done
+[ "$1 $2" = "neigh show" ] || exit 0
 exec python3 - "$3" <<'PY'
 import hashlib, json, subprocess, sys
 ip = sys.argv[1]
@@ -133,6 +145,55 @@ if eligible:
 PY
 "#;
 
+/// In every stub: refuse a flag the real tool does not have for that
+/// subcommand, worded like cobra (cilium-cli, minikube): `allow "FLAGS"
+/// ARGS...` checks ARGS up to `--`; `$COBRA` holds the flags every cobra
+/// command has.
+const ALLOW: &str = r#"COBRA="--help -h --context --namespace -n --kubeconfig"
+allow() {
+  allowed=" $1 "; shift
+  for a in "$@"; do
+    case "$a" in
+      --) break;;
+      --*=*) f="${a%%=*}";;
+      -*) f="$a";;
+      *) continue;;
+    esac
+    case "$allowed" in *" $f "*) ;; *) echo "Error: unknown flag: $f" >&2; exit 1;; esac
+  done
+}
+"#;
+
+/// minikube v1.38 (cobra; `cmd/minikube/cmd/start_flags.go`, `ssh.go`,
+/// `stop.go`): the flags of `start`, `ssh` and `stop`; `start` refuses
+/// `--cni=false` with a container runtime other than docker, as
+/// `validateCNI` does (minikube exits 14 on usage errors).
+const MINIKUBE: &str = r#"case "$1" in
+  start) allow "--driver --nodes --network-plugin --cni --kubernetes-version --container-runtime --cpus --memory --disk-size --profile -p --wait" "$@"
+    rt=docker; cni=; for a in "$@"; do case "$a" in --container-runtime=*) rt=${a#*=};; --cni=*) cni=${a#*=};; esac; done
+    if [ "$cni" = false ] && [ "$rt" != docker ]; then echo "X Exiting due to MK_USAGE: The \"$rt\" container runtime requires CNI" >&2; exit 14; fi
+    echo '* minikube v1.38.0'; echo '* Done! kubectl is now configured to use "minikube"';;
+  ssh) allow "--node -n --native-ssh --profile -p" "$@";;
+  stop) allow "--profile -p --all --keep-context-active" "$@";;
+  *) echo "Error: unknown command \"$1\" for \"minikube\"" >&2; exit 1;;
+esac
+"#;
+
+/// virsh (libvirt 9): `-c URI` then `dumpxml DOMAIN` or `define FILE`,
+/// each with its own options; an unknown one is refused as virsh does.
+const VIRSH: &str = r#"[ "$1" = -c ] && shift 2
+cmd=$1; shift
+case "$cmd" in
+  dumpxml) ok=" --inactive --security-info --update-cpu --migratable --xpath --wrap ";;
+  define) ok=" --file --validate ";;
+  *) echo "error: unknown command: '$cmd'" >&2; exit 1;;
+esac
+for a in "$@"; do case "$a" in -*) case "$ok" in *" ${a%%=*} "*) ;; *) echo "error: command '$cmd' doesn't support option $a" >&2; exit 1;; esac;; esac; done
+case "$cmd" in
+  dumpxml) echo "<domain type='kvm'><name>$1</name><devices><interface type='network'><model type='virtio'/></interface></devices></domain>";;
+esac
+"#;
+
 /// Stub executables in `<project>/bin`; each appends "NAME ARGS" to
 /// `<project>/calls.log`. A file `<project>/fail-NAME` makes NAME exit 1.
 /// With `iperf3`, the real program is linked in beside them.
@@ -146,9 +207,10 @@ fn stubs_with(p: &Project, kubeconfig: &Path, iperf3: Option<&Path>) -> PathBuf 
     let log = p.path().join("calls.log");
     let head = |name: &str| {
         format!(
-            "#!/bin/sh\necho \"{name} $*\" >> {log}\nif [ -e {fail} ]; then echo \"{name}: injected failure\" >&2; exit 1; fi\n",
+            "#!/bin/sh\necho \"{name} $*\" >> {log}\nif [ -e {fail} ]; then echo \"{name}: injected failure\" >&2; exit 1; fi\n{ALLOW}",
             log = log.display(),
-            fail = p.path().join(format!("fail-{name}")).display()
+            fail = p.path().join(format!("fail-{name}")).display(),
+            ALLOW = ALLOW
         )
     };
     let tools: Vec<(&str, String)> = vec![
@@ -171,11 +233,11 @@ esac
         ("iptables-restore", "cat > /dev/null\n".into()),
         (
             "minikube",
-            "case \"$1\" in\n  start) echo '* minikube v1.34.0'; echo '* Done! kubectl is now configured to use \"minikube\"';;\nesac\n".into(),
+            MINIKUBE.into(),
         ),
         (
             "virsh",
-            "case \"$*\" in\n  *dumpxml*) echo \"<domain type='kvm'><name>$4</name><devices><interface type='network'><model type='virtio'/></interface></devices></domain>\";;\nesac\n".into(),
+            VIRSH.into(),
         ),
         (
             "cilium",
@@ -1198,10 +1260,121 @@ fn metallb_pool_waits_for_the_webhook() {
     assert_eq!(out.status.code(), Some(1), "{e}");
     assert!(
         e.contains("metallb: its webhook still refuses after 3 s")
-            && e.contains(
-                "failed calling webhook \"ipaddresspoolvalidationwebhook.metallb.io\""
-            )
+            && e.contains("failed calling webhook \"ipaddresspoolvalidationwebhook.metallb.io\"")
             && e.contains("kubectl -n metallb-system logs deploy/controller"),
         "{e}"
     );
+}
+
+/// 28.1: each stub refuses a flag the real tool does not have (as cobra,
+/// virsh and iproute2 do), so a scenario cannot pass a test with a flag
+/// the real tool would reject; and minikube refuses `--cni=false` with a
+/// runtime other than docker.
+#[test]
+fn xdp_stubs_refuse_what_the_real_tools_refuse() {
+    let p = Project::new();
+    let fc = cluster_of(1, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin.join(args[0]))
+            .args(&args[1..])
+            .env("PATH", path_with(&bin))
+            .env("KUBECONFIG", fc.kubeconfig())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    for (args, says) in [
+        (
+            &["cilium", "status", "--wait", "--frobnicate"][..],
+            "Error: unknown flag: --frobnicate",
+        ),
+        (
+            &[
+                "cilium",
+                "install",
+                "--version",
+                "1.18.14",
+                "--kube-proxy-replacement",
+            ],
+            "Error: unknown flag: --kube-proxy-replacement",
+        ),
+        (
+            &["cilium", "upgrade", "--reset-values", "--force"],
+            "Error: unknown flag: --force",
+        ),
+        (
+            &["cilium", "connectivity", "test", "--all"],
+            "Error: unknown flag: --all",
+        ),
+        (
+            &["cilium", "hubble"],
+            "Error: unknown command \"hubble\" for \"cilium\"",
+        ),
+        (
+            &["cilium-dbg", "status", "--kpr"],
+            "Error: unknown flag: --kpr",
+        ),
+        (
+            &["minikube", "start", "--nodes=3", "--kvm-queues=4"],
+            "Error: unknown flag: --kvm-queues",
+        ),
+        (
+            &["minikube", "ssh", "-n", "m02", "--user", "--", "true"],
+            "Error: unknown flag: --user",
+        ),
+        (
+            &[
+                "minikube",
+                "start",
+                "--cni=false",
+                "--container-runtime=containerd",
+            ],
+            "The \"containerd\" container runtime requires CNI",
+        ),
+        (
+            &[
+                "virsh",
+                "-c",
+                "qemu:///system",
+                "dumpxml",
+                "--queues",
+                "m01",
+            ],
+            "error: command 'dumpxml' doesn't support option --queues",
+        ),
+        (
+            &["ip", "neigh", "show", "--json", "10.0.0.1"],
+            "Option \"--json\" is unknown",
+        ),
+    ] {
+        let (code, err) = run(args);
+        assert!(code.is_some_and(|c| c != 0), "{args:?} was accepted");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // what the scenario passes is accepted
+    for args in [
+        &[
+            "minikube",
+            "start",
+            "--driver=kvm2",
+            "--nodes=3",
+            "--network-plugin=cni",
+            "--cni=false",
+            "--container-runtime=docker",
+            "--kubernetes-version=v1.33.4",
+        ][..],
+        &[
+            "minikube", "ssh", "-n", "m02", "--", "sudo", "sysctl", "-w", "x=0",
+        ],
+        &["virsh", "-c", "qemu:///system", "dumpxml", "m01"],
+        &["cilium", "status", "--verbose"],
+    ] {
+        let (code, err) = run(args);
+        assert!(code == Some(0) || args[0] == "cilium", "{args:?}: {err}");
+        assert!(!err.contains("unknown"), "{args:?}: {err}");
+    }
 }
