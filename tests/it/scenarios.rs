@@ -705,6 +705,27 @@ fn xdp_sweep_runs_every_mode_in_its_own_configuration() {
             "run {} measured in another mode",
             r["dir"]
         );
+        // 28.4: each mode does what it should, as the cluster says
+        let rec = |k: &str| res["records"][k]["value"].clone();
+        let want = match r["point"]["mode"].as_str().unwrap() {
+            "nkpr" => (true, false, "disabled"),
+            "kpr" => (false, true, "disabled"),
+            _ => (false, true, "native"),
+        };
+        assert_eq!(
+            (
+                rec("kube_proxy"),
+                rec("kube_proxy_replacement"),
+                rec("lb_acceleration")
+            ),
+            (
+                serde_json::json!(want.0),
+                serde_json::json!(want.1),
+                serde_json::json!(want.2)
+            ),
+            "run {}",
+            r["dir"]
+        );
     }
     let c = calls(&p);
     assert_eq!(
@@ -883,12 +904,13 @@ fn xdp_end_to_end() {
     }
     assert!(pos("cilium connectivity test") > pos("cilium install"));
     // 28.1: kube-proxy replacement asked of every agent (cilium-dbg in its
-    // container, one per node), not of cilium-cli, which never says
+    // container, one per node; twice: verified, then recorded), not of
+    // cilium-cli, which never says
     assert_eq!(
         c.iter()
             .filter(|l| l.starts_with("cilium-dbg status"))
             .count(),
-        4,
+        8,
         "{c:#?}"
     );
     assert!(!c.iter().any(|l| l.starts_with("cilium status --verbose")));
