@@ -18,7 +18,9 @@ fn repo() -> PathBuf {
 }
 
 /// The cilium CLI (cilium-cli v0.19.0). `status` prints the summary and
-/// exits 0 once Cilium is installed, whatever its agents report; its
+/// exits 0 once Cilium is installed, whatever its agents report (with
+/// `<installed>-errors`, an agent error); `--wait` times out with exit 1
+/// until they are healthy; its
 /// `--verbose` adds error detail only and never a KubeProxyReplacement
 /// line (cilium-cli `status/status.go`, `status/k8s.go`). `install` and
 /// `upgrade` render the chart: the `cilium-config` ConfigMap from the
@@ -43,8 +45,11 @@ const CILIUM: &str = r#"case "$1 $2" in
   esac;;
 esac
 case "$*" in
-  "status") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
-  "status --wait") [ -e @INST@ ] || { echo 'Error: Unable to determine status: timeout while waiting for status to become successful: context deadline exceeded' >&2; exit 1; }
+  "status") [ -e @INST@ ] || exit 1; echo '    /¯¯\'
+    # agents in error: said, and still exit 0 (cilium-cli status/status.go)
+    if [ -e @INST@-errors ]; then echo 'Cilium:             1 errors'; echo 'Errors:             cilium    cilium-x2k4p    controller endpoint-gc is failing'; else echo 'Cilium:             OK'; fi
+    echo 'Operator:           OK';;
+  "status --wait") { [ -e @INST@ ] && [ ! -e @INST@-errors ]; } || { echo 'Error: Unable to determine status: timeout while waiting for status to become successful: context deadline exceeded' >&2; exit 1; }
     kubectl -n kube-system rollout status ds/cilium --timeout=60s >/dev/null || exit 1; echo 'Cilium:             OK';;
   "status --verbose") [ -e @INST@ ] || exit 1; echo '    /¯¯\'; echo 'Cilium:             OK'; echo 'Operator:           OK';;
   install*--dry-run-helm-values*) echo 'cluster:'; echo '  name: minikube'; echo 'operator:'; echo '  replicas: 1'
@@ -1399,4 +1404,56 @@ fn xdp_stubs_refuse_what_the_real_tools_refuse() {
         assert!(code == Some(0) || args[0] == "cilium", "{args:?}: {err}");
         assert!(!err.contains("unknown"), "{args:?}: {err}");
     }
+}
+
+/// 28.1: `cilium status` exits 0 while agents report errors, so a Cilium
+/// already in the asked mode is kept only when `cilium status --wait`
+/// passes: an unhealthy one stops the run instead of being measured.
+#[test]
+fn xdp_keeps_an_installed_cilium_only_when_it_is_healthy() {
+    let p = Project::new();
+    let fc = cluster_of(4, &p.path().join("bin"));
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
+    let run = || {
+        p.cmd()
+            .args(["script"])
+            .arg(repo().join("scenarios/xdp/main.rhai"))
+            .args([
+                "--set",
+                "mode=kpr",
+                "--set",
+                "skip_ct=true",
+                "--set",
+                "duration=1",
+            ])
+            .args(["--set", "monitoring_node=kind-worker"])
+            .args(["--set", "server_node=kind-worker2"])
+            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
+            .args(["--artifacts", "art"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", path_with(&bin))
+            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(p.path().join("cilium-installed-errors"), "").unwrap();
+    let out = run();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("already installed in mode kpr")
+            && e.contains("cilium status --wait")
+            && e.contains("timeout while waiting for status to become successful"),
+        "{e}"
+    );
 }
