@@ -23,6 +23,17 @@ fn alive(tag: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A child killed when the test ends, also when it fails half-way (a
+/// script left waiting would outlive the test run).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Wait for a child to exit (at most `secs`), or fail naming `what`.
 fn exits_within(child: &mut std::process::Child, secs: u64, what: &str) -> Option<i32> {
     let t = Instant::now();
@@ -967,7 +978,8 @@ fn port_forward_out_of_file_descriptors_backs_off() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = Reaped(cmd.spawn().unwrap());
+    let child = &mut child.0;
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
@@ -989,7 +1001,7 @@ fn port_forward_out_of_file_descriptors_backs_off() {
     let used = cpu_ticks(child.id()) - before;
     drop(conns);
     std::fs::write(&go, "").unwrap();
-    exits_within(&mut child, 30, "the script");
+    exits_within(child, 30, "the script");
     let e = err();
     // 2 s of one core spinning is 200 ticks (100 per second)
     assert!(
@@ -1071,13 +1083,15 @@ fn cleanup_goes_by_run_start_spares_live_runs_and_goes_on() {
             go.display()
         ),
     );
-    let mut live = p
-        .std_cmd()
-        .args(["script", "live.rhai"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut live = Reaped(
+        p.std_cmd()
+            .args(["script", "live.rhai"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let live = &mut live.0;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -1141,5 +1155,5 @@ fn cleanup_goes_by_run_start_spares_live_runs_and_goes_on() {
     assert!(e.contains("0 object(s) deleted, 2 could not be"), "{e}");
     fc.faults().deny_verbs(&[]);
     std::fs::write(&go, "").unwrap();
-    exits_within(&mut live, 30, "the live run");
+    exits_within(live, 30, "the live run");
 }
