@@ -1,11 +1,10 @@
 //! Port-forwards, registry access and Prometheus queries against the fake
 //! API server (its "pods" are local processes on 127.0.0.1).
 
-use crate::util::Project;
+use crate::util::{free_port, run_service, wait_listening, Project};
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 use serde_json::json;
-use std::time::{Duration, Instant};
 
 fn cluster(p: &Project) -> FakeCluster {
     let fc = FakeCluster::start(Options {
@@ -15,25 +14,6 @@ fn cluster(p: &Project) -> FakeCluster {
     fc.write_kubeconfig_to(&p.path().join("kubeconfig"))
         .unwrap();
     fc
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_listening(port: u16) {
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(15),
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A Deployment whose pod serves `dir` over HTTP on `port`, and a Service.
@@ -59,18 +39,7 @@ fn http_service(
             "127.0.0.1"
         ]),
     };
-    fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
-        .ok();
-    fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
-        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
-            // python ignores SIGTERM as a container's PID 1: a deleted
-            // pod holds its port (the fake's pods share this machine's
-            // network) for the grace period, so keep that short
-            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
-                "ports": [{"name": "http", "containerPort": port}]}]}}}})).unwrap();
-    fc.seed(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}})).unwrap();
-    wait_listening(port);
+    run_service(fc, ns, name, labels, svc_port, port, dir, cmd);
 }
 
 #[test]
@@ -301,45 +270,89 @@ fn registry_access() {
         ));
 }
 
-const FAKE_PROMETHEUS: &str = r#"
-import http.server, json, sys, urllib.parse
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        u = urllib.parse.urlparse(self.path); q = urllib.parse.parse_qs(u.query)
-        if 'bad' in q.get('query', [''])[0]:
-            code, body = 400, {"status": "error", "errorType": "bad_data", "error": "1:4: parse error: unexpected identifier"}
-        elif u.path == '/api/v1/query_range':
-            code, body = 200, {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {"instance": "n1"}, "values": [[1.0, "0.5"], [2.0, "0.75"]]}]}}
-        else:
-            code, body = 200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "node"}, "value": [1700000000.0, "1"]}]}}
-        b = json.dumps(body).encode()
-        self.send_response(code); self.send_header('Content-Type', 'application/json'); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
-"#;
-
+/// `prom_query`, `netperf::push` and `grafana::push_roles` against the
+/// real servers (Debian's prometheus, pushgateway and node-exporter, run
+/// as the fake's pods behind `monitoring/prometheus` and
+/// `monitoring/pushgateway`): an instant query, a range query, a syntax
+/// error in Prometheus's own words, pushes, and queries that see them.
 #[test]
-fn prometheus_queries() {
+fn prometheus_queries_against_the_real_servers() {
+    let t = "prometheus_queries_against_the_real_servers";
+    let (Some(prom), Some(pgw), Some(nodeexp)) = (
+        crate::util::tool("prometheus", t),
+        crate::util::tool("prometheus-pushgateway", t),
+        crate::util::tool("prometheus-node-exporter", t),
+    ) else {
+        return;
+    };
     let p = Project::new();
     let fc = cluster(&p);
-    let port = free_port();
-    http_service(
+    let (pp, gp, np) = (free_port(), free_port(), free_port());
+    let cfg = p.file(
+        "prometheus.yml",
+        &format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             scrape_configs:\n\
+             - job_name: pushgateway\n  honor_labels: true\n  static_configs: [{{targets: ['127.0.0.1:{gp}']}}]\n\
+             - job_name: node\n  static_configs: [{{targets: ['127.0.0.1:{np}']}}]\n"
+        ),
+    );
+    let listen = |port: u16| format!("--web.listen-address=127.0.0.1:{port}");
+    run_service(
+        &fc,
+        "monitoring",
+        "pushgateway",
+        json!({}),
+        9091,
+        gp,
+        p.path(),
+        json!([pgw, listen(gp)]),
+    );
+    run_service(
+        &fc,
+        "monitoring",
+        "node-exporter",
+        json!({}),
+        9100,
+        np,
+        p.path(),
+        json!([nodeexp, listen(np)]),
+    );
+    run_service(
         &fc,
         "monitoring",
         "prometheus",
         json!({}),
         9090,
-        port,
+        pp,
         p.path(),
-        Some(FAKE_PROMETHEUS),
+        json!([
+            prom,
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.tsdb.path={}", p.path().join("tsdb").display()),
+            listen(pp)
+        ]),
     );
     p.file(
         "s.rhai",
         r#"
-        let v = prom_query("up");
+        import "netperf" as netperf;
+        import "grafana" as grafana;
+        // both targets scraped
+        wait_until(60, 0.5, || { let up = prom_query("up"); up.len() == 2 && up.all(|s| s.value == 1.0) });
+        let v = prom_query("up{job=\"node\"}");
         print("value=" + v[0].value + " job=" + v[0].metric.job + " type=" + type_of(v[0].value));
-        let r = prom_query("rate(x[1m])", #{range: 60, step: 30});
-        print("points=" + r[0].values.len() + " last=" + r[0].values[1][1]);
+        netperf::push("scaffold_test", #{throughput_bps: 9.5e9, retransmits: 12}, #{mode: "xdp"});
+        label_node(nodes()[0].name, #{"role.scaffolding/lb": "true"});
+        grafana::push_roles();
+        wait_until(60, 0.5, || prom_query("scaffold_throughput_bits_per_second{mode=\"xdp\"}").len() == 1
+                              && prom_query("scaffold_node_role{role=\"lb\"}").len() == 1);
+        let t = prom_query("scaffold_throughput_bits_per_second{mode=\"xdp\"}");
+        print("pushed=" + t[0].value + " job=" + t[0].metric.job);
+        print("role=" + prom_query("scaffold_node_role{role=\"lb\"}")[0].metric.node);
+        sleep(3.0);
+        let r = prom_query("up{job=\"node\"}", #{range: 3, step: 1});
+        print("points=" + r[0].values.len() + " last=" + r[0].values[r[0].values.len() - 1][1]);
         "#,
     );
     let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
@@ -350,15 +363,25 @@ fn prometheus_queries() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(s.contains("value=1.0 job=node type=f64"), "{s}");
-    assert!(s.contains("points=2 last=0.75"), "{s}");
-    p.file("b.rhai", r#"prom_query("bad query");"#);
-    p.cmd()
-        .args(["script", "b.rhai"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "prom_query: Prometheus: bad_data: 1:4: parse error: unexpected identifier",
-        ));
+    assert!(s.contains("pushed=9500000000.0 job=scaffold_test"), "{s}");
+    assert!(s.contains("role=kind-control-plane"), "{s}");
+    let points: usize = s
+        .lines()
+        .find_map(|l| l.strip_prefix("points="))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(points >= 3, "{s}");
+    assert!(s.contains(" last=1.0"), "{s}");
+    p.file("b.rhai", r#"prom_query("up{");"#);
+    let out = p.cmd().args(["script", "b.rhai"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    // Prometheus's own words reach the user
+    assert!(
+        e.contains("prom_query: Prometheus: bad_data") && e.contains("parse error"),
+        "{e}"
+    );
 }
 
 /// A forwarded port where nothing listens in the pod: the connection is

@@ -110,11 +110,10 @@ pub fn leftovers(fc: &fakecluster::FakeCluster) -> Vec<String> {
 }
 
 /// One request a [`TestHttp`] server answered: the whole request text
-/// (head and body), and its method, path and body.
+/// (head and body), its path and body (the method is in `raw`).
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub raw: String,
-    pub method: String,
     pub path: String,
     pub body: String,
 }
@@ -163,12 +162,7 @@ impl TestHttp {
                 let path = first.next().unwrap_or("").to_string();
                 let body = raw.get(head_end + 4..).unwrap_or("").to_string();
                 let (status, answer) = respond(&method, &path, &body);
-                kept.lock().unwrap().push(Seen {
-                    raw,
-                    method,
-                    path,
-                    body,
-                });
+                kept.lock().unwrap().push(Seen { raw, path, body });
                 let _ = write!(
                     c,
                     "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
@@ -215,4 +209,52 @@ pub fn missing_tool(what: &str, test: &str) {
     // every log
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIP: {test}: {why}");
+}
+
+/// A free local port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something listens on 127.0.0.1:`port` (at most 15 s).
+pub fn wait_listening(port: u16) {
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(15),
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A Deployment whose pod runs `cmd` (a local process in the fake),
+/// listening on `port`, behind a Service `ns/name` on `svc_port`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_service(
+    fc: &fakecluster::FakeCluster,
+    ns: &str,
+    name: &str,
+    labels: serde_json::Value,
+    svc_port: u16,
+    port: u16,
+    dir: &std::path::Path,
+    cmd: serde_json::Value,
+) {
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        .ok();
+    fc.seed(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
+            // python ignores SIGTERM as a container's PID 1: a deleted
+            // pod holds its port (the fake's pods share this machine's
+            // network) for the grace period, so keep that short
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "busybox", "workingDir": dir, "command": cmd,
+                "ports": [{"name": "http", "containerPort": port}]}]}}}})).unwrap();
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}})).unwrap();
+    wait_listening(port);
 }
