@@ -129,6 +129,89 @@ fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
     }
 }
 
+/// A metrics profile given to `collect_metrics`: a file (YAML), YAML
+/// text, or an array of maps.
+fn load_profile(h: &Host, func: &str, profile: &Dynamic) -> RResult<Vec<prom::Entry>> {
+    let value = if let Some(text) = profile.clone().try_cast::<rhai::ImmutableString>() {
+        let path = h.resolve_path(&text);
+        let text = if path.is_file() {
+            std::fs::read_to_string(&path)
+                .map_err(|e| error(format!("{func}: cannot read {}: {e}", path.display())))?
+        } else {
+            text.to_string()
+        };
+        let mut docs = crate::yaml::parse_docs(&text)
+            .map_err(|e| error(format!("{func}: the profile is not YAML (nor a file): {e}")))?;
+        if docs.len() != 1 {
+            return Err(error(format!(
+                "{func}: the profile is one YAML list, not {} documents",
+                docs.len()
+            )));
+        }
+        docs.remove(0)
+    } else {
+        crate::api::call::to_json(profile)
+    };
+    prom::profile(value).map_err(|e| error(format!("{func}: {e}")))
+}
+
+/// Record one answer series of a profile entry (NaN samples counted apart).
+fn record_series(
+    h: &Host,
+    name: &str,
+    unit: &Option<String>,
+    metric: &serde_json::Value,
+    values: &[(f64, f64)],
+) {
+    let tags: serde_json::Map<String, serde_json::Value> = metric
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "__name__")
+        .collect();
+    let mut r = h.results();
+    let finite: Vec<serde_json::Value> = values
+        .iter()
+        .filter(|(_, x)| x.is_finite())
+        .map(|(_, x)| serde_json::json!(x))
+        .collect();
+    for _ in 0..values.len() - finite.len() {
+        r.record_nan(name, unit.clone(), tags.clone());
+    }
+    r.record_many(name, finite, unit.clone(), tags);
+}
+
+/// Run each profile entry as a range query through the open forward,
+/// recording its series: each series' name and number of points.
+fn collect(
+    h: &Host,
+    f: &str,
+    pf: &Arc<Forward>,
+    entries: &[prom::Entry],
+    q: &prom::Query,
+    record: bool,
+) -> RResult<Map> {
+    let mut got = Map::new();
+    for e in entries {
+        let (code, body) = block_on(h, crate::net::get_local(pf.local, &prom::path(&e.query, q)))?
+            .map_err(|err| error(format!("{f}: entry '{}' ({}): {err}", e.name, e.query)))?;
+        let series = prom::parse(code, &body)
+            .map_err(|err| error(format!("{f}: entry '{}' ({}): {err}", e.name, e.query)))?;
+        let alone = series.len() == 1;
+        for s in &series {
+            if let prom::Series::Range { metric, values } = s {
+                let name = prom::series_name(&e.name, metric, alone);
+                if record {
+                    record_series(h, &name, &e.unit, metric, values);
+                }
+                got.insert(name.into(), Dynamic::from(values.len() as i64));
+            }
+        }
+    }
+    Ok(got)
+}
+
 #[export_module]
 pub mod forward_api {
     use super::*;
@@ -347,6 +430,89 @@ pub mod forward_api {
         let (code, body) = r?.map_err(|e| error(format!("prom_query: {e}")))?;
         let series = prom::parse(code, &body).map_err(|e| error(format!("prom_query: {e}")))?;
         series.iter().map(rhai::serde::to_dynamic).collect()
+    }
+
+    /// Collect a metrics profile over the run's window, as kube-burner's
+    /// metrics profiles do: every entry `#{name, query, unit}` runs as a
+    /// range query from `start` to `end` by `step`, and each series it
+    /// returns is recorded into results.json (the entry's name, or
+    /// `name{label="value",...}` when the query returns several; the labels
+    /// are its tags), summarised like any series. `profile` is a YAML file
+    /// (see docs/metrics.md and stdlib/metrics/), YAML text, or an array of
+    /// maps. Options: `start` (unix seconds; default the run's start),
+    /// `end` (default now), `step` (seconds; default about 250 points),
+    /// `service` (as prom_query), `record` (true). Returns
+    /// `#{start, end, step, series: #{name: points}}`. A query Prometheus
+    /// refuses is an error that names the entry.
+    ///
+    /// ```rhai
+    /// collect_metrics(root_dir() + "/stdlib/metrics/node.yaml");
+    /// collect_metrics([#{name: "apiserver_rps", query: "sum(rate(apiserver_request_total[1m]))", unit: "1/s"}], #{step: 5});
+    /// ```
+    #[rhai_fn(name = "collect_metrics", return_raw)]
+    pub fn collect_metrics(
+        ctx: NativeCallContext,
+        profile: Dynamic,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let f = "collect_metrics";
+        let h = host(&ctx)?;
+        let o = Opts::new(f, options, &["start", "end", "step", "service", "record"])?;
+        let entries = load_profile(&h, f, &profile)?;
+        let svc = prom::Service::parse(o.string("service")?.as_deref())
+            .map_err(|e| error(format!("{f}: {e}")))?;
+        let end = o.float("end")?.unwrap_or_else(prom::now);
+        let start = o
+            .float("start")?
+            .unwrap_or_else(|| prom::now() - h.started().elapsed().as_secs_f64());
+        if end.is_nan() || start.is_nan() || end <= start {
+            return Err(error(format!("{f}: end {end} must be after start {start}")));
+        }
+        let step = o
+            .float("step")?
+            .unwrap_or_else(|| prom::default_step(end - start));
+        if step.is_nan() || step <= 0.0 {
+            return Err(error(format!("{f}: step must be more than 0 seconds")));
+        }
+        let record = o.bool("record", true)?;
+        let _t = h.trace(f, || {
+            format!("{} queries over {:.0} s", entries.len(), end - start)
+        });
+        let ports = Ports {
+            local: None,
+            remote: svc.port,
+        };
+        let pf = super::start(
+            &h,
+            f,
+            &format!("svc/{}", svc.name),
+            ports,
+            &svc.namespace,
+            LOCALHOST,
+        )?;
+        let q = prom::Query {
+            at: end,
+            range: Some(end - start),
+            step,
+        };
+        let got = collect(&h, f, &pf, &entries, &q, record);
+        stop(&h, &pf);
+        let got = got?;
+        let mut m = Map::new();
+        m.insert("start".into(), Dynamic::from(start));
+        m.insert("end".into(), Dynamic::from(end));
+        m.insert("step".into(), Dynamic::from(step));
+        m.insert("series".into(), Dynamic::from_map(got));
+        Ok(m)
+    }
+
+    /// `collect_metrics` with default options (the run's window so far).
+    #[rhai_fn(name = "collect_metrics", return_raw)]
+    pub fn collect_metrics1(
+        ctx: NativeCallContext,
+        profile: Dynamic,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        collect_metrics(ctx, profile, Map::new())
     }
 
     /// `prom_query` with default options (an instant query now).

@@ -198,3 +198,66 @@ mod tests {
             .contains("answered 502"));
     }
 }
+
+/// One entry of a metrics profile (kube-burner's metrics-profile spirit):
+/// a name for the series, the PromQL, and the unit of its values.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub name: String,
+    pub query: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// A metrics profile from its YAML (a list of entries) or JSON value.
+pub fn profile(v: Value) -> Result<Vec<Entry>, String> {
+    let list = match v {
+        Value::Array(a) => a,
+        other => {
+            return Err(format!(
+                "a profile is a list of #{{name, query, unit}}, not {other}"
+            ))
+        }
+    };
+    let mut out = vec![];
+    for (i, e) in list.into_iter().enumerate() {
+        let e: Entry = serde_json::from_value(e).map_err(|err| {
+            format!(
+                "entry {}: {err} (each has name, query and optionally unit)",
+                i + 1
+            )
+        })?;
+        if e.name.trim().is_empty() || e.query.trim().is_empty() {
+            return Err(format!("entry {}: name and query must not be empty", i + 1));
+        }
+        out.push(e);
+    }
+    if out.is_empty() {
+        return Err("the profile has no entries".into());
+    }
+    Ok(out)
+}
+
+/// The series name of one answer series of `entry`: the entry's name when
+/// the query gave one series, else with the series' labels, `name{k="v"}`
+/// (the labels are the record's tags too).
+pub fn series_name(entry: &str, metric: &Value, alone: bool) -> String {
+    let labels: Vec<String> = metric
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "__name__")
+        .map(|(k, v)| format!("{k}=\"{}\"", v.as_str().unwrap_or("")))
+        .collect();
+    if alone || labels.is_empty() {
+        entry.to_string()
+    } else {
+        format!("{entry}{{{}}}", labels.join(","))
+    }
+}
+
+/// A step that gives at most about 250 points over `secs` (at least 1 s).
+pub fn default_step(secs: f64) -> f64 {
+    (secs / 250.0).ceil().max(1.0)
+}

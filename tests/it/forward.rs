@@ -270,23 +270,18 @@ fn registry_access() {
         ));
 }
 
-/// `prom_query`, `netperf::push` and `grafana::push_roles` against the
-/// real servers (Debian's prometheus, pushgateway and node-exporter, run
-/// as the fake's pods behind `monitoring/prometheus` and
-/// `monitoring/pushgateway`): an instant query, a range query, a syntax
-/// error in Prometheus's own words, pushes, and queries that see them.
-#[test]
-fn prometheus_queries_against_the_real_servers() {
-    let t = "prometheus_queries_against_the_real_servers";
+/// Debian's prometheus, pushgateway and node-exporter as the fake's pods
+/// behind `monitoring/prometheus`, `monitoring/pushgateway` and
+/// `monitoring/node-exporter`, Prometheus scraping the other two every
+/// second. False (after a SKIP line) when they are not installed.
+fn real_monitoring(p: &Project, fc: &FakeCluster, test: &str) -> bool {
     let (Some(prom), Some(pgw), Some(nodeexp)) = (
-        crate::util::tool("prometheus", t),
-        crate::util::tool("prometheus-pushgateway", t),
-        crate::util::tool("prometheus-node-exporter", t),
+        crate::util::tool("prometheus", test),
+        crate::util::tool("prometheus-pushgateway", test),
+        crate::util::tool("prometheus-node-exporter", test),
     ) else {
-        return;
+        return false;
     };
-    let p = Project::new();
-    let fc = cluster(&p);
     let (pp, gp, np) = (free_port(), free_port(), free_port());
     let cfg = p.file(
         "prometheus.yml",
@@ -299,7 +294,7 @@ fn prometheus_queries_against_the_real_servers() {
     );
     let listen = |port: u16| format!("--web.listen-address=127.0.0.1:{port}");
     run_service(
-        &fc,
+        fc,
         "monitoring",
         "pushgateway",
         json!({}),
@@ -309,7 +304,7 @@ fn prometheus_queries_against_the_real_servers() {
         json!([pgw, listen(gp)]),
     );
     run_service(
-        &fc,
+        fc,
         "monitoring",
         "node-exporter",
         json!({}),
@@ -319,7 +314,7 @@ fn prometheus_queries_against_the_real_servers() {
         json!([nodeexp, listen(np)]),
     );
     run_service(
-        &fc,
+        fc,
         "monitoring",
         "prometheus",
         json!({}),
@@ -333,6 +328,105 @@ fn prometheus_queries_against_the_real_servers() {
             listen(pp)
         ]),
     );
+    true
+}
+
+/// `collect_metrics` over the run's window against the real Prometheus:
+/// a profile file, a series per label set with its labels as tags, a
+/// one-series entry under its own name, the summary, and a query
+/// Prometheus refuses named by its entry.
+#[test]
+fn metrics_profiles_are_collected_over_the_window() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    if !real_monitoring(&p, &fc, "metrics_profiles_are_collected_over_the_window") {
+        return;
+    }
+    p.file(
+        "profile.yaml",
+        "- {name: targets_up, query: 'sum(up)'}\n- {name: up, query: up}\n- {name: node_load1, query: node_load1, unit: load}\n",
+    );
+    p.file(
+        "s.rhai",
+        r#"
+        wait_until(60, 0.5, || prom_query("up").len() == 2);
+        sleep(4.0);
+        let c = collect_metrics("profile.yaml", #{step: 1});
+        print("step=" + c.step + " series=" + c.series.len());
+        print("points=" + c.series.targets_up);
+        // the profiles that ship: valid PromQL; node-exporter's answer
+        let n = collect_metrics(root_dir() + "/stdlib/metrics/node.yaml", #{step: 1, record: false});
+        print("node=" + n.series.keys().filter(|k| k.starts_with("node_memory_used_bytes")).len());
+        collect_metrics(root_dir() + "/stdlib/metrics/apiserver.yaml", #{step: 1, record: false});
+        "#,
+    );
+    let out = p
+        .cmd()
+        .args(["script", "s.rhai"])
+        .env("SCAFFOLD_ROOT", env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (s, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}{s}");
+    assert!(s.contains("step=1.0 series=4"), "{s}");
+    assert!(s.contains("node=1"), "{s}");
+    let r = p.results();
+    let rec = &r["records"];
+    let points = rec["targets_up"]["samples"]
+        .as_array()
+        .map_or(0, |a| a.len());
+    assert!(points >= 4, "{rec}");
+    assert!(
+        rec["targets_up"]["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == 2.0),
+        "{rec}"
+    );
+    let node_up = rec
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.starts_with("up{") && k.contains("job=\"node\""))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no up{{job=node}} series: {rec}"));
+    assert_eq!(node_up["tags"]["job"], "node", "{node_up}");
+    assert_eq!(rec["node_load1"]["unit"], "load", "{rec}");
+    // a query Prometheus refuses: the entry is named
+    p.file("bad.yaml", "- {name: broken, query: 'up{'}\n");
+    p.file("b.rhai", r#"collect_metrics("bad.yaml");"#);
+    let out = p.cmd().args(["script", "b.rhai"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("collect_metrics: entry 'broken' (up{): Prometheus: bad_data"),
+        "{e}"
+    );
+    // a profile that is not one
+    p.file("typo.yaml", "- {name: x, qeury: up}\n");
+    p.file("t.rhai", r#"collect_metrics("typo.yaml");"#);
+    let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("entry 1: unknown field `qeury`"), "{e}");
+}
+
+/// `prom_query`, `netperf::push` and `grafana::push_roles` against the
+/// real servers (Debian's prometheus, pushgateway and node-exporter, run
+/// as the fake's pods behind `monitoring/prometheus` and
+/// `monitoring/pushgateway`): an instant query, a range query, a syntax
+/// error in Prometheus's own words, pushes, and queries that see them.
+#[test]
+fn prometheus_queries_against_the_real_servers() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    if !real_monitoring(&p, &fc, "prometheus_queries_against_the_real_servers") {
+        return;
+    }
     p.file(
         "s.rhai",
         r#"
