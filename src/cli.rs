@@ -487,6 +487,11 @@ pub struct ScriptArgs {
     /// Stop at FILE:LINE without editing the script (repeatable)
     #[arg(long = "break-at", value_name = "FILE:LINE")]
     pub break_at: Vec<String>,
+    /// At the end of the run (also when it fails), collect this metrics
+    /// profile (YAML, see docs/metrics.md) over the run's window into
+    /// results.json, when Prometheus answers
+    #[arg(long, value_name = "FILE")]
+    pub metrics_profile: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -129,30 +129,120 @@ fn find_registry(h: &Host, func: &str) -> RResult<(String, String)> {
     }
 }
 
+/// A metrics profile's entries from YAML text.
+fn profile_of_text(text: &str) -> Result<Vec<prom::Entry>, String> {
+    let mut docs =
+        crate::yaml::parse_docs(text).map_err(|e| format!("the profile is not YAML: {e}"))?;
+    if docs.len() != 1 {
+        return Err(format!(
+            "the profile is one YAML list, not {} documents",
+            docs.len()
+        ));
+    }
+    prom::profile(docs.remove(0))
+}
+
+/// A metrics profile file's entries (`--metrics-profile`).
+pub fn read_profile(path: &std::path::Path) -> Result<Vec<prom::Entry>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    profile_of_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// A metrics profile given to `collect_metrics`: a file (YAML), YAML
 /// text, or an array of maps.
 fn load_profile(h: &Host, func: &str, profile: &Dynamic) -> RResult<Vec<prom::Entry>> {
-    let value = if let Some(text) = profile.clone().try_cast::<rhai::ImmutableString>() {
-        let path = h.resolve_path(&text);
-        let text = if path.is_file() {
-            std::fs::read_to_string(&path)
-                .map_err(|e| error(format!("{func}: cannot read {}: {e}", path.display())))?
-        } else {
-            text.to_string()
-        };
-        let mut docs = crate::yaml::parse_docs(&text)
-            .map_err(|e| error(format!("{func}: the profile is not YAML (nor a file): {e}")))?;
-        if docs.len() != 1 {
-            return Err(error(format!(
-                "{func}: the profile is one YAML list, not {} documents",
-                docs.len()
-            )));
+    let r = match profile.clone().try_cast::<rhai::ImmutableString>() {
+        Some(text) => {
+            let path = h.resolve_path(&text);
+            if path.is_file() {
+                read_profile(&path)
+            } else {
+                profile_of_text(&text)
+            }
         }
-        docs.remove(0)
-    } else {
-        crate::api::call::to_json(profile)
+        None => prom::profile(crate::api::call::to_json(profile)),
     };
-    prom::profile(value).map_err(|e| error(format!("{func}: {e}")))
+    r.map_err(|e| error(format!("{func}: {e}")))
+}
+
+/// Where and how a profile is collected.
+struct Window {
+    start: f64,
+    end: f64,
+    step: f64,
+    svc: prom::Service,
+    record: bool,
+}
+
+/// Collect `entries` over `w` through one port-forward to Prometheus:
+/// `#{start, end, step, series: #{name: points}}`.
+fn collect_window(h: &Host, f: &str, entries: &[prom::Entry], w: &Window) -> RResult<Map> {
+    let _t = h.trace(f, || {
+        format!("{} queries over {:.0} s", entries.len(), w.end - w.start)
+    });
+    let ports = Ports {
+        local: None,
+        remote: w.svc.port,
+    };
+    let pf = start(
+        h,
+        f,
+        &format!("svc/{}", w.svc.name),
+        ports,
+        &w.svc.namespace,
+        LOCALHOST,
+    )?;
+    let q = prom::Query {
+        at: w.end,
+        range: Some(w.end - w.start),
+        step: w.step,
+    };
+    let got = collect(h, f, &pf, entries, &q, w.record);
+    stop(h, &pf);
+    let mut m = Map::new();
+    m.insert("start".into(), Dynamic::from(w.start));
+    m.insert("end".into(), Dynamic::from(w.end));
+    m.insert("step".into(), Dynamic::from(w.step));
+    m.insert("series".into(), Dynamic::from_map(got?));
+    Ok(m)
+}
+
+/// The start of the run as unix seconds.
+fn run_start(h: &Host) -> f64 {
+    prom::now() - h.started().elapsed().as_secs_f64()
+}
+
+/// `--metrics-profile`: collect the profile over the whole run as it ends
+/// (also when it failed); a Prometheus that does not answer is a warning.
+pub fn collect_at_end(h: &Host, path: &std::path::Path) {
+    let f = "--metrics-profile";
+    let entries = match read_profile(path) {
+        Ok(e) => e,
+        Err(e) => return crate::ui::warn(&format!("{f}: not collected: {e}")),
+    };
+    let end = prom::now();
+    let start = run_start(h);
+    let w = Window {
+        start,
+        end,
+        step: prom::default_step(end - start),
+        svc: prom::Service::parse(None).expect("the default service"),
+        record: true,
+    };
+    match collect_window(h, f, &entries, &w) {
+        Ok(m) => {
+            let n = m
+                .get("series")
+                .and_then(|s| s.read_lock::<Map>().map(|s| s.len()))
+                .unwrap_or(0);
+            crate::ui::info(&format!(
+                "{f}: {n} series of {} collected into results.json",
+                path.display()
+            ));
+        }
+        Err(e) => crate::ui::warn(&format!("{f}: not collected ({e})")),
+    }
 }
 
 /// Record one answer series of a profile entry (NaN samples counted apart).
@@ -462,9 +552,7 @@ pub mod forward_api {
         let svc = prom::Service::parse(o.string("service")?.as_deref())
             .map_err(|e| error(format!("{f}: {e}")))?;
         let end = o.float("end")?.unwrap_or_else(prom::now);
-        let start = o
-            .float("start")?
-            .unwrap_or_else(|| prom::now() - h.started().elapsed().as_secs_f64());
+        let start = o.float("start")?.unwrap_or_else(|| run_start(&h));
         if end.is_nan() || start.is_nan() || end <= start {
             return Err(error(format!("{f}: end {end} must be after start {start}")));
         }
@@ -474,36 +562,14 @@ pub mod forward_api {
         if step.is_nan() || step <= 0.0 {
             return Err(error(format!("{f}: step must be more than 0 seconds")));
         }
-        let record = o.bool("record", true)?;
-        let _t = h.trace(f, || {
-            format!("{} queries over {:.0} s", entries.len(), end - start)
-        });
-        let ports = Ports {
-            local: None,
-            remote: svc.port,
-        };
-        let pf = super::start(
-            &h,
-            f,
-            &format!("svc/{}", svc.name),
-            ports,
-            &svc.namespace,
-            LOCALHOST,
-        )?;
-        let q = prom::Query {
-            at: end,
-            range: Some(end - start),
+        let w = Window {
+            start,
+            end,
             step,
+            svc,
+            record: o.bool("record", true)?,
         };
-        let got = collect(&h, f, &pf, &entries, &q, record);
-        stop(&h, &pf);
-        let got = got?;
-        let mut m = Map::new();
-        m.insert("start".into(), Dynamic::from(start));
-        m.insert("end".into(), Dynamic::from(end));
-        m.insert("step".into(), Dynamic::from(step));
-        m.insert("series".into(), Dynamic::from_map(got));
-        Ok(m)
+        collect_window(&h, f, &entries, &w)
     }
 
     /// `collect_metrics` with default options (the run's window so far).

@@ -43,6 +43,11 @@ fn settings(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> Result<Settings,
             .map(|(k, v)| (k, serde_json::Value::String(v))),
     );
     let break_at = break_at(&a.break_at)?;
+    // checked now: a typo in the profile is a usage error, not a surprise
+    // at the end of a long run
+    if let Some(p) = &a.metrics_profile {
+        crate::api::forward::read_profile(p).map_err(|e| format!("--metrics-profile: {e}"))?;
+    }
     let abs = std::fs::canonicalize(&a.file).unwrap_or_else(|_| a.file.clone());
     let script_dir = abs.parent().unwrap_or(Path::new(".")).to_path_buf();
     let artifacts_parent = match &a.artifacts {
@@ -60,6 +65,7 @@ fn settings(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> Result<Settings,
         break_at,
         kube,
         fixed_run_dir: a.run_dir.as_deref().map(absolute),
+        metrics_profile: a.metrics_profile.as_deref().map(absolute),
     })
 }
 

@@ -120,6 +120,12 @@ fn finish(
     if let Err(e) = &result {
         crate::ui::err(super::errors::render(e, display));
     }
+    // the metrics of the whole run, also of one that failed (not after
+    // Ctrl-C: the user wants out), before teardown stops the forwards
+    if let (Some(p), false) = (&host.settings().metrics_profile, interrupted) {
+        host.interrupt()
+            .shielded(|| crate::api::forward::collect_at_end(host, p));
+    }
     end_of_run(host, engine, ast, display);
 
     let (outcome, error, code) = match &result {

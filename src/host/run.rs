@@ -31,6 +31,8 @@ pub struct Settings {
     pub kube: KubeOptions,
     /// This exact run directory (a sweep's run) instead of a new one
     pub fixed_run_dir: Option<PathBuf>,
+    /// `--metrics-profile FILE`, collected at the end of the run
+    pub metrics_profile: Option<PathBuf>,
 }
 
 /// One run (or one REPL session).

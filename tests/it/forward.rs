@@ -396,6 +396,35 @@ fn metrics_profiles_are_collected_over_the_window() {
         .unwrap_or_else(|| panic!("no up{{job=node}} series: {rec}"));
     assert_eq!(node_up["tags"]["job"], "node", "{node_up}");
     assert_eq!(rec["node_load1"]["unit"], "load", "{rec}");
+    // --metrics-profile: collected as the run ends, also when it fails
+    p.file(
+        "fails.rhai",
+        r#"wait_until(60, 0.5, || prom_query("up").len() == 2); sleep(2.0); throw "boom";"#,
+    );
+    let out = p
+        .cmd()
+        .args(["script", "fails.rhai", "--metrics-profile", "profile.yaml"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("--metrics-profile: 4 series of"), "{e}");
+    let r = p.results();
+    assert_eq!(r["outcome"], "error");
+    assert!(r["records"]["targets_up"]["samples"].is_array(), "{r}");
+    // a profile with a typo is a usage error before the run starts
+    p.file("typo.yaml", "- {name: x, qeury: up}\n");
+    let out = p
+        .cmd()
+        .args(["script", "fails.rhai", "--metrics-profile", "typo.yaml"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("--metrics-profile: ") && e.contains("unknown field `qeury`"),
+        "{e}"
+    );
     // a query Prometheus refuses: the entry is named
     p.file("bad.yaml", "- {name: broken, query: 'up{'}\n");
     p.file("b.rhai", r#"collect_metrics("bad.yaml");"#);
@@ -407,7 +436,6 @@ fn metrics_profiles_are_collected_over_the_window() {
         "{e}"
     );
     // a profile that is not one
-    p.file("typo.yaml", "- {name: x, qeury: up}\n");
     p.file("t.rhai", r#"collect_metrics("typo.yaml");"#);
     let out = p.cmd().args(["script", "t.rhai"]).output().unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
@@ -535,4 +563,22 @@ fn a_refused_pod_port_fails_fast() {
         .parse()
         .unwrap();
     assert!(took < 5.0, "the refused connection took {took} s: {s}");
+}
+
+/// `--metrics-profile` without a Prometheus to answer: a warning, the
+/// run's own outcome stands.
+#[test]
+fn metrics_profile_without_prometheus_is_a_warning() {
+    let p = Project::new();
+    let _fc = cluster(&p);
+    p.file("profile.yaml", "- {name: up, query: up}\n");
+    p.file("ok.rhai", "print(\"done\");");
+    let out = p
+        .cmd()
+        .args(["script", "ok.rhai", "--metrics-profile", "profile.yaml"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{e}");
+    assert!(e.contains("--metrics-profile: not collected"), "{e}");
 }
