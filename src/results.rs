@@ -26,6 +26,25 @@ pub struct Results {
     pub environment: Environment,
     pub steps: Vec<Step>,
     pub records: BTreeMap<String, Record>,
+    /// alert rules of metrics profiles, evaluated (fired or not)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
+}
+
+/// One alert rule of a metrics profile, as evaluated over the run's window.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub name: String,
+    pub expr: String,
+    /// `error` (fails the run) or `warning`
+    pub severity: String,
+    pub description: String,
+    /// seconds the expression had to hold (none: at the window's end)
+    #[serde(skip_serializing_if = "Option::is_none", rename = "for")]
+    pub for_seconds: Option<f64>,
+    pub firing: bool,
+    /// series the expression returned (that held for the whole `for`)
+    pub series: usize,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]

@@ -176,8 +176,14 @@ struct Window {
 }
 
 /// Collect `entries` over `w` through one port-forward to Prometheus:
-/// `#{start, end, step, series: #{name: points}}`.
-fn collect_window(h: &Host, f: &str, entries: &[prom::Entry], w: &Window) -> RResult<Map> {
+/// `#{start, end, step, series: #{name: points}, alerts}`, and the alerts
+/// of severity error that fired (they fail the run).
+fn collect_window(
+    h: &Host,
+    f: &str,
+    entries: &[prom::Entry],
+    w: &Window,
+) -> RResult<(Map, Vec<String>)> {
     let _t = h.trace(f, || {
         format!("{} queries over {:.0} s", entries.len(), w.end - w.start)
     });
@@ -198,14 +204,74 @@ fn collect_window(h: &Host, f: &str, entries: &[prom::Entry], w: &Window) -> RRe
         range: Some(w.end - w.start),
         step: w.step,
     };
-    let got = collect(h, f, &pf, entries, &q, w.record);
+    let got = collect(h, f, &pf, entries, &q, w.record)
+        .and_then(|got| Ok((got, alerts(h, f, &pf, entries, w)?)));
     stop(h, &pf);
+    let (got, alerts) = got?;
     let mut m = Map::new();
     m.insert("start".into(), Dynamic::from(w.start));
     m.insert("end".into(), Dynamic::from(w.end));
     m.insert("step".into(), Dynamic::from(w.step));
-    m.insert("series".into(), Dynamic::from_map(got?));
-    Ok(m)
+    m.insert("series".into(), Dynamic::from_map(got));
+    let shown: rhai::Array = alerts
+        .iter()
+        .filter_map(|a| rhai::serde::to_dynamic(a).ok())
+        .collect();
+    m.insert("alerts".into(), Dynamic::from_array(shown));
+    let failed: Vec<String> = alerts
+        .iter()
+        .filter(|a| a.firing && a.severity == "error")
+        .map(|a| format!("alert {} fired: {}", a.name, a.description))
+        .collect();
+    Ok((m, failed))
+}
+
+/// Evaluate the profile's alert rules at the window's end (over their
+/// `for` when they have one), keep them in results.json and say the ones
+/// that fired.
+fn alerts(
+    h: &Host,
+    f: &str,
+    pf: &Arc<Forward>,
+    entries: &[prom::Entry],
+    w: &Window,
+) -> RResult<Vec<crate::results::Alert>> {
+    let mut out = vec![];
+    for e in entries {
+        let Some(expr) = &e.alert else { continue };
+        let for_seconds = e
+            .for_seconds()
+            .map_err(|err| error(format!("{f}: {err}")))?;
+        let q = prom::Query {
+            at: w.end,
+            range: for_seconds,
+            step: w.step,
+        };
+        let what = |err: String| error(format!("{f}: alert of entry '{}' ({expr}): {err}", e.name));
+        let (code, body) = block_on(h, crate::net::get_local(pf.local, &prom::path(expr, &q)))?
+            .map_err(|err| what(err.to_string()))?;
+        let series = prom::parse(code, &body).map_err(what)?;
+        let points = for_seconds.map(|d| (d / w.step).floor() as usize + 1);
+        let n = prom::firing(&series, points);
+        let a = crate::results::Alert {
+            name: e.name.clone(),
+            expr: expr.clone(),
+            severity: e.severity.clone().unwrap_or_default(),
+            description: e.description.clone().unwrap_or_else(|| expr.clone()),
+            for_seconds,
+            firing: n > 0,
+            series: n,
+        };
+        if a.firing {
+            crate::ui::warn(&format!(
+                "alert {} ({}) fired: {}",
+                a.name, a.severity, a.description
+            ));
+        }
+        out.push(a);
+    }
+    h.results().alerts.extend(out.iter().cloned());
+    Ok(out)
 }
 
 /// The start of the run as unix seconds.
@@ -215,11 +281,15 @@ fn run_start(h: &Host) -> f64 {
 
 /// `--metrics-profile`: collect the profile over the whole run as it ends
 /// (also when it failed); a Prometheus that does not answer is a warning.
-pub fn collect_at_end(h: &Host, path: &std::path::Path) {
+/// An alert of severity error that fired fails the run: its message.
+pub fn collect_at_end(h: &Host, path: &std::path::Path) -> Option<String> {
     let f = "--metrics-profile";
     let entries = match read_profile(path) {
         Ok(e) => e,
-        Err(e) => return crate::ui::warn(&format!("{f}: not collected: {e}")),
+        Err(e) => {
+            crate::ui::warn(&format!("{f}: not collected: {e}"));
+            return None;
+        }
     };
     let end = prom::now();
     let start = run_start(h);
@@ -231,7 +301,7 @@ pub fn collect_at_end(h: &Host, path: &std::path::Path) {
         record: true,
     };
     match collect_window(h, f, &entries, &w) {
-        Ok(m) => {
+        Ok((m, failed)) => {
             let n = m
                 .get("series")
                 .and_then(|s| s.read_lock::<Map>().map(|s| s.len()))
@@ -240,8 +310,12 @@ pub fn collect_at_end(h: &Host, path: &std::path::Path) {
                 "{f}: {n} series of {} collected into results.json",
                 path.display()
             ));
+            (!failed.is_empty()).then(|| format!("{f}: {}", failed.join("; ")))
         }
-        Err(e) => crate::ui::warn(&format!("{f}: not collected ({e})")),
+        Err(e) => {
+            crate::ui::warn(&format!("{f}: not collected ({e})"));
+            None
+        }
     }
 }
 
@@ -531,9 +605,12 @@ pub mod forward_api {
     /// (see docs/metrics.md and stdlib/metrics/), YAML text, or an array of
     /// maps. Options: `start` (unix seconds; default the run's start),
     /// `end` (default now), `step` (seconds; default about 250 points),
-    /// `service` (as prom_query), `record` (true). Returns
-    /// `#{start, end, step, series: #{name: points}}`. A query Prometheus
-    /// refuses is an error that names the entry.
+    /// `service` (as prom_query), `record` (true). Entries may carry an
+    /// alert rule (`alert`, `severity` error|warning, `description`,
+    /// `for`): a fired warning is said, a fired error fails the call; all
+    /// are kept in results.json (`alerts`). Returns
+    /// `#{start, end, step, series: #{name: points}, alerts}`. A query
+    /// Prometheus refuses is an error that names the entry.
     ///
     /// ```rhai
     /// collect_metrics(root_dir() + "/stdlib/metrics/node.yaml");
@@ -569,7 +646,11 @@ pub mod forward_api {
             svc,
             record: o.bool("record", true)?,
         };
-        collect_window(&h, f, &entries, &w)
+        let (m, failed) = collect_window(&h, f, &entries, &w)?;
+        if !failed.is_empty() {
+            return Err(error(format!("{f}: {}", failed.join("; "))));
+        }
+        Ok(m)
     }
 
     /// `collect_metrics` with default options (the run's window so far).

@@ -122,13 +122,20 @@ fn finish(
     }
     // the metrics of the whole run, also of one that failed (not after
     // Ctrl-C: the user wants out), before teardown stops the forwards
+    let mut alert = None;
     if let (Some(p), false) = (&host.settings().metrics_profile, interrupted) {
-        host.interrupt()
+        alert = host
+            .interrupt()
             .shielded(|| crate::api::forward::collect_at_end(host, p));
+        if let Some(a) = &alert {
+            crate::ui::err(format!("error: {a}"));
+        }
     }
     end_of_run(host, engine, ast, display);
 
     let (outcome, error, code) = match &result {
+        // an alert of severity error that fired fails a run that went well
+        Ok(()) if !interrupted && alert.is_some() => ("error", alert, ExitCode::ERROR),
         Ok(()) if !interrupted => ("ok", None, ExitCode::OK),
         Ok(()) => (
             "interrupted",

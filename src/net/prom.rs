@@ -208,6 +208,31 @@ pub struct Entry {
     pub query: String,
     #[serde(default)]
     pub unit: Option<String>,
+    /// an alert rule: PromQL that fires when it returns any series
+    #[serde(default)]
+    pub alert: Option<String>,
+    /// `error` (fails the run) or `warning`; required with `alert`
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// how long the alert must hold: seconds, or `30s`, `5m`
+    #[serde(default, rename = "for")]
+    pub for_: Option<Value>,
+}
+
+impl Entry {
+    /// The alert's `for` in seconds, checked.
+    pub fn for_seconds(&self) -> Result<Option<f64>, String> {
+        match &self.for_ {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => {
+                crate::util::parse_duration(&n.to_string()).map(|d| Some(d.as_secs_f64()))
+            }
+            Some(Value::String(s)) => crate::util::parse_duration(s).map(|d| Some(d.as_secs_f64())),
+            Some(other) => Err(format!("for: {other} is not a duration (30, 30s, 5m)")),
+        }
+    }
 }
 
 /// A metrics profile from its YAML (a list of entries) or JSON value.
@@ -231,6 +256,27 @@ pub fn profile(v: Value) -> Result<Vec<Entry>, String> {
         if e.name.trim().is_empty() || e.query.trim().is_empty() {
             return Err(format!("entry {}: name and query must not be empty", i + 1));
         }
+        if e.alert.is_some() {
+            match e.severity.as_deref() {
+                Some("error" | "warning") => {}
+                other => {
+                    return Err(format!(
+                        "entry {} ({}): an alert needs severity error or warning, not {}",
+                        i + 1,
+                        e.name,
+                        other.unwrap_or("none")
+                    ))
+                }
+            }
+        } else if e.severity.is_some() || e.description.is_some() || e.for_.is_some() {
+            return Err(format!(
+                "entry {} ({}): severity, description and for go with an alert",
+                i + 1,
+                e.name
+            ));
+        }
+        e.for_seconds()
+            .map_err(|err| format!("entry {} ({}): {err}", i + 1, e.name))?;
         out.push(e);
     }
     if out.is_empty() {
@@ -255,6 +301,24 @@ pub fn series_name(entry: &str, metric: &Value, alone: bool) -> String {
     } else {
         format!("{entry}{{{}}}", labels.join(","))
     }
+}
+
+/// Whether an alert fired, from its answer: without `for`, an instant
+/// query that returned any series; with it, a range query over the last
+/// `for` seconds where a series has a sample at every step (it held the
+/// whole time). The number of such series.
+pub fn firing(series: &[Series], for_points: Option<usize>) -> usize {
+    series
+        .iter()
+        .filter(|s| match (s, for_points) {
+            (Series::Range { values, .. }, Some(n)) => {
+                values.iter().filter(|(_, x)| !x.is_nan()).count() >= n
+            }
+            (Series::Instant { value, .. }, None) => !value.is_nan(),
+            (Series::Scalar { value, .. }, None) => !value.is_nan() && *value != 0.0,
+            _ => false,
+        })
+        .count()
 }
 
 /// A step that gives at most about 250 points over `secs` (at least 1 s).

@@ -582,3 +582,91 @@ fn metrics_profile_without_prometheus_is_a_warning() {
     assert_eq!(out.status.code(), Some(0), "{e}");
     assert!(e.contains("--metrics-profile: not collected"), "{e}");
 }
+
+/// Alert rules of a metrics profile against the real Prometheus: one that
+/// returns series fires, one that does not stays quiet, `for` needs the
+/// expression to hold over its whole span; a warning is said and kept, an
+/// error fails the run (collect_metrics and --metrics-profile alike).
+#[test]
+fn metrics_profile_alerts_fire_and_fail_the_run() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    if !real_monitoring(&p, &fc, "metrics_profile_alerts_fire_and_fail_the_run") {
+        return;
+    }
+    p.file(
+        "warn.yaml",
+        "- {name: targets, query: 'sum(up)', alert: 'sum(up) < 5', severity: warning, description: fewer than 5 targets}\n\
+         - {name: too_many, query: 'sum(up)', alert: 'sum(up) > 100', severity: error}\n\
+         - {name: held, query: up, alert: 'up == 1', severity: warning, for: 2s}\n\
+         - {name: never_held, query: up, alert: 'up == 0', severity: error, for: 2}\n",
+    );
+    p.file(
+        "error.yaml",
+        "- {name: targets, query: 'sum(up)', alert: 'sum(up) == 2', severity: error, description: two targets are two too many}\n",
+    );
+    p.file(
+        "s.rhai",
+        r#"
+        wait_until(60, 0.5, || prom_query("up").len() == 2);
+        sleep(4.0);
+        let c = collect_metrics("warn.yaml", #{step: 1});
+        for a in c.alerts { print(`alert ${a.name} firing=${a.firing} series=${a.series}`); }
+        try { collect_metrics("error.yaml", #{step: 1}); } catch (e) { print("failed: " + e); }
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let (s, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}{s}");
+    for want in [
+        "alert targets firing=true series=1",
+        "alert too_many firing=false series=0",
+        "alert held firing=true series=2",
+        "alert never_held firing=false series=0",
+        "failed: ",
+        "collect_metrics: alert targets fired: two targets are two too many",
+    ] {
+        assert!(s.contains(want), "{want}: {s}");
+    }
+    assert!(
+        e.contains("alert targets (warning) fired: fewer than 5 targets"),
+        "{e}"
+    );
+    let r = p.results();
+    let alerts = r["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 5, "{r}");
+    assert_eq!(alerts[2]["for"], 2.0, "{r}");
+    // --metrics-profile: an error alert fails a run that went well
+    p.file(
+        "ok.rhai",
+        r#"wait_until(60, 0.5, || prom_query("up").len() == 2);"#,
+    );
+    let out = p
+        .cmd()
+        .args(["script", "ok.rhai", "--metrics-profile", "error.yaml"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("error: --metrics-profile: alert targets fired: two targets are two too many"),
+        "{e}"
+    );
+    assert_eq!(p.results()["outcome"], "error");
+    // an alert without a severity is refused before the run
+    p.file("nosev.yaml", "- {name: x, query: up, alert: 'up == 0'}\n");
+    let out = p
+        .cmd()
+        .args(["script", "ok.rhai", "--metrics-profile", "nosev.yaml"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("an alert needs severity error or warning"),
+        "{e}"
+    );
+}
