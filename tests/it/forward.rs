@@ -357,7 +357,9 @@ fn metrics_profiles_are_collected_over_the_window() {
         // the profiles that ship: valid PromQL; node-exporter's answer
         let n = collect_metrics(root_dir() + "/stdlib/metrics/node.yaml", #{step: 1, record: false});
         print("node=" + n.series.keys().filter(|k| k.starts_with("node_memory_used_bytes")).len());
-        collect_metrics(root_dir() + "/stdlib/metrics/apiserver.yaml", #{step: 1, record: false});
+        for f in ["apiserver", "cilium", "xdp"] {
+            collect_metrics(root_dir() + "/stdlib/metrics/" + f + ".yaml", #{step: 1, record: false});
+        }
         "#,
     );
     let out = p
