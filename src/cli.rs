@@ -140,6 +140,10 @@ pub struct SweepArgs {
     /// Parent of the sweep directory [default: artifacts/ next to the script]
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Collect this metrics profile at the end of every run (see
+    /// `scaffold script --metrics-profile`)
+    #[arg(long, value_name = "FILE")]
+    pub metrics_profile: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -129,6 +129,9 @@ pub struct SweepFile {
     pub args: Vec<String>,
     #[serde(default)]
     pub run_timeout: Option<f64>,
+    /// `--metrics-profile`, passed to every run (an absolute path)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_profile: Option<String>,
     pub runs: Vec<RunEntry>,
 }
 

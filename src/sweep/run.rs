@@ -65,6 +65,17 @@ fn params(a: &SweepArgs) -> Result<Params, String> {
 }
 
 /// A new sweep from the command line (validated), and its directory.
+/// `--metrics-profile`, checked now (not at the end of the first run) and
+/// made absolute for the runs.
+fn metrics_profile(a: &SweepArgs) -> Result<Option<String>, String> {
+    let Some(p) = &a.metrics_profile else {
+        return Ok(None);
+    };
+    crate::api::forward::read_profile(p).map_err(|e| format!("--metrics-profile: {e}"))?;
+    let abs = std::fs::canonicalize(p).map_err(|e| format!("--metrics-profile: {e}"))?;
+    Ok(Some(abs.display().to_string()))
+}
+
 fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), String> {
     let file = a.file.as_ref().ok_or("give the script to sweep")?;
     if !file.is_file() {
@@ -103,6 +114,7 @@ fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), Str
         .map(crate::util::parse_duration)
         .transpose()
         .map_err(|e| format!("--run-timeout: {e}"))?;
+    let metrics_profile = metrics_profile(a)?;
     let seed = a.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -137,6 +149,7 @@ fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), Str
         secret_params: secrets.iter().map(|(k, _)| k.clone()).collect(),
         args: a.args.clone(),
         run_timeout: run_timeout.map(|d| d.as_secs_f64()),
+        metrics_profile,
     };
     Ok((f, dir))
 }
@@ -534,6 +547,9 @@ fn command(
     for (k, _) in &launch.secrets {
         c.arg("--set-secret").arg(k);
         c.env_remove(k);
+    }
+    if let Some(p) = &f.metrics_profile {
+        c.arg("--metrics-profile").arg(p);
     }
     if !f.args.is_empty() {
         c.arg("--").args(&f.args);

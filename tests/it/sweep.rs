@@ -684,3 +684,61 @@ fn random_order_is_repeatable_with_its_seed() {
     let (d, _) = order("four", &seed.to_string());
     assert_eq!(c, d);
 }
+
+/// `--metrics-profile` on a sweep: checked before any run, kept in
+/// sweep.json (absolute, so --resume finds it) and passed to every run,
+/// which collects it as it ends (here without a Prometheus: a warning,
+/// the runs still ok).
+#[test]
+fn metrics_profile_goes_to_every_run() {
+    let p = Project::new();
+    p.file("s.rhai", r#"print("run " + param("n", ""));"#);
+    p.file("profile.yaml", "- {name: up, query: up}\n");
+    p.file("typo.yaml", "- {name: up, qeury: up}\n");
+    let out = p
+        .cmd()
+        .args([
+            "sweep",
+            "s.rhai",
+            "--grid",
+            "n=1,2",
+            "--metrics-profile",
+            "typo.yaml",
+        ])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("--metrics-profile: ") && e.contains("unknown field `qeury`"),
+        "{e}"
+    );
+    let out = p
+        .cmd()
+        .args([
+            "sweep",
+            "s.rhai",
+            "--grid",
+            "n=1,2",
+            "--metrics-profile",
+            "profile.yaml",
+        ])
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{o}{e}");
+    let j = sweep_json(&sweep_dir(&p));
+    let kept = j["metrics_profile"].as_str().unwrap();
+    assert!(
+        Path::new(kept).is_absolute() && kept.ends_with("profile.yaml"),
+        "{j}"
+    );
+    assert_eq!(
+        e.matches("--metrics-profile: not collected").count(),
+        2,
+        "{e}"
+    );
+}
