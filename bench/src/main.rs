@@ -12,6 +12,7 @@ mod common;
 mod engine;
 mod fake;
 mod load;
+mod metrics;
 mod objects;
 mod ready;
 mod real;
@@ -144,6 +145,7 @@ const GROUPS: &[Group] = &[
         &["sweep_overhead", "sweep_report"],
         sweep::bench_sweep,
     ),
+    ("metrics", &["metrics_profile_20"], metrics::bench_metrics),
 ];
 
 /// Every group the filter (and --kubeconfig) asks for.
