@@ -95,9 +95,12 @@ fn prometheus(fc: &FakeCluster, prom: &Path, dir: &Path, data: &Path) -> u16 {
         .port();
     let cfg = dir.join("prometheus.yml");
     std::fs::write(&cfg, "global: {scrape_interval: 1m}\nscrape_configs: []\n").unwrap();
-    let cmd = json!([prom, format!("--config.file={}", cfg.display()),
+    let cmd = json!([
+        prom,
+        format!("--config.file={}", cfg.display()),
         format!("--storage.tsdb.path={}", data.display()),
-        format!("--web.listen-address=127.0.0.1:{port}")]);
+        format!("--web.listen-address=127.0.0.1:{port}")
+    ]);
     fc.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}}))
         .ok();
     fc.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "prometheus", "namespace": "monitoring"},
@@ -108,7 +111,10 @@ fn prometheus(fc: &FakeCluster, prom: &Path, dir: &Path, data: &Path) -> u16 {
         "spec": {"selector": {"app": "prometheus"}, "ports": [{"port": 9090, "targetPort": "http"}]}})).unwrap();
     let t = Instant::now();
     while !get_ok(port, "/-/ready") {
-        assert!(t.elapsed() < Duration::from_secs(60), "Prometheus never became ready");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "Prometheus never became ready"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     port
