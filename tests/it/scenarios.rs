@@ -1033,6 +1033,35 @@ fn xdp_end_to_end() {
     );
 }
 
+/// The xdp scenario on the fake with the stubs, kind-worker, kind-worker2
+/// and kind-worker3 as its monitoring, server and lb nodes, netperf for
+/// 1 s, results under `<project>/art`; `set` adds `--set` pairs.
+fn run_xdp(
+    p: &Project,
+    bin: &Path,
+    kubeconfig: &Path,
+    metallb: &Path,
+    set: &[&str],
+) -> std::process::Output {
+    let mut c = p.cmd();
+    c.arg("script")
+        .arg(repo().join("scenarios/xdp/main.rhai"))
+        .args(["--set", "duration=1", "--set", "wait_timeout=30"])
+        .args(["--set", "monitoring_node=kind-worker"])
+        .args(["--set", "server_node=kind-worker2"])
+        .args(["--set", "lb_node=kind-worker3"])
+        .args(["--artifacts", "art"]);
+    for kv in set {
+        c.args(["--set", kv]);
+    }
+    c.env("KUBECONFIG", kubeconfig)
+        .env("PATH", path_with(bin))
+        .env("SCAFFOLD_METALLB_MANIFEST", metallb)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
 /// 28.1 and 28.4: an agent that does not replace kube-proxy fails kpr and
 /// xdp (asked of the agent, as only `cilium-dbg status` says); a failing
 /// connectivity test names its failed tests and still leaves no test
@@ -1045,22 +1074,7 @@ fn xdp_kpr_is_asked_of_the_agents_and_a_failed_connectivity_test_names_its_tests
     seed_xdp(&fc);
     let metallb = p.file("metallb-native.yaml", METALLB);
     let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
-    let run = |mode: &str| {
-        p.cmd()
-            .args(["script"])
-            .arg(repo().join("scenarios/xdp/main.rhai"))
-            .args(["--set", &format!("mode={mode}"), "--set", "duration=1"])
-            .args(["--set", "monitoring_node=kind-worker"])
-            .args(["--set", "server_node=kind-worker2"])
-            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
-            .args(["--artifacts", "art"])
-            .env("KUBECONFIG", &kubeconfig)
-            .env("PATH", path_with(&bin))
-            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
-            .timeout(std::time::Duration::from_secs(120))
-            .output()
-            .unwrap()
-    };
+    let run = |mode: &str| run_xdp(&p, &bin, &kubeconfig, &metallb, &[&format!("mode={mode}")]);
     std::fs::write(p.path().join("ct-fail"), "").unwrap();
     let out = run("kpr");
     let e = String::from_utf8_lossy(&out.stderr);
@@ -1101,27 +1115,13 @@ fn xdp_lb_ip_is_announced_from_the_lb_node_only() {
     let metallb = p.file("metallb-native.yaml", METALLB);
     let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
     let run = || {
-        p.cmd()
-            .args(["script"])
-            .arg(repo().join("scenarios/xdp/main.rhai"))
-            .args([
-                "--set",
-                "mode=kpr",
-                "--set",
-                "skip_ct=true",
-                "--set",
-                "duration=1",
-            ])
-            .args(["--set", "monitoring_node=kind-worker"])
-            .args(["--set", "server_node=kind-worker2"])
-            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
-            .args(["--artifacts", "art"])
-            .env("KUBECONFIG", &kubeconfig)
-            .env("PATH", path_with(&bin))
-            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
-            .timeout(std::time::Duration::from_secs(120))
-            .output()
-            .unwrap()
+        run_xdp(
+            &p,
+            &bin,
+            &kubeconfig,
+            &metallb,
+            &["mode=kpr", "skip_ct=true"],
+        )
     };
     let label = |node: &str, key: &str, value: Option<&str>| {
         fc.update("v1", "Node", "", node, |n| match value {
@@ -1418,27 +1418,13 @@ fn xdp_keeps_an_installed_cilium_only_when_it_is_healthy() {
     let metallb = p.file("metallb-native.yaml", METALLB);
     let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
     let run = || {
-        p.cmd()
-            .args(["script"])
-            .arg(repo().join("scenarios/xdp/main.rhai"))
-            .args([
-                "--set",
-                "mode=kpr",
-                "--set",
-                "skip_ct=true",
-                "--set",
-                "duration=1",
-            ])
-            .args(["--set", "monitoring_node=kind-worker"])
-            .args(["--set", "server_node=kind-worker2"])
-            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
-            .args(["--artifacts", "art"])
-            .env("KUBECONFIG", &kubeconfig)
-            .env("PATH", path_with(&bin))
-            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
-            .timeout(std::time::Duration::from_secs(120))
-            .output()
-            .unwrap()
+        run_xdp(
+            &p,
+            &bin,
+            &kubeconfig,
+            &metallb,
+            &["mode=kpr", "skip_ct=true"],
+        )
     };
     let out = run();
     assert!(
