@@ -817,22 +817,15 @@ fn xdp_end_to_end() {
     let bin = stubs(&p, fc.kubeconfig());
     seed_xdp(&fc);
     let metallb = p.file("metallb-native.yaml", METALLB);
-    let script = repo().join("scenarios/xdp/main.rhai");
     let run = |kubeconfig: &Path, mode: &str, art: &str| {
-        p.cmd()
-            .args(["script"])
-            .arg(&script)
-            .args(["--set", &format!("mode={mode}"), "--set", "duration=1"])
-            .args(["--set", "monitoring_node=kind-worker"])
-            .args(["--set", "server_node=kind-worker2"])
-            .args(["--set", "lb_node=kind-worker3", "--set", "wait_timeout=30"])
-            .args(["--artifacts", art])
-            .env("KUBECONFIG", kubeconfig)
-            .env("PATH", path_with(&bin))
-            .env("SCAFFOLD_METALLB_MANIFEST", &metallb)
-            .timeout(std::time::Duration::from_secs(120))
-            .output()
-            .unwrap()
+        run_xdp_in(
+            art,
+            &p,
+            &bin,
+            kubeconfig,
+            &metallb,
+            &[&format!("mode={mode}")],
+        )
     };
 
     // first run: not a minikube context, so the cluster is "created"
@@ -1035,8 +1028,9 @@ fn xdp_end_to_end() {
 
 /// The xdp scenario on the fake with the stubs, kind-worker, kind-worker2
 /// and kind-worker3 as its monitoring, server and lb nodes, netperf for
-/// 1 s, results under `<project>/art`; `set` adds `--set` pairs.
-fn run_xdp(
+/// 1 s, results under `<project>/<art>`; `set` adds `--set` pairs.
+fn run_xdp_in(
+    art: &str,
     p: &Project,
     bin: &Path,
     kubeconfig: &Path,
@@ -1050,7 +1044,7 @@ fn run_xdp(
         .args(["--set", "monitoring_node=kind-worker"])
         .args(["--set", "server_node=kind-worker2"])
         .args(["--set", "lb_node=kind-worker3"])
-        .args(["--artifacts", "art"]);
+        .args(["--artifacts", art]);
     for kv in set {
         c.args(["--set", kv]);
     }
@@ -1060,6 +1054,17 @@ fn run_xdp(
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap()
+}
+
+/// [`run_xdp_in`] with the results under `<project>/art`.
+fn run_xdp(
+    p: &Project,
+    bin: &Path,
+    kubeconfig: &Path,
+    metallb: &Path,
+    set: &[&str],
+) -> std::process::Output {
+    run_xdp_in("art", p, bin, kubeconfig, metallb, set)
 }
 
 /// 28.1 and 28.4: an agent that does not replace kube-proxy fails kpr and
