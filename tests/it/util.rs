@@ -257,4 +257,22 @@ pub fn run_service(
     fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {"selector": {"app": name}, "ports": [{"port": svc_port, "targetPort": "http"}]}})).unwrap();
     wait_listening(port);
+    // listening is not yet ready: the kubelet reports the pod Ready a
+    // moment later, and Services only route to ready pods
+    let t = std::time::Instant::now();
+    while !fc.list("v1", "Pod").iter().any(|p| {
+        p["metadata"]["namespace"] == ns
+            && p["metadata"]["labels"]["app"] == name
+            && p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    }) {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "the {ns}/{name} pod never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
