@@ -5,6 +5,7 @@ use crate::util::{free_port, run_service, wait_listening, Project};
 use fakecluster::{FakeCluster, Options};
 use predicates::prelude::*;
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 fn cluster(p: &Project) -> FakeCluster {
     let fc = FakeCluster::start(Options {
@@ -270,6 +271,18 @@ fn registry_access() {
         ));
 }
 
+/// Whether Prometheus on 127.0.0.1:`port` answers 200 on /-/ready.
+fn prometheus_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = c.write_all(b"GET /-/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
 /// Debian's prometheus, pushgateway and node-exporter as the fake's pods
 /// behind `monitoring/prometheus`, `monitoring/pushgateway` and
 /// `monitoring/node-exporter`, Prometheus scraping the other two every
@@ -328,6 +341,16 @@ fn real_monitoring(p: &Project, fc: &FakeCluster, test: &str) -> bool {
             listen(pp)
         ]),
     );
+    // Prometheus listens before it is ready (503 until its storage is
+    // open): queries start once /-/ready says so
+    let t = Instant::now();
+    while !prometheus_ready(pp) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "Prometheus never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     true
 }
 
