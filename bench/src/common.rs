@@ -369,3 +369,12 @@ pub fn script_output(bin: &Path, kubeconfig: &Path, dir: &Path, name: &str, text
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A free local port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -17,15 +17,6 @@ const QUERIES: usize = 20;
 const WINDOW: u64 = 600;
 const STEP: u64 = 15;
 
-/// A program on PATH.
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|f| f.is_file())
-    })
-}
-
 /// 10 minutes of `bench_value{q, instance}` (20 queries × 2 series) ending
 /// at `end`, as OpenMetrics, backfilled into `data`.
 fn backfill(promtool: &Path, dir: &Path, end: u64) -> std::path::PathBuf {
@@ -75,24 +66,9 @@ fn get(port: u16, path: &str) -> String {
         .unwrap_or_default()
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Prometheus on the fake, serving the backfilled data; its port.
 fn prometheus(fc: &FakeCluster, prom: &Path, dir: &Path, data: &Path) -> u16 {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let cfg = dir.join("prometheus.yml");
     std::fs::write(&cfg, "global: {scrape_interval: 1m}\nscrape_configs: []\n").unwrap();
     let cmd = json!([
@@ -125,6 +101,7 @@ fn get_ok(port: u16, path: &str) -> bool {
 }
 
 pub fn bench_metrics(a: &Args, bin: &Path) -> Vec<Row> {
+    let which = scaffold::shell::which;
     let (Some(prom), Some(promtool)) = (which("prometheus"), which("promtool")) else {
         eprintln!("metrics_profile_20: prometheus and promtool are not installed (.ci/install-tools): skipped");
         return vec![];
@@ -170,7 +147,7 @@ print(`${{took}} ${{r.series.len()}} ${{least}}`);"#,
         for q in 0..QUERIES {
             let path = format!(
                 "/api/v1/query_range?query={}&start={}&end={end}&step={STEP}",
-                urlencode(&format!("bench_value{{q=\"{q}\"}}")),
+                scaffold::util::urlencode(&format!("bench_value{{q=\"{q}\"}}")),
                 end - WINDOW
             );
             assert!(get(port, &path).contains("\"success\""));

@@ -622,14 +622,6 @@ fn script_port_forward(r: &Real) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// ron auto-copy of mixed data (half random, half text) vs `kubectl cp` of
 /// the same files, vs a local `tar czf` of them.
 fn auto_copy_rows(r: &Real) -> Vec<Row> {

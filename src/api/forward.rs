@@ -358,10 +358,10 @@ fn collect(
 ) -> RResult<Map> {
     let mut got = Map::new();
     for e in entries {
+        let what = |err: String| error(format!("{f}: entry '{}' ({}): {err}", e.name, e.query));
         let (code, body) = block_on(h, crate::net::get_local(pf.local, &prom::path(&e.query, q)))?
-            .map_err(|err| error(format!("{f}: entry '{}' ({}): {err}", e.name, e.query)))?;
-        let series = prom::parse(code, &body)
-            .map_err(|err| error(format!("{f}: entry '{}' ({}): {err}", e.name, e.query)))?;
+            .map_err(|err| what(err.to_string()))?;
+        let series = prom::parse(code, &body).map_err(what)?;
         let alone = series.len() == 1;
         for s in &series {
             if let prom::Series::Range { metric, values } = s {

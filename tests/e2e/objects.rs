@@ -374,7 +374,7 @@ spec:
         assert!(out.contains(want), "{want}: {out}");
     }
     // the command line, kubectl's form
-    let port = free_port();
+    let port = crate::util::free_port();
     let mut c = p.std_cmd();
     c.args(["port-forward", "-n", &ns, "svc/web", &format!("{port}:80")]);
     let mut child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
@@ -389,12 +389,4 @@ spec:
     assert_eq!((code, body.trim()), (0, "hello-from-the-pod"));
     ctx.kubectl(&["delete", "namespace", &ns, "--wait=true"]);
     Ok(())
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
