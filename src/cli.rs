@@ -182,6 +182,13 @@ pub struct ReportArgs {
     /// (median, mean, p90, p95, p99, min, max, last)
     #[arg(long, default_value = "median")]
     pub stat: String,
+    /// Also write the runs' records to a Prometheus remote-write receiver,
+    /// e.g. http://localhost:9090/api/v1/write (docs/metrics.md)
+    #[arg(long, value_name = "URL")]
+    pub remote_write: Option<String>,
+    /// An extra label on every series --remote-write writes (repeatable)
+    #[arg(long = "label", value_name = "NAME=VALUE", requires = "remote_write")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

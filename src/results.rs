@@ -95,6 +95,10 @@ pub struct Record {
     /// (and so out of every statistic)
     #[serde(default, skip_serializing_if = "is_zero")]
     pub nan: u64,
+    /// when each value was recorded, unix milliseconds, in the order of the
+    /// values (empty in files written before scaffold kept them)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub times: Vec<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -108,6 +112,13 @@ impl Record {
             .as_deref()
             .unwrap_or(self.value.as_slice())
             .iter()
+    }
+
+    /// Each value with the unix millisecond it was recorded at; `None` when
+    /// the file does not say (written before scaffold kept the times).
+    pub fn timed_values(&self) -> Option<impl Iterator<Item = (i64, &Value)>> {
+        let n = self.iter_values().count();
+        (n > 0 && self.times.len() == n).then(|| self.times.iter().copied().zip(self.iter_values()))
     }
 
     /// All values of this record, in recording order.
@@ -143,7 +154,7 @@ impl Results {
     }
 
     /// Record many values of one series at once (what `record` called once
-    /// per value does).
+    /// per value does), all recorded now.
     pub fn record_many(
         &mut self,
         name: &str,
@@ -151,16 +162,31 @@ impl Results {
         unit: Option<String>,
         tags: Map<String, Value>,
     ) {
+        let now = unix_ms(SystemTime::now());
+        let timed = values.into_iter().map(|v| (now, v)).collect();
+        self.record_timed(name, timed, unit, tags);
+    }
+
+    /// Record many values of one series, each with the unix millisecond it
+    /// stands for (e.g. a Prometheus sample's own timestamp).
+    pub fn record_timed(
+        &mut self,
+        name: &str,
+        values: Vec<(i64, Value)>,
+        unit: Option<String>,
+        tags: Map<String, Value>,
+    ) {
         let mut values = values.into_iter();
-        let Some(first) = values.next() else {
+        let Some((t, first)) = values.next() else {
             return;
         };
-        self.record(name, first, unit, tags);
-        let rest: Vec<Value> = values.collect();
+        self.record_at(name, t, first, unit, tags);
+        let (times, rest): (Vec<i64>, Vec<Value>) = values.unzip();
         if rest.is_empty() {
             return;
         }
         let r = self.records.get_mut(name).expect("recorded above");
+        r.times.extend(times);
         match r.samples.as_mut() {
             Some(samples) => samples.extend(rest),
             None => r.samples = Some(r.value.take().into_iter().chain(rest).collect()),
@@ -177,7 +203,20 @@ impl Results {
         unit: Option<String>,
         tags: Map<String, Value>,
     ) {
+        self.record_at(name, unix_ms(SystemTime::now()), value, unit, tags)
+    }
+
+    /// `record` with the unix millisecond the value stands for.
+    fn record_at(
+        &mut self,
+        name: &str,
+        at: i64,
+        value: Value,
+        unit: Option<String>,
+        tags: Map<String, Value>,
+    ) {
         let r = self.records.entry(name.to_string()).or_default();
+        r.times.push(at);
         match (r.samples.as_mut(), r.value.take()) {
             (Some(samples), _) => samples.push(value),
             (None, None) => r.value = Some(value),
@@ -235,6 +274,13 @@ impl Results {
         }
         Ok(r)
     }
+}
+
+/// Unix milliseconds of a time (0 before 1970).
+pub fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.

@@ -335,15 +335,16 @@ fn record_series(
         .filter(|(k, _)| k != "__name__")
         .collect();
     let mut r = h.results();
-    let finite: Vec<serde_json::Value> = values
+    // each sample at Prometheus' own timestamp (seconds) in unix ms
+    let finite: Vec<(i64, serde_json::Value)> = values
         .iter()
         .filter(|(_, x)| x.is_finite())
-        .map(|(_, x)| serde_json::json!(x))
+        .map(|(t, x)| ((t * 1000.0).round() as i64, serde_json::json!(x)))
         .collect();
     for _ in 0..values.len() - finite.len() {
         r.record_nan(name, unit.clone(), tags.clone());
     }
-    r.record_many(name, finite, unit.clone(), tags);
+    r.record_timed(name, finite, unit.clone(), tags);
 }
 
 /// Run each profile entry as a range query through the open forward,

@@ -15,13 +15,26 @@ pub fn report(a: &ReportArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(ExitCode::USAGE, e),
     };
+    let labels = match report::remote_write::parse_labels(&a.labels) {
+        Ok(l) => l,
+        Err(e) => return fail(ExitCode::USAGE, e),
+    };
     if a.results.iter().any(|d| sweep::is_sweep(d)) {
-        return report_sweep(a, &thresholds);
+        return report_sweep(a, &thresholds, &labels);
     }
     let runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
         Ok(r) => r,
         Err(e) => return fail(ExitCode::ERROR, e),
     };
+    if let Some(url) = &a.remote_write {
+        let ids = runs.iter().map(|r| {
+            let id = report::run_dir_name(&r.path).unwrap_or_else(|| r.results.start.clone());
+            (id, &r.results)
+        });
+        if let Err(e) = remote_write(url, ids, &labels) {
+            return fail(ExitCode::ERROR, e);
+        }
+    }
     match a.output {
         ReportFormat::Text => print!("{}", report::render(&runs)),
         ReportFormat::Json => crate::ui::out(
@@ -55,8 +68,31 @@ fn thresholds_end(checked: Result<(String, bool), String>) -> ExitCode {
     }
 }
 
+/// `--remote-write`: every run's series to the receiver, and one line on
+/// what was written.
+fn remote_write<'a>(
+    url: &str,
+    runs: impl Iterator<Item = (String, &'a crate::results::Results)>,
+    labels: &[(String, String)],
+) -> Result<(), String> {
+    let mut series = vec![];
+    let mut n = 0;
+    for (id, r) in runs {
+        series.extend(report::remote_write::run_series(&id, r, labels));
+        n += 1;
+    }
+    let count = series.len();
+    let samples = crate::net::remote_write::push(url, series)?;
+    crate::ui::err(format!(
+        "remote write: {samples} samples in {count} series of {n} run{} to {}",
+        if n == 1 { "" } else { "s" },
+        crate::net::redact_url(url)
+    ));
+    Ok(())
+}
+
 /// `scaffold report SWEEP_DIR`: groups by grid point, compared.
-fn report_sweep(a: &ReportArgs, thresholds: &[Threshold]) -> ExitCode {
+fn report_sweep(a: &ReportArgs, thresholds: &[Threshold], labels: &[(String, String)]) -> ExitCode {
     if a.results.len() != 1 {
         return fail(
             ExitCode::USAGE,
@@ -78,6 +114,17 @@ fn report_sweep(a: &ReportArgs, thresholds: &[Threshold]) -> ExitCode {
     };
     if let Err(e) = shown {
         return fail(ExitCode::USAGE, e);
+    }
+    if let Some(url) = &a.remote_write {
+        // a sweep's runs are run-001...: named within their sweep
+        let name = s.dir.file_name().unwrap_or_default().to_string_lossy();
+        let ids = s
+            .groups
+            .iter()
+            .flat_map(|g| g.runs.iter().map(|(dir, r)| (format!("{name}/{dir}"), r)));
+        if let Err(e) = remote_write(url, ids, labels) {
+            return fail(ExitCode::ERROR, e);
+        }
     }
     if let Some(p) = &a.plot {
         if let Err(e) = report::plot::draw_sweep(&s, p, &a.metrics) {

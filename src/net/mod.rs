@@ -5,6 +5,7 @@
 
 pub mod prom;
 pub mod proxy;
+pub mod remote_write;
 
 use std::time::Duration;
 
@@ -88,6 +89,18 @@ pub fn request(
     body: Option<String>,
     timeout: Duration,
 ) -> Result<Answer, String> {
+    let body = body.map(String::into_bytes).unwrap_or_default();
+    request_bytes(method, url, headers, body, timeout)
+}
+
+/// `request` with a binary body (remote write's snappy protobuf).
+pub fn request_bytes(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Answer, String> {
     let shown = redact_url(url);
     let proxy = proxy::for_url(url)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -105,7 +118,7 @@ pub fn request(
         req = req.header(k.as_str(), v.as_str());
     }
     let req = req
-        .body(body.unwrap_or_default())
+        .body(body)
         .map_err(|e| format!("{method} {shown}: {}", redact_text(&e.to_string(), url)))?;
     let resp = agent
         .run(req)

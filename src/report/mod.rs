@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod plot;
+pub mod remote_write;
 pub mod sweep;
 
 use crate::results::{Record, Results};
@@ -114,7 +115,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Run>, String> {
     Ok(runs)
 }
 
-fn run_dir_name(p: &Path) -> Option<String> {
+pub fn run_dir_name(p: &Path) -> Option<String> {
     let parent = p.parent()?;
     let name = parent.file_name()?.to_string_lossy().to_string();
     (!name.is_empty()).then_some(name)

@@ -281,3 +281,188 @@ fn report_of_script_runs() {
         "{text}"
     );
 }
+
+/// A Prometheus of this machine for one test (killed when dropped): a
+/// remote-write receiver scraping itself every second, so its head is at
+/// "now" as in any running Prometheus.
+struct LocalPrometheus {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl LocalPrometheus {
+    fn start(p: &Project, name: &str, ooo_window: Option<&str>, test: &str) -> Option<Self> {
+        let bin = crate::util::tool("prometheus", test)?;
+        let port = crate::util::free_port();
+        let storage = ooo_window
+            .map(|w| format!("storage: {{tsdb: {{out_of_order_time_window: {w}}}}}\n"))
+            .unwrap_or_default();
+        let cfg = p.file(
+            &format!("{name}.yml"),
+            &format!(
+                "global: {{scrape_interval: 1s}}\n{storage}\
+                 scrape_configs:\n- job_name: self\n  static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+            ),
+        );
+        let child = std::process::Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                p.path().join(name).display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let prom = LocalPrometheus { child, port };
+        // ready, and its head holds a scrape of itself (the head is at now)
+        let t = std::time::Instant::now();
+        while prom.query("up").as_array().is_none_or(|a| a.is_empty()) {
+            assert!(
+                t.elapsed().as_secs() < 30,
+                "Prometheus never scraped itself"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(prom)
+    }
+
+    /// An instant query's `data.result` (null when it did not answer).
+    fn query(&self, promql: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return json!(null);
+        };
+        let path = format!("/api/v1/query?query={}", scaffold::util::urlencode(promql));
+        let _ = write!(c, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        let body = answer.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        serde_json::from_str::<serde_json::Value>(body).unwrap_or_default()["data"]["result"]
+            .clone()
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/write", self.port)
+    }
+}
+
+impl Drop for LocalPrometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A run of the xdp scenario `ago_s` seconds ago with its throughput
+/// samples recorded a second apart.
+fn timed_run(p: &Project, dir: &str, mode: &str, ago_s: i64, tput: &[f64]) -> Vec<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = now - ago_s * 1000;
+    let times: Vec<i64> = (0..tput.len() as i64)
+        .map(|i| start + 1000 + i * 1000 + 7)
+        .collect();
+    let stamp = |ms: i64| {
+        scaffold::results::rfc3339(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64),
+        )
+    };
+    let r = json!({
+        "schema": 1, "script": "scenarios/xdp/main.rhai",
+        "params": {"mode": mode}, "args": [],
+        "start": stamp(start), "end": stamp(start + 10_000), "duration": 10.0, "outcome": "ok",
+        "error": null,
+        "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64"},
+        "steps": [],
+        "records": {"throughput": {"unit": "Gbit/s", "samples": tput, "times": times}}
+    });
+    p.file(
+        &format!("artifacts/{dir}/results.json"),
+        &serde_json::to_string_pretty(&r).unwrap(),
+    );
+    times
+}
+
+/// 31.4: `--remote-write` to a real Prometheus: three runs (two of them
+/// older than its head) written, then read back exactly: every sample at
+/// its recorded millisecond, the summary at the run's end, the labels;
+/// without an out-of-order window the old run is refused with the fix.
+#[test]
+fn remote_write_to_a_real_prometheus() {
+    let test = "remote_write_to_a_real_prometheus";
+    let p = Project::new();
+    let Some(prom) = LocalPrometheus::start(&p, "ooo", Some("2d"), test) else {
+        return;
+    };
+    let runs = [
+        ("run-now", "xdp", 60, vec![9.5, 9.25, 9.75]),
+        ("run-3h", "kpr", 3 * 3600, vec![8.5, 8.0]),
+        ("run-1d", "nkpr", 86_400, vec![7.125]),
+    ];
+    let mut times = vec![];
+    for (dir, mode, ago, tput) in &runs {
+        times.push(timed_run(&p, dir, mode, *ago, tput));
+    }
+    // the newest first (as a nightly job would), then the two older ones,
+    // then the newest again (the same samples: taken, nothing doubled)
+    for args in [
+        vec!["artifacts/run-now"],
+        vec!["artifacts/run-3h", "artifacts/run-1d"],
+        vec!["artifacts/run-now"],
+    ] {
+        let out = p
+            .cmd()
+            .arg("report")
+            .args(&args)
+            .args(["--remote-write", &prom.url(), "--label", "site=ci"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("remote write: "), "{err}");
+    }
+    for ((dir, mode, _, tput), times) in runs.iter().zip(&times) {
+        let got = prom.query(&format!("scaffold_throughput{{run=\"{dir}\"}}[3d]"));
+        let got = got.as_array().unwrap();
+        assert_eq!(got.len(), 1, "{dir}: {got:?}");
+        let m = &got[0]["metric"];
+        assert_eq!(m["mode"], *mode);
+        assert_eq!(m["scenario"], "xdp");
+        assert_eq!(m["unit"], "Gbit/s");
+        assert_eq!(m["site"], "ci");
+        let back: Vec<(i64, f64)> = got[0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let t = (v[0].as_f64().unwrap() * 1000.0).round() as i64;
+                (t, v[1].as_str().unwrap().parse().unwrap())
+            })
+            .collect();
+        let want: Vec<(i64, f64)> = times.iter().copied().zip(tput.iter().copied()).collect();
+        assert_eq!(back, want, "{dir}");
+        let med = prom.query(&format!(
+            "last_over_time(scaffold_throughput_summary{{run=\"{dir}\",stat=\"p50\"}}[3d])"
+        ));
+        let med: f64 = med[0]["value"][1].as_str().unwrap().parse().unwrap();
+        assert_eq!(med, scaffold::stats::median(tput), "{dir}");
+    }
+
+    // a Prometheus without the window refuses the older run, and says why
+    let Some(plain) = LocalPrometheus::start(&p, "plain", None, test) else {
+        return;
+    };
+    let out = p
+        .cmd()
+        .args(["report", "artifacts/run-1d", "--remote-write", &plain.url()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("out_of_order_time_window"), "{err}");
+}
