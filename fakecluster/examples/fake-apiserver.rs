@@ -4,6 +4,8 @@
 //!   scaffold script scenarios/hello/main.rhai -k /tmp/fake.kubeconfig
 //!
 //! Pods with alpine or busybox images run their command as local processes.
+//! `--real-monitoring` runs the monitoring tree's Prometheus, pushgateway
+//! and node-exporter images as Debian's programs (kustomize/monitoring-fake).
 //! `--phase-delay-ms MS` makes each pod's kubelet phases (initialized,
 //! started, ready) take that long, as on a real node.
 
@@ -34,6 +36,9 @@ fn main() {
             "--name" => opts.cluster_name = args.next().unwrap_or_else(|| usage()),
             "--client-cert" => opts.auth = fakecluster::Auth::ClientCert,
             "--ipv6" => opts.ipv6 = true,
+            "--real-monitoring" => {
+                opts.image_programs = fakecluster::Options::monitoring_programs()
+            }
             "--seed-pods" => {
                 seed_pods = args
                     .next()
@@ -70,13 +75,20 @@ fn main() {
         fc.url(),
         out.display()
     );
+    // Ctrl-C or SIGTERM (kill, a CI job's end): shut down, which stops
+    // the pods' processes (they would outlive an abrupt exit)
     fc.runtime().block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     });
     fc.shutdown();
 }
 
 fn usage() -> ! {
-    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6] [--seed-pods N] [--phase-delay-ms MS]");
+    eprintln!("usage: fake-apiserver [--nodes N] [--kubeconfig PATH] [--port N] [--name NAME] [--client-cert] [--ipv6] [--real-monitoring] [--seed-pods N] [--phase-delay-ms MS]");
     std::process::exit(2);
 }

@@ -88,6 +88,37 @@ pub struct Options {
     /// shim: stands in for the tools of an image or a node (tests put stub
     /// executables there).
     pub image_bin: Option<std::path::PathBuf>,
+    /// Images run as a program of this machine: (image repository without
+    /// tag, program on PATH). The container runs the program with its
+    /// `args` (the image's entrypoint is that program). See
+    /// [`MONITORING_PROGRAMS`] for the monitoring stack's images.
+    pub image_programs: Vec<(String, String)>,
+}
+
+/// The monitoring tree's images and the Debian packages' programs that
+/// stand in for them (`prometheus`, `prometheus-pushgateway`,
+/// `prometheus-node-exporter`): with these in [`Options::image_programs`]
+/// the stack runs for real on the fake.
+pub const MONITORING_PROGRAMS: &[(&str, &str)] = &[
+    ("quay.io/prometheus/prometheus", "prometheus"),
+    ("quay.io/prometheus/pushgateway", "prometheus-pushgateway"),
+    (
+        "quay.io/prometheus/node-exporter",
+        "prometheus-node-exporter",
+    ),
+    ("prom/prometheus", "prometheus"),
+    ("prom/pushgateway", "prometheus-pushgateway"),
+    ("prom/node-exporter", "prometheus-node-exporter"),
+];
+
+impl Options {
+    /// [`MONITORING_PROGRAMS`] as `image_programs`.
+    pub fn monitoring_programs() -> Vec<(String, String)> {
+        MONITORING_PROGRAMS
+            .iter()
+            .map(|(i, p)| (i.to_string(), p.to_string()))
+            .collect()
+    }
 }
 
 impl Default for Options {
@@ -108,6 +139,7 @@ impl Default for Options {
             port: 0,
             loopback_ips: false,
             image_bin: None,
+            image_programs: vec![],
         }
     }
 }
@@ -147,6 +179,7 @@ impl FakeCluster {
         ));
         kubelet.set_loopback_ips(opts.loopback_ips);
         kubelet.set_image_bin(opts.image_bin.clone());
+        kubelet.set_image_programs(opts.image_programs.clone());
         let shared = Arc::new(Shared {
             store,
             faults: Faults::default(),

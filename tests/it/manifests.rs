@@ -239,3 +239,60 @@ fn pod2pod_trees() {
         check_selectors(&tree, &objs);
     }
 }
+
+/// 31.5: the monitoring tree for the fake: the operator's Prometheus
+/// resource replaced by a Deployment the Service selects, one
+/// node-exporter on the monitoring node, every server on loopback.
+#[test]
+fn monitoring_fake_tree() {
+    let objs = render("monitoring-fake");
+    assert!(
+        !objs.iter().any(|o| o["kind"] == "Prometheus"
+            || o["metadata"]["name"] == "prometheus-operator" && o["kind"] == "Deployment"),
+        "the operator and its Prometheus resource are gone"
+    );
+    let d = find(&objs, "Deployment", "prometheus");
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert!(c["image"]
+        .as_str()
+        .unwrap()
+        .starts_with("quay.io/prometheus/prometheus:"));
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        args.contains(&"--web.enable-remote-write-receiver"),
+        "{args:?}"
+    );
+    let cfg = find(&objs, "ConfigMap", "prometheus-config");
+    let yml = cfg["data"]["prometheus.yml"].as_str().unwrap();
+    for target in ["127.0.0.1:9090", "127.0.0.1:9091", "127.0.0.1:9100"] {
+        assert!(yml.contains(target), "{target} not scraped");
+    }
+    assert!(yml.contains("out_of_order_time_window"));
+    let ne = find(&objs, "DaemonSet", "node-exporter");
+    assert_eq!(
+        ne["spec"]["template"]["spec"]["nodeSelector"]["role.scaffolding/monitoring"],
+        "true"
+    );
+    for (kind, name, listen) in [
+        ("Deployment", "prometheus", "127.0.0.1:9090"),
+        ("Deployment", "pushgateway", "127.0.0.1:9091"),
+        ("DaemonSet", "node-exporter", "127.0.0.1:9100"),
+    ] {
+        let o = find(&objs, kind, name);
+        assert_eq!(o["metadata"]["namespace"], "monitoring", "{name}");
+        let args = &o["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert!(
+            args.as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str() == Some(&format!("--web.listen-address={listen}"))),
+            "{name}: {args}"
+        );
+    }
+    check_selectors("monitoring-fake", &objs);
+}

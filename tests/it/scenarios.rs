@@ -284,6 +284,12 @@ fn cluster(bin: &Path) -> FakeCluster {
 }
 
 fn cluster_of(nodes: usize, bin: &Path) -> FakeCluster {
+    cluster_with(nodes, bin, vec![])
+}
+
+/// [`cluster_of`] whose kubelet runs these images as this machine's
+/// programs (`Options::image_programs`).
+fn cluster_with(nodes: usize, bin: &Path, image_programs: Vec<(String, String)>) -> FakeCluster {
     let mut runnable = Options::default().runnable;
     runnable.push("quay.io/cilium/network-perf".into());
     // the agent's container: `cilium-dbg` runs in it (kubectl exec)
@@ -293,6 +299,7 @@ fn cluster_of(nodes: usize, bin: &Path) -> FakeCluster {
         runnable,
         loopback_ips: true,
         image_bin: Some(bin.to_path_buf()),
+        image_programs,
         ..Default::default()
     })
 }
@@ -1447,4 +1454,117 @@ fn xdp_keeps_an_installed_cilium_only_when_it_is_healthy() {
             && e.contains("timeout while waiting for status to become successful"),
         "{e}"
     );
+}
+
+/// 31.5: the monitoring tree on the fake with Debian's programs behind the
+/// quay.io/prometheus images: the xdp scenario deploys
+/// kustomize/monitoring-fake, its node roles reach the real pushgateway and
+/// through it the real Prometheus, which also scrapes the real
+/// node-exporter; a script's push and query then pass through the stack by
+/// port-forward, as in a cluster.
+#[test]
+fn xdp_with_the_real_monitoring_stack_on_the_fake() {
+    let test = "xdp_with_the_real_monitoring_stack_on_the_fake";
+    for t in [
+        "prometheus",
+        "prometheus-pushgateway",
+        "prometheus-node-exporter",
+    ] {
+        if crate::util::tool(t, test).is_none() {
+            return;
+        }
+    }
+    // the tree's servers use their usual ports on this machine
+    for port in [9090, 9091, 9100] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{test}: port {port} is taken on this machine; kustomize/monitoring-fake needs it"
+        );
+    }
+    let p = Project::new();
+    let fc = cluster_with(4, &p.path().join("bin"), Options::monitoring_programs());
+    let bin = stubs(&p, fc.kubeconfig());
+    seed_xdp(&fc);
+    let metallb = p.file("metallb-native.yaml", METALLB);
+    let kubeconfig = kubeconfig_as(&p, &fc, "minikube");
+    let out = run_xdp(
+        &p,
+        &bin,
+        &kubeconfig,
+        &metallb,
+        &["mode=xdp", "monitoring=monitoring-fake"],
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    assert!(!e.contains("not pushed"), "{e}");
+    // the pods run the programs (not simulated): one node-exporter
+    let running: Vec<String> = fc
+        .list("v1", "Pod")
+        .iter()
+        .filter(|p| p["metadata"]["namespace"] == "monitoring")
+        .filter_map(|p| p["metadata"]["name"].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        running
+            .iter()
+            .filter(|n| n.starts_with("node-exporter"))
+            .count(),
+        1,
+        "{running:?}"
+    );
+    assert!(
+        !running
+            .iter()
+            .any(|n| n.starts_with("prometheus-operator-")),
+        "{running:?}"
+    );
+    // a push and a query through the stack, from a script
+    let script = p.file(
+        "through.rhai",
+        r#"
+        import "netperf" as np;
+        wait_until(60, 0.2, || { try { prom_query("up"); true } catch (e) { false } });
+        np::push("pod2pod", #{throughput_bps: 9.4e9, retransmits: 3, p50_latency: 33.0, p90_latency: 41.0, p99_latency: 58.0},
+            #{mode: "xdp", run: "fake"});
+        // scraped within 5 s (the tree's interval)
+        let seen = || {
+            let r = prom_query("scaffold_throughput_bits_per_second{run=\"fake\"}");
+            if r.len() == 0 { false } else { r[0].value }
+        };
+        print("throughput " + wait_until(60, 0.5, seen));
+        let roles = wait_until(60, 0.5, || {
+            let r = prom_query("scaffold_node_role");
+            if r.len() == 0 { false } else { r.len() }
+        });
+        print("roles " + roles);
+        let node = wait_until(60, 0.5, || {
+            let r = prom_query("up{job=\"node-exporter\"} == 1");
+            r.len() > 0
+        });
+        print("node-exporter up " + node);
+        "#,
+    );
+    let out = p
+        .cmd()
+        .arg("script")
+        .arg(&script)
+        .env("KUBECONFIG", &kubeconfig)
+        .timeout(std::time::Duration::from_secs(200))
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}\n{o}");
+    eprintln!("{o}");
+    assert!(o.contains("throughput 9400000000"), "{o}");
+    assert!(o.contains("node-exporter up true"), "{o}");
+    // the xdp scenario pushed a role per labelled node
+    let roles: usize = o
+        .lines()
+        .find_map(|l| l.strip_prefix("roles "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(roles >= 3, "{o}");
 }

@@ -122,7 +122,19 @@ impl Kubelet {
         c: Arc<ContainerRt>,
         pod: Value,
     ) {
-        let argv = argv(&c.spec);
+        let argv = match self.program_for(&c.image) {
+            // the image's entrypoint is the program: its args follow
+            Some(program) => std::iter::once(program)
+                .chain(
+                    c.spec["args"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| a.as_str().unwrap_or("").to_string()),
+                )
+                .collect(),
+            None => argv(&c.spec),
+        };
         // only pods that run a process get a directory (a node of pause
         // pods makes none)
         let wd = c.spec["workingDir"]

@@ -189,6 +189,8 @@ pub struct Kubelet {
     pub(super) ips: AtomicU32,
     pub(super) loopback_ips: AtomicBool,
     pub(super) image_bin: Mutex<Option<PathBuf>>,
+    /// image repository -> program (Options::image_programs)
+    pub(super) image_programs: Mutex<Vec<(String, String)>>,
     /// the next N image pulls fail like a throttling registry (429), then
     /// the kubelet's own retry pulls
     pub(super) flaky_pulls: Mutex<(String, u32)>,
@@ -220,6 +222,7 @@ impl Kubelet {
             ips: AtomicU32::new(0),
             loopback_ips: AtomicBool::new(false),
             image_bin: Mutex::new(None),
+            image_programs: Mutex::new(vec![]),
             flaky_pulls: Mutex::new((String::new(), 0)),
             phase_delays: Mutex::new([Duration::ZERO; 3]),
             pulled: Mutex::new(HashSet::new()),
@@ -250,11 +253,34 @@ impl Kubelet {
         *self.image_bin.lock().unwrap() = dir;
     }
 
+    /// See Options::image_programs.
+    pub fn set_image_programs(&self, map: Vec<(String, String)>) {
+        *self.image_programs.lock().unwrap() = map;
+    }
+
+    /// The program an image runs as (Options::image_programs), matched on
+    /// its repository: `quay.io/prometheus/prometheus:v3.1.0@sha256:..`
+    /// is `quay.io/prometheus/prometheus`.
+    pub fn program_for(&self, image: &str) -> Option<String> {
+        let no_digest = image.split('@').next().unwrap_or(image);
+        let repo = match no_digest.rsplit_once(':') {
+            Some((r, tag)) if !tag.contains('/') => r,
+            _ => no_digest,
+        };
+        self.image_programs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(i, _)| i == repo)
+            .map(|(_, p)| p.clone())
+    }
+
     pub fn is_runnable(&self, image: &str) -> bool {
         let base = image.rsplit('/').next().unwrap_or(image);
         self.runnable
             .iter()
             .any(|p| base.starts_with(p.as_str()) || image.starts_with(p.as_str()))
+            || self.program_for(image).is_some()
     }
 
     pub fn pod(&self, ns: &str, name: &str) -> Option<Arc<PodRt>> {
@@ -411,4 +437,48 @@ fn mounts_ok() -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Images run as programs by repository, whatever their tag or digest.
+    #[test]
+    fn images_map_to_programs_by_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = Kubelet::new(
+            Arc::new(Store::new()),
+            dir.path().to_path_buf(),
+            vec![],
+            vec![],
+        );
+        assert!(!k.is_runnable("quay.io/prometheus/prometheus:v3.1.0"));
+        k.set_image_programs(crate::Options::monitoring_programs());
+        for image in [
+            "quay.io/prometheus/prometheus:v3.1.0",
+            "quay.io/prometheus/prometheus",
+            "quay.io/prometheus/prometheus:v3.1.0@sha256:abc",
+            "prom/prometheus:latest",
+        ] {
+            assert_eq!(
+                k.program_for(image).as_deref(),
+                Some("prometheus"),
+                "{image}"
+            );
+            assert!(k.is_runnable(image), "{image}");
+        }
+        assert_eq!(
+            k.program_for("quay.io/prometheus/node-exporter:v1.8.2")
+                .as_deref(),
+            Some("prometheus-node-exporter")
+        );
+        for other in [
+            "quay.io/prometheus/alertmanager:v0.27.0",
+            "127.0.0.1:5000/prometheus",
+            "quay.io/prometheus/prometheus-extra:1",
+        ] {
+            assert_eq!(k.program_for(other), None, "{other}");
+        }
+    }
 }
