@@ -182,6 +182,10 @@ pub struct ReportArgs {
     /// (median, mean, p90, p95, p99, min, max, last)
     #[arg(long, default_value = "median")]
     pub stat: String,
+    /// Also write one self-contained HTML page of the runs or the sweep
+    /// (tables, charts, runs, environments; opens offline in any browser)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Also write the runs' records to a Prometheus remote-write receiver,
     /// e.g. http://localhost:9090/api/v1/write (docs/metrics.md)
     #[arg(long, value_name = "URL")]

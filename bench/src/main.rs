@@ -142,7 +142,7 @@ const GROUPS: &[Group] = &[
     ),
     (
         "sweep",
-        &["sweep_overhead", "sweep_report"],
+        &["sweep_overhead", "sweep_report", "sweep_html"],
         sweep::bench_sweep,
     ),
     ("metrics", &["metrics_profile_20"], metrics::bench_metrics),

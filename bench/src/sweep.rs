@@ -76,6 +76,7 @@ pub fn bench_sweep(a: &Args, bin: &Path) -> Vec<Row> {
         extra: json!({"runs": 30}),
     }];
     rows.extend(bench_sweep_report(a, bin));
+    rows.push(bench_sweep_html(a, bin));
     rows
 }
 
@@ -95,9 +96,13 @@ fn sweep_dir(dir: &Path, runs: usize, series: usize, samples: usize) {
                     10.0 + (i % 3) as f64 * 0.05 + k as f64 + noise
                 })
                 .collect();
+            // a sample every 10 ms of the run, as record() keeps them
+            let times: Vec<i64> = (0..samples as i64)
+                .map(|j| 1_764_583_200_000 + j * 10)
+                .collect();
             records.insert(
                 format!("metric_{k}"),
-                json!({"unit": "Gbit/s", "samples": v}),
+                json!({"unit": "Gbit/s", "samples": v, "times": times}),
             );
         }
         let d = format!("run-{:03}", i + 1);
@@ -180,4 +185,46 @@ fn bench_sweep_report(a: &Args, bin: &Path) -> Vec<Row> {
         ours: t,
         extra: json!({"runs": runs, "series": series, "samples": samples}),
     }]
+}
+
+/// `scaffold report SWEEP --html` of 30 runs x 8 series x 10,000 samples
+/// (also under --quick: the size is the point): time, and the page's size.
+fn bench_sweep_html(a: &Args, bin: &Path) -> Row {
+    let n = if a.quick { 3 } else { 10 };
+    let (runs, series, samples) = (30, 8, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    std::fs::create_dir_all(&sweep).unwrap();
+    sweep_dir(&sweep, runs, series, samples);
+    let page = dir.path().join("report.html");
+    let mut ours = vec![];
+    for _ in 0..n {
+        let (s, _, ok) = run_measured(
+            Command::new(bin)
+                .arg("report")
+                .arg(&sweep)
+                .arg("--html")
+                .arg(&page),
+        );
+        assert!(ok, "scaffold report --html of a sweep failed");
+        ours.push(s * 1000.0);
+    }
+    let bytes = std::fs::metadata(&page).map(|m| m.len()).unwrap_or(0);
+    let t = stats(ours);
+    let mb = bytes as f64 / 1e6;
+    Row {
+        name: "sweep_html",
+        what: format!(
+            "scaffold report --html of a sweep: {runs} runs x {series} series x {samples} samples ({mb:.2} MB page)"
+        ),
+        unit: "ms",
+        target: Some((
+            format!("<= 1000 ms ({:.0}), page < 5 MB ({mb:.2})", t.median),
+            t.median <= 1000.0 && mb < 5.0,
+        )),
+        guard: Some(("under 3 s and 5 MB".into(), t.median < 3000.0 && mb < 5.0)),
+        peer: None,
+        ours: t,
+        extra: json!({"runs": runs, "series": series, "samples": samples, "bytes": bytes}),
+    }
 }

@@ -47,10 +47,28 @@ pub fn report(a: &ReportArgs) -> ExitCode {
         }
         crate::ui::err(format!("plot: {}", p.display()));
     }
-    if thresholds.is_empty() {
-        return ExitCode::OK;
+    let checked = (!thresholds.is_empty()).then(|| report::check(&runs, &thresholds));
+    if let Some(p) = &a.html {
+        let page = report::html::runs_page(&runs, checked.as_ref().and_then(|c| c.as_ref().ok()));
+        if let Err(e) = write_html(p, &page) {
+            return fail(ExitCode::ERROR, e);
+        }
     }
-    thresholds_end(report::check(&runs, &thresholds))
+    match checked {
+        Some(c) => thresholds_end(c),
+        None => ExitCode::OK,
+    }
+}
+
+/// Write the HTML page and say where (and how big).
+fn write_html(path: &std::path::Path, page: &str) -> Result<(), String> {
+    std::fs::write(path, page).map_err(|e| format!("--html {}: {e}", path.display()))?;
+    crate::ui::err(format!(
+        "html: {} ({} KiB)",
+        path.display(),
+        page.len().div_ceil(1024)
+    ));
+    Ok(())
 }
 
 /// The thresholds' lines, and 1 when one holds (2 when one cannot be read).
@@ -132,8 +150,16 @@ fn report_sweep(a: &ReportArgs, thresholds: &[Threshold], labels: &[(String, Str
         }
         crate::ui::err(format!("plot: {}", p.display()));
     }
-    if thresholds.is_empty() {
-        return ExitCode::OK;
+    let checked = (!thresholds.is_empty()).then(|| sweep::check(&s, thresholds));
+    if let Some(p) = &a.html {
+        let ok = checked.as_ref().and_then(|c| c.as_ref().ok());
+        let page = report::html::sweep_page(&s, baseline.as_ref(), ok);
+        if let Err(e) = page.and_then(|page| write_html(p, &page)) {
+            return fail(ExitCode::ERROR, e);
+        }
     }
-    thresholds_end(sweep::check(&s, thresholds))
+    match checked {
+        Some(c) => thresholds_end(c),
+        None => ExitCode::OK,
+    }
 }

@@ -3,8 +3,10 @@
 //! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
 
 pub mod compare;
+pub mod html;
 pub mod plot;
 pub mod remote_write;
+pub mod svg;
 pub mod sweep;
 
 use crate::results::{Record, Results};

@@ -106,7 +106,7 @@ pub fn load(dir: &Path, stat: &str) -> Result<Sweep, String> {
 }
 
 /// The one value of a run's record.
-fn run_value(xs: &[f64], stat: &str) -> Option<f64> {
+pub(crate) fn run_value(xs: &[f64], stat: &str) -> Option<f64> {
     Some(super::stat_value(&Summary::of(xs)?, xs, stat))
 }
 

@@ -466,3 +466,177 @@ fn remote_write_to_a_real_prometheus() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("out_of_order_time_window"), "{err}");
 }
+
+/// A sweep of the xdp scenario as `scaffold sweep` leaves it: modes nkpr,
+/// kpr, xdp x 3 repeats, throughput samples with their times, a CPU
+/// figure, pod latencies, steps, one run on another kernel.
+fn html_sweep(p: &Project) -> std::path::PathBuf {
+    let dir = p.path().join("artifacts/sweep-2026-12-01T10-00-00Z");
+    let modes = ["nkpr", "kpr", "xdp"];
+    let mut entries = vec![];
+    for i in 0..9 {
+        let mode = modes[i % 3];
+        let base = [9.1, 9.3, 9.6][i % 3];
+        let t0 = 1_764_583_200_000i64 + i as i64 * 600_000;
+        let tput: Vec<f64> = (0..50)
+            .map(|j| base + ((i * 7 + j * 13) % 10) as f64 * 0.01)
+            .collect();
+        let times: Vec<i64> = (0..50).map(|j| t0 + 5_000 + j * 1000).collect();
+        let lat: Vec<f64> = (0..100).map(|j| 0.5 + j as f64 * 0.03).collect();
+        let stamp = |ms: i64| {
+            scaffold::results::rfc3339(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64),
+            )
+        };
+        let kernel = if i == 4 { "6.8.0-40" } else { "6.8.0-31" };
+        let cpu = [41.0, 35.0, 12.0][i % 3] + i as f64 * 0.1;
+        let r = json!({
+            "schema": 1, "script": "scenarios/xdp/main.rhai", "params": {"mode": mode},
+            "args": [], "start": stamp(t0), "end": stamp(t0 + 70_000), "duration": 70.0,
+            "outcome": "ok", "error": null,
+            "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64",
+                "nodes": [{"name": "n1", "os_image": "Ubuntu", "kernel": kernel,
+                    "container_runtime": "docker://27", "kubelet": "v1.33.4"}]},
+            "steps": [
+                {"name": "install cilium", "start": stamp(t0 + 1000), "duration": 3.0, "outcome": "ok", "error": null},
+                {"name": "netperf", "start": stamp(t0 + 5000), "duration": 50.0, "outcome": "ok", "error": null}
+            ],
+            "records": {
+                "throughput": {"unit": "Gbit/s", "samples": tput, "times": times},
+                "lb_cpu": {"unit": "%", "value": cpu},
+                "pod_latency_ready_seconds": {"unit": "s", "tags": {"source": "watch"}, "samples": lat}
+            }
+        });
+        let d = format!("run-{:03}", i + 1);
+        p.file(
+            &format!("artifacts/sweep-2026-12-01T10-00-00Z/{d}/results.json"),
+            &r.to_string(),
+        );
+        entries.push(
+            json!({"index": i + 1, "point": {"mode": mode}, "repeat": i / 3 + 1,
+            "dir": d, "status": "ok", "exit_code": 0, "duration": 70.0}),
+        );
+    }
+    let sweep = json!({"schema": 1, "script": "scenarios/xdp/main.rhai",
+        "created": "2026-12-01T10:00:00.000Z", "grid": [{"key": "mode", "values": modes}],
+        "repeat": 3, "order": "interleaved", "seed": 1, "params": {}, "args": [], "runs": entries});
+    p.file(
+        "artifacts/sweep-2026-12-01T10-00-00Z/sweep.json",
+        &sweep.to_string(),
+    );
+    dir
+}
+
+/// Every `src="..."` and `href="..."` value of a page.
+fn fetched(page: &str) -> Vec<String> {
+    let mut out = vec![];
+    for attr in ["src=", "href="] {
+        for (i, _) in page.match_indices(attr) {
+            let rest = &page[i + attr.len()..];
+            let q = rest.chars().next().unwrap_or(' ');
+            let v: String = if q == '"' || q == '\'' {
+                rest[1..].chars().take_while(|c| *c != q).collect()
+            } else {
+                rest.chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '>')
+                    .collect()
+            };
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// 32: the page of a sweep: a table per series with a row per group, a
+/// box-and-strip chart per series and a line chart per run, the runs'
+/// steps and environments (the differing kernel marked), the latency CDF
+/// against the SLO, the --fail-if badges, and nothing fetched.
+#[test]
+fn html_report_of_a_sweep_is_complete_and_self_contained() {
+    let p = Project::new();
+    let dir = html_sweep(&p);
+    let out = p
+        .cmd()
+        .arg("report")
+        .arg(&dir)
+        .args(["--baseline", "mode=nkpr", "--html", "r.html"])
+        .args([
+            "--fail-if",
+            "throughput[mode=xdp].median < 9",
+            "--fail-if",
+            "lb_cpu.median > 40",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // lb_cpu of nkpr is 41: the second gate fails, and says so on the page too
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("html: r.html ("), "{err}");
+    let page = std::fs::read_to_string(p.path().join("r.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    let tables = page.matches("<table class=\"sortable\"").count();
+    assert_eq!(tables, 3, "a table per series");
+    let tput = &page[page.find("data-metric=\"throughput\"").unwrap()..];
+    let tput = &tput[..tput.find("</table>").unwrap()];
+    assert_eq!(
+        tput.matches("<tr>").count(),
+        1 + 3,
+        "header + a row per group"
+    );
+    assert!(tput.contains("vs mode=nkpr"), "{tput}");
+    // a box chart per series, a line chart per run of the timed series
+    let series = &page[page.find("id=\"series\"").unwrap()..page.find("id=\"runs\"").unwrap()];
+    assert_eq!(series.matches("<div class=\"series\">").count(), 3 + 1);
+    assert_eq!(
+        series.matches("data-run=").count(),
+        9 + 9,
+        "throughput and latency lines per run"
+    );
+    assert!(
+        series.contains("<title>run-003 (mode=xdp): "),
+        "hover names the run"
+    );
+    assert!(page.contains("SLO 5 s"), "the pod startup SLO line");
+    // steps as a waterfall, per run
+    assert_eq!(page.matches("<details class=\"run\">").count(), 9);
+    assert!(page.contains("<title>netperf: 50 s</title>"));
+    // the environment: the kernel differs in one run, marked
+    assert!(page.contains("1 field differ"), "only the kernel differs");
+    assert!(page.contains("<td class=\"odd\">6.8.0-40</td>"));
+    // the gates as badges
+    assert!(page.contains("badge pass\">pass throughput[mode=xdp].median &lt; 9"));
+    assert!(page.contains("badge fail\">FAIL lb_cpu.median &gt; 40"));
+    // nothing fetched: no src/href to the network (none at all)
+    let f = fetched(&page);
+    assert!(
+        f.iter().all(|v| !v.contains("://") && !v.starts_with("//")),
+        "{f:?}"
+    );
+    assert!(!page.contains("@import") && !page.contains("url("));
+}
+
+/// 32: a run set (not a sweep) gets the same page: a row per run.
+#[test]
+fn html_report_of_runs() {
+    let p = Project::new();
+    three_runs(&p);
+    let out = p
+        .cmd()
+        .args(["report", "artifacts", "--html", "runs.html"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(p.path().join("runs.html")).unwrap();
+    let tput = &page[page.find("data-metric=\"throughput\"").unwrap()..];
+    let tput = &tput[..tput.find("</table>").unwrap()];
+    assert_eq!(tput.matches("<tr>").count(), 1 + 3);
+    assert!(
+        page.contains("step netperf: netperf exited with 1"),
+        "the failed run's error"
+    );
+    assert!(page.contains("3 runs, 2 ok"));
+}
