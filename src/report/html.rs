@@ -68,6 +68,8 @@ struct Table {
     metric: String,
     cols: Vec<(&'static str, &'static str)>,
     rows: Vec<Vec<Cell>>,
+    /// a line under the table
+    note: Option<String>,
 }
 
 /// What a page holds before it is written out.
@@ -165,9 +167,13 @@ fn run_table(json: &Value, m: &str) -> Table {
             ("p90", "p90"),
             ("p99", "p99"),
             ("ci", "95% CI of the mean"),
-            ("change", "change (mean, vs first run)"),
+            ("change", "change of the mean"),
         ],
         rows,
+        note: runs
+            .first()
+            .and_then(|r| r["label"].as_str())
+            .map(|l| format!("change: against {l}")),
     }
 }
 
@@ -276,26 +282,11 @@ fn group_table(m: &Value, name: &str) -> Table {
             ),
             None => cell("-"),
         });
-        match cmp {
-            Some(c) => {
-                let mut ch = pct_cell(c["change"].as_f64());
-                ch.0 = format!("{} vs {}", ch.0, c["base"].as_str().unwrap_or(""));
-                row.push(ch);
-                row.push(match c["ci"].as_array() {
-                    Some(a) => cell(format!(
-                        "[{:+.1}%, {:+.1}%]",
-                        a[0].as_f64().unwrap_or(f64::NAN) * 100.0,
-                        a[1].as_f64().unwrap_or(f64::NAN) * 100.0
-                    )),
-                    None => cell("-"),
-                });
-                row.push(num_cell(c["p"].as_f64(), ""));
-                row.push(cell(c["verdict"].as_str().unwrap_or("")));
-            }
-            None => row.extend((0..4).map(|_| cell(""))),
-        }
+        row.extend(change_cells(cmp));
         rows.push(row);
     }
+    let mut bases: Vec<&str> = cmps.iter().filter_map(|c| c["base"].as_str()).collect();
+    bases.dedup();
     Table {
         metric: name.to_string(),
         cols: vec![
@@ -305,13 +296,31 @@ fn group_table(m: &Value, name: &str) -> Table {
             ("p90", "p90"),
             ("p99", "p99"),
             ("ci", "95% CI of the median"),
-            ("change", "change of the median"),
-            ("change_ci", "95% CI of the change"),
+            ("change", "change of the median [95% CI]"),
             ("p", "p"),
             ("verdict", "verdict"),
         ],
         rows,
+        note: (!bases.is_empty()).then(|| format!("change: against {}", bases.join(", "))),
     }
+}
+
+/// The change of the median with its interval, p and the verdict of a
+/// group's comparison (empty cells for a group compared with none).
+fn change_cells(cmp: Option<&Value>) -> Vec<Cell> {
+    let Some(c) = cmp else {
+        return (0..3).map(|_| cell("")).collect();
+    };
+    let mut ch = pct_cell(c["change"].as_f64());
+    if let Some(a) = c["ci"].as_array() {
+        let pct = |v: &Value| v.as_f64().unwrap_or(f64::NAN) * 100.0;
+        ch.0 = format!("{} [{:+.1}, {:+.1}]", ch.0, pct(&a[0]), pct(&a[1]));
+    }
+    let p = match c["p"].as_f64() {
+        Some(p) => Cell(format!("{p:.3}"), Some(p)),
+        None => cell("-"),
+    };
+    vec![ch, p, cell(c["verdict"].as_str().unwrap_or(""))]
 }
 
 /// `--fail-if` lines as badges (ok / FAIL).
@@ -448,6 +457,9 @@ fn table(out: &mut String, t: &Table) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>\n");
+    if let Some(n) = &t.note {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
+    }
 }
 
 /// A run's numeric values of a record, with the time each stands for:

@@ -13,7 +13,7 @@ pub const PALETTE: &[&str] = &[
 const W: f64 = 640.0;
 const PAD_L: f64 = 64.0;
 const PAD_R: f64 = 16.0;
-const PAD_T: f64 = 12.0;
+const PAD_T: f64 = 22.0;
 
 /// Text for HTML and SVG: `& < > " '` escaped.
 pub fn esc(s: &str) -> String {
@@ -119,8 +119,20 @@ fn y_axis(out: &mut String, y: &Scale, unit: &str) {
         let _ = write!(
             out,
             "<text class=\"unit\" x=\"4\" y=\"{}\">{}</text>",
-            PAD_T + 4.0,
+            PAD_T - 10.0,
             esc(unit)
+        );
+    }
+}
+
+/// Labels of a value axis along the bottom (x), at pixel row `py`.
+fn x_axis(out: &mut String, x: &Scale, py: f64) {
+    for (t, text) in x.labels() {
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{py:.1}\" text-anchor=\"middle\">{}</text>",
+            x.at(t),
+            esc(&text)
         );
     }
 }
@@ -210,13 +222,14 @@ pub fn line(name: &str, unit: &str, x_label: &str, pts: &[(f64, f64)], color: &s
     let (y0, y1) = fold(|p| p.1);
     let x = Scale::of(x0, x1, PAD_L, W - PAD_R);
     let y = Scale::of(y0, y1, h - 24.0, PAD_T);
-    let mut out = open(h, name);
+    let mut out = open(h + 14.0, name);
     y_axis(&mut out, &y, unit);
+    x_axis(&mut out, &x, h - 8.0);
     let _ = write!(
         out,
         "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
         W - PAD_R,
-        h - 6.0,
+        h + 8.0,
         esc(x_label)
     );
     let mut d = String::new();
@@ -247,13 +260,14 @@ pub fn cdf(name: &str, unit: &str, lines: &[(String, Vec<f64>)], slo: Option<f64
         .fold(0.0f64, f64::max);
     let x = Scale::of(0.0, hi, PAD_L, W - PAD_R);
     let y = Scale::of(0.0, 1.0, h - 24.0, PAD_T);
-    let mut out = open(h, name);
+    let mut out = open(h + 14.0, name);
     y_axis(&mut out, &y, "fraction");
+    x_axis(&mut out, &x, h - 8.0);
     let _ = write!(
         out,
         "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
         W - PAD_R,
-        h - 6.0,
+        h + 8.0,
         esc(unit)
     );
     let p99 = y.at(0.99);

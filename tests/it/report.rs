@@ -583,7 +583,8 @@ fn html_report_of_a_sweep_is_complete_and_self_contained() {
         1 + 3,
         "header + a row per group"
     );
-    assert!(tput.contains("vs mode=nkpr"), "{tput}");
+    assert!(tput.contains("+5.5% ["), "{tput}");
+    assert!(page.contains("<p class=\"note\">change: against mode=nkpr</p>"));
     // a box chart per series, a line chart per run of the timed series
     let series = &page[page.find("id=\"series\"").unwrap()..page.find("id=\"runs\"").unwrap()];
     assert_eq!(series.matches("<div class=\"series\">").count(), 3 + 1);
@@ -639,4 +640,122 @@ fn html_report_of_runs() {
         "the failed run's error"
     );
     assert!(page.contains("3 runs, 2 ok"));
+}
+
+/// Headless chromium on a page of this machine: its stdout and the
+/// console lines it logged (a page that works logs none). Its own profile
+/// directory, and none of its background fetches.
+fn chromium(bin: &std::path::Path, p: &Project, args: &[&str], url: &str) -> (String, Vec<String>) {
+    let profile = tempfile::tempdir_in(p.path()).unwrap();
+    let out = std::process::Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).to_string(), console)
+}
+
+/// What a person's browser does with the page: no console errors, and
+/// `#sort=median` (`-median`: descending) sorts every table, the lowest
+/// (highest) median first; the charts are in the DOM.
+fn check_in_browser(
+    bin: &std::path::Path,
+    p: &Project,
+    page: &std::path::Path,
+) -> Result<(), String> {
+    let url = |frag: &str| format!("file://{}#{frag}", page.display());
+    for (frag, first) in [("sort=median", "mode=nkpr"), ("sort=-median", "mode=xdp")] {
+        let (dom, console) = chromium(bin, p, &["--dump-dom"], &url(frag));
+        if !console.is_empty() {
+            return Err(format!("console: {console:?}"));
+        }
+        let sorted = frag.trim_start_matches("sort=");
+        if dom.matches(&format!("data-sorted=\"{sorted}\"")).count() != 3 {
+            return Err(format!("{frag}: the tables are not sorted"));
+        }
+        let tput = &dom[dom.find("data-metric=\"throughput\"").ok_or("no table")?..];
+        let body = &tput[tput.find("<tbody>").ok_or("no body")?..];
+        let row = &body[..body.find("</tr>").ok_or("no row")?];
+        if !row.contains(first) {
+            return Err(format!("{frag}: first row {row}, expected {first}"));
+        }
+        if dom.matches("<svg class=\"chart\"").count() < 3 + 9 + 9 + 1 {
+            return Err("charts missing from the DOM".into());
+        }
+    }
+    Ok(())
+}
+
+/// 32: the page in a real browser (Debian's chromium, headless): rendered
+/// to a PNG, its DOM after the script ran sorted by the URL fragment, no
+/// console error; a copy with a broken script fails the same check.
+#[test]
+fn html_report_in_a_real_browser() {
+    let test = "html_report_in_a_real_browser";
+    let Some(bin) = crate::util::tool("chromium", test) else {
+        return;
+    };
+    let p = Project::new();
+    let dir = html_sweep(&p);
+    let page = p.path().join("r.html");
+    let out = p
+        .cmd()
+        .arg("report")
+        .arg(&dir)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_in_browser(&bin, &p, &page).unwrap();
+    let png = p.path().join("r.png");
+    let (_, console) = chromium(
+        &bin,
+        &p,
+        &[
+            "--window-size=1280,2400",
+            &format!("--screenshot={}", png.display()),
+        ],
+        &format!("file://{}", page.display()),
+    );
+    assert!(console.is_empty(), "{console:?}");
+    let shot = std::fs::read(&png).unwrap();
+    assert!(
+        shot.starts_with(b"\x89PNG") && shot.len() > 20_000,
+        "{} bytes",
+        shot.len()
+    );
+    // the check catches a broken script: a typo in the sort
+    let html = std::fs::read_to_string(&page).unwrap();
+    let broken = html.replacen("sortTable(t, m[2]", "sortTabel(t, m[2]", 1);
+    assert_ne!(
+        broken, html,
+        "the page's script changed: update the test's typo"
+    );
+    let copy = p.path().join("broken.html");
+    std::fs::write(&copy, broken).unwrap();
+    let e = check_in_browser(&bin, &p, &copy).unwrap_err();
+    assert!(e.contains("sortTabel is not defined"), "{e}");
 }
