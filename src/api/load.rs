@@ -7,6 +7,7 @@ use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
 use crate::k8s::apimetrics::{self, Snapshot};
 use crate::k8s::load::churn::Churn;
+use crate::k8s::load::delivery::Delivery;
 use crate::k8s::load::{self, Item, Load, Rate};
 use crate::k8s::podlatency::{self, Measure, PodTimes};
 use rhai::plugin::*;
@@ -169,6 +170,99 @@ fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> RResult<Map> {
     to_map(&podlatency::Summary::of(pods))
 }
 
+/// A load's delivery into the run's results, tagged with the load:
+/// `<prefix>_offered_per_second` and `_achieved_per_second` (one sample
+/// per 10 s window, at its start), `_lateness_{p50,p99,max}_seconds`,
+/// `_latency_{p50,p99}_seconds` (from sending),
+/// `_latency_intended_{p50,p99}_seconds` (from the intended time),
+/// `_not_sent`, `_underdelivered` (0 or 1) and `_underdelivered_windows`.
+/// Underdelivery is also a warning now (and again as the run ends).
+fn delivered(
+    h: &Host,
+    f: &str,
+    prefix: &str,
+    id: &str,
+    d: &Delivery,
+    started: std::time::SystemTime,
+) {
+    let mut tags = serde_json::Map::new();
+    tags.insert("load".into(), Value::String(id.to_string()));
+    let t0 = crate::results::unix_ms(started);
+    let s = |u: &str| Some(u.to_string());
+    {
+        let mut r = h.results();
+        let mut one = |name: &str, v: Value, unit: Option<String>| {
+            r.record(&format!("{prefix}_{name}"), v, unit, tags.clone())
+        };
+        for (name, x) in [
+            ("lateness_p50_seconds", d.lateness.p50),
+            ("lateness_p99_seconds", d.lateness.p99),
+            ("lateness_max_seconds", d.lateness.max),
+            ("latency_p50_seconds", d.latency.p50),
+            ("latency_p99_seconds", d.latency.p99),
+            ("latency_intended_p50_seconds", d.latency_intended.p50),
+            ("latency_intended_p99_seconds", d.latency_intended.p99),
+        ] {
+            one(name, serde_json::json!(x), s("s"));
+        }
+        one("not_sent", serde_json::json!(d.not_sent), None);
+        one(
+            "underdelivered",
+            serde_json::json!(d.underdelivered as u8),
+            None,
+        );
+        if d.underdelivered {
+            one(
+                "underdelivered_windows",
+                serde_json::json!(d.underdelivered_windows.join(", ")),
+                None,
+            );
+        }
+        let at = |w: &load::delivery::Window| t0 + (w.start * 1000.0) as i64;
+        let offered = d
+            .windows
+            .iter()
+            .map(|w| (at(w), serde_json::json!(w.offered)));
+        r.record_timed(
+            &format!("{prefix}_offered_per_second"),
+            offered.collect(),
+            s("1/s"),
+            tags.clone(),
+        );
+        let achieved = d
+            .windows
+            .iter()
+            .map(|w| (at(w), serde_json::json!(w.achieved)));
+        r.record_timed(
+            &format!("{prefix}_achieved_per_second"),
+            achieved.collect(),
+            s("1/s"),
+            tags.clone(),
+        );
+    }
+    if d.underdelivered {
+        crate::ui::warn(&format!("{f}: {}", underdelivery(d)));
+    }
+}
+
+/// What an underdelivered load did, and what to change.
+pub fn underdelivery(d: &Delivery) -> String {
+    format!(
+        "underdelivered: the windows {} sent under 95% of the planned {:.1}/s \
+         (achieved {:.1}/s overall, requests up to {:.2} s late{}); raise concurrency, \
+         lower qps, or look at what slowed the API server",
+        d.underdelivered_windows.join(", "),
+        d.offered_rate,
+        d.achieved_rate,
+        d.lateness.max,
+        if d.not_sent > 0 {
+            format!(", {} never sent", d.not_sent)
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// `/metrics` of the API server, read; a 403 says what access it needs.
 fn read_metrics(h: &Host, c: &kube::Client, func: &str) -> RResult<Snapshot> {
     match block_on(h, apimetrics::read(c))? {
@@ -203,7 +297,8 @@ pub mod load_api {
     /// deleted at the end of the run unless `keep: true` (`scaffold
     /// cleanup` finds it).
     /// The handle has `.created`, `.failed`, `.throttled`,
-    /// `.throttled_seconds`, `.duration`,
+    /// `.throttled_seconds`, `.delivery` (offered against achieved load,
+    /// recorded as `load_*`: docs/results.md), `.duration`,
     /// `.rate` (created per second), `.errors`, `.namespaces`,
     /// `.wait_ready(#{timeout})` and `.delete(#{wait})`.
     ///
@@ -264,7 +359,11 @@ pub mod load_api {
         let _t = h.trace(f, || format!("{count} objects at {} qps", rate.qps));
         block_on(&h, l.make_namespaces(h.run_id()))?.map_err(|e| error(format!("{f}: {e}")))?;
         let all: Vec<usize> = (0..l.items.len()).collect();
-        block_on(&h, l.create(&all, rate))?;
+        let started = std::time::SystemTime::now();
+        let timings = block_on(&h, l.create(&all, rate))?;
+        let d = Delivery::of(&timings, 1.0 / rate.qps);
+        delivered(&h, f, "load", &l.id, &d, started);
+        *l.delivery.lock().unwrap() = d;
         let throttled = l.throttled.load(std::sync::atomic::Ordering::Relaxed);
         if throttled > 0 {
             let secs = l.throttled_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0;
@@ -301,6 +400,20 @@ pub mod load_api {
     #[rhai_fn(get = "throttled_seconds")]
     pub fn throttled_seconds(l: &mut LoadHandle) -> f64 {
         l.0.throttled_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0
+    }
+    /// Offered against achieved load of the creation (open loop): each
+    /// request's slot in the rate plan, when it went and when it was
+    /// answered, as `#{requests, offered_rate, achieved_rate, windows:
+    /// [#{start, end, offered, achieved, underdelivered}], lateness:
+    /// #{p50, p99, max, n}, not_sent, latency, latency_intended,
+    /// underdelivered, underdelivered_windows}` (rates per second, times in
+    /// seconds; `latency` from sending, `latency_intended` from the
+    /// intended time, which counts the client's own backlog). A 10 s
+    /// window that sent under 95% of its planned requests (less one) is
+    /// underdelivered.
+    #[rhai_fn(get = "delivery", return_raw)]
+    pub fn delivery(l: &mut LoadHandle) -> Result<Map, Box<EvalAltResult>> {
+        to_map(&*l.0.delivery.lock().unwrap())
     }
     /// Seconds the creation took.
     #[rhai_fn(get = "duration")]
@@ -430,7 +543,9 @@ pub mod load_api {
     /// of its objects (waiting until they are gone), create them again at
     /// the load's rate, wait until they are ready, then pause `interval`
     /// seconds. Options: `percent` (10), `interval` (10), `cycles` (1),
-    /// `timeout` (per wait, 300). Returns `#{deleted, created, failed}`.
+    /// `timeout` (per wait, 300). Returns `#{deleted, created, failed,
+    /// delivery}`, `delivery` as the load's `.delivery` over every cycle's
+    /// creates (times from the churn's start), recorded as `churn_*`.
     #[rhai_fn(name = "churn", return_raw)]
     pub fn churn(
         ctx: NativeCallContext,
@@ -458,7 +573,9 @@ pub mod load_api {
             cycle_trace.take();
             cycle_trace = Some(h.trace("churn", || format!("cycle {}: {k} objects", cycle + 1)));
         });
+        let started = std::time::SystemTime::now();
         let done = block_on(&h, churn)?.map_err(|e| error(format!("churn: {e}")))?;
+        delivered(&h, "churn", "churn", &l.0.id, &done.delivery, started);
         to_map(&done)
     }
 

@@ -132,6 +132,7 @@ fn finish(
         }
     }
     end_of_run(host, engine, ast, display);
+    underdelivery_warnings(host);
 
     let (outcome, error, code) = match &result {
         // an alert of severity error that fired fails a run that went well
@@ -164,6 +165,43 @@ fn finish(
                 code
             }
         }
+    }
+}
+
+/// Loads that did not deliver their planned rate, said again as the run
+/// ends (their numbers are not what was asked for).
+fn underdelivery_warnings(host: &Host) {
+    let r = host.results();
+    for prefix in ["load", "churn"] {
+        let Some(rec) = r.records.get(&format!("{prefix}_underdelivered")) else {
+            continue;
+        };
+        let n = rec
+            .iter_values()
+            .filter(|v| v.as_f64() == Some(1.0))
+            .count();
+        if n == 0 {
+            continue;
+        }
+        let windows = r
+            .records
+            .get(&format!("{prefix}_underdelivered_windows"))
+            .map(|w| {
+                w.iter_values()
+                    .map(crate::util::plain)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        crate::ui::warn(&format!(
+            "{n} {} underdelivered (windows {windows}): the rates it measured are \
+             not the planned ones ({prefix}_achieved_per_second in results.json)",
+            if prefix == "load" {
+                "load(s)"
+            } else {
+                "churn(s)"
+            }
+        ));
     }
 }
 

@@ -417,6 +417,9 @@ fn pod_density_scenario_measures_and_cleans_up() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(s.contains("SLO pod startup") && s.contains(": met"), "{s}");
+    // 29.1: the load's offered and achieved rate in the table
+    assert!(s.contains("load: offered ") && s.contains("/s, achieved "), "{s}");
+    assert!(!s.contains("UNDERDELIVERED"), "{s}");
     assert!(
         s.lines()
             .any(|l| l.starts_with("started") && l.contains(" 12 ")),
@@ -454,4 +457,131 @@ fn pod_density_scenario_measures_and_cleans_up() {
             .as_str()
             .unwrap()
             .starts_with("pod-density")));
+}
+
+/// 29.1: a load the server keeps up with delivers its plan: one window,
+/// achieved as offered, nothing late or unsent, nothing marked.
+#[test]
+fn an_unthrottled_load_delivers_its_plan() {
+    let p = Project::new();
+    let _fc = cluster(&p);
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        let l = create_objects(|i| #{apiVersion: "v1", kind: "ConfigMap",
+            metadata: #{name: `c-${i}`, namespace: "default"}}, #{count: 60, qps: 30, burst: 1});
+        let d = l.delivery;
+        print(`under=${d.underdelivered} windows=${d.windows.len()} not_sent=${d.not_sent}`);
+        print(`offered=${d.offered_rate} achieved=${d.achieved_rate} late=${d.lateness.max}`);
+        print(`latency=${d.latency.p50} intended=${d.latency_intended.p50}`);
+        "#,
+    );
+    assert!(ok, "{e}");
+    assert!(s.contains("under=false windows=1 not_sent=0"), "{s}");
+    let num = |k: &str| -> f64 {
+        s.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    assert!((num("offered") - 30.0).abs() < 0.5, "{s}");
+    assert!(num("achieved") > 0.95 * 30.0, "{s}");
+    assert!(num("late") < 0.5, "{s}");
+    assert!(num("intended") >= num("latency") - 1e-6, "{s}");
+    assert!(!e.contains("underdelivered"), "{e}");
+    let r = p.results();
+    assert_eq!(r["records"]["load_underdelivered"]["value"], 0);
+    assert_eq!(r["records"]["load_offered_per_second"]["unit"], "1/s");
+    assert!(r["records"]["load_achieved_per_second"]["times"].is_array());
+}
+
+/// 29.1: the server slows down from 10.5 s into a 15 s plan (every answer
+/// 800 ms late, four requests in flight: 5 a second) until 14 s: the 10-15 s window is
+/// underdelivered and named, the first is not, the requests' lateness and
+/// latency from the intended time show the backlog; the run ends with the
+/// warning, and `--fail-if` can gate on it.
+#[test]
+fn a_throttled_load_names_its_underdelivered_windows() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    p.file(
+        "s.rhai",
+        r#"
+        let l = create_objects(|i| #{apiVersion: "v1", kind: "ConfigMap",
+            metadata: #{name: `c-${i}`, namespace: "default"}},
+            #{count: 300, qps: 20, burst: 1, concurrency: 4});
+        let d = l.delivery;
+        print("windows=" + d.underdelivered_windows);
+        print(`late=${d.lateness.max} latency=${d.latency.p99} intended=${d.latency_intended.p99}`);
+        "#,
+    );
+    let child = p
+        .std_cmd()
+        .args(["script", "s.rhai"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the load starts with its first create
+    let t = Instant::now();
+    while !fc
+        .list("v1", "ConfigMap")
+        .iter()
+        .any(|c| c["metadata"]["name"] == "c-0")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the load never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(10_500));
+    fc.faults().set_latency(Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(14_000 - 10_500));
+    fc.faults().set_latency(Duration::ZERO);
+    let out = child.wait_with_output().unwrap();
+    let (s, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(40));
+    assert!(s.contains("windows=[\"10-15 s\"]"), "{s}\n{e}");
+    let late: f64 = s
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("late="))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(late > 2.0, "the backlog made requests late: {s}");
+    assert!(
+        e.contains("create_objects: underdelivered: the windows 10-15 s"),
+        "{e}"
+    );
+    assert!(
+        e.contains("1 load(s) underdelivered (windows 10-15 s)"),
+        "{e}"
+    );
+    let r = p.results();
+    assert_eq!(r["records"]["load_underdelivered"]["value"], 1);
+    assert_eq!(
+        r["records"]["load_underdelivered_windows"]["value"],
+        "10-15 s"
+    );
+    let out = p
+        .cmd()
+        .args([
+            "report",
+            "artifacts",
+            "--fail-if",
+            "load_underdelivered.max > 0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -2,6 +2,7 @@
 //! share of a load's objects, creates them again, and waits until they are
 //! ready; a different share each cycle.
 
+use super::delivery::{Delivery, Timing};
 use super::{Load, Rate};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,11 +20,14 @@ pub struct Churn {
 }
 
 /// What churning did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Churned {
     pub deleted: usize,
     pub created: usize,
     pub failed: u64,
+    /// the creates of every cycle, offered against achieved (times from
+    /// the churn's start; the pauses between cycles offer nothing)
+    pub delivery: Delivery,
 }
 
 impl Load {
@@ -39,6 +43,8 @@ impl Load {
             return Err(format!("percent {} must be in (0, 100]", c.percent));
         }
         let mut done = Churned::default();
+        let mut timings: Vec<Timing> = vec![];
+        let start = std::time::Instant::now();
         let failed_before = self.failed.load(Ordering::Relaxed);
         for cycle in 0..c.cycles {
             let pick = self.share(cycle, c.percent);
@@ -52,7 +58,13 @@ impl Load {
             }
             done.deleted += pick.len();
             let before = self.created_count();
-            self.create(&pick, rate).await;
+            let at = start.elapsed().as_secs_f32();
+            let shift = |x: Option<f32>| x.map(|v| v + at);
+            timings.extend(self.create(&pick, rate).await.into_iter().map(|t| Timing {
+                intended: t.intended + at,
+                sent: shift(t.sent),
+                answered: shift(t.answered),
+            }));
             done.created += self.created_count() - before;
             self.wait_ready(c.timeout, |_, _| {}).await?;
             if cycle + 1 < c.cycles {
@@ -60,6 +72,7 @@ impl Load {
             }
         }
         done.failed = self.failed.load(Ordering::Relaxed) - failed_before;
+        done.delivery = Delivery::of(&timings, 1.0 / rate.qps.max(0.001));
         Ok(done)
     }
 

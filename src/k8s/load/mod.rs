@@ -9,6 +9,7 @@ use super::discovery::Resource;
 use super::http;
 use super::labels::RUN_ID;
 use super::ratelimit::RateLimit;
+use delivery::Timing;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub mod churn;
+pub mod delivery;
 pub mod items;
 pub mod ready;
 
@@ -65,6 +67,8 @@ pub struct Load {
     pub keep: bool,
     /// seconds the creation took
     pub duration: Mutex<f64>,
+    /// the creation's offered against achieved load
+    pub delivery: Mutex<delivery::Delivery>,
     /// deleted as a whole (nothing left for the end of the run)
     pub deleted: std::sync::atomic::AtomicBool,
 }
@@ -98,6 +102,7 @@ impl Load {
             made: Mutex::new(vec![]),
             keep,
             duration: Mutex::new(0.0),
+            delivery: Default::default(),
             deleted: Default::default(),
         }
     }
@@ -192,22 +197,37 @@ impl Load {
         self.made.lock().unwrap().clone()
     }
 
-    /// Create the objects `which` (indices into items) at `rate`.
-    pub async fn create(&self, which: &[usize], rate: Rate) {
+    /// Create the objects `which` (indices into items) at `rate`: each
+    /// request's intended, sent and answered time (delivery.rs), seconds
+    /// after the start.
+    pub async fn create(&self, which: &[usize], rate: Rate) -> Vec<Timing> {
         let limit = RateLimit::new(rate.qps, rate.burst);
         let start = Instant::now();
-        futures::stream::iter(which.iter().copied())
-            .map(|i| {
+        let since = |t: Instant| t.duration_since(start).as_secs_f32();
+        let mut timings: Vec<Timing> = (0..which.len())
+            .map(|k| Timing {
+                intended: delivery::slot(k, rate.qps, rate.burst) as f32,
+                ..Default::default()
+            })
+            .collect();
+        let done: Vec<(usize, f32, f32)> = futures::stream::iter(which.iter().copied().enumerate())
+            .map(|(k, i)| {
                 let limit = &limit;
                 async move {
                     limit.acquire().await;
-                    self.create_one(i).await
+                    let sent = self.create_one(i).await;
+                    (k, since(sent), since(Instant::now()))
                 }
             })
             .buffer_unordered(rate.concurrency.max(1))
-            .for_each(|_| async {})
+            .collect()
             .await;
+        for (k, sent, answered) in done {
+            timings[k].sent = Some(sent);
+            timings[k].answered = Some(answered);
+        }
         *self.duration.lock().unwrap() = start.elapsed().as_secs_f64();
+        timings
     }
 
     /// POST one object. A 429 (the server did not process it) is waited
@@ -216,10 +236,17 @@ impl Load {
     /// after such a failure (the lost attempt may have created it) and
     /// only when the object there carries this load's label; anything
     /// else counts as failed.
-    async fn create_one(&self, i: usize) {
+    /// When its first attempt went out.
+    async fn create_one(&self, i: usize) -> Instant {
         let it = &self.items[i];
         let path = it.res.collection(Some(&it.ns));
         let body = serde_json::to_vec(&it.body).unwrap_or_default();
+        let start = Instant::now();
+        self.create_tries(i, &path, body).await;
+        start
+    }
+
+    async fn create_tries(&self, i: usize, path: &str, body: Vec<u8>) {
         let start = Instant::now();
         let mut attempt = 0u32;
         // an earlier attempt may have created the object unheard
@@ -229,7 +256,7 @@ impl Load {
             let r = http::send_once(
                 &self.client,
                 "POST",
-                &path,
+                path,
                 Some("application/json"),
                 body.clone(),
             )
