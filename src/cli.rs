@@ -182,6 +182,12 @@ pub struct ReportArgs {
     /// (median, mean, p90, p95, p99, min, max, last)
     #[arg(long, default_value = "median")]
     pub stat: String,
+    /// The runs as a history (e.g. nightly runs, in the order they
+    /// started): per metric the runs where its level changed, and what
+    /// differs in their environments (--metric: only these; --stat: the
+    /// run's value)
+    #[arg(long, default_value_t = false)]
+    pub history: bool,
     /// Also write one self-contained HTML page of the runs or the sweep
     /// (tables, charts, runs, environments; opens offline in any browser)
     #[arg(long, value_name = "FILE")]

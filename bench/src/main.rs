@@ -127,7 +127,7 @@ const GROUPS: &[Group] = &[
     ),
     (
         "report",
-        &["report_table", "report_rss", "report_plot"],
+        &["history_1000", "report_table", "report_rss", "report_plot"],
         report::bench_report,
     ),
     (

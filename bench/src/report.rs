@@ -44,7 +44,9 @@ pub fn bench_report(a: &Args, bin: &Path) -> Vec<Row> {
     }
     let t = stats(table);
     let what = format!("scaffold report of 3 runs x {series} series x {samples} samples");
+    let history = bench_history(n, bin);
     vec![
+        history,
         Row {
             name: "report_table",
             what: what.clone(),
@@ -70,4 +72,56 @@ pub fn bench_report(a: &Args, bin: &Path) -> Vec<Row> {
             }
         },
     ]
+}
+
+/// `scaffold report --history` of 1,000 nightly runs (4 series of 20
+/// samples each, a step at run 600): the change-point search.
+fn bench_history(n: usize, bin: &Path) -> Row {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = 1000;
+    for i in 0..runs {
+        let level = if i >= 600 { 9.1 } else { 9.5 };
+        let mut records = serde_json::Map::new();
+        for k in 0..4 {
+            let v: Vec<f64> = (0..20)
+                .map(|j| level + k as f64 + ((i * 31 + j * 17) % 23) as f64 / 100.0)
+                .collect();
+            records.insert(
+                format!("metric_{k}"),
+                json!({"unit": "Gbit/s", "samples": v}),
+            );
+        }
+        let d = dir.path().join(format!("run-{i:04}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let doc = json!({"schema": 1, "script": "main.rhai", "params": {}, "args": [],
+            "start": format!("2026-01-01T00:00:00.000Z-{i:04}"), "end": null, "duration": 1.0,
+            "outcome": "ok", "error": null, "steps": [],
+            "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64"},
+            "records": records});
+        std::fs::write(d.join("results.json"), doc.to_string()).unwrap();
+    }
+    let mut ours = vec![];
+    for _ in 0..n {
+        let (s, _, ok) = run_measured(
+            Command::new(bin)
+                .arg("report")
+                .arg("--history")
+                .arg(dir.path()),
+        );
+        assert!(ok, "scaffold report --history failed");
+        ours.push(s * 1000.0);
+    }
+    let t = stats(ours);
+    Row {
+        name: "history_1000",
+        what:
+            "scaffold report --history of 1,000 runs x 4 series (change points, 999 shuffles each)"
+                .into(),
+        unit: "ms",
+        target: Some((format!("<= 1000 ms ({:.0})", t.median), t.median <= 1000.0)),
+        guard: Some(("under 3 s".into(), t.median < 3000.0)),
+        peer: None,
+        ours: t,
+        extra: json!({"runs": runs, "series": 4}),
+    }
 }

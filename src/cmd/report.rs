@@ -19,6 +19,9 @@ pub fn report(a: &ReportArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(ExitCode::USAGE, e),
     };
+    if a.history {
+        return report_history(a);
+    }
     if a.results.iter().any(|d| sweep::is_sweep(d)) {
         return report_sweep(a, &thresholds, &labels);
     }
@@ -162,4 +165,31 @@ fn report_sweep(a: &ReportArgs, thresholds: &[Threshold], labels: &[(String, Str
         Some(c) => thresholds_end(c),
         None => ExitCode::OK,
     }
+}
+
+/// `scaffold report --history DIR...`: change points per metric.
+fn report_history(a: &ReportArgs) -> ExitCode {
+    if !sweep::RUN_STATS.contains(&a.stat.as_str()) {
+        return fail(
+            ExitCode::USAGE,
+            format!(
+                "--stat {}: unknown; use one of {}",
+                a.stat,
+                sweep::RUN_STATS.join(", ")
+            ),
+        );
+    }
+    let mut runs = match report::find_results(&a.results).and_then(|p| report::load(&p)) {
+        Ok(r) => r,
+        Err(e) => return fail(ExitCode::ERROR, e),
+    };
+    let metrics = report::history::analyse(&mut runs, &a.metrics, &a.stat);
+    match a.output {
+        ReportFormat::Text => print!("{}", report::history::render(&runs, &metrics, &a.stat)),
+        ReportFormat::Json => crate::ui::out(
+            serde_json::to_string_pretty(&report::history::to_json(&runs, &metrics, &a.stat))
+                .unwrap_or_default(),
+        ),
+    }
+    ExitCode::OK
 }

@@ -697,37 +697,11 @@ fn runs_section(out: &mut String, runs: &[RunView], groups: &[String]) {
     out.push_str("</section>\n");
 }
 
-/// The environment of every run as `field -> text`.
-fn flat_env(r: &Results) -> Vec<(String, String)> {
-    let mut out = vec![];
-    let v = serde_json::to_value(&r.environment).unwrap_or_default();
-    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    walk(
-                        &format!("{prefix}{}{k}", if prefix.is_empty() { "" } else { "." }),
-                        x,
-                        out,
-                    );
-                }
-            }
-            Value::Array(a) => {
-                out.push((format!("{prefix}.count"), a.len().to_string()));
-                for (i, x) in a.iter().enumerate() {
-                    walk(&format!("{prefix}[{i}]"), x, out);
-                }
-            }
-            Value::Null => {}
-            x => out.push((prefix.to_string(), crate::util::plain(x))),
-        }
-    }
-    walk("", &v, &mut out);
-    out
-}
-
 fn environments(out: &mut String, runs: &[RunView]) {
-    let envs: Vec<Vec<(String, String)>> = runs.iter().map(|r| flat_env(r.results)).collect();
+    let envs: Vec<Vec<(String, String)>> = runs
+        .iter()
+        .map(|r| super::flat_environment(r.results))
+        .collect();
     let mut fields: Vec<String> = envs.iter().flatten().map(|(k, _)| k.clone()).collect();
     fields.sort();
     fields.dedup();

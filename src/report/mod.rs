@@ -3,6 +3,7 @@
 //! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
 
 pub mod compare;
+pub mod history;
 pub mod html;
 pub mod plot;
 pub mod remote_write;
@@ -562,6 +563,36 @@ pub fn check(runs: &[Run], thresholds: &[Threshold]) -> Result<(String, bool), S
         }
     }
     Ok((out, failed))
+}
+
+/// A run's environment as `field -> text` (`nodes[0].kernel`,
+/// `nodes.count`), nulls left out.
+pub fn flat_environment(r: &Results) -> Vec<(String, String)> {
+    let mut out = vec![];
+    let v = serde_json::to_value(&r.environment).unwrap_or_default();
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(
+                        &format!("{prefix}{}{k}", if prefix.is_empty() { "" } else { "." }),
+                        x,
+                        out,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                out.push((format!("{prefix}.count"), a.len().to_string()));
+                for (i, x) in a.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), x, out);
+                }
+            }
+            Value::Null => {}
+            x => out.push((prefix.to_string(), crate::util::plain(x))),
+        }
+    }
+    walk("", &v, &mut out);
+    out
 }
 
 /// JSON form of the report (`-o json`): per run, per metric, the summary.

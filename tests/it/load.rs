@@ -418,7 +418,10 @@ fn pod_density_scenario_measures_and_cleans_up() {
     );
     assert!(s.contains("SLO pod startup") && s.contains(": met"), "{s}");
     // 29.1: the load's offered and achieved rate in the table
-    assert!(s.contains("load: offered ") && s.contains("/s, achieved "), "{s}");
+    assert!(
+        s.contains("load: offered ") && s.contains("/s, achieved "),
+        "{s}"
+    );
     assert!(!s.contains("UNDERDELIVERED"), "{s}");
     assert!(
         s.lines()

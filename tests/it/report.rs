@@ -759,3 +759,95 @@ fn html_report_in_a_real_browser() {
     let e = check_in_browser(&bin, &p, &copy).unwrap_err();
     assert!(e.contains("sortTabel is not defined"), "{e}");
 }
+
+/// Nightly runs: `n` of them a day apart, throughput stepping from 9.5 to
+/// 9.1 Gbit/s at run `step` (when the kernel changed), latency flat.
+fn nightly(p: &Project, n: usize, step: Option<usize>) {
+    for i in 0..n {
+        let later = step.is_some_and(|s| i >= s);
+        let wobble = ((i * 7919) % 13) as f64 / 100.0;
+        let tput = if later { 9.1 } else { 9.5 } + wobble;
+        let day = format!("2026-10-{:02}T02-00-00Z", i + 1);
+        let start = format!("2026-10-{:02}T02:00:00.000Z", i + 1);
+        let r = json!({
+            "schema": 1, "script": "scenarios/xdp/main.rhai", "params": {"mode": "xdp"},
+            "args": [], "start": start, "end": null, "duration": 300.0, "outcome": "ok",
+            "error": null,
+            "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64",
+                "nodes": [{"name": "n1", "os_image": "x", "kernel": if later { "6.8.0-40" } else { "6.8.0-31" },
+                    "container_runtime": "docker://27", "kubelet": "v1.33.4"}]},
+            "steps": [],
+            "records": {
+                "throughput": {"unit": "Gbit/s", "samples": [tput, tput + 0.01, tput - 0.01]},
+                "rtt": {"unit": "us", "value": 40.0 + wobble}
+            }
+        });
+        p.file(&format!("nightly/{day}/results.json"), &r.to_string());
+    }
+}
+
+/// 29.5: a history with a step names the run where it changed and the
+/// kernel that changed with it; the flat metric has no change; a history
+/// without a step has none.
+#[test]
+fn history_finds_the_run_where_a_metric_changed() {
+    let p = Project::new();
+    nightly(&p, 30, Some(18));
+    let out = p
+        .cmd()
+        .args(["report", "--history", "nightly"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("history of 30 runs"), "{s}");
+    assert!(
+        s.contains(
+            "throughput (Gbit/s): 1 change(s) in 30 runs\n  at 2026-10-19T02-00-00Z (run 19 of 30"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("nodes[0].kernel: 6.8.0-31 -> 6.8.0-40"), "{s}");
+    assert!(s.contains("rtt (us): no change in 30 runs"), "{s}");
+    let out = p
+        .cmd()
+        .args([
+            "report",
+            "--history",
+            "nightly",
+            "-o",
+            "json",
+            "--metric",
+            "throughput",
+        ])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &j["metrics"]["throughput"]["changes"][0];
+    assert_eq!(c["index"], 18);
+    assert_eq!(
+        c["environment"]["nodes[0].kernel"],
+        json!(["6.8.0-31", "6.8.0-40"])
+    );
+    assert!(
+        j["metrics"]["rtt"].is_null(),
+        "--metric keeps only throughput"
+    );
+
+    let flat = Project::new();
+    nightly(&flat, 30, None);
+    let out = flat
+        .cmd()
+        .args(["report", "--history", "nightly"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("throughput (Gbit/s): no change in 30 runs"),
+        "{s}"
+    );
+}
