@@ -299,6 +299,7 @@ fn group_table(m: &Value, name: &str) -> Table {
             ("change", "change of the median [95% CI]"),
             ("p", "p"),
             ("verdict", "verdict"),
+            ("detectable", "detectable (80% power)"),
         ],
         rows,
         note: (!bases.is_empty()).then(|| format!("change: against {}", bases.join(", "))),
@@ -309,7 +310,7 @@ fn group_table(m: &Value, name: &str) -> Table {
 /// group's comparison (empty cells for a group compared with none).
 fn change_cells(cmp: Option<&Value>) -> Vec<Cell> {
     let Some(c) = cmp else {
-        return (0..3).map(|_| cell("")).collect();
+        return (0..4).map(|_| cell("")).collect();
     };
     let mut ch = pct_cell(c["change"].as_f64());
     if let Some(a) = c["ci"].as_array() {
@@ -320,7 +321,11 @@ fn change_cells(cmp: Option<&Value>) -> Vec<Cell> {
         Some(p) => Cell(format!("{p:.3}"), Some(p)),
         None => cell("-"),
     };
-    vec![ch, p, cell(c["verdict"].as_str().unwrap_or(""))]
+    let det = match c["detectable"].as_f64() {
+        Some(d) => Cell(format!("±{:.1}%", d * 100.0), Some(d * 100.0)),
+        None => cell("-"),
+    };
+    vec![ch, p, cell(c["verdict"].as_str().unwrap_or("")), det]
 }
 
 /// `--fail-if` lines as badges (ok / FAIL).

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod history;
 pub mod html;
 pub mod plot;
+pub mod power;
 pub mod remote_write;
 pub mod svg;
 pub mod sweep;

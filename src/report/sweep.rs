@@ -204,6 +204,20 @@ struct Cmp {
     other: usize,
     change: Option<(f64, f64, f64)>,
     test: Option<UTest>,
+    /// the smallest change (a fraction of the base's median) these runs
+    /// find with 80% power, from their pooled spread (power.rs)
+    detectable: Option<f64>,
+}
+
+/// The smallest change of the median, as a fraction of the base's, that
+/// groups of these runs find with 80% power (infinite: never).
+fn detectable(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let sd = super::power::pooled_sd(&[a.to_vec(), b.to_vec()])?;
+    let base = crate::stats::median(a);
+    (base != 0.0).then(|| super::power::detectable(a.len().min(b.len())) * sd / base.abs())
 }
 
 impl Cmp {
@@ -228,6 +242,7 @@ fn compare(s: &Sweep, metric: &str, pairs: &[(usize, usize)]) -> Vec<Cmp> {
                 other: j,
                 change: change_ci(&a, &b),
                 test: mann_whitney(&a, &b),
+                detectable: detectable(&a, &b),
             }
         })
         .collect()
@@ -269,7 +284,8 @@ pub fn render(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<String
     }
     let _ = writeln!(
         out,
-        "\nchange: of the median, with a bootstrap 95% interval; a 95% interval needs 6 runs per group (fewer show their coverage); a difference can show from 4 runs per group"
+        "\nchange: of the median, with a bootstrap 95% interval; a 95% interval needs 6 runs per group (fewer show their coverage); a difference can show from 4 runs per group\n\
+         detectable: the smallest change these runs would find 4 times in 5 (80% power), from their spread; more runs find smaller ones (scaffold sweep --detect)"
     );
     Ok(out)
 }
@@ -346,7 +362,14 @@ fn groups_table(s: &Sweep, m: &str) -> super::Table {
 
 /// Per pair of groups: the change of the median, its interval, p, verdict.
 fn comparisons_table(s: &Sweep, cmps: &[Cmp]) -> super::Table {
-    let mut t = super::Table::new(&["comparison", "change", "95% CI", "p", ""]);
+    let mut t = super::Table::new(&[
+        "comparison",
+        "change",
+        "95% CI",
+        "p",
+        "",
+        "detectable (80% power)",
+    ]);
     for c in cmps {
         t.row(vec![
             format!("{} vs {}", s.groups[c.other].label, s.groups[c.base].label),
@@ -359,9 +382,18 @@ fn comparisons_table(s: &Sweep, cmps: &[Cmp]) -> super::Table {
                 .map(|t| format!("{:.3}", t.p))
                 .unwrap_or("-".into()),
             c.verdict().to_string(),
+            detectable_text(c.detectable),
         ]);
     }
     t
+}
+
+fn detectable_text(d: Option<f64>) -> String {
+    match d {
+        Some(x) if x.is_finite() => format!("±{:.1}%", x * 100.0),
+        Some(_) => "never (< 4 runs)".into(),
+        None => "-".into(),
+    }
 }
 
 /// `-o json`
@@ -397,6 +429,7 @@ pub fn to_json(s: &Sweep, baseline: Option<&Map<String, Value>>) -> Result<Value
                     "can_tell": c.test.as_ref().map(|t| t.can_tell()),
                     "significant": c.test.as_ref().map(|t| t.significant()),
                     "verdict": c.verdict(),
+                    "detectable": c.detectable.filter(|d| d.is_finite()),
                 })
             })
             .collect();

@@ -501,6 +501,12 @@ fn report_groups_compares_and_checks_per_group() {
         .unwrap();
     assert_eq!(ac["significant"], false);
     assert_eq!(j["metrics"]["tput"]["groups"][0]["n"], 6);
+    // 29.4: the smallest change 6 runs a group could find, from their
+    // spread (sd 0.14 on 100.2: about 0.2%), in the text and the JSON
+    let det = ab["detectable"].as_f64().unwrap();
+    assert!(det > 0.0005 && det < 0.01, "{det}");
+    assert!(line("mode=b vs mode=a").contains("±0."), "{s}");
+    assert!(s.contains("detectable: the smallest change"), "{s}");
     // --fail-if per group
     let out = p
         .cmd()
