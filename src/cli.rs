@@ -91,6 +91,7 @@ pub enum Command {
   scaffold sweep scenarios/xdp/main.rhai --grid mode=nkpr,kpr,xdp --repeat 5
   scaffold sweep main.rhai --grid size=64,1500 --set duration=30 --order random --seed 7
   scaffold sweep main.rhai --grid mode=a,b --parallel 2 --contexts kind-one,kind-two
+  scaffold sweep scenarios/xdp/main.rhai --grid mode=nkpr,xdp --detect 5% --pilot 3 --max-repeat 15
   scaffold sweep --resume scenarios/xdp/artifacts/sweep-2026-12-01T10-15-00Z
   scaffold report scenarios/xdp/artifacts/sweep-2026-12-01T10-15-00Z --baseline mode=nkpr")]
 pub struct SweepArgs {
@@ -144,6 +145,21 @@ pub struct SweepArgs {
     /// `scaffold script --metrics-profile`)
     #[arg(long, value_name = "FILE")]
     pub metrics_profile: Option<PathBuf>,
+    /// Plan the repeats: after --pilot runs of every point, as many runs a
+    /// point as a change of this size (5%, or 0.05) needs to be found with
+    /// 80% power, from the pilot's spread (at most --max-repeat)
+    #[arg(long, value_name = "CHANGE", conflicts_with = "repeat")]
+    pub detect: Option<String>,
+    /// With --detect: runs of every point before planning
+    #[arg(long, default_value_t = 3, value_name = "N", requires = "detect")]
+    pub pilot: u32,
+    /// With --detect: the most runs a point the plan may ask for
+    #[arg(long, default_value_t = 20, value_name = "N", requires = "detect")]
+    pub max_repeat: u32,
+    /// With --detect: plan for this series only (repeatable; default every
+    /// numeric one)
+    #[arg(long = "detect-metric", value_name = "NAME", requires = "detect")]
+    pub detect_metrics: Vec<String>,
 }
 
 #[derive(Args, Debug)]

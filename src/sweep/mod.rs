@@ -4,6 +4,7 @@
 //! with its grid point set as `--set` parameters; `scaffold report
 //! SWEEP_DIR` compares the grid points (report/sweep.rs).
 
+pub mod repeats;
 pub mod run;
 
 use crate::util::Rng;
@@ -132,7 +133,53 @@ pub struct SweepFile {
     /// `--metrics-profile`, passed to every run (an absolute path)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_profile: Option<String>,
+    /// `--detect`: the repeats are planned after a pilot (repeats.rs)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect: Option<Detect>,
+    /// the plan made from the pilot, fixed before the measured runs
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<RepeatPlan>,
     pub runs: Vec<RunEntry>,
+}
+
+/// What `--detect` asked for.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Detect {
+    /// the change to find, a fraction of the level (0.05: 5%)
+    pub change: f64,
+    /// runs per point before planning
+    pub pilot: u32,
+    /// the most runs per point the plan may ask for
+    pub max_repeat: u32,
+    /// the series planned for (empty: every numeric one)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+}
+
+/// The repeats `--detect` planned, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RepeatPlan {
+    /// runs per point, the pilot's among them
+    pub repeat: u32,
+    /// a series needed more than --max-repeat
+    pub capped: bool,
+    /// the finished pilot runs it was made from
+    pub from_runs: usize,
+    pub metrics: Vec<PlanMetric>,
+    pub reasoning: String,
+}
+
+/// One series' part of a plan.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlanMetric {
+    pub name: String,
+    /// the median of the pilot's values, and their pooled spread
+    pub level: f64,
+    pub sd: f64,
+    /// the change to find, in spreads
+    pub spreads: f64,
+    /// runs per point for 80% power (none: more than --max-repeat)
+    pub needed: Option<u32>,
 }
 
 pub const SCHEMA: u32 = 1;

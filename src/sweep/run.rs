@@ -5,7 +5,7 @@
 //! once, through the sweep), records every outcome in sweep.json after each
 //! run, and leaves the rest `pending` for `--resume`.
 
-use super::{label, parse_axis, plan, Order, RunEntry, SweepFile, SCHEMA};
+use super::{label, parse_axis, plan, Detect, Order, RunEntry, SweepFile, SCHEMA};
 use crate::cli::{Global, Params, SweepArgs};
 use crate::exit::{fail, ExitCode};
 use crate::signals::{self, Signal};
@@ -97,6 +97,7 @@ fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), Str
     if a.repeat == 0 {
         return Err("--repeat 0: give at least 1".into());
     }
+    let (detect, repeat) = detect_of(a)?;
     let (mut params, json_params) = (parsed.values.clone(), parsed.json_keys.clone());
     let secrets = &parsed.secrets;
     for (k, _) in secrets {
@@ -139,9 +140,9 @@ fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), Str
         schema: SCHEMA,
         script: abs.display().to_string(),
         created: crate::results::rfc3339(SystemTime::now()),
-        runs: plan(&axes, a.repeat, a.order, seed),
+        runs: plan(&axes, repeat, a.order, seed),
         grid: axes,
-        repeat: a.repeat,
+        repeat,
         order: a.order,
         seed,
         params,
@@ -150,8 +151,70 @@ fn new_sweep(a: &SweepArgs, parsed: &Params) -> Result<(SweepFile, PathBuf), Str
         args: a.args.clone(),
         run_timeout: run_timeout.map(|d| d.as_secs_f64()),
         metrics_profile,
+        detect,
+        plan: None,
     };
     Ok((f, dir))
+}
+
+/// `--detect` with its pilot, checked, and the repeats to start with.
+fn detect_of(a: &SweepArgs) -> Result<(Option<Detect>, u32), String> {
+    let Some(c) = &a.detect else {
+        return Ok((None, a.repeat));
+    };
+    let change = super::repeats::parse_change(c)?;
+    if a.pilot < 2 {
+        return Err(format!(
+            "--pilot {}: the spread between runs needs at least 2 runs a point",
+            a.pilot
+        ));
+    }
+    if a.max_repeat < a.pilot {
+        return Err(format!(
+            "--max-repeat {} is below --pilot {}",
+            a.max_repeat, a.pilot
+        ));
+    }
+    let d = Detect {
+        change,
+        pilot: a.pilot,
+        max_repeat: a.max_repeat,
+        metrics: a.detect_metrics.clone(),
+    };
+    Ok((Some(d), a.pilot))
+}
+
+/// After the pilot of a `--detect` sweep: the plan (said and kept in
+/// sweep.json), its runs added; the runs still to go. None when there is
+/// nothing to plan (no --detect, planned already, or the pilot did not
+/// finish).
+fn plan_rest(state: &State, dir: &Path) -> Result<Option<Vec<usize>>, String> {
+    let mut f = state.file.lock().unwrap().clone();
+    let (Some(d), None) = (f.detect.clone(), &f.plan) else {
+        return Ok(None);
+    };
+    if state.stop.load(Ordering::SeqCst) || f.runs.iter().any(|r| r.status == "pending") {
+        return Ok(None);
+    }
+    let p = super::repeats::make_plan(dir, &f, &d)?;
+    crate::ui::err(format!("sweep: {}", p.reasoning));
+    if p.capped {
+        crate::ui::warn(&format!(
+            "sweep: a series needs more than --max-repeat {} runs a point to find a {}% change: \
+             the sweep runs {} and may miss it (raise --max-repeat, or --detect a larger change)",
+            d.max_repeat,
+            crate::report::short_num(d.change * 100.0),
+            p.repeat
+        ));
+    }
+    super::repeats::extend(&mut f, p.repeat);
+    f.plan = Some(p);
+    if !save(state, &f, dir) {
+        return Ok(None);
+    }
+    let todo = announce(&f, dir);
+    *state.file.lock().unwrap() = f;
+    Ok(Some(todo))
 }
 
 /// The sweep of `--resume DIR`, its unfinished runs set back to pending.
@@ -181,6 +244,18 @@ fn resumed(a: &SweepArgs, dir: &Path, secrets: &[(String, String)]) -> Result<Sw
     }
     if !Path::new(&f.script).is_file() {
         return Err(format!("the sweep's script {} is gone", f.script));
+    }
+    if let Some(c) = &a.detect {
+        // the runs the sweep has are the pilot
+        if f.plan.is_some() {
+            return Err("the sweep's repeats were planned already (sweep.json \"plan\"); resume without --detect".into());
+        }
+        f.detect = Some(Detect {
+            change: super::repeats::parse_change(c)?,
+            pilot: f.repeat,
+            max_repeat: a.max_repeat.max(f.repeat),
+            metrics: a.detect_metrics.clone(),
+        });
     }
     for r in &mut f.runs {
         if let Some(pid) = r
@@ -307,14 +382,28 @@ pub fn sweep(a: &SweepArgs, g: &Global) -> ExitCode {
     };
     let started = Instant::now();
     rt.block_on(run_all(a, g, &state, &launch, todo, total));
+    let planned = plan_rest(&state, &dir);
+    if let Ok(Some(todo)) = &planned {
+        let total = state.file.lock().unwrap().runs.len();
+        rt.block_on(run_all(a, g, &state, &launch, todo.clone(), total));
+    }
+    finish(&state, &dir, started, planned.err())
+}
+
+/// sweep.json once more, the closing lines, and the exit code (a plan that
+/// could not be made, or a sweep.json that could not be written, is 1).
+fn finish(state: &State, dir: &Path, started: Instant, plan_error: Option<String>) -> ExitCode {
     let f = state.file.lock().unwrap().clone();
-    save(&state, &f, &dir);
+    save(state, &f, dir);
     let code = summary(
         &f,
-        &dir,
+        dir,
         started.elapsed(),
         state.interrupts.load(Ordering::SeqCst) > 0,
     );
+    if let Some(e) = plan_error {
+        return fail(ExitCode::ERROR, format!("sweep: {e}"));
+    }
     let write_error = state.write_error.lock().unwrap().take();
     match write_error {
         Some(e) => fail(

@@ -748,3 +748,86 @@ fn metrics_profile_goes_to_every_run() {
         "{e}"
     );
 }
+
+/// 29.4: `--detect` runs a pilot, plans the repeats from its spread (kept
+/// with the reasoning in sweep.json), runs them, and says when the cap is
+/// too low; a sweep without a plan gets one on `--resume --detect`.
+#[test]
+fn detect_plans_the_repeats_from_a_pilot() {
+    let p = Project::new();
+    p.file("s.rhai", SCRIPT);
+    let sweep = |args: &[&str]| {
+        p.cmd()
+            .args(["sweep", "s.rhai", "--grid", "mode=a,b", "--set", "nap=0"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = sweep(&["--detect", "5%", "--detect-metric", "tput"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let j = sweep_json(&sweep_dir(&p));
+    assert_eq!(j["detect"]["pilot"], 3);
+    // tput's spread is 0.3 on 105: a 5% change is 17 spreads, and 4 runs
+    // a point is the fewest with which the U test can tell anything
+    assert_eq!(j["plan"]["repeat"], 4, "{j}");
+    assert_eq!(j["plan"]["capped"], false);
+    assert_eq!(j["plan"]["from_runs"], 6);
+    assert_eq!(j["plan"]["metrics"][0]["name"], "tput");
+    assert_eq!(j["plan"]["metrics"].as_array().unwrap().len(), 1);
+    assert!(j["plan"]["reasoning"]
+        .as_str()
+        .unwrap()
+        .contains("nothing stops early"));
+    assert_eq!(statuses(&j), vec!["ok"; 8]);
+    assert_eq!(j["runs"][7]["repeat"], 4);
+    assert!(e.contains("plan: 4 runs a point"), "{e}");
+
+    // a change too small for the cap: the plan is the cap, said so
+    std::fs::remove_dir_all(p.path().join("artifacts")).unwrap();
+    let out = sweep(&["--detect", "0.01%", "--pilot", "2", "--max-repeat", "5"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let j = sweep_json(&sweep_dir(&p));
+    assert_eq!(
+        (j["plan"]["repeat"].as_u64(), j["plan"]["capped"].as_bool()),
+        (Some(5), Some(true)),
+        "{j}"
+    );
+    assert_eq!(j["runs"].as_array().unwrap().len(), 10);
+    assert!(
+        e.contains("needs more than --max-repeat 5 runs a point"),
+        "{e}"
+    );
+
+    // --repeat and --detect do not go together; a pilot of 1 has no spread
+    let out = sweep(&["--detect", "5%", "--repeat", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = sweep(&["--detect", "5%", "--pilot", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 2 runs a point"));
+
+    // a finished sweep without a plan: its runs are the pilot
+    std::fs::remove_dir_all(p.path().join("artifacts")).unwrap();
+    assert!(sweep(&["--repeat", "3"]).status.success());
+    let dir = sweep_dir(&p);
+    let out = p
+        .cmd()
+        .args(["sweep", "--resume"])
+        .arg(&dir)
+        .args(["--detect", "5%", "--detect-metric", "tput"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = sweep_json(&dir);
+    assert_eq!(
+        (
+            j["plan"]["repeat"].as_u64(),
+            j["runs"].as_array().unwrap().len()
+        ),
+        (Some(4), 8)
+    );
+}
