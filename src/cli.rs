@@ -529,6 +529,10 @@ pub struct ScriptArgs {
     /// results.json, when Prometheus answers
     #[arg(long, value_name = "FILE")]
     pub metrics_profile: Option<PathBuf>,
+    /// Skip `fingerprint()` (the scenarios' reading of each node's kernel,
+    /// CPU, governor, MTU, offloads and the CNI's configuration)
+    #[arg(long, default_value_t = false)]
+    pub no_fingerprint: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

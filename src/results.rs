@@ -58,6 +58,9 @@ pub struct Environment {
     pub server_version: Option<String>,
     #[serde(default)]
     pub nodes: Vec<NodeInfo>,
+    /// `fingerprint()`: `field -> value` (docs/results.md)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprint: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]

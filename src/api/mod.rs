@@ -6,6 +6,7 @@ pub mod call;
 pub mod cluster;
 pub mod errors;
 pub mod files;
+pub mod fingerprint;
 pub mod forward;
 pub mod http;
 pub mod kind;
@@ -81,6 +82,11 @@ pub const AREAS: &[Area] = &[
         name: "nodes",
         title: "Nodes",
         module: || exported_module!(nodes::nodes_api),
+    },
+    Area {
+        name: "fingerprint",
+        title: "Environment fingerprint",
+        module: || exported_module!(fingerprint::fingerprint_api),
     },
     Area {
         name: "kind",

@@ -66,6 +66,7 @@ fn settings(a: ScriptArgs, kube: KubeOptions, verbose: bool) -> Result<Settings,
         kube,
         fixed_run_dir: a.run_dir.as_deref().map(absolute),
         metrics_profile: a.metrics_profile.as_deref().map(absolute),
+        no_fingerprint: a.no_fingerprint,
     })
 }
 

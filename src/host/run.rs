@@ -33,6 +33,8 @@ pub struct Settings {
     pub fixed_run_dir: Option<PathBuf>,
     /// `--metrics-profile FILE`, collected at the end of the run
     pub metrics_profile: Option<PathBuf>,
+    /// `--no-fingerprint`: `fingerprint()` reads nothing
+    pub no_fingerprint: bool,
 }
 
 /// One run (or one REPL session).

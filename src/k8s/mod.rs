@@ -6,6 +6,7 @@ pub mod client;
 pub mod discovery;
 pub mod exec;
 pub mod facts;
+pub mod fingerprint;
 pub mod http;
 pub mod kubeconfig;
 pub mod labelled;

@@ -498,3 +498,78 @@ fn a_claim_bound_later_is_waited_for() {
         .stdout(predicate::str::contains("wrote"));
     assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
 }
+
+/// 29.3: `fingerprint()` reads every node through a session of its own
+/// (on the fake, this machine: its kernel, CPUs, MTUs), the cluster and
+/// the CNI's configuration into results.json, closes the sessions, and
+/// is skipped under --no-fingerprint.
+#[test]
+fn fingerprint_reads_nodes_cluster_and_cni() {
+    let p = Project::new();
+    let fc = cluster(&p);
+    fc.seed(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+        "data": {"config.conf": "mode: \"ipvs\"\n"}}))
+        .unwrap();
+    p.file(
+        "s.rhai",
+        r#"
+        let f = fingerprint(#{sysctls: ["net.core.somaxconn", "no.such.sysctl"]});
+        print("kernel=" + f["node.kind-worker.kernel"]);
+        print("nodes=" + f["cluster.nodes"]);
+        "#,
+    );
+    let out = p.cmd().args(["script", "s.rhai"]).output().unwrap();
+    let (s, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}{s}");
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert!(s.contains(&format!("kernel={}", kernel.trim())), "{s}");
+    assert!(s.contains("nodes=2"), "{s}");
+    let f = &p.results()["environment"]["fingerprint"];
+    for node in ["kind-control-plane", "kind-worker"] {
+        assert!(
+            f[format!("node.{node}.cpus")]
+                .as_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
+                >= 1,
+            "{f}"
+        );
+        assert!(f[format!("node.{node}.sysctl.no.such.sysctl")]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown:"));
+        assert!(
+            f[format!("node.{node}.sysctl.net.core.somaxconn")]
+                .as_str()
+                .unwrap()
+                .parse::<u32>()
+                .is_ok(),
+            "{f}"
+        );
+    }
+    assert_eq!(f["cni.kube-proxy.mode"], "ipvs");
+    assert_eq!(f["cni.cilium"], "absent");
+    assert_eq!(f["client.scaffold_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        crate::util::leftovers(&fc).is_empty(),
+        "{:?}",
+        crate::util::leftovers(&fc)
+    );
+    // skipped on request; a name that is not a sysctl is an error
+    p.file("t.rhai", r#"print(fingerprint().len());"#);
+    let out = p
+        .cmd()
+        .args(["script", "t.rhai", "--no-fingerprint"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped (--no-fingerprint)"));
+    p.file("u.rhai", r#"fingerprint(#{sysctls: ["a;reboot"]});"#);
+    let out = p.cmd().args(["script", "u.rhai"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a sysctl name"));
+}
