@@ -204,6 +204,11 @@ pub struct ReportArgs {
     /// run's value)
     #[arg(long, default_value_t = false)]
     pub history: bool,
+    /// Accept runs whose fingerprints differ in FIELD (and the fields under
+    /// it: node, node.kind-worker.governor, client.host); without it such
+    /// runs get no comparison verdict (exit 1)
+    #[arg(long = "allow-different", value_name = "FIELD")]
+    pub allow_different: Vec<String>,
     /// Also write one self-contained HTML page of the runs or the sweep
     /// (tables, charts, runs, environments; opens offline in any browser)
     #[arg(long, value_name = "FILE")]

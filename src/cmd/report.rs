@@ -3,6 +3,7 @@
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::exit::{fail, ExitCode};
+use crate::report::validity::{self, Compared};
 use crate::report::{self, sweep, Threshold};
 
 pub fn report(a: &ReportArgs) -> ExitCode {
@@ -51,15 +52,72 @@ pub fn report(a: &ReportArgs) -> ExitCode {
         crate::ui::err(format!("plot: {}", p.display()));
     }
     let checked = (!thresholds.is_empty()).then(|| report::check(&runs, &thresholds));
+    // runs with the same parameters are one group
+    let mut labels: Vec<&serde_json::Map<String, serde_json::Value>> = vec![];
+    let compared: Vec<Compared> = runs
+        .iter()
+        .map(|r| {
+            let group = labels
+                .iter()
+                .position(|p| **p == r.results.params)
+                .unwrap_or_else(|| {
+                    labels.push(&r.results.params);
+                    labels.len() - 1
+                });
+            Compared {
+                name: r.label.clone(),
+                group,
+                results: &r.results,
+            }
+        })
+        .collect();
+    let refused = validity::refusal(&validity::differences(&compared, &a.allow_different));
     if let Some(p) = &a.html {
-        let page = report::html::runs_page(&runs, checked.as_ref().and_then(|c| c.as_ref().ok()));
+        let gates = gates(checked.as_ref(), refused.as_deref());
+        let page = report::html::runs_page(&runs, gates.as_ref());
         if let Err(e) = write_html(p, &page) {
             return fail(ExitCode::ERROR, e);
         }
     }
-    match checked {
+    verdict_end(checked, refused)
+}
+
+/// The --fail-if lines and the fingerprint refusal as the page's badges.
+fn gates(
+    checked: Option<&Result<(String, bool), String>>,
+    refused: Option<&str>,
+) -> Option<(String, bool)> {
+    let mut lines = match checked {
+        Some(Ok((l, failed))) => (l.clone(), *failed),
+        _ => (String::new(), false),
+    };
+    if let Some(r) = refused {
+        let fields: Vec<&str> = r
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.trim().split(':').next())
+            .collect();
+        lines.0.push_str(&format!(
+            "FAIL fingerprints differ: {}\n",
+            fields.join(", ")
+        ));
+        lines.1 = true;
+    }
+    (!lines.0.is_empty()).then_some(lines)
+}
+
+/// The exit: a refused comparison is 1 (said after the thresholds).
+fn verdict_end(
+    checked: Option<Result<(String, bool), String>>,
+    refused: Option<String>,
+) -> ExitCode {
+    let code = match checked {
         Some(c) => thresholds_end(c),
         None => ExitCode::OK,
+    };
+    match refused {
+        Some(r) if code == ExitCode::OK || code == ExitCode::ERROR => fail(ExitCode::ERROR, r),
+        _ => code,
     }
 }
 
@@ -154,17 +212,27 @@ fn report_sweep(a: &ReportArgs, thresholds: &[Threshold], labels: &[(String, Str
         crate::ui::err(format!("plot: {}", p.display()));
     }
     let checked = (!thresholds.is_empty()).then(|| sweep::check(&s, thresholds));
+    let compared: Vec<Compared> = s
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, g)| {
+            g.runs.iter().map(move |(dir, r)| Compared {
+                name: dir.clone(),
+                group: gi,
+                results: r,
+            })
+        })
+        .collect();
+    let refused = validity::refusal(&validity::differences(&compared, &a.allow_different));
     if let Some(p) = &a.html {
-        let ok = checked.as_ref().and_then(|c| c.as_ref().ok());
-        let page = report::html::sweep_page(&s, baseline.as_ref(), ok);
+        let gates = gates(checked.as_ref(), refused.as_deref());
+        let page = report::html::sweep_page(&s, baseline.as_ref(), gates.as_ref());
         if let Err(e) = page.and_then(|page| write_html(p, &page)) {
             return fail(ExitCode::ERROR, e);
         }
     }
-    match checked {
-        Some(c) => thresholds_end(c),
-        None => ExitCode::OK,
-    }
+    verdict_end(checked, refused)
 }
 
 /// `scaffold report --history DIR...`: change points per metric.

@@ -10,6 +10,7 @@ pub mod power;
 pub mod remote_write;
 pub mod svg;
 pub mod sweep;
+pub mod validity;
 
 use crate::results::{Record, Results};
 use crate::stats::Summary;

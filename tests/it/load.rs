@@ -430,6 +430,12 @@ fn pod_density_scenario_measures_and_cleans_up() {
     );
     let r = p.results_in(&p.path().join("art"));
     assert_eq!(r["records"]["pods"]["value"], 12);
+    // 29.3: the scenario records its fingerprint
+    let f = &r["environment"]["fingerprint"];
+    assert!(
+        f["cluster.nodes"].is_string() && f["node.kind-worker.kernel"].is_string(),
+        "{f}"
+    );
     assert_eq!(
         r["records"]["pod_latency_ready_seconds"]["samples"]
             .as_array()

@@ -851,3 +851,71 @@ fn history_finds_the_run_where_a_metric_changed() {
         "{s}"
     );
 }
+
+/// 29.3: runs whose fingerprints differ in more than their parameters get
+/// no comparison verdict (exit 1, the fields named) unless allowed; the
+/// CNI's configuration may follow the parameters.
+#[test]
+fn differing_fingerprints_refuse_the_comparison() {
+    let p = Project::new();
+    let write = |dir: &str, mode: &str, accel: &str, kernel: &str| {
+        let r = json!({
+            "schema": 1, "script": "scenarios/xdp/main.rhai", "params": {"mode": mode},
+            "args": [], "start": "2026-11-25T10:00:00.000Z", "end": null, "duration": 1.0,
+            "outcome": "ok", "error": null,
+            "environment": {"scaffold_version": "0.1.0", "os": "linux", "arch": "x86_64",
+                "fingerprint": {"cni.cilium.bpf-lb-acceleration": accel,
+                    "node.n1.kernel": kernel, "cluster.nodes": "3"}},
+            "steps": [], "records": {"throughput": {"unit": "Gbit/s", "samples": [9.1, 9.2]}}
+        });
+        p.file(&format!("{dir}/results.json"), &r.to_string());
+    };
+    write("a/r1", "nkpr", "disabled", "6.8.0-31");
+    write("a/r2", "xdp", "native", "6.8.0-31");
+    let out = p.cmd().args(["report", "a/r1", "a/r2"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the CNI follows mode: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    write("b/r1", "nkpr", "disabled", "6.8.0-31");
+    write("b/r2", "xdp", "native", "6.8.0-40");
+    let out = p
+        .cmd()
+        .args(["report", "b/r1", "b/r2", "--html", "b.html"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("fingerprints differ in more than their parameters"),
+        "{e}"
+    );
+    assert!(
+        e.contains("node.n1.kernel: 6.8.0-31 (mode=nkpr); 6.8.0-40 (mode=xdp)"),
+        "{e}"
+    );
+    assert!(!e.contains("bpf-lb-acceleration"), "{e}");
+    let page = std::fs::read_to_string(p.path().join("b.html")).unwrap();
+    assert!(
+        page.contains("FAIL fingerprints differ: node.n1.kernel"),
+        "the page says so too"
+    );
+    let out = p
+        .cmd()
+        .args([
+            "report",
+            "b/r1",
+            "b/r2",
+            "--allow-different",
+            "node.n1.kernel",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
