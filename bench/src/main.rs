@@ -146,6 +146,11 @@ const GROUPS: &[Group] = &[
         sweep::bench_sweep,
     ),
     ("metrics", &["metrics_profile_20"], metrics::bench_metrics),
+    (
+        "fingerprint",
+        &["fingerprint_100"],
+        ready::bench_fingerprint,
+    ),
 ];
 
 /// Every group the filter (and --kubeconfig) asks for.

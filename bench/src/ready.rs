@@ -143,3 +143,58 @@ fn wait_ready_rows(a: &Args, bin: &Path) -> Vec<Row> {
     ));
     rows
 }
+
+/// `fingerprint()` of a 100-node fake cluster: a session per node (32 at a
+/// time), the node script in each, the CNI's ConfigMaps; timed inside the
+/// script.
+pub fn bench_fingerprint(a: &Args, bin: &Path) -> Vec<Row> {
+    let nodes = 100;
+    let fc = FakeCluster::start(Options {
+        nodes,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fp.rhai");
+    std::fs::write(
+        &script,
+        "let t = timestamp(); let f = fingerprint(); print(`took=${t.elapsed} fields=${f.len()}`);",
+    )
+    .unwrap();
+    let reps = if a.quick { 3 } else { 5 };
+    let mut ours = vec![];
+    for _ in 0..reps {
+        let out = Command::new(bin)
+            .arg("script")
+            .arg(&script)
+            .arg("--artifacts")
+            .arg(dir.path().join("art"))
+            .env("KUBECONFIG", fc.kubeconfig())
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        let took: f64 = s
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("took="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "fingerprint failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        ours.push(took * 1000.0);
+    }
+    let t = stats(ours);
+    vec![Row {
+        name: "fingerprint_100",
+        what: format!(
+            "fingerprint() of a {nodes}-node fake cluster (a session per node, 32 at a time)"
+        ),
+        unit: "ms",
+        target: Some((format!("<= 1000 ms ({:.0})", t.median), t.median <= 1000.0)),
+        guard: Some(("under 5 s".into(), t.median < 5000.0)),
+        peer: None,
+        ours: t,
+        extra: json!({"nodes": nodes}),
+    }]
+}

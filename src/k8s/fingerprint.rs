@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Sessions opened at once.
-const AT_ONCE: usize = 16;
+const AT_ONCE: usize = 32;
 
 /// The offloads kept of `ethtool -k` (the ones that change packet costs).
 const OFFLOADS: &[&str] = &[
@@ -27,24 +27,27 @@ const OFFLOADS: &[&str] = &[
 ];
 
 /// The shell script that prints a node's fields, one `key=value` a line.
+/// Shell builtins wherever they do (`read`, `case`): a node of a big
+/// cluster pays a handful of processes, not one per field.
 pub fn node_script(sysctls: &[String]) -> String {
     let mut s = String::from(
-        "echo \"kernel=$(uname -r)\"\n\
-         m=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); echo \"cpu_model=${m:-unknown: no model name in /proc/cpuinfo}\"\n\
-         echo \"cpus=$(grep -c ^processor /proc/cpuinfo)\"\n\
-         g=$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null); echo \"governor=${g:-unknown: no cpufreq on the node}\"\n\
-         for i in /sys/class/net/*; do n=${i##*/}; [ \"$n\" = lo ] && continue; echo \"mtu.$n=$(cat $i/mtu)\"; done\n\
+        "read k < /proc/sys/kernel/osrelease; echo \"kernel=$k\"\n\
+         m=; c=0; while IFS= read -r l; do case \"$l\" in 'model name'*) [ -z \"$m\" ] && m=${l#*: };; processor*) c=$((c+1));; esac; done < /proc/cpuinfo\n\
+         echo \"cpu_model=${m:-unknown: no model name in /proc/cpuinfo}\"; echo \"cpus=$c\"\n\
+         g=; f=/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor; [ -r $f ] && read g < $f; echo \"governor=${g:-unknown: no cpufreq on the node}\"\n\
+         for i in /sys/class/net/*; do n=${i##*/}; [ \"$n\" = lo ] && continue; read mtu < $i/mtu; echo \"mtu.$n=$mtu\"; done\n\
          if command -v ethtool >/dev/null 2>&1; then\n\
            for i in /sys/class/net/*; do n=${i##*/}; [ \"$n\" = lo ] && continue;\n\
-             ethtool -k \"$n\" 2>/dev/null | sed -n 's/^\\([a-z-]*\\): \\([a-z]*\\).*/\\1 \\2/p' | while read k v; do\n\
-               case \" OFFLOADS \" in *\" $k \"*) echo \"offload.$n.$k=$v\";; esac; done; done\n\
-         else echo \"offload=unknown: ethtool is not on the node\"; fi\n",
+             ethtool -k \"$n\" 2>/dev/null | while IFS=': ' read k v rest; do\n\
+               case ' OFFLOADS ' in *\" $k \"*) echo \"offload.$n.$k=$v\";; esac; done; done\n\
+         else echo 'offload=unknown: ethtool is not on the node'; fi\n",
     );
     s = s.replace("OFFLOADS", &OFFLOADS.join(" "));
     for k in sysctls {
-        // names are checked by the caller: letters, digits, . _ -
+        // names are checked by the caller: letters, digits, . _ - /
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
         s.push_str(&format!(
-            "v=$(sysctl -n {k} 2>/dev/null); echo \"sysctl.{k}=${{v:-unknown: no such sysctl}}\"\n"
+            "v=; [ -r {path} ] && read v < {path}; echo \"sysctl.{k}=${{v:-unknown: no such sysctl}}\"\n"
         ));
     }
     s
