@@ -10,6 +10,7 @@ use crate::k8s::load::churn::Churn;
 use crate::k8s::load::delivery::Delivery;
 use crate::k8s::load::{self, Item, Load, Rate};
 use crate::k8s::podlatency::{self, Measure, PodTimes};
+use crate::k8s::watchlag::{self, Lag};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use serde_json::Value;
@@ -26,6 +27,8 @@ pub struct PodMeasure(
     pub Arc<Mutex<Option<Measure>>>,
     pub bool,
     pub Arc<(kube::Client, Vec<String>, String)>,
+    /// the watch's lag, timed as the measurement started
+    pub Option<Lag>,
 );
 
 /// Script handle of an API latency measurement.
@@ -151,23 +154,94 @@ fn to_map<T: serde::Serialize>(v: &T) -> RResult<Map> {
 }
 
 /// What `measure_pods(..).stop()` returns, and records (`record`).
-fn pod_summary(h: &Host, pods: &[PodTimes], record: bool) -> RResult<Map> {
+fn pod_summary(h: &Host, pods: &[PodTimes], record: bool, lag: Option<Lag>) -> RResult<Map> {
+    let s = podlatency::Summary::of(pods);
+    let watch = podlatency::Precision::of(
+        "watch arrival (client clock)",
+        &s.phases,
+        lag.map(|l| l.p99),
+    );
+    let api = podlatency::Precision::of(
+        "API timestamps (whole seconds)",
+        &s.api,
+        Some(podlatency::API_RESOLUTION),
+    );
     if record {
-        for (name, w) in podlatency::watch_series(pods) {
-            if w.is_empty() {
-                continue;
+        let series = [
+            (
+                "pod_latency",
+                "watch",
+                podlatency::watch_series(pods),
+                watch.uncertainty,
+            ),
+            (
+                "pod_latency_api",
+                "api",
+                podlatency::api_series(pods),
+                api.uncertainty,
+            ),
+        ];
+        for (prefix, source, all, u) in series {
+            for (name, xs) in all {
+                if xs.is_empty() {
+                    continue;
+                }
+                let mut tags = serde_json::Map::new();
+                tags.insert("source".into(), Value::String(source.into()));
+                if let Some(u) = u {
+                    tags.insert("uncertainty_seconds".into(), serde_json::json!(u));
+                }
+                h.results().record_many(
+                    &format!("{prefix}_{name}_seconds"),
+                    xs.iter().map(|x| serde_json::json!(x)).collect(),
+                    Some("s".into()),
+                    tags,
+                );
             }
-            let mut tags = serde_json::Map::new();
-            tags.insert("source".into(), Value::String("watch".into()));
-            h.results().record_many(
-                &format!("pod_latency_{name}_seconds"),
-                w.iter().map(|x| serde_json::json!(x)).collect(),
-                Some("s".into()),
-                tags,
-            );
         }
     }
-    to_map(&podlatency::Summary::of(pods))
+    if !watch.imprecise.is_empty() {
+        crate::ui::warn(&format!(
+            "measure_pods: the watch's lag (±{1:.3} s) is over 10% of {0}: too short to measure through a watch",
+            watch.imprecise.join(", "),
+            watch.uncertainty.unwrap_or(0.0)
+        ));
+    }
+    let mut m = to_map(&s)?;
+    m.insert(
+        "watch_lag".into(),
+        lag.map(|l| to_map(&l).map(Dynamic::from_map))
+            .transpose()?
+            .unwrap_or(Dynamic::UNIT),
+    );
+    m.insert(
+        "phases_precision".into(),
+        Dynamic::from_map(to_map(&watch)?),
+    );
+    m.insert("api_precision".into(), Dynamic::from_map(to_map(&api)?));
+    Ok(m)
+}
+
+/// The watch's lag through a canary ConfigMap in the script's namespace
+/// (watchlag.rs); none, with a warning, when it cannot be timed.
+fn watch_lag(h: &Arc<Host>, c: &kube::Client) -> RResult<Option<Lag>> {
+    let ns = default_ns(h);
+    let name = format!("scaffold-canary-{}-{}", h.run_id(), h.next_session());
+    let labels = crate::k8s::labels::labels(h.run_id());
+    let r = block_on(
+        h,
+        watchlag::calibrate(c, &ns, &name, labels, watchlag::PATCHES),
+    )?;
+    match r {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => {
+            crate::ui::warn(&format!(
+                "measure_pods: cannot time the watch's lag with a ConfigMap in {ns} ({e}); \
+                 the watch figures carry no uncertainty"
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// A load's delivery into the run's results, tagged with the load:
@@ -595,6 +669,17 @@ pub mod load_api {
     /// restarted, existing before, not ready, and `late`: first seen in a
     /// re-list after the watch broke, so their watch times are the
     /// re-list's; their API times still count).
+    /// Every figure says what it was measured from and how precisely:
+    /// `watch_lag` (`#{p50, p99, max, samples}`: a canary ConfigMap in the
+    /// script's namespace, patched 10 times as the measurement starts,
+    /// each timed to its watch event), `phases_precision` (`#{source:
+    /// "watch arrival (client clock)", uncertainty: the lag's p99,
+    /// imprecise}`) and `api_precision` (API timestamps: whole seconds,
+    /// ±0.5 s); `imprecise` names the percentiles whose uncertainty is
+    /// over 10% of their value (`started.p50`), and a warning says it for
+    /// the watch. Recorded series carry `source` and
+    /// `uncertainty_seconds` tags; `pod_latency_api_{phase}_seconds` holds
+    /// the API timestamps' latencies (late-observed pods too).
     ///
     /// ```rhai
     /// let m = measure_pods(#{namespace: "load"});
@@ -628,10 +713,12 @@ pub mod load_api {
             Measure::start(&c, &paths, &q)
         };
         block_on(&h, m.started())?.map_err(|e| error(format!("{f}: cannot watch pods: {e}")))?;
+        let lag = watch_lag(&h, &c)?;
         Ok(PodMeasure(
             Arc::new(Mutex::new(Some(m))),
             record,
             Arc::new((c, paths, q)),
+            lag,
         ))
     }
 
@@ -657,7 +744,7 @@ pub mod load_api {
         let (c, paths, q) = &*m.2;
         block_on(&h, meas.settle(c, paths, q, Duration::from_secs(3)))?;
         let pods = meas.stop();
-        pod_summary(&h, &pods, m.1)
+        pod_summary(&h, &pods, m.1, m.3)
     }
 
     /// Start measuring API latency as ClusterLoader2 does: read the API

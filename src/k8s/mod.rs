@@ -23,3 +23,4 @@ pub mod ron;
 pub mod session;
 pub mod shellconn;
 pub mod watch;
+pub mod watchlag;

@@ -544,6 +544,59 @@ pub struct Summary {
     pub per_pod: Vec<PerPod>,
 }
 
+/// Per phase, the latencies from the API's one-second timestamps of the
+/// pods they count (late-observed pods among them).
+pub fn api_series(pods: &[PodTimes]) -> Vec<(&'static str, Vec<f64>)> {
+    let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted_api()).collect();
+    PHASES
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let a = counted.iter().filter_map(|p| p.api_latency(k)).collect();
+            (*name, a)
+        })
+        .collect()
+}
+
+/// The uncertainty of a latency from API timestamps: they have whole
+/// seconds.
+pub const API_RESOLUTION: f64 = 0.5;
+
+/// What a set of latencies was measured from, and how precisely.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Precision {
+    pub source: &'static str,
+    /// ± seconds of every value (none: the watch's lag could not be timed)
+    pub uncertainty: Option<f64>,
+    /// the percentiles whose uncertainty is over 10% of their value
+    /// (`started.p50`)
+    pub imprecise: Vec<String>,
+}
+
+impl Precision {
+    pub fn of(
+        source: &'static str,
+        q: &BTreeMap<&'static str, Quantiles>,
+        u: Option<f64>,
+    ) -> Precision {
+        let mut imprecise = vec![];
+        if let Some(u) = u {
+            for (phase, x) in q {
+                for (name, v) in [("p50", x.p50), ("p90", x.p90), ("p99", x.p99)] {
+                    if v.is_some_and(|v| u > 0.1 * v.abs()) {
+                        imprecise.push(format!("{phase}.{name}"));
+                    }
+                }
+            }
+        }
+        Precision {
+            source,
+            uncertainty: u,
+            imprecise,
+        }
+    }
+}
+
 /// Per phase, the watch-observed latencies of the counted pods.
 pub fn watch_series(pods: &[PodTimes]) -> Vec<(&'static str, Vec<f64>)> {
     let counted: Vec<&PodTimes> = pods.iter().filter(|p| p.counted()).collect();

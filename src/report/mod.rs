@@ -289,6 +289,49 @@ fn render_series(runs: &[Run], n: &str, out: &mut String) {
         t.row(row);
     }
     out.push_str(&t.render());
+    precision_lines(runs, n, out);
+}
+
+/// For a series measured with a known uncertainty (`uncertainty_seconds`
+/// tag: `measure_pods`' watch lag, the API's whole seconds), each run's
+/// percentiles with it, `p99 4.21 s ± 0.01`, and those it blurs (over 10%).
+fn precision_lines(runs: &[Run], n: &str, out: &mut String) {
+    for r in runs {
+        let Some(rec) = r.results.records.get(n) else {
+            continue;
+        };
+        let Some(u) = rec.tags.get("uncertainty_seconds").and_then(Value::as_f64) else {
+            continue;
+        };
+        let Some(s) = Summary::of(&numbers(rec)) else {
+            continue;
+        };
+        // the value to the uncertainty's order, the uncertainty to its
+        // first digit: 4.21 s ± 0.008, 4 s ± 0.5
+        let d = (-u.log10()).round().clamp(0.0, 6.0) as usize;
+        let du = (-u.log10()).ceil().clamp(0.0, 6.0) as usize;
+        let pm = format!("{u:.du$}");
+        let unit = rec.unit.as_deref().unwrap_or("s");
+        let blurred: Vec<&str> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99)]
+            .iter()
+            .filter(|(_, v)| u > 0.1 * v.abs())
+            .map(|(k, _)| *k)
+            .collect();
+        let source = rec.tags.get("source").map(plain).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}: p50 {:.d$} {unit} ± {pm}, p90 {:.d$} {unit} ± {pm}, p99 {:.d$} {unit} ± {pm} ({source}){}",
+            r.label,
+            s.p50,
+            s.p90,
+            s.p99,
+            if blurred.is_empty() {
+                String::new()
+            } else {
+                format!("; the uncertainty is over 10% of {}", blurred.join(", "))
+            }
+        );
+    }
 }
 
 /// The whole text report.

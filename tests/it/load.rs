@@ -316,6 +316,8 @@ fn measure_pods_sees_each_phase_at_its_known_time() {
         print(`pods=${r.pods} slo=${r.slo.met} p99=${r.slo.p99} per_pod=${r.per_pod.len()}`);
         let pp = r.per_pod[0];
         print(`types ${type_of(r.pods)} ${type_of(r.phases.ready.n)} ${type_of(r.excluded.not_ready)} ${type_of(pp.started)} ${type_of(pp.ready_api)} ${type_of(pp.name)} ${type_of(r.slo.threshold)}`);
+        print(`lag n=${r.watch_lag.samples} p99=${r.watch_lag.p99} u=${r.phases_precision.uncertainty} src=${r.phases_precision.source}`);
+        print(`api u=${r.api_precision.uncertainty} imprecise=${r.api_precision.imprecise}`);
         "#,
     );
     assert!(ok, "{e}{s}");
@@ -344,6 +346,40 @@ fn measure_pods_sees_each_phase_at_its_known_time() {
         .unwrap();
     assert_eq!(started.len(), 20);
     assert_eq!(r["records"]["pod_latency_ready_seconds"]["unit"], "s");
+    // 29.2: the watch's lag, timed with a canary ConfigMap, is the watch
+    // figures' uncertainty; the API's whole seconds are ±0.5 s, which is
+    // over 10% of sub-second latencies: flagged; the canary is gone
+    let lag: f64 = s
+        .lines()
+        .find(|l| l.starts_with("lag "))
+        .unwrap_or("")
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("p99="))
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!(s.contains("lag n=10 "), "{s}");
+    assert!(lag > 0.0 && lag < 0.5, "{s}");
+    assert!(s.contains("src=watch arrival (client clock)"), "{s}");
+    assert!(
+        s.contains("api u=0.5 imprecise=[\"initialized.p50\""),
+        "{s}"
+    );
+    let tags = &r["records"]["pod_latency_started_seconds"]["tags"];
+    assert_eq!(tags["source"], "watch");
+    assert!(tags["uncertainty_seconds"].as_f64().unwrap() > 0.0);
+    let api = &r["records"]["pod_latency_api_started_seconds"];
+    assert_eq!(api["tags"]["uncertainty_seconds"], 0.5);
+    assert_eq!(api["tags"]["source"], "api");
+    assert!(
+        !fc.list("v1", "ConfigMap")
+            .iter()
+            .any(|c| c["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("scaffold-canary-")),
+        "the canary is deleted"
+    );
 }
 
 #[test]

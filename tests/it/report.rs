@@ -919,3 +919,38 @@ fn differing_fingerprints_refuse_the_comparison() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// 29.2: a series with its uncertainty (measure_pods' tags) shows each
+/// percentile with it, `p99 4.21 s ± 0.008`, and says which ones it blurs.
+#[test]
+fn report_shows_latencies_with_their_uncertainty() {
+    let p = Project::new();
+    let r = json!({"schema": 1, "script": "x.rhai", "params": {}, "args": [],
+        "start": "2026-12-01T10:00:00.000Z", "end": null, "duration": 1.0, "outcome": "ok",
+        "error": null, "environment": {"scaffold_version": "0", "os": "linux", "arch": "x"},
+        "steps": [], "records": {
+            "pod_latency_started_seconds": {"unit": "s",
+                "tags": {"source": "watch", "uncertainty_seconds": 0.0083},
+                "samples": [3.9, 4.0, 4.1, 4.2, 4.21]},
+            "pod_latency_api_started_seconds": {"unit": "s",
+                "tags": {"source": "api", "uncertainty_seconds": 0.5},
+                "samples": [4, 4, 4, 4, 4]},
+            "pod_latency_scheduled_seconds": {"unit": "s",
+                "tags": {"source": "watch", "uncertainty_seconds": 0.0083},
+                "samples": [0.01, 0.02, 0.03]}}});
+    p.file("a/r1/results.json", &r.to_string());
+    let out = p.cmd().args(["report", "a/r1"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("r1: p50 4.10 s ± 0.008, p90 4.21 s ± 0.008, p99 4.21 s ± 0.008 (watch)\n"),
+        "{s}"
+    );
+    assert!(
+        s.contains("r1: p50 4 s ± 0.5, p90 4 s ± 0.5, p99 4 s ± 0.5 (api)"),
+        "{s}"
+    );
+    assert!(
+        s.contains("(watch); the uncertainty is over 10% of p50, p90, p99"),
+        "the 20 ms phase: {s}"
+    );
+}
