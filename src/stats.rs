@@ -161,6 +161,25 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     Some(prev.0)
 }
 
+/// The bucket `[lower, upper]` of a cumulative histogram that holds its
+/// quantile `q`: where the true value lies, whatever `histogram_quantile`
+/// interpolates (the +Inf bucket: from the highest finite bound up).
+pub fn histogram_bucket(q: f64, buckets: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut prev = 0.0;
+    for &(le, c) in buckets {
+        if c >= rank {
+            return Some((prev, le));
+        }
+        prev = le;
+    }
+    Some((prev, f64::INFINITY))
+}
+
 /// n, p50, p90, p99 and max of a set of values (seconds, usually); the
 /// quantiles are None when there are no values.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

@@ -30,12 +30,19 @@ fn fake() -> (FakeCluster, tempfile::TempDir) {
 
 /// Run a script in `dir` (its kubeconfig); (wall s, RSS MiB, stdout).
 fn script(bin: &Path, dir: &Path, text: &str) -> (f64, f64, String) {
+    script_env(bin, dir, text, &[])
+}
+
+/// `script` with environment variables.
+fn script_env(bin: &Path, dir: &Path, text: &str, env: &[(&str, &str)]) -> (f64, f64, String) {
     std::fs::write(dir.join("s.rhai"), text).unwrap();
-    let (s, m, ok) = run_measured(Command::new(bin).current_dir(dir).args([
-        "script",
-        "s.rhai",
-        "--no-breakpoints",
-    ]));
+    let mut c = Command::new(bin);
+    c.current_dir(dir)
+        .args(["script", "s.rhai", "--no-breakpoints"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let (s, m, ok) = run_measured(&mut c);
     assert!(ok, "bench script failed: {text}");
     let out = Command::new("cat")
         .arg(dir.join("out.txt"))
@@ -53,6 +60,7 @@ fn num(out: &str, key: &str) -> f64 {
 
 pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
     let mut rows = create_rows(a, bin);
+    rows.push(bookkeeping_row(bin));
     rows.extend(measure_pods_rows(a, bin));
     rows
 }
@@ -189,4 +197,56 @@ fn measure_pods_rows(a: &Args, bin: &Path) -> Vec<Row> {
         extra: json!({"pods": pods}),
     });
     rows
+}
+
+/// Pairs of `load_bookkeeping` (the issue asks for at least 9; more
+/// narrow the interval).
+const PAIRS: usize = 15;
+
+/// What keeping each request's three times costs `create_objects` of
+/// 1,000 pods (qps 1000, burst 100): 15 alternating pairs with and without
+/// (`SCAFFOLD_LOAD_TIMINGS=off`), each on a fresh fake; the upper bound of
+/// the 95% interval of the median paired difference, against the median
+/// without.
+fn bookkeeping_row(bin: &Path) -> Row {
+    let text = r#"let l = create_objects("pod.yaml", #{count: 1000, qps: 1000, burst: 100, keep: true});
+               write_file("out.txt", `created=${l.created} duration=${l.duration}`);"#;
+    let (mut with, mut without, mut diffs) = (vec![], vec![], vec![]);
+    for i in 0..PAIRS {
+        let mut pair = [0.0; 2];
+        // alternate which goes first
+        for k in [i % 2, 1 - i % 2] {
+            let (_fc, dir) = fake();
+            let env: &[(&str, &str)] = if k == 0 {
+                &[]
+            } else {
+                &[("SCAFFOLD_LOAD_TIMINGS", "off")]
+            };
+            let (_, _, out) = script_env(bin, dir.path(), text, env);
+            assert_eq!(num(&out, "created"), 1000.0, "{out}");
+            pair[k] = num(&out, "duration");
+        }
+        with.push(pair[0]);
+        without.push(pair[1]);
+        diffs.push(pair[0] - pair[1]);
+    }
+    let ci = scaffold::stats::median_ci(&diffs).expect("pairs");
+    let base = scaffold::stats::median(&without);
+    let upper = ci.hi / base * 100.0;
+    let t = stats(with.iter().map(|x| x * 1000.0).collect());
+    Row {
+        name: "load_bookkeeping",
+        what: format!(
+            "create_objects 1000 pods with the three-time bookkeeping vs without ({PAIRS} alternating pairs): median difference {:+.2}%, 95% interval [{:+.2}%, {:+.2}%]",
+            ci.median / base * 100.0,
+            ci.lo / base * 100.0,
+            upper
+        ),
+        unit: "ms",
+        target: Some((format!("<= +2% (upper bound {upper:+.2}%)"), upper <= 2.0)),
+        guard: Some(("upper bound under +10%".into(), upper < 10.0)),
+        peer: Some(("the same without the bookkeeping".into(), stats(without.iter().map(|x| x * 1000.0).collect()))),
+        ours: t,
+        extra: json!({"pairs": PAIRS, "median_diff": ci.median, "ci": [ci.lo, ci.hi], "ci_level": ci.level}),
+    }
 }

@@ -134,6 +134,7 @@ const GROUPS: &[Group] = &[
         "load",
         &[
             "load_create_1000",
+            "load_bookkeeping",
             "load_rate_100",
             "measure_pods_wall",
             "measure_pods_rss",

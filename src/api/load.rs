@@ -435,9 +435,11 @@ pub mod load_api {
         let all: Vec<usize> = (0..l.items.len()).collect();
         let started = std::time::SystemTime::now();
         let timings = block_on(&h, l.create(&all, rate))?;
-        let d = Delivery::of(&timings, 1.0 / rate.qps);
-        delivered(&h, f, "load", &l.id, &d, started);
-        *l.delivery.lock().unwrap() = d;
+        if !timings.is_empty() {
+            let d = Delivery::of(&timings, 1.0 / rate.qps);
+            delivered(&h, f, "load", &l.id, &d, started);
+            *l.delivery.lock().unwrap() = d;
+        }
         let throttled = l.throttled.load(std::sync::atomic::Ordering::Relaxed);
         if throttled > 0 {
             let secs = l.throttled_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0;
@@ -756,6 +758,10 @@ pub mod load_api {
     /// with an error (`apiserver_request_total`): `errors` counts them by
     /// code (`#{"404": 2}`), `error_calls` by call
     /// (`[#{verb, resource, code, count}]`). Records
+    /// Latencies come from the histogram (`source`): each call's
+    /// `p50_within`, `p90_within`, `p99_within` are the buckets they lie
+    /// in, the histogram's resolution; the record is tagged with half the
+    /// p99's bucket as its uncertainty.
     /// `api_mutating_p99_seconds` (the worst single-object mutating call,
     /// the SLO's figure). Needs get on the nonResourceURL `/metrics`.
     /// When the two reads cannot be subtracted (the API server restarted,
@@ -796,11 +802,26 @@ pub mod load_api {
             ));
         }
         if let (true, Some(w)) = (m.0 .2, r.slo.mutating_p99) {
+            // ± half the bucket the worst call's p99 lies in
+            let within = r
+                .calls
+                .iter()
+                .find(|c| c.p99 == w)
+                .map(|c| c.p99_within)
+                .filter(|b| b[1].is_finite());
+            let mut tags = serde_json::Map::new();
+            tags.insert("source".into(), Value::String("apiserver histogram".into()));
+            if let Some(b) = within {
+                tags.insert(
+                    "uncertainty_seconds".into(),
+                    serde_json::json!((b[1] - b[0]) / 2.0),
+                );
+            }
             h.results().record(
                 "api_mutating_p99_seconds",
                 serde_json::json!(w),
                 Some("s".into()),
-                Default::default(),
+                tags,
             );
         }
         to_map(&r)

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::stats::histogram_quantile;
+use crate::stats::{histogram_bucket, histogram_quantile};
 
 /// One call kind: verb, resource (with `/subresource`), scope.
 pub type Call = (String, String, String);
@@ -130,6 +130,8 @@ pub struct Latency {
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
+    /// the buckets the three lie in (the histogram's resolution)
+    pub within: [(f64, f64); 3],
 }
 
 /// The SLO of a call (SIG Scalability): 1 s for single-object calls
@@ -227,6 +229,7 @@ pub fn delta(start: &Snapshot, end: &Snapshot) -> (Vec<Latency>, Codes) {
             p50: histogram_quantile(0.5, &d).unwrap_or(0.0),
             p90: histogram_quantile(0.9, &d).unwrap_or(0.0),
             p99: histogram_quantile(0.99, &d).unwrap_or(0.0),
+            within: [0.5, 0.9, 0.99].map(|q| histogram_bucket(q, &d).unwrap_or((0.0, 0.0))),
         });
     }
     let mut codes = BTreeMap::new();
@@ -256,6 +259,11 @@ pub struct CallReport {
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
+    /// the histogram buckets p50, p90 and p99 lie in: the true value is
+    /// anywhere in its bucket (`histogram_quantile` interpolates linearly)
+    pub p50_within: [f64; 2],
+    pub p90_within: [f64; 2],
+    pub p99_within: [f64; 2],
     pub slo: Option<f64>,
     pub met: bool,
 }
@@ -283,6 +291,8 @@ pub struct SloReport {
 /// code and by call, the SLO.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Report {
+    /// what the latencies were measured from
+    pub source: &'static str,
     /// false when the two reads cannot be subtracted (see `invalid`)
     pub valid: bool,
     /// why the measurement is invalid; then there are no calls or errors
@@ -294,6 +304,11 @@ pub struct Report {
     pub slo: SloReport,
 }
 
+/// What `measure_api`'s latencies come from.
+pub const SOURCE: &str = "the API server's apiserver_request_duration_seconds histogram: \
+    the difference of two reads, percentiles interpolated linearly within a bucket \
+    (the true value lies anywhere in its bucket: p99_within)";
+
 const MUTATING: [&str; 5] = ["POST", "PUT", "PATCH", "DELETE", "APPLY"];
 
 impl Report {
@@ -301,6 +316,7 @@ impl Report {
     pub fn between(start: &Snapshot, end: &Snapshot) -> Report {
         if let Some(why) = mismatch(start, end) {
             return Report {
+                source: SOURCE,
                 valid: false,
                 invalid: Some(why.clone()),
                 calls: vec![],
@@ -344,6 +360,7 @@ impl Report {
             }
         }
         Report {
+            source: SOURCE,
             valid: true,
             invalid: None,
             calls,
@@ -368,6 +385,9 @@ fn call_report(l: &Latency) -> CallReport {
         p50: l.p50,
         p90: l.p90,
         p99: l.p99,
+        p50_within: [l.within[0].0, l.within[0].1],
+        p90_within: [l.within[1].0, l.within[1].1],
+        p99_within: [l.within[2].0, l.within[2].1],
         slo,
         met: slo.is_none_or(|s| l.p99 <= s),
     }

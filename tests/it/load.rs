@@ -396,7 +396,8 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
         let r = a.stop();
         print(`errors=${r.errors}`);
         for e in r.error_calls { print(`error ${e.verb} ${e.resource} ${e.code} x${e.count}`); }
-        for c in r.calls { if c.verb == "POST" && c.resource == "pods" { print(`posts=${c.count} scope=${c.scope} met=${c.met} p99=${c.p99}`); } }
+        for c in r.calls { if c.verb == "POST" && c.resource == "pods" { print(`posts=${c.count} scope=${c.scope} met=${c.met} p99=${c.p99}`); print(`within ${c.p99_within[0] <= c.p99} ${c.p99 <= c.p99_within[1]}`); } }
+        print("source " + r.source);
         print(`slo=${r.slo.met}`);
         print(`types ${type_of(r.errors["404"])} ${type_of(r.calls[0].count)} ${type_of(r.calls[0].p99)} ${type_of(r.slo.violations)}`);
         "#,
@@ -408,6 +409,18 @@ fn measure_api_reads_the_histograms_and_says_when_it_is_forbidden() {
     assert!(s.contains("error GET configmaps 404 x2"), "{s}");
     assert!(s.contains("types i64 i64 f64 array"), "{s}");
     assert!(p.results()["records"]["api_mutating_p99_seconds"]["value"].is_number());
+    // 29.2: from the histogram, each percentile inside the bucket it names
+    assert!(s.contains("within true true"), "{s}");
+    assert!(
+        s.contains("source the API server's apiserver_request_duration_seconds histogram"),
+        "{s}"
+    );
+    let tags = &p.results()["records"]["api_mutating_p99_seconds"]["tags"];
+    assert_eq!(tags["source"], "apiserver histogram");
+    assert!(
+        tags["uncertainty_seconds"].as_f64().unwrap() > 0.0,
+        "{tags}"
+    );
     fc.faults().deny_metrics(true);
     let (ok, s, e) = run(&p, "measure_api();");
     assert!(!ok, "{s}");

@@ -9,6 +9,13 @@
 
 use serde::Serialize;
 
+/// Whether requests keep their three times: `SCAFFOLD_LOAD_TIMINGS=off`
+/// turns the bookkeeping off, only to measure what it costs (the bench's
+/// `load_bookkeeping`); loads then have no delivery figures.
+pub fn timings_on() -> bool {
+    std::env::var("SCAFFOLD_LOAD_TIMINGS").map_or(true, |v| v != "off")
+}
+
 /// Seconds per window of the offered/achieved comparison.
 pub const WINDOW: f64 = 10.0;
 /// A window delivers when it sent at least this share of what it offered.
