@@ -119,27 +119,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     duration_from_secs(total).map_err(|e| format!("invalid duration '{s}': {e}"))
 }
 
-/// A small deterministic generator (splitmix64): the same seed gives the
-/// same numbers (report intervals, a sweep's random order).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in 0..n.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
-
 /// A JSON value as a person writes it: strings without quotes, `-` for null.
 pub fn plain(v: &serde_json::Value) -> String {
     match v {
@@ -169,6 +148,26 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Four significant digits, no exponent for everyday sizes.
+pub fn num(f: f64) -> String {
+    if f == 0.0 || !f.is_finite() {
+        return format!("{f}");
+    }
+    let mag = f.abs().log10().floor() as i32;
+    let decimals = (3 - mag).clamp(0, 6) as usize;
+    format!("{f:.decimals$}")
+}
+
+/// Up to four significant digits without trailing zeros (axis labels).
+pub fn short_num(f: f64) -> String {
+    let s = num(f);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use super::{numbers, sweep::run_value, Run};
 use crate::results::Results;
-use crate::util::Rng;
+use crate::stats::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;

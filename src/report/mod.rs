@@ -2,11 +2,9 @@
 //! by side (series as mean, p50, p90, p95, p99, min, max, 95% CI, n), show the change
 //! between runs, check `--fail-if` thresholds and draw plots (plot.rs).
 
-pub mod compare;
 pub mod history;
 pub mod html;
 pub mod plot;
-pub mod power;
 pub mod remote_write;
 pub mod svg;
 pub mod sweep;
@@ -126,7 +124,7 @@ pub fn run_dir_name(p: &Path) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-pub use crate::util::plain;
+pub use crate::util::{num, plain, short_num};
 
 /// The numbers of a record (non-numbers dropped).
 pub fn numbers(r: &Record) -> Vec<f64> {
@@ -370,26 +368,6 @@ fn fmt_value(v: &Value) -> String {
     match v.as_f64() {
         Some(f) if !v.is_i64() && !v.is_u64() => num(f),
         _ => plain(v),
-    }
-}
-
-/// Four significant digits, no exponent for everyday sizes.
-pub fn num(f: f64) -> String {
-    if f == 0.0 || !f.is_finite() {
-        return format!("{f}");
-    }
-    let mag = f.abs().log10().floor() as i32;
-    let decimals = (3 - mag).clamp(0, 6) as usize;
-    format!("{f:.decimals$}")
-}
-
-/// Up to four significant digits without trailing zeros (axis labels).
-pub fn short_num(f: f64) -> String {
-    let s = num(f);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
     }
 }
 

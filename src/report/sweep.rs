@@ -4,12 +4,12 @@
 //! pooled into one test; per group: n (runs), median and its 95% interval;
 //! per pair of groups (or against `--baseline`): the change of the median
 //! with a bootstrap interval and the Mann–Whitney U test's p-value
-//! (compare.rs).
+//! (stats/compare.rs).
 
-use super::compare::{change_ci, mann_whitney, UTest, ALPHA};
 pub use super::parse_point;
 use super::{num, numbers, Threshold};
 use crate::results::Results;
+use crate::stats::compare::{change_ci, mann_whitney, UTest, ALPHA};
 use crate::stats::Summary;
 use crate::stats::{median_ci, MedianCi};
 use crate::sweep::{label, SweepFile};
@@ -205,7 +205,7 @@ struct Cmp {
     change: Option<(f64, f64, f64)>,
     test: Option<UTest>,
     /// the smallest change (a fraction of the base's median) these runs
-    /// find with 80% power, from their pooled spread (power.rs)
+    /// find with 80% power, from their pooled spread (stats/power.rs)
     detectable: Option<f64>,
 }
 
@@ -215,9 +215,9 @@ fn detectable(a: &[f64], b: &[f64]) -> Option<f64> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    let sd = super::power::pooled_sd(&[a.to_vec(), b.to_vec()])?;
+    let sd = crate::stats::power::pooled_sd(&[a.to_vec(), b.to_vec()])?;
     let base = crate::stats::median(a);
-    (base != 0.0).then(|| super::power::detectable(a.len().min(b.len())) * sd / base.abs())
+    (base != 0.0).then(|| crate::stats::power::detectable(a.len().min(b.len())) * sd / base.abs())
 }
 
 impl Cmp {

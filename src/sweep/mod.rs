@@ -7,7 +7,7 @@
 pub mod repeats;
 pub mod run;
 
-use crate::util::Rng;
+use crate::stats::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! pilot (the first `--pilot` runs of every point, or the runs a resumed
 //! sweep already has) gives each series' spread between runs; the plan is
 //! the fewest runs per point with which the report's U test finds a change
-//! of that size with 80% power (report/power.rs), capped by
+//! of that size with 80% power (stats/power.rs), capped by
 //! `--max-repeat`. The plan uses the spread only, never the difference
 //! between points, and is fixed before the rest of the runs start;
 //! nothing stops early (stopping once a difference looks significant
@@ -10,8 +10,8 @@
 //! among the planned ones.
 
 use super::{plan, Detect, PlanMetric, RepeatPlan, SweepFile};
-use crate::report::power::{pooled_sd, runs_needed};
 use crate::results::Results;
+use crate::stats::power::{pooled_sd, runs_needed};
 use std::path::Path;
 
 /// The fewest runs per point that can show a difference at all (the U
@@ -55,7 +55,10 @@ fn pilot_values(dir: &Path, f: &SweepFile) -> (PerPoint, usize) {
         };
         used += 1;
         for (name, rec) in &res.records {
-            let xs = crate::report::numbers(rec);
+            let xs = rec
+                .iter_values()
+                .filter_map(serde_json::Value::as_f64)
+                .collect::<Vec<f64>>();
             if xs.is_empty() || xs.len() != rec.iter_values().count() {
                 continue;
             }
@@ -137,7 +140,7 @@ pub fn make_plan(dir: &Path, f: &SweepFile, d: &Detect) -> Result<RepeatPlan, St
 fn reasoning(metrics: &[PlanMetric], d: &Detect, repeat: u32, used: usize) -> String {
     let mut lines = vec![format!(
         "from {used} pilot run(s): to find a change of {}% with 80% power (U test, alpha 0.05)",
-        crate::report::short_num(d.change * 100.0)
+        crate::util::short_num(d.change * 100.0)
     )];
     for m in metrics {
         let need = match m.needed {
@@ -147,10 +150,10 @@ fn reasoning(metrics: &[PlanMetric], d: &Detect, repeat: u32, used: usize) -> St
         lines.push(format!(
             "  {}: level {}, spread {} between runs: the change is {} spreads: {need}",
             m.name,
-            crate::report::num(m.level),
-            crate::report::num(m.sd),
+            crate::util::num(m.level),
+            crate::util::num(m.sd),
             if m.spreads.is_finite() {
-                crate::report::num(m.spreads)
+                crate::util::num(m.spreads)
             } else {
                 "many".into()
             }

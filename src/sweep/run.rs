@@ -203,7 +203,7 @@ fn plan_rest(state: &State, dir: &Path) -> Result<Option<Vec<usize>>, String> {
             "sweep: a series needs more than --max-repeat {} runs a point to find a {}% change: \
              the sweep runs {} and may miss it (raise --max-repeat, or --detect a larger change)",
             d.max_repeat,
-            crate::report::short_num(d.change * 100.0),
+            crate::util::short_num(d.change * 100.0),
             p.repeat
         ));
     }

@@ -12,7 +12,7 @@
 //! smallest `n` with power of at least 80%.
 
 use super::compare::mann_whitney;
-use crate::util::Rng;
+use super::Rng;
 
 /// The power a plan aims for.
 pub const POWER: f64 = 0.8;

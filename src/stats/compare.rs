@@ -6,8 +6,8 @@
 //! "auto"): the exact distribution when a sample is small and there are no
 //! ties, else the normal approximation with tie and continuity corrections.
 
-use crate::stats::{median, percentile};
-use crate::util::Rng;
+use super::Rng;
+use super::{median, percentile};
 
 /// The significance level of every comparison.
 pub const ALPHA: f64 = 0.05;

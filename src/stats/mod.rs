@@ -2,8 +2,14 @@
 //! closest ranks, like numpy's default), its summary with the 95%
 //! confidence interval of the mean (Student's t), the median with a
 //! distribution-free interval, quantiles of a cumulative histogram (as
-//! Prometheus's `histogram_quantile`), and the p50/p90/p99/max of a set of
-//! latencies. A leaf: it imports nothing from the crate.
+//! Prometheus's `histogram_quantile`), the p50/p90/p99/max of a set of
+//! latencies, a seeded generator (`Rng`); comparisons of groups of runs
+//! (compare.rs: the Mann–Whitney U test, the bootstrap interval of a
+//! change) and their power (power.rs: how many runs a change needs). A
+//! leaf: it imports nothing from the crate.
+
+pub mod compare;
+pub mod power;
 
 /// `p` in 0..=100 of sorted values (linear between closest ranks, like
 /// numpy's default).
@@ -206,6 +212,27 @@ impl Quantiles {
             p99: at(99.0),
             max: s.last().copied(),
         }
+    }
+}
+
+/// A small deterministic generator (splitmix64): the same seed gives the
+/// same numbers (report intervals, a sweep's random order).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
     }
 }
 
