@@ -246,7 +246,8 @@ fn watch_lag(h: &Arc<Host>, c: &kube::Client) -> RResult<Option<Lag>> {
 
 /// A load's delivery into the run's results, tagged with the load:
 /// `<prefix>_offered_per_second` and `_achieved_per_second` (one sample
-/// per 10 s window, at its start), `_lateness_{p50,p99,max}_seconds`,
+/// per 10 s window, at its start), `_offered_overall_per_second` and
+/// `_achieved_overall_per_second`, `_lateness_{p50,p99,max}_seconds`,
 /// `_latency_{p50,p99}_seconds` (from sending),
 /// `_latency_intended_{p50,p99}_seconds` (from the intended time),
 /// `_not_sent`, `_underdelivered` (0 or 1) and `_underdelivered_windows`.
@@ -279,6 +280,16 @@ fn delivered(
         ] {
             one(name, serde_json::json!(x), s("s"));
         }
+        one(
+            "offered_overall_per_second",
+            serde_json::json!(d.offered_rate),
+            s("1/s"),
+        );
+        one(
+            "achieved_overall_per_second",
+            serde_json::json!(d.achieved_rate),
+            s("1/s"),
+        );
         one("not_sent", serde_json::json!(d.not_sent), None);
         one(
             "underdelivered",

@@ -550,6 +550,10 @@ fn an_unthrottled_load_delivers_its_plan() {
     let r = p.results();
     assert_eq!(r["records"]["load_underdelivered"]["value"], 0);
     assert_eq!(r["records"]["load_offered_per_second"]["unit"], "1/s");
+    let overall = r["records"]["load_achieved_overall_per_second"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(overall > 0.95 * 30.0, "{overall}");
     assert!(r["records"]["load_achieved_per_second"]["times"].is_array());
 }
 
