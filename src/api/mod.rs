@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod cluster;
+pub mod cpu;
 pub mod errors;
 pub mod files;
 pub mod fingerprint;
@@ -87,6 +88,11 @@ pub const AREAS: &[Area] = &[
         name: "fingerprint",
         title: "Environment fingerprint",
         module: || exported_module!(fingerprint::fingerprint_api),
+    },
+    Area {
+        name: "cpu",
+        title: "CPU cost",
+        module: || exported_module!(cpu::cpu_api),
     },
     Area {
         name: "kind",

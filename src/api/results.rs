@@ -61,6 +61,24 @@ pub mod results_api {
         record_opts(ctx, name, value, Map::new())
     }
 
+    /// The values recorded under `name` so far in this run, in recording
+    /// order (`[]` when nothing was): what a script's own summary table
+    /// reads back.
+    ///
+    /// ```rhai
+    /// record("throughput", 9.41);
+    /// print(summary(recorded("throughput")).mean);
+    /// ```
+    #[rhai_fn(name = "recorded", return_raw)]
+    pub fn recorded(ctx: NativeCallContext, name: &str) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let h = host(&ctx)?;
+        let r = h.results();
+        Ok(match r.records.get(name) {
+            Some(rec) => rec.iter_values().map(crate::api::call::from_json).collect(),
+            None => vec![],
+        })
+    }
+
     /// `record` with options: `unit` (e.g. "Gbit/s") and `tags` (a map).
     ///
     /// ```rhai

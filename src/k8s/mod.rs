@@ -3,6 +3,7 @@
 pub mod apimetrics;
 pub mod apply;
 pub mod client;
+pub mod cpu;
 pub mod discovery;
 pub mod exec;
 pub mod facts;

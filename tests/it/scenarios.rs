@@ -225,13 +225,23 @@ fn stubs_with(p: &Project, kubeconfig: &Path, iperf3: Option<&Path>) -> PathBuf 
             r#"case "$*" in
   *TCP_RR*) echo "MIGRATED TCP REQUEST/RESPONSE TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to $3 () port 12866 AF_INET : first burst 0"
     printf 'MIN_LATENCY=21\nMEAN_LATENCY=35.50\nP50_LATENCY=33\nP90_LATENCY=41\nP99_LATENCY=58\nMAX_LATENCY=210\nTRANSACTION_RATE=28011.23\n' ;;
+  # connections for real, through the project's connection-rate tool
+  *TCP_CRR*) exec python3 @CRR@ client "$2" 12866 "$6" ;;
+  # UDP_STREAM -k output, hand-made from the netperf manual's Omni
+  # Output Selectors (LOCAL_SEND_CALLS, REMOTE_RECV_CALLS, ELAPSED_TIME)
+  *UDP_STREAM*) echo "MIGRATED UDP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to $2 () port 12866 AF_INET"
+    printf 'THROUGHPUT=512.00\nTHROUGHPUT_UNITS=10^6bits/s\nLOCAL_SEND_SIZE=64\nLOCAL_SEND_CALLS=10000000\nREMOTE_RECV_CALLS=9500000\nELAPSED_TIME=10.00\n' ;;
   *) echo "MIGRATED TCP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to $3 () port 12866 AF_INET"
     printf 'THROUGHPUT=9387.45\nTHROUGHPUT_UNITS=10^6bits/s\nLOCAL_TRANSPORT_RETRANS=12\nELAPSED_TIME=60.00\n' ;;
 esac
 "#
-            .to_string(),
+            .replace("@CRR@", &repo().join("tests/tools/crr.py").display().to_string()),
         ),
-        ("netserver", "exec sleep 3600\n".into()),
+        // answers TCP_CRR's connections on the data port
+        (
+            "netserver",
+            format!("exec python3 {} serve 12866\n", repo().join("tests/tools/crr.py").display()),
+        ),
         ("ping", "echo \"PING $4 ($4) 56(84) bytes of data.\"; echo \"64 bytes from $4: icmp_seq=1 ttl=64 time=0.3 ms\"\n".into()),
         ("ip", IP.into()),
         ("iptables-save", "echo '*nat'; echo ':KUBE-SERVICES - [0:0]'; echo '-A PREROUTING -j KUBE-SERVICES'; echo 'COMMIT'\n".into()),
@@ -459,6 +469,110 @@ fn pod2pod_on_the_current_cluster() {
     assert!(
         s.contains("overlay=pod") && s.contains("overlay=service"),
         "{s}"
+    );
+}
+
+/// pod2pod's packet-rate and connection-rate tests with the CPU cost:
+/// the real iperf3 sends 64-byte UDP datagrams over loopback (its `-u -J`
+/// output parsed as it came), TCP_CRR makes real connections through the
+/// project's connection-rate tool, and the two nodes' CPU time is read
+/// through node sessions around each run.
+#[test]
+fn pod2pod_packets_connections_and_cpu() {
+    let Some(iperf3) = tool("iperf3", "pod2pod_packets_connections_and_cpu") else {
+        return;
+    };
+    let _port = IPERF3_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Project::new();
+    let bin = stubs_with(&p, Path::new("/nonexistent"), Some(&iperf3));
+    let fc = cluster(&bin);
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/pod2pod/main.rhai"))
+        .args([
+            "--set",
+            "test=pps, crr",
+            "--set",
+            "runs=2",
+            "--set",
+            "duration=1",
+        ])
+        .args(["--set", "streams=2", "--artifacts", "art"])
+        .env("KUBECONFIG", fc.kubeconfig())
+        .env("PATH", path_with(&bin))
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout).to_string();
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{e}\n{s}");
+    let r = p.results_in(&p.path().join("art"));
+    let names = step_names(&r);
+    assert_eq!(
+        names[4..],
+        [
+            "packet rate run 1/2",
+            "packet rate run 2/2",
+            "connection rate run 1/2",
+            "connection rate run 2/2"
+        ]
+    );
+    // iperf3 -u -l 64 -b 0 -P 2 ran for real
+    let sent = samples(&r, "pod2pod_pps_pps_sent");
+    let got = samples(&r, "pod2pod_pps_pps_received");
+    assert_eq!(sent.len(), 2, "{r}");
+    assert!(sent.iter().all(|x| *x > 1000.0), "{sent:?}");
+    assert!(
+        got.iter().zip(&sent).all(|(g, s)| *g > 0.0 && g <= s),
+        "{got:?} {sent:?}"
+    );
+    let loss = samples(&r, "pod2pod_pps_loss_percent");
+    assert!(loss.iter().all(|l| (0.0..100.0).contains(l)), "{loss:?}");
+    assert_eq!(samples(&r, "pod2pod_pps_jitter_ms").len(), 2);
+    assert_eq!(r["records"]["pod2pod_pps_pps_sent"]["unit"], "packets/s");
+    // real connections, each its own
+    let crr = samples(&r, "pod2pod_crr_transactions");
+    assert!(crr.iter().all(|x| *x > 50.0), "{crr:?}");
+    assert!(samples(&r, "pod2pod_crr_latency_p99_us")[0] > 0.0);
+    // the CPU cost of each run, in total and per role
+    for name in [
+        "pod2pod_pps_cpu_seconds",
+        "pod2pod_pps_cpu_seconds_per_mpkt",
+        "pod2pod_pps_cpu_client_seconds",
+        "pod2pod_pps_cpu_server_seconds",
+        "pod2pod_crr_cpu_seconds_per_mtrans",
+    ] {
+        let v = samples(&r, name);
+        assert_eq!(v.len(), 2, "{name}: {r}");
+        assert!(v.iter().all(|x| *x > 0.0), "{name}: {v:?}");
+    }
+    assert_eq!(
+        r["records"]["pod2pod_pps_cpu_seconds_per_mpkt"]["unit"],
+        "s/Mpacket"
+    );
+    assert!(r["records"]["pod2pod_throughput"].is_null());
+    let squeezed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squeezed.contains("pps received (packets/s) 2 "), "{s}");
+    assert!(squeezed.contains("crr connections (1/s) 2 "), "{s}");
+    assert!(squeezed.contains("pps cpu per M packets (s) 2 "), "{s}");
+    // the session pods are gone
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+    // a test it does not know is refused before anything runs
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/pod2pod/main.rhai"))
+        .args(["--set", "test=stream,udp"])
+        .env("KUBECONFIG", fc.kubeconfig())
+        .env("PATH", path_with(&bin))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        e.contains("test must be a list of stream, rr, crr and pps, not 'udp'"),
+        "{e}"
     );
 }
 
@@ -831,7 +945,7 @@ fn xdp_end_to_end() {
             &bin,
             kubeconfig,
             &metallb,
-            &[&format!("mode={mode}")],
+            &[&format!("mode={mode}"), "test=stream,crr,pps"],
         )
     };
 
@@ -854,7 +968,9 @@ fn xdp_end_to_end() {
             "wait ready",
             "load balancer IP",
             "verify LB MAC",
-            "netperf 1 s"
+            "netperf 1 s",
+            "netperf crr 1 s",
+            "netperf pps 1 s"
         ]
     );
     let c = calls(&p);
@@ -967,6 +1083,32 @@ fn xdp_end_to_end() {
     );
     assert_eq!(r["records"]["netperf_throughput"]["value"], 9.38745);
     assert_eq!(r["records"]["netperf_throughput"]["tags"]["mode"], "xdp");
+    // 30: connections for real through the LB IP, UDP_STREAM parsed, and
+    // the lb and server nodes' CPU time around each test
+    let rec = &r["records"];
+    assert!(
+        rec["netperf_crr_transactions"]["value"].as_f64().unwrap() > 50.0,
+        "{rec}"
+    );
+    assert_eq!(rec["netperf_pps_pps_received"]["value"], 950000.0);
+    assert_eq!(rec["netperf_pps_loss_percent"]["value"], 5.0);
+    assert!(c
+        .iter()
+        .any(|l| l.starts_with("netperf ") && l.contains("-t UDP_STREAM") && l.contains("-m 64")));
+    for name in [
+        "netperf_cpu_seconds_per_gbit",
+        "netperf_cpu_lb_seconds",
+        "netperf_cpu_server_seconds",
+        "netperf_crr_cpu_seconds_per_mtrans",
+        "netperf_pps_cpu_seconds_per_mpkt",
+        "netperf_pps_cpu_lb_seconds_per_mpkt",
+    ] {
+        assert!(rec[name]["value"].as_f64().unwrap() > 0.0, "{name}: {rec}");
+    }
+    assert_eq!(
+        rec["netperf_cpu_lb_seconds"]["tags"]["node"],
+        "kind-worker3"
+    );
     let dir = p.path().join("art1/latest/netperf");
     let saved: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(saved[0]

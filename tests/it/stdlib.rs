@@ -123,6 +123,74 @@ fn netperf_output_parsing() {
     assert_eq!(rec["t_transactions"]["value"], 28011.23);
 }
 
+/// netperf's TCP_CRR and UDP_STREAM output, and a test's CPU cost. The
+/// netperf texts are hand-made (netperf cannot be installed here) from
+/// the netperf 2.7 manual: "The Omni Tests", section "Omni Output
+/// Selectors" (the -k KEY=VALUE form, LOCAL_SEND_CALLS, REMOTE_RECV_CALLS,
+/// ELAPSED_TIME, the latency keys), and "TCP_CRR" under "Using Netperf
+/// to Measure Request/Response" (a connection per transaction; the
+/// transaction rate is connections per second).
+#[test]
+fn netperf_crr_udp_and_cpu_cost() {
+    let p = Project::new();
+    let (ok, s, e) = run(
+        &p,
+        r#"
+        import "netperf" as np;
+        let crr = np::parse_netperf("MIGRATED TCP Connect/Request/Response TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to 10.0.0.2 () port 12866 AF_INET\nMIN_LATENCY=61\nMEAN_LATENCY=98.40\nP50_LATENCY=92\nP90_LATENCY=120\nP99_LATENCY=201\nMAX_LATENCY=1502\nTRANSACTION_RATE=10160.73\n");
+        print(`crr rate=${crr.transaction_rate} p99=${crr.p99_latency}`);
+        let udp = np::parse_netperf("MIGRATED UDP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to 10.0.0.2 () port 12866 AF_INET\nTHROUGHPUT=512.00\nTHROUGHPUT_UNITS=10^6bits/s\nLOCAL_SEND_SIZE=64\nLOCAL_SEND_CALLS=10000000\nREMOTE_RECV_CALLS=9500000\nELAPSED_TIME=10.00\n");
+        print(`udp sent=${udp.pps_sent} received=${udp.pps_received} loss=${udp.loss_percent} udp=${udp.udp}`);
+        // 2 nodes: 3 + 1 CPU-seconds over 10 s
+        let cpu = #{seconds: 10.0,
+            nodes: #{a: #{busy: 3.0, softirq: 1.0, busy_percent: 15.0}, b: #{busy: 1.0, softirq: 0.5, busy_percent: 5.0}},
+            total: #{busy: 4.0, softirq: 1.5, busy_percent: 10.0}};
+        let c = np::cpu_cost(cpu, udp);
+        print(`per_mpkt=${c.total.per_mpkt} a=${c.nodes.a.per_mpkt} gbit=${c.total.per_gbit}`);
+        let stream = #{throughput_bps: 8e9, seconds: 10.0};
+        print(`per_gbit=${np::cpu_cost(cpu, stream).total.per_gbit}`);
+        print(`per_mtrans=${np::cpu_cost(cpu, crr).total.per_mtrans}`);
+        np::record_all("u", udp, #{});
+        np::record_all("c", crr, #{});
+        np::record_cpu("u", c, #{mode: "xdp"}, #{a: "lb"});
+        try { np::netperf(#{server: "x", test: "TCP_MAERTS"}); } catch (err) { print("bad test: " + err); }
+        "#,
+        None,
+        &[],
+    );
+    assert!(ok, "{e}\n{s}");
+    for want in [
+        "crr rate=10160.73 p99=201.0",
+        "udp sent=1000000.0 received=950000.0 loss=5.0 udp=true",
+        // 4 CPU-seconds for 9.5 million packets; node a 3 of them
+        "per_mpkt=0.42105263157894735 a=0.3157894736842105 gbit=",
+        // 80 Gbit moved
+        "per_gbit=0.05",
+        // 101,607 connections
+        "per_mtrans=39.36",
+        "bad test: ",
+        "TCP_STREAM, TCP_RR, TCP_CRR or UDP_STREAM",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    let r = p.results_in(&p.path().join("artifacts"));
+    let rec = &r["records"];
+    assert_eq!(rec["u_pps_received"]["value"], 950000.0);
+    assert_eq!(rec["u_pps_received"]["unit"], "packets/s");
+    assert_eq!(rec["u_loss_percent"]["value"], 5.0);
+    assert!(rec["u_jitter_ms"].is_null(), "netperf has no jitter");
+    assert!(rec["u_retransmits"].is_null());
+    assert_eq!(rec["c_transactions"]["value"], 10160.73);
+    assert_eq!(rec["u_cpu_seconds"]["value"], 4.0);
+    assert_eq!(rec["u_cpu_seconds_per_mpkt"]["unit"], "s/Mpacket");
+    assert_eq!(rec["u_cpu_lb_seconds"]["value"], 3.0);
+    assert_eq!(rec["u_cpu_lb_seconds"]["tags"]["node"], "a");
+    assert!(
+        rec["u_cpu_b_seconds"].is_null(),
+        "nodes without a role are in the total only"
+    );
+}
+
 /// netperf::push and grafana::push_roles reach the real pushgateway
 /// (Debian's, as the fake's pod behind `monitoring/pushgateway`) through a
 /// port-forward, with the series the Grafana dashboards query.
