@@ -15,6 +15,7 @@
 pub mod admission;
 pub mod clock;
 pub mod controllers;
+pub mod dataplane;
 pub mod discovery;
 pub mod errors;
 pub mod events;
@@ -93,6 +94,13 @@ pub struct Options {
     /// `args` (the image's entrypoint is that program). See
     /// [`MONITORING_PROGRAMS`] for the monitoring stack's images.
     pub image_programs: Vec<(String, String)>,
+    /// With `loopback_ips`: simulate a Service dataplane (see
+    /// [`dataplane`]): cluster IPs answer on TCP, forwarded to ready
+    /// backends as each node sees them after its programming delay.
+    pub service_dataplane: bool,
+    /// The programming delay of a node without one of its own
+    /// ([`FakeCluster::set_programming_delay`]).
+    pub programming_delay: std::time::Duration,
 }
 
 /// The monitoring tree's images and the Debian packages' programs that
@@ -140,6 +148,8 @@ impl Default for Options {
             loopback_ips: false,
             image_bin: None,
             image_programs: vec![],
+            service_dataplane: false,
+            programming_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -153,6 +163,7 @@ pub struct FakeCluster {
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     opts: Options,
+    dataplane: Option<Arc<dataplane::Dataplane>>,
 }
 
 impl FakeCluster {
@@ -203,6 +214,11 @@ impl FakeCluster {
         rt.spawn(server::serve(shared.clone(), listener, stop.clone()));
         let events = shared.store.subscribe();
         rt.spawn(controllers::run(shared.clone(), events));
+        let dataplane = (opts.service_dataplane && opts.loopback_ips).then(|| {
+            let d = dataplane::Dataplane::new(opts.programming_delay, shared.shutdown.clone());
+            rt.spawn(d.clone().run(shared.store.clone()));
+            d
+        });
         let kubeconfig = dir.path().join("kubeconfig");
         let fc = FakeCluster {
             shared,
@@ -212,6 +228,7 @@ impl FakeCluster {
             dir,
             kubeconfig,
             opts,
+            dataplane,
         };
         fc.write_kubeconfig(&fc.kubeconfig, &pki);
         fc.seed_nodes();
@@ -236,6 +253,14 @@ impl FakeCluster {
             "preferences": {},
         });
         std::fs::write(path, serde_json::to_string_pretty(&kc).unwrap()).expect("write kubeconfig");
+    }
+
+    /// How long `node` takes to program a Service change into its
+    /// simulated dataplane (`Options::service_dataplane`).
+    pub fn set_programming_delay(&self, node: &str, d: std::time::Duration) {
+        if let Some(dp) = &self.dataplane {
+            dp.set_delay(node, d);
+        }
     }
 
     /// `https://127.0.0.1:PORT`

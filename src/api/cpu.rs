@@ -2,13 +2,11 @@
 //! test's cost can be put per Gbit or per million packets. The work is
 //! `k8s/cpu.rs`.
 
-use crate::api::call::{block_on, client, default_ns, error, from_json, RResult};
-use crate::api::objects::DEFAULT_TIMEOUT;
+use crate::api::call::{block_on, error, from_json};
+use crate::api::nodes::{close_sessions, open_sessions};
 use crate::api::opts::Opts;
-use crate::host::{Host, Owned};
 use crate::k8s::cpu::{NodeReads, Sampler};
-use crate::k8s::ron::{self, Cleanup};
-use crate::k8s::session::{self, Session};
+use crate::k8s::session::Session;
 use rhai::plugin::*;
 use rhai::Map;
 use std::sync::{Arc, Mutex};
@@ -17,69 +15,6 @@ use std::time::Duration;
 /// Script handle of a CPU measurement: the sampler and its sessions.
 #[derive(Clone)]
 pub struct CpuMeasure(pub Arc<Mutex<Option<(Sampler, Vec<Arc<Session>>)>>>);
-
-/// A session on each node, opened at once; on any failure the ones
-/// opened are closed and the error names the node.
-fn open_sessions(h: &Arc<Host>, nodes: &[String], o: &Opts) -> RResult<Vec<Arc<Session>>> {
-    let c = client(h, "measure_cpu")?;
-    let ns = o.string("namespace")?.unwrap_or_else(|| default_ns(h));
-    h.uses_namespace(&ns);
-    let opts: Vec<session::Options> = nodes
-        .iter()
-        .map(|node| session::Options {
-            node: node.clone(),
-            namespace: ns.clone(),
-            image: "alpine".into(),
-            nsenter_opts: Some(session::NSENTER_OPTS.into()),
-            run_id: h.run_id().to_string(),
-            number: h.next_session(),
-            timeout: DEFAULT_TIMEOUT,
-            spill: Some(h.spill_dir()),
-        })
-        .collect();
-    let created: Vec<_> = opts.iter().map(Session::created_for).collect();
-    let opened = block_on(
-        h,
-        futures::future::join_all(
-            opts.iter()
-                .zip(&created)
-                .map(|(so, cr)| Session::open(&c, so, cr)),
-        ),
-    )?;
-    let mut ok = vec![];
-    let mut failed = None;
-    for ((r, cr), so) in opened.into_iter().zip(&created).zip(&opts) {
-        match r {
-            Ok(s) => {
-                let s = Arc::new(s);
-                h.own(Owned::Session(s.clone()));
-                ok.push(s);
-            }
-            Err(e) => {
-                let done = cr.lock().unwrap().clone();
-                let left = h.interrupt().shielded(|| {
-                    h.rt()
-                        .block_on(ron::cleanup(&c, &done, &Cleanup::All, false))
-                });
-                h.report_left("measure_cpu", &left);
-                failed.get_or_insert(format!("no session on {}: {e}", so.node));
-            }
-        }
-    }
-    if let Some(e) = failed {
-        close(h, &ok);
-        return Err(error(format!("measure_cpu: {e}")));
-    }
-    Ok(ok)
-}
-
-fn close(h: &Arc<Host>, sessions: &[Arc<Session>]) {
-    for s in sessions {
-        let left = h.interrupt().shielded(|| h.rt().block_on(s.close()));
-        h.report_left("measure_cpu", &left);
-        h.disown(&Owned::Session(s.clone()));
-    }
-}
 
 /// The reads of every node as the script's map: per node its usage and
 /// busy percent per interval, the total over nodes, and the nodes whose
@@ -180,7 +115,8 @@ pub mod cpu_api {
         }
         let interval = o.duration("interval")?.unwrap_or(Duration::from_secs(1));
         let _t = h.trace("measure_cpu", || nodes.join(", "));
-        let sessions = open_sessions(&h, &nodes, &o)?;
+        let ns = o.string("namespace")?;
+        let sessions = open_sessions(&h, "measure_cpu", &nodes, ns)?;
         let started = {
             let _g = h.rt().enter();
             block_on(&h, Sampler::start(sessions.clone(), interval))
@@ -188,11 +124,11 @@ pub mod cpu_api {
         match started {
             Ok(Ok(s)) => Ok(CpuMeasure(Arc::new(Mutex::new(Some((s, sessions)))))),
             Ok(Err(e)) => {
-                close(&h, &sessions);
+                close_sessions(&h, "measure_cpu", &sessions);
                 Err(error(format!("measure_cpu: {e}")))
             }
             Err(e) => {
-                close(&h, &sessions);
+                close_sessions(&h, "measure_cpu", &sessions);
                 Err(e)
             }
         }
@@ -206,7 +142,7 @@ pub mod cpu_api {
             return Err(error("stop: this measurement was stopped already"));
         };
         let reads = block_on(&h, sampler.finish());
-        close(&h, &sessions);
+        close_sessions(&h, "measure_cpu", &sessions);
         Ok(summary(&reads?))
     }
 }

@@ -5,6 +5,7 @@
 pub mod call;
 pub mod cluster;
 pub mod cpu;
+pub mod dataplane;
 pub mod errors;
 pub mod files;
 pub mod fingerprint;
@@ -93,6 +94,11 @@ pub const AREAS: &[Area] = &[
         name: "cpu",
         title: "CPU cost",
         module: || exported_module!(cpu::cpu_api),
+    },
+    Area {
+        name: "dataplane",
+        title: "Dataplane programming latency",
+        module: || exported_module!(dataplane::dataplane_api),
     },
     Area {
         name: "kind",

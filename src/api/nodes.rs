@@ -215,6 +215,76 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
     }
 }
 
+/// A session on each of `nodes` for `func` (in `ns`, else the default
+/// namespace), opened at once and owned by the run; on any failure the
+/// ones opened are closed and the error names the node.
+pub fn open_sessions(
+    h: &Arc<Host>,
+    func: &str,
+    nodes: &[String],
+    ns: Option<String>,
+) -> RResult<Vec<Arc<Session>>> {
+    let c = client(h, func)?;
+    let ns = ns.unwrap_or_else(|| default_ns(h));
+    h.uses_namespace(&ns);
+    let opts: Vec<session::Options> = nodes
+        .iter()
+        .map(|node| session::Options {
+            node: node.clone(),
+            namespace: ns.clone(),
+            image: "alpine".into(),
+            nsenter_opts: Some(session::NSENTER_OPTS.into()),
+            run_id: h.run_id().to_string(),
+            number: h.next_session(),
+            timeout: DEFAULT_TIMEOUT,
+            spill: Some(h.spill_dir()),
+        })
+        .collect();
+    let created: Vec<_> = opts.iter().map(Session::created_for).collect();
+    let opened = block_on(
+        h,
+        futures::future::join_all(
+            opts.iter()
+                .zip(&created)
+                .map(|(so, cr)| Session::open(&c, so, cr)),
+        ),
+    )?;
+    let mut ok = vec![];
+    let mut failed = None;
+    for ((r, cr), so) in opened.into_iter().zip(&created).zip(&opts) {
+        match r {
+            Ok(s) => {
+                let s = Arc::new(s);
+                h.own(Owned::Session(s.clone()));
+                ok.push(s);
+            }
+            Err(e) => {
+                let done = cr.lock().unwrap().clone();
+                let left = h.interrupt().shielded(|| {
+                    h.rt()
+                        .block_on(ron::cleanup(&c, &done, &Cleanup::All, false))
+                });
+                h.report_left(func, &left);
+                failed.get_or_insert(format!("no session on {}: {e}", so.node));
+            }
+        }
+    }
+    if let Some(e) = failed {
+        close_sessions(h, func, &ok);
+        return Err(error(format!("{func}: {e}")));
+    }
+    Ok(ok)
+}
+
+/// Close sessions `open_sessions` opened.
+pub fn close_sessions(h: &Arc<Host>, func: &str, sessions: &[Arc<Session>]) {
+    for s in sessions {
+        let left = h.interrupt().shielded(|| h.rt().block_on(s.close()));
+        h.report_left(func, &left);
+        h.disown(&Owned::Session(s.clone()));
+    }
+}
+
 #[export_module]
 pub mod nodes_api {
     use super::*;

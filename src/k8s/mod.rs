@@ -4,6 +4,7 @@ pub mod apimetrics;
 pub mod apply;
 pub mod client;
 pub mod cpu;
+pub mod dataplane;
 pub mod discovery;
 pub mod exec;
 pub mod facts;

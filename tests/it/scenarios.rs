@@ -1710,3 +1710,87 @@ fn xdp_with_the_real_monitoring_stack_on_the_fake() {
         .unwrap_or(0);
     assert!(roles >= 3, "{o}");
 }
+
+/// service-churn on the fake's simulated Service dataplane: backends are
+/// agnhost netexec stand-ins (tests/tools/backend.py), kind-worker2
+/// programs every change 300 ms late and the others at once; the
+/// scenario must find that lag in traffic, per node and change.
+#[test]
+fn service_churn_finds_a_lagging_node() {
+    let p = Project::new();
+    let bin = stubs(&p, Path::new("/nonexistent"));
+    let backend = repo().join("tests/tools/backend.py");
+    let fc = FakeCluster::start(Options {
+        nodes: 3,
+        loopback_ips: true,
+        image_bin: Some(bin.clone()),
+        image_programs: vec![(
+            "registry.k8s.io/e2e-test-images/agnhost".into(),
+            backend.display().to_string(),
+        )],
+        service_dataplane: true,
+        ..Default::default()
+    });
+    fc.set_programming_delay("kind-worker2", std::time::Duration::from_millis(300));
+    let out = p
+        .cmd()
+        .args(["script"])
+        .arg(repo().join("scenarios/service-churn/main.rhai"))
+        .args(["--set", "interval=2", "--artifacts", "art"])
+        .env("KUBECONFIG", fc.kubeconfig())
+        .env("PATH", path_with(&bin))
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout).to_string();
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{e}\n{s}");
+    let r = p.results_in(&p.path().join("art"));
+    let dir = std::fs::read_dir(p.path().join("art"))
+        .unwrap()
+        .flatten()
+        .find(|d| d.path().join("service-churn.json").exists())
+        .unwrap()
+        .path();
+    let churn: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("service-churn.json")).unwrap())
+            .unwrap();
+    let kinds: Vec<&str> = churn["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["initial", "create", "add", "remove", "empty", "add", "delete"],
+        "{churn}"
+    );
+    for (node, lag) in [("kind-worker", 0.0), ("kind-worker2", 300.0)] {
+        let n = &churn["nodes"][node];
+        let res = n["resolution_p50_ms"].as_f64().unwrap();
+        for seen in n["seen"].as_array().unwrap() {
+            let l = seen["latency_ms"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{node}: unseen {seen}"));
+            // the lag, within the probe's resolution (a few attempts: an
+            // added backend answers in turn with the others) and the
+            // watch's own delay
+            assert!(
+                l >= lag - 2.0 * res - 5.0 && l <= lag + 4.0 * res + 30.0,
+                "{node}: {seen} (lag {lag} ms, resolution {res} ms)"
+            );
+        }
+        assert_eq!(n["unseen"], 0, "{n}");
+    }
+    // the probes see no failure where a backend should answer
+    assert_eq!(churn["errors"], 0, "{churn}");
+    assert_eq!(r["records"]["dataplane"]["value"], "unknown");
+    assert!(samples(&r, "service_programming_latency_ms").len() >= 18);
+    assert!(s.contains("99th of per-node 99ths"), "{s}");
+    // nothing of ours left: sessions closed, the Deployment and Service gone
+    assert!(leftovers(&fc).is_empty(), "{:?}", leftovers(&fc));
+    assert!(fc
+        .get("apps/v1", "Deployment", "default", "service-churn")
+        .is_none());
+}
