@@ -118,6 +118,32 @@ fn pod_spec(spec: &Value, at: &str, causes: &mut Vec<Cause>) {
     }
 }
 
+/// A Service's cluster IPs: an address, or "None" (headless), as the API
+/// server's validation has them.
+fn service_ips(spec: &Value, causes: &mut Vec<Cause>) {
+    let mut check = |field: String, v: &str| {
+        if !v.is_empty() && v != "None" && v.parse::<std::net::IpAddr>().is_err() {
+            causes.push(Cause::invalid(
+                field,
+                v,
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            ));
+        }
+    };
+    if let Some(ip) = spec["clusterIP"].as_str() {
+        check("spec.clusterIPs[0]".into(), ip);
+    }
+    for (i, ip) in spec["clusterIPs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .skip(1)
+    {
+        check(format!("spec.clusterIPs[{i}]"), ip.as_str().unwrap_or(""));
+    }
+}
+
 /// Every problem of an object about to be created or replaced, as one 422.
 pub fn object(kind: &Kind, obj: &Value) -> Result<(), ApiError> {
     let md = &obj["metadata"];
@@ -131,6 +157,7 @@ pub fn object(kind: &Kind, obj: &Value) -> Result<(), ApiError> {
     match (kind.group.as_str(), kind.kind.as_str()) {
         ("", "ConfigMap" | "Secret") => data_keys(obj, &mut causes),
         ("", "Pod") => pod_spec(&obj["spec"], "spec", &mut causes),
+        ("", "Service") => service_ips(&obj["spec"], &mut causes),
         ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet") => pod_spec(
             &obj["spec"]["template"]["spec"],
             "spec.template.spec",
@@ -171,5 +198,20 @@ mod tests {
         assert!(!is_label_1035("1svc"));
         assert!(is_qualified_part("MyValue_1.x"));
         assert!(!is_qualified_part("-x"));
+    }
+
+    #[test]
+    fn service_cluster_ips() {
+        let bad = serde_json::json!({"clusterIP": "10.96.0.5\\n"});
+        let mut c = vec![];
+        service_ips(&bad, &mut c);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "spec.clusterIPs[0]");
+        assert!(c[0].message.contains("must be a valid IP address"));
+        let mut c = vec![];
+        for ok in ["10.96.0.5", "None", "", "fd00::1"] {
+            service_ips(&serde_json::json!({"clusterIP": ok}), &mut c);
+        }
+        assert!(c.is_empty());
     }
 }
