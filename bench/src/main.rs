@@ -9,6 +9,7 @@
 //! against the peer or ceiling measured in the same run.
 
 mod common;
+mod datapath;
 mod engine;
 mod fake;
 mod load;
@@ -152,6 +153,11 @@ const GROUPS: &[Group] = &[
         &["fingerprint_100"],
         ready::bench_fingerprint,
     ),
+    (
+        "datapath",
+        &["cpu_sampling", "probe_resolution"],
+        datapath::bench_datapath,
+    ),
 ];
 
 /// Every group the filter (and --kubeconfig) asks for.
@@ -178,6 +184,7 @@ fn run_groups(a: &Args) -> Vec<Row> {
             r.name.contains(f.as_str())
                 || [
                     "engine", "fake", "ready", "objects", "ron", "report", "real", "sweep", "load",
+                    "datapath",
                 ]
                 .iter()
                 .any(|g| f.starts_with(g))

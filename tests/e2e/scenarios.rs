@@ -6,6 +6,8 @@ use crate::{repo, run_ok, scaffold, script, skip, Ctx, Outcome, Test};
 pub const TESTS: &[Test] = &[
     ("scenario_hello", hello),
     ("scenario_pod2pod_both_overlays", pod2pod),
+    ("scenario_pod2pod_pps_and_crr", pod2pod_pps_crr),
+    ("scenario_service_churn_two_changes", service_churn),
     ("scenario_xdp", xdp),
     ("scenario_pod_density_30_pods", pod_density),
     ("pod_latency_agrees_with_the_api", pod_latency),
@@ -106,6 +108,91 @@ fn pod2pod(ctx: &Ctx) -> Outcome {
             unset.join(", ")
         ),
     );
+    Ok(())
+}
+
+/// Packets per second and connections per second between two pods, with
+/// the CPU each costs on the two nodes (node sessions), and nothing of
+/// the run left but what the scenario keeps for reuse.
+fn pod2pod_pps_crr(ctx: &Ctx) -> Outcome {
+    ctx.node_labels_allowed()?;
+    ctx.real_containers()?;
+    let image = format!("image={}", ctx.bench_image());
+    let p = ctx.project();
+    let script = repo().join("scenarios/pod2pod/main.rhai");
+    let (code, so, se) = scaffold(
+        &p,
+        &[
+            "script",
+            script.to_str().unwrap(),
+            "--set",
+            &image,
+            "--set",
+            "test=pps,crr",
+            "--set",
+            "runs=1",
+            "--set",
+            "duration=3",
+            "--artifacts",
+            "art",
+        ],
+    );
+    assert_eq!(code, 0, "{se}\n{so}");
+    let r = p.results_in(&p.path().join("art"));
+    for name in [
+        "pod2pod_pps_pps_received",
+        "pod2pod_crr_transactions",
+        "pod2pod_pps_cpu_seconds_per_mpkt",
+        "pod2pod_crr_cpu_seconds_per_mtrans",
+    ] {
+        let v = r["records"][name]["value"].as_f64();
+        assert!(v.is_some_and(|x| x > 0.0), "{name}: {r}");
+    }
+    run_ok(
+        &p,
+        r#"for d in ["pod2pod-client", "pod2pod-server"] { delete("deployment", d, #{wait: true}); }"#,
+    );
+    Ok(())
+}
+
+/// service-churn with its first two changes (the Service created, a
+/// backend added) on whatever programs Services on the cluster: every
+/// node saw both, and the Deployment and Service are gone after.
+fn service_churn(ctx: &Ctx) -> Outcome {
+    ctx.real_containers()?;
+    let p = ctx.project();
+    let script = repo().join("scenarios/service-churn/main.rhai");
+    let (code, so, se) = scaffold(
+        &p,
+        &[
+            "script",
+            script.to_str().unwrap(),
+            "--set",
+            "changes=2",
+            "--set",
+            "interval=5",
+            "--artifacts",
+            "art",
+        ],
+    );
+    assert_eq!(code, 0, "{se}\n{so}");
+    let r = p.results_in(&p.path().join("art"));
+    let lat = r["records"]["service_programming_latency_ms"]["samples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let nodes = ctx.kubectl(&["get", "nodes", "-o", "name"]).lines().count();
+    assert_eq!(lat.len(), 2 * nodes, "a latency per node and change: {r}");
+    assert!(so.contains("99th of per-node 99ths"), "{so}");
+    let left = ctx.kubectl(&[
+        "get",
+        "deployment,service",
+        "service-churn",
+        "--ignore-not-found",
+        "-o",
+        "name",
+    ]);
+    assert!(left.trim().is_empty(), "left behind: {left}");
     Ok(())
 }
 
