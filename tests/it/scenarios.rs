@@ -1732,6 +1732,30 @@ fn service_churn_finds_a_lagging_node() {
         ..Default::default()
     });
     fc.set_programming_delay("kind-worker2", std::time::Duration::from_millis(300));
+    // kube-proxy in nftables mode, as kubeadm configures it
+    fc.seed_yaml(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-proxy, namespace: kube-system}
+data:
+  config.conf: |
+    apiVersion: kubeproxy.config.k8s.io/v1alpha1
+    kind: KubeProxyConfiguration
+    mode: "nftables"
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-proxy, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-proxy}}
+  template:
+    metadata: {labels: {k8s-app: kube-proxy}}
+    spec:
+      containers: [{name: kube-proxy, image: registry.k8s.io/kube-proxy:v1.32.0}]
+"#,
+    )
+    .unwrap();
     let out = p
         .cmd()
         .args(["script"])
@@ -1785,7 +1809,7 @@ fn service_churn_finds_a_lagging_node() {
     }
     // the probes see no failure where a backend should answer
     assert_eq!(churn["errors"], 0, "{churn}");
-    assert_eq!(r["records"]["dataplane"]["value"], "unknown");
+    assert_eq!(r["records"]["dataplane"]["value"], "kube-proxy-nftables");
     assert!(samples(&r, "service_programming_latency_ms").len() >= 18);
     assert!(s.contains("99th of per-node 99ths"), "{s}");
     // nothing of ours left: sessions closed, the Deployment and Service gone
