@@ -3,7 +3,8 @@
 //! simulation, not kube-proxy: it listens on each Service's cluster IP and
 //! TCP ports and forwards a connection to one of the Service's backends
 //! (ready pods of its selector with an IP, not terminating: what its
-//! EndpointSlices would hold, round robin), as each node sees them: every
+//! EndpointSlices would hold, in turn per node, as IPVS's `rr`), as each
+//! node sees them: every
 //! change of a Service's backends reaches a node only after that node's
 //! programming delay (`FakeCluster::set_programming_delay`, else
 //! `Options::programming_delay`).
@@ -20,7 +21,6 @@ use crate::store::Store;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,7 +33,9 @@ type Backends = BTreeMap<u16, Vec<(String, SocketAddr)>>;
 #[derive(Default)]
 struct History {
     changes: Vec<(Instant, Option<Backends>)>,
-    next: AtomicUsize,
+    /// round robin per node (as IPVS's `rr` on each node): a node's
+    /// connections take the backends in turn
+    next: HashMap<String, usize>,
 }
 
 impl History {
@@ -212,10 +214,12 @@ impl Dataplane {
         let delay = self.delay(node.as_deref());
         let target = {
             let h = self.history(key);
-            let h = h.lock().unwrap();
-            h.view(delay).and_then(|b| b.get(&port)).and_then(|list| {
-                (!list.is_empty())
-                    .then(|| list[h.next.fetch_add(1, Ordering::Relaxed) % list.len()].1)
+            let mut h = h.lock().unwrap();
+            let list = h.view(delay).and_then(|b| b.get(&port)).cloned();
+            list.filter(|l| !l.is_empty()).map(|l| {
+                let k = h.next.entry(node.clone().unwrap_or_default()).or_default();
+                *k = k.wrapping_add(1);
+                l[*k % l.len()].1
             })
         };
         let Some(addr) = target else {
