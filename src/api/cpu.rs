@@ -12,9 +12,12 @@ use rhai::Map;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Script handle of a CPU measurement: the sampler and its sessions.
+/// A sampling in progress and the sessions it reads through.
+type Sampling = (Sampler, Vec<Arc<Session>>);
+
+/// Script handle of a CPU measurement (taken by `.stop()`).
 #[derive(Clone)]
-pub struct CpuMeasure(pub Arc<Mutex<Option<(Sampler, Vec<Arc<Session>>)>>>);
+pub struct CpuMeasure(pub Arc<Mutex<Option<Sampling>>>);
 
 /// The reads of every node as the script's map: per node its usage and
 /// busy percent per interval, the total over nodes, and the nodes whose
