@@ -98,9 +98,20 @@ fn node_summary(
     m
 }
 
-fn start(h: &Arc<Host>, o: &Opts) -> RResult<Probing> {
+/// What `probe_service` was asked to probe.
+struct Target {
+    service: String,
+    ns: String,
+    port: u16,
+    ip: String,
+    selector: String,
+    seconds: u64,
+    path: String,
+    nodes: Vec<String>,
+}
+
+fn target(h: &Arc<Host>, c: &kube::Client, o: &Opts) -> RResult<Target> {
     let f = "probe_service";
-    let c = client(h, f)?;
     let service = o
         .string("service")?
         .ok_or_else(|| error(format!("{f}: give `service`, the Service's name")))?;
@@ -129,12 +140,37 @@ fn start(h: &Arc<Host>, o: &Opts) -> RResult<Probing> {
     let path = o.string("path")?.unwrap_or_else(|| "/hostname".into());
     let nodes = match o.strings("nodes")? {
         Some(n) => n,
-        None => block_on(h, crate::k8s::facts::nodes(&c))?
+        None => block_on(h, crate::k8s::facts::nodes(c))?
             .map_err(|e| error(format!("{f}: cannot list nodes: {e}")))?
             .into_iter()
             .map(|n| n.name)
             .collect(),
     };
+    Ok(Target {
+        service,
+        ns,
+        port,
+        ip,
+        selector,
+        seconds,
+        path,
+        nodes,
+    })
+}
+
+fn start(h: &Arc<Host>, o: &Opts) -> RResult<Probing> {
+    let f = "probe_service";
+    let c = client(h, f)?;
+    let Target {
+        service,
+        ns,
+        port,
+        ip,
+        selector,
+        seconds,
+        path,
+        nodes,
+    } = target(h, &c, o)?;
     let sessions = open_sessions(h, f, &nodes, Some(ns.clone()))?;
     let offsets = block_on(
         h,
