@@ -172,7 +172,7 @@ impl Dataplane {
         }
         let (me, ip, key) = (self.clone(), ip.to_string(), key.to_string());
         tokio::spawn(async move {
-            let l = match tokio::net::TcpListener::bind((ip.as_str(), port)).await {
+            let l = match listener(&ip, port) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("fakecluster dataplane: cannot listen on {ip}:{port}: {e}");
@@ -235,6 +235,20 @@ impl Dataplane {
             let _ = tokio::io::copy_bidirectional(&mut sock, &mut up).await;
         }
     }
+}
+
+/// A listener on ip:port beside servers of pods that listen on every
+/// address of the port (reuse-port on both, as the tests' servers set it):
+/// the more specific address takes the cluster IP's connections.
+fn listener(ip: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let addr: SocketAddr = format!("{ip}:{port}")
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.set_reuseaddr(true)?;
+    s.set_reuseport(true)?;
+    s.bind(addr)?;
+    s.listen(1024)
 }
 
 /// Close with a reset, as a REJECT rule answers. (A zero linger never

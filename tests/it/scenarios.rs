@@ -310,6 +310,8 @@ fn cluster_with(nodes: usize, bin: &Path, image_programs: Vec<(String, String)>)
         loopback_ips: true,
         image_bin: Some(bin.to_path_buf()),
         image_programs,
+        // Services answer on their cluster IPs (TCP), as kube-proxy would
+        service_dataplane: true,
         ..Default::default()
     })
 }
@@ -1110,11 +1112,19 @@ fn xdp_end_to_end() {
         "kind-worker3"
     );
     let dir = p.path().join("art1/latest/netperf");
-    let saved: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    assert!(saved[0]
-        .file_name()
-        .to_string_lossy()
-        .starts_with("netperf-xdp-"));
+    let mut saved: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    saved.sort();
+    assert_eq!(saved.len(), 3, "{saved:?}");
+    for (s, prefix) in saved
+        .iter()
+        .zip(["netperf-crr-xdp-", "netperf-pps-xdp-", "netperf-xdp-"])
+    {
+        assert!(s.starts_with(prefix), "{saved:?}");
+    }
     // the breakpoint before netperf (logged and skipped without a terminal)
     // names the Grafana port-forward it opened, and the login
     assert!(
