@@ -3,7 +3,6 @@
 //! their parameters. The work is `k8s/fingerprint.rs`.
 
 use crate::api::call::{block_on, client, default_ns, error, RResult};
-use crate::api::objects::DEFAULT_TIMEOUT;
 use crate::api::opts::Opts;
 use crate::host::{Host, Owned};
 use crate::k8s::fingerprint as fp;
@@ -52,19 +51,7 @@ fn cluster_fields(
     };
     let ns = default_ns(h);
     h.uses_namespace(&ns);
-    let opts: Vec<session::Options> = names
-        .iter()
-        .map(|node| session::Options {
-            node: node.clone(),
-            namespace: ns.clone(),
-            image: "alpine".into(),
-            nsenter_opts: Some(session::NSENTER_OPTS.into()),
-            run_id: h.run_id().to_string(),
-            number: h.next_session(),
-            timeout: DEFAULT_TIMEOUT,
-            spill: Some(h.spill_dir()),
-        })
-        .collect();
+    let opts = crate::api::nodes::session_options(h, &names, &ns);
     let script = fp::node_script(sysctls);
     let hh = h.clone();
     let opened = move |s: Arc<session::Session>| hh.own(Owned::Session(s));

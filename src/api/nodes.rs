@@ -215,6 +215,24 @@ fn open_session(h: &Arc<Host>, node: &str, o: &Opts) -> RResult<Arc<Session>> {
     }
 }
 
+/// The options of a default session (image `alpine`, the host's
+/// namespaces) on each of `nodes`, its pod in `ns`, numbered by the run.
+pub fn session_options(h: &Arc<Host>, nodes: &[String], ns: &str) -> Vec<session::Options> {
+    nodes
+        .iter()
+        .map(|node| session::Options {
+            node: node.clone(),
+            namespace: ns.to_string(),
+            image: "alpine".into(),
+            nsenter_opts: Some(session::NSENTER_OPTS.into()),
+            run_id: h.run_id().to_string(),
+            number: h.next_session(),
+            timeout: DEFAULT_TIMEOUT,
+            spill: Some(h.spill_dir()),
+        })
+        .collect()
+}
+
 /// A session on each of `nodes` for `func` (in `ns`, else the default
 /// namespace), opened at once and owned by the run; on any failure the
 /// ones opened are closed and the error names the node.
@@ -227,19 +245,7 @@ pub fn open_sessions(
     let c = client(h, func)?;
     let ns = ns.unwrap_or_else(|| default_ns(h));
     h.uses_namespace(&ns);
-    let opts: Vec<session::Options> = nodes
-        .iter()
-        .map(|node| session::Options {
-            node: node.clone(),
-            namespace: ns.clone(),
-            image: "alpine".into(),
-            nsenter_opts: Some(session::NSENTER_OPTS.into()),
-            run_id: h.run_id().to_string(),
-            number: h.next_session(),
-            timeout: DEFAULT_TIMEOUT,
-            spill: Some(h.spill_dir()),
-        })
-        .collect();
+    let opts = session_options(h, nodes, &ns);
     let created: Vec<_> = opts.iter().map(Session::created_for).collect();
     let opened = block_on(
         h,
