@@ -1807,16 +1807,17 @@ spec:
             let l = seen["latency_ms"]
                 .as_f64()
                 .unwrap_or_else(|| panic!("{node}: unseen {seen}"));
-            // the lag, within the probe's resolution (a few attempts: an
-            // added backend answers in turn with the others) and the
-            // watch's own delay. An added backend's process starts only
+            // the lag, within the probe's resolution (a few attempts: a
+            // node takes its 2-3 backends in turn, so an added one answers,
+            // and a removed one is last reached, up to that many attempts
+            // off) and the watch's own delay. An added backend's process starts only
             // then, and the fake's readiness is simulated (it passes
             // without probing): on a busy machine its first answer also
             // waits for a Python server to listen, so additions get up
             // to a second more
             let slack = if seen["kind"] == "add" { 1000.0 } else { 0.0 };
             assert!(
-                l >= lag - 2.0 * res - 5.0 && l <= lag + 4.0 * res + 30.0 + slack,
+                l >= lag - 4.0 * res - 10.0 && l <= lag + 4.0 * res + 30.0 + slack,
                 "{node}: {seen} (lag {lag} ms, resolution {res} ms)"
             );
         }
