@@ -378,3 +378,11 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The number after `key=` in a script's `out.txt` line (NaN without one).
+pub fn num(out: &str, key: &str) -> f64 {
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}

@@ -28,13 +28,6 @@ fn script(bin: &Path, fc: &FakeCluster, dir: &Path, text: &str, env: &[(&str, &s
     std::fs::read_to_string(dir.join("out.txt")).unwrap_or_default()
 }
 
-fn num(out: &str, key: &str) -> f64 {
-    out.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{key}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 /// iperf3 over loopback for `secs`, with and without `measure_cpu`
 /// reading two nodes once a second, in alternating pairs; the upper
 /// bound of the 95% interval of the median paired difference of the

@@ -51,13 +51,6 @@ fn script_env(bin: &Path, dir: &Path, text: &str, env: &[(&str, &str)]) -> (f64,
     (s, m, String::from_utf8_lossy(&out.stdout).to_string())
 }
 
-fn num(out: &str, key: &str) -> f64 {
-    out.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{key}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 pub fn bench_load(a: &Args, bin: &Path) -> Vec<Row> {
     let mut rows = create_rows(a, bin);
     rows.push(bookkeeping_row(bin));
